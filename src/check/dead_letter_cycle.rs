@@ -1,0 +1,86 @@
+//! E401 dead-letter-cycle: messages dead-lettered round a cycle with no
+//! consumer to reject them are dropped by the broker when they come back.
+
+use std::collections::HashMap;
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::DiGraph;
+
+use super::{Context, list};
+use crate::diagnostic::{Diagnostic, codes};
+use crate::routing::Headers;
+use crate::topology::{Consumer, DestinationType, Queue};
+
+pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
+    let t = cx.topology;
+    let mut graph = DiGraph::<&str, ()>::new();
+    // Only queues that dead-letter can be part of a cycle.
+    let dead_lettering: Vec<&Queue> = t.queues.values().filter(|q| q.dead_letter_exchange().is_some()).collect();
+    if dead_lettering.is_empty() {
+        return;
+    }
+    let mut index = HashMap::new();
+    for q in t.queues.values() {
+        index.insert(q.name.as_str(), graph.add_node(q.name.as_str()));
+    }
+    let mut incoming: HashMap<&str, Vec<&str>> = HashMap::new();
+    for b in t.bindings.iter().filter(|b| b.destination_type == DestinationType::Queue) {
+        incoming.entry(b.destination.as_str()).or_default().push(b.routing_key.as_str());
+    }
+    let none = Headers::new();
+    for q in dead_lettering {
+        let dlx = q.dead_letter_exchange().unwrap_or_default();
+        let arrived_with = incoming.get(q.name.as_str()).map(Vec::as_slice).unwrap_or_default();
+        for key in dead_letter_keys(q, arrived_with) {
+            let Ok(route) = cx.router.route(dlx, &key, &none) else { continue };
+            for target in &route.queues {
+                graph.update_edge(index[q.name.as_str()], index[target.as_str()], ());
+            }
+        }
+    }
+    for component in tarjan_scc(&graph) {
+        let looped = component.len() > 1 || graph.contains_edge(component[0], component[0]);
+        if !looped {
+            continue;
+        }
+        let queues: Vec<&Queue> = component.iter().map(|&n| &t.queues[graph[n]]).collect();
+        let rejecting = queues
+            .iter()
+            .any(|q| matches!(q.consumer, Consumer::Service(_) | Consumer::External));
+        if rejecting {
+            continue;
+        }
+        let mut names: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
+        names.sort_unstable();
+        let mut diagnostic = Diagnostic::new(
+            &codes::DEAD_LETTER_CYCLE,
+            format!("queues {} dead-letter into each other and nothing consumes them: the broker drops a message that comes round", list(&names)),
+        )
+        .help("RabbitMQ drops dead letters that cycle without a rejection: break the cycle, or let a consumer reject from one of the queues");
+        for q in &queues {
+            diagnostic = diagnostic.label(q.origin.attr("x-dead-letter-exchange"), "dead-letters from here");
+        }
+        out.push(diagnostic);
+    }
+}
+
+/// The routing keys a dead letter from `q` may carry: the configured
+/// dead-letter key, or else the keys it arrived with (binding keys, with
+/// wildcard words standing for some word).
+fn dead_letter_keys(q: &Queue, arrived_with: &[&str]) -> Vec<String> {
+    if let Some(key) = q.dead_letter_routing_key() {
+        return vec![key.to_string()];
+    }
+    let mut keys: Vec<String> = arrived_with
+        .iter()
+        .map(|key| {
+            key.split('.')
+                .filter(|w| *w != "#")
+                .map(|w| if w == "*" { "_" } else { w })
+                .collect::<Vec<_>>()
+                .join(".")
+        })
+        .collect();
+    keys.push(q.name.clone());
+    keys
+}

@@ -1,0 +1,32 @@
+//! W404 retry-exceeds-delivery-limit.
+
+use super::Context;
+use crate::diagnostic::{Diagnostic, codes};
+use crate::topology::QueueType;
+
+pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
+    for s in cx.topology.services.values() {
+        let (Some(retry), Some(queue)) = (&s.retry, s.queue.as_ref().and_then(|q| cx.topology.queues.get(q))) else {
+            continue;
+        };
+        if queue.queue_type != QueueType::Quorum {
+            continue;
+        }
+        let policy = cx.policies.effective(queue);
+        let limit = queue
+            .delivery_limit()
+            .or_else(|| policy.and_then(|p| p.definition.get("delivery-limit")).and_then(|v| v.as_u64()));
+        let attempts = retry.delays.len() as u64 + 1;
+        if let Some(limit) = limit.filter(|&l| l < attempts) {
+            out.push(
+                Diagnostic::new(
+                    &codes::RETRY_EXCEEDS_DELIVERY_LIMIT,
+                    format!("service {:?} makes up to {attempts} attempts, but quorum queue {:?} has a delivery limit of {limit}", s.name, queue.name),
+                )
+                .label(retry.span, "retry schedule")
+                .label(queue.origin.attr("x-delivery-limit"), "delivery limit")
+                .help("the broker dead-letters a message after the delivery limit, before the retries run out: raise delivery_limit or shorten the schedule"),
+            );
+        }
+    }
+}

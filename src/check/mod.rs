@@ -1,0 +1,69 @@
+//! Graph checks on a compiled [`Topology`].
+//!
+//! One file per check; each pushes [`Diagnostic`]s with a stable code from
+//! `diagnostic::codes`. Checks read the model only (no I/O, no YAML) and find
+//! the YAML through each object's `Origin`. docs/checks.md documents them.
+
+mod dead_letter_cycle;
+mod dead_letter_strategy;
+mod delivery_limit;
+mod headers_binding;
+mod names;
+mod policies;
+mod queue_types;
+mod reachability;
+mod references;
+mod service_loop;
+mod silent_loss;
+mod topic_keys;
+mod unroutable_emit;
+
+use crate::diagnostic::Diagnostic;
+use crate::routing::Router;
+use crate::topology::Topology;
+
+/// What every check gets: the topology and a router built once.
+pub struct Context<'t> {
+    pub topology: &'t Topology,
+    pub router: Router<'t>,
+    pub policies: policies::PolicyIndex<'t>,
+}
+
+/// Runs every check.
+pub fn check(topology: &Topology) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let cx = Context {
+        topology,
+        router: Router::new(topology),
+        policies: policies::PolicyIndex::new(topology, &mut out),
+    };
+    let checks: &[fn(&Context, &mut Vec<Diagnostic>)] = &[
+        references::check,
+        names::check,
+        queue_types::check,
+        headers_binding::check,
+        topic_keys::check,
+        unroutable_emit::check,
+        reachability::check,
+        service_loop::check,
+        dead_letter_cycle::check,
+        silent_loss::check,
+        dead_letter_strategy::check,
+        delivery_limit::check,
+        policies::check,
+    ];
+    for check in checks {
+        check(&cx, &mut out);
+    }
+    out
+}
+
+/// "a", "b" and 3 more
+fn list(names: &[&str]) -> String {
+    const SHOWN: usize = 3;
+    let quoted: Vec<String> = names.iter().take(SHOWN).map(|n| format!("{n:?}")).collect();
+    match names.len() {
+        n if n > SHOWN => format!("{} and {} more", quoted.join(", "), n - SHOWN),
+        _ => quoted.join(", "),
+    }
+}

@@ -1,0 +1,50 @@
+//! W323 service-event-loop: services that trigger each other in a cycle.
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::DiGraph;
+
+use super::{Context, list};
+use crate::diagnostic::{Diagnostic, codes};
+use crate::routing::Headers;
+
+pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
+    let t = cx.topology;
+    let mut graph = DiGraph::<&str, ()>::new();
+    let nodes: std::collections::HashMap<&str, _> = t
+        .services
+        .keys()
+        .map(|name| (name.as_str(), graph.add_node(name.as_str())))
+        .collect();
+    let none = Headers::new();
+    for s in t.services.values() {
+        for e in &s.emits {
+            let Ok(route) = cx.router.route(&e.exchange, &e.key, &none) else { continue };
+            for target in t.services.values() {
+                if target.queue.as_ref().is_some_and(|q| route.queues.contains(q)) {
+                    graph.update_edge(nodes[s.name.as_str()], nodes[target.name.as_str()], ());
+                }
+            }
+        }
+    }
+    for component in tarjan_scc(&graph) {
+        let looped = component.len() > 1 || graph.contains_edge(component[0], component[0]);
+        if !looped {
+            continue;
+        }
+        let mut names: Vec<&str> = component.iter().map(|&n| graph[n]).collect();
+        names.sort_unstable();
+        let mut diagnostic = Diagnostic::new(
+            &codes::SERVICE_EVENT_LOOP,
+            if names.len() == 1 {
+                format!("service {:?} consumes an event it emits itself", names[0])
+            } else {
+                format!("services {} trigger each other in a loop", list(&names))
+            },
+        )
+        .help("one event can circle forever: narrow a consumer's keys, or emit a distinct key at the end of the chain");
+        for name in &names {
+            diagnostic = diagnostic.label(t.services[*name].origin.span, "in the loop");
+        }
+        out.push(diagnostic);
+    }
+}

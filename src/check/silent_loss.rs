@@ -1,0 +1,35 @@
+//! W402 silent-message-loss: messages the broker discards without a trace.
+
+use super::Context;
+use crate::diagnostic::{Diagnostic, codes};
+use crate::topology::QueueType;
+
+pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
+    for q in cx.topology.queues.values() {
+        if q.queue_type == QueueType::Stream {
+            continue; // retention, not loss; E204 covers TTL on streams
+        }
+        let policy = cx.policies.effective(q);
+        let get = |arg: &str, key: &str| q.arguments.get(arg).or_else(|| policy.and_then(|p| p.definition.get(key)));
+        if get("x-dead-letter-exchange", "dead-letter-exchange").is_some() {
+            continue;
+        }
+        if get("x-message-ttl", "message-ttl").is_some() {
+            out.push(
+                Diagnostic::new(&codes::SILENT_LOSS, format!("queue {:?} expires messages but has no dead-letter target: expired messages are dropped", q.name))
+                    .label(q.origin.attr("x-message-ttl"), "messages expire")
+                    .help("add `dead_letter: { exchange: X }` to keep expired messages, or remove the TTL"),
+            );
+        }
+        let bounded = get("x-max-length", "max-length").or_else(|| get("x-max-length-bytes", "max-length-bytes"));
+        let overflow = get("x-overflow", "overflow").and_then(|v| v.as_str()).unwrap_or("drop-head");
+        if bounded.is_some() && overflow == "drop-head" {
+            let span = q.origin.attr("x-max-length").or(q.origin.attr("x-max-length-bytes"));
+            out.push(
+                Diagnostic::new(&codes::SILENT_LOSS, format!("queue {:?} drops its oldest messages when full (overflow drop-head) and has no dead-letter target", q.name))
+                    .label(span, "length limit")
+                    .help("set `overflow: reject-publish` so publishers learn the queue is full, or add `dead_letter:` to keep dropped messages"),
+            );
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! W304 unroutable-emit and W305 wildcard-in-emit.
+
+use super::Context;
+use crate::diagnostic::{Diagnostic, codes};
+use crate::routing::Headers;
+use crate::topology::ExchangeType;
+
+pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
+    let none = Headers::new();
+    for s in cx.topology.services.values() {
+        for e in &s.emits {
+            if e.key.split('.').any(|w| w.contains('*') || w.contains('#')) {
+                out.push(
+                    Diagnostic::new(&codes::WILDCARD_IN_EMIT, format!("service {:?} emits key {:?}, which contains a wildcard", s.name, e.key))
+                        .label(e.span, "wildcard in a routing key")
+                        .help("publishers send routing keys literally; * and # are for binding keys: list each key the service emits"),
+                );
+                continue;
+            }
+            let Some(x) = cx.topology.exchanges.get(&e.exchange) else { continue };
+            // Headers routing depends on headers the spec does not declare.
+            if x.kind == ExchangeType::Headers {
+                continue;
+            }
+            let Ok(route) = cx.router.route(&e.exchange, &e.key, &none) else { continue };
+            if route.dropped() {
+                out.push(
+                    Diagnostic::new(&codes::UNROUTABLE_EMIT, format!("service {:?} emits {:?} to {:?}, but no binding matches it: the broker drops it", s.name, e.key, e.exchange))
+                        .label(e.span, "reaches no queue")
+                        .label(x.origin.span, "exchange without a matching binding")
+                        .help("bind a queue that wants this event, or give the exchange an `alternate_exchange:` that catches unrouted messages"),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! The one place that decides exit codes.
+
+use std::io::{ErrorKind, Write};
+
+use super::{CliError, Output};
+
+/// What a command found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to report (exit 0).
+    Success,
+    /// The command ran and found problems (exit 1).
+    Findings,
+}
+
+pub fn code(result: Result<Outcome, CliError>, out: &mut Output) -> i32 {
+    match result {
+        Ok(Outcome::Success) => 0,
+        Ok(Outcome::Findings) => 1,
+        // `warren expand | head` closes the pipe early: not an error.
+        Err(CliError::Io(e)) if e.kind() == ErrorKind::BrokenPipe => 0,
+        Err(error) => {
+            let _ = writeln!(out.stderr, "error: {error}");
+            match error {
+                CliError::Load(_) | CliError::Io(_) | CliError::Serialize(_) => 1,
+            }
+        }
+    }
+}

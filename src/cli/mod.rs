@@ -1,0 +1,63 @@
+//! The `warren` command line: argument parsing, one file per subcommand,
+//! and all printing. The library below never writes to the terminal.
+
+mod checks;
+mod error;
+mod exit;
+mod expand;
+mod output;
+mod report;
+mod schema;
+mod validate;
+
+use std::ffi::OsString;
+
+use clap::{Parser, Subcommand};
+
+pub use error::CliError;
+pub use output::Output;
+
+#[derive(Debug, Parser)]
+#[command(name = "warren", version, about = "Keep a RabbitMQ topology as code: check it, plan it, apply it, run its workers.")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a topology (files or directories) without a broker.
+    Validate(validate::ValidateArgs),
+    /// Print the compiled topology: what services and retry expand to.
+    Expand(expand::ExpandArgs),
+    /// Print the JSON Schema of the spec format.
+    Schema,
+    /// List every diagnostic code.
+    Checks,
+}
+
+/// Runs warren with `args` (the first is the program name) and returns the
+/// exit code. Callable more than once, for tests.
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            // clap prints help and version to stdout with code 0, usage
+            // errors to stderr with code 2.
+            let _ = error.print();
+            return error.exit_code();
+        }
+    };
+    let mut out = Output::terminal();
+    let result = match &cli.command {
+        Command::Validate(args) => validate::run(args, &mut out),
+        Command::Expand(args) => expand::run(args, &mut out),
+        Command::Schema => schema::run(&mut out),
+        Command::Checks => checks::run(&mut out),
+    };
+    exit::code(result, &mut out)
+}

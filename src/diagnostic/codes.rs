@@ -1,0 +1,90 @@
+//! Every diagnostic code warren emits. Codes are stable: a released id keeps
+//! its meaning. docs/checks.md documents each one (a test keeps them in step).
+
+use super::{Code, Severity::*};
+
+macro_rules! codes {
+    ($($const:ident = $id:literal $name:literal $sev:ident $summary:literal;)*) => {
+        $(pub const $const: Code = Code { id: $id, name: $name, severity: $sev, summary: $summary };)*
+        /// All codes, in id order.
+        pub const ALL: &[&Code] = &[$(&$const),*];
+    };
+}
+
+codes! {
+    // The spec file itself.
+    SPEC_INVALID = "E001" "spec-invalid" Error "the file is not valid YAML or not a valid spec (unknown field, wrong type, duplicate key, YAML 1.1 boolean, alias bomb)";
+    UNSUPPORTED_VERSION = "E002" "unsupported-version" Error "the spec declares a version other than 1";
+    PASSWORD_IN_SPEC = "E004" "password-in-spec" Error "a user has a password written in the spec";
+    INVALID_BINDING = "E005" "invalid-binding" Error "a binding names no destination, two destinations, or one where none is allowed";
+    INVALID_CONSUMES = "E006" "invalid-consumes" Error "a service's consumes names both or neither of exchange and queue";
+    ARGUMENT_CONFLICT = "E007" "argument-conflict" Error "a named setting and a raw argument set the same thing";
+    AMBIGUOUS_BOOLEAN = "W008" "ambiguous-boolean" Warning "a raw value reads yes/no/on/off, a string here, a boolean to YAML 1.1 tools";
+    INVALID_PATTERN = "E009" "invalid-pattern" Error "an ignore or policy pattern is not a valid regular expression";
+    // Names and references.
+    UNKNOWN_EXCHANGE = "E101" "unknown-exchange" Error "a reference to an exchange the topology does not declare";
+    UNKNOWN_QUEUE = "E102" "unknown-queue" Error "a reference to a queue the topology does not declare";
+    DUPLICATE_NAME = "E103" "duplicate-name" Error "two objects of one kind share a name";
+    RESERVED_NAME = "E104" "reserved-name" Error "a name starts with amq., which RabbitMQ reserves";
+    INVALID_NAME = "E105" "invalid-name" Error "a name is empty or longer than 255 bytes";
+    DEFAULT_EXCHANGE_BINDING = "E106" "default-exchange-binding" Error "a binding to or from the default exchange";
+    UNKNOWN_USER = "E107" "unknown-user" Error "a service runs as a user the topology does not declare";
+    // Queue types.
+    REPLICATED_NOT_DURABLE = "E201" "replicated-queue-not-durable" Error "a quorum queue or stream that is not durable, or is exclusive or auto-delete";
+    PRIORITY_NOT_SUPPORTED = "E202" "priority-not-supported" Error "max_priority on a quorum queue or stream";
+    REJECT_PUBLISH_DLX_ON_QUORUM = "E203" "reject-publish-dlx-on-quorum" Error "overflow reject-publish-dlx on a quorum queue";
+    STREAM_UNSUPPORTED = "E204" "stream-unsupported-setting" Error "TTL, dead-lettering, max-length count, overflow or delivery limit on a stream";
+    SETTING_IGNORED = "W205" "setting-ignored" Warning "a setting the queue's type ignores (delivery_limit on classic, max_age off streams)";
+    // Bindings and routing.
+    INVALID_X_MATCH = "E301" "invalid-x-match" Error "a headers binding whose x-match is not all, any, all-with-x or any-with-x";
+    WILDCARD_INSIDE_WORD = "W302" "wildcard-inside-word" Warning "* or # inside a word of a topic key, where it matches literally";
+    KEY_IGNORED = "W303" "key-ignored" Warning "a binding key on a fanout or headers exchange, which ignores keys";
+    UNROUTABLE_EMIT = "W304" "unroutable-emit" Warning "an emitted routing key that no binding matches and no alternate exchange catches";
+    WILDCARD_IN_EMIT = "W305" "wildcard-in-emit" Warning "an emitted routing key contains * or #, which publishers send literally";
+    EMPTY_HEADERS_BINDING = "W306" "empty-headers-binding" Warning "a headers binding with no header to match";
+    // Message flow.
+    QUEUE_UNREACHABLE = "W321" "queue-unreachable" Warning "a queue that no binding or dead-letter route reaches";
+    QUEUE_NOT_CONSUMED = "W322" "queue-not-consumed" Warning "a queue no service consumes and that is not marked external";
+    SERVICE_EVENT_LOOP = "W323" "service-event-loop" Warning "services that trigger each other in a cycle";
+    // Dead-lettering.
+    DEAD_LETTER_CYCLE = "E401" "dead-letter-cycle" Error "a dead-letter cycle in which nothing rejects: the broker drops those messages";
+    SILENT_LOSS = "W402" "silent-message-loss" Warning "TTL or drop-head overflow without a dead-letter target";
+    AT_LEAST_ONCE_WITHOUT_REJECT_PUBLISH = "E403" "at-least-once-without-reject-publish" Error "at-least-once dead-lettering without overflow reject-publish";
+    RETRY_EXCEEDS_DELIVERY_LIMIT = "W404" "retry-exceeds-delivery-limit" Warning "more attempts than the quorum queue's delivery limit allows";
+    AT_LEAST_ONCE_NOT_QUORUM = "W405" "at-least-once-not-quorum" Warning "at-least-once dead-lettering on a queue that is not quorum";
+    // Policies.
+    OVERLAPPING_POLICIES = "W501" "overlapping-policies" Warning "several policies match a queue; only the highest priority applies";
+    POLICY_TIE = "E502" "policy-tie" Error "several policies of the same highest priority match a queue";
+    POLICY_KEY_NOT_APPLICABLE = "W503" "policy-key-not-applicable" Warning "a policy key that does not apply to a matched queue's type";
+    UNKNOWN_POLICY_KEY = "W504" "unknown-policy-key" Warning "a policy key RabbitMQ does not know";
+    // Services.
+    IDLE_SERVICE = "W601" "idle-service" Warning "a service that neither consumes nor emits";
+    RETRY_WITHOUT_QUEUE = "E602" "retry-without-queue" Error "retry on a service that consumes nothing";
+    HANDLER_WITHOUT_QUEUE = "E603" "handler-without-queue" Error "a handler on a service that consumes nothing";
+    RETRY_CONFLICT = "E604" "retry-conflict" Error "retry on a queue that already dead-letters elsewhere";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_names_are_unique() {
+        let mut ids: Vec<_> = ALL.iter().map(|c| c.id).collect();
+        let mut names: Vec<_> = ALL.iter().map(|c| c.name).collect();
+        ids.sort();
+        ids.dedup();
+        names.sort();
+        names.dedup();
+        assert_eq!(ids.len(), ALL.len());
+        assert_eq!(names.len(), ALL.len());
+    }
+
+    #[test]
+    fn id_prefix_matches_severity() {
+        for code in ALL {
+            let expected = if code.severity == Error { 'E' } else { 'W' };
+            assert!(code.id.starts_with(expected), "{code}");
+        }
+    }
+}

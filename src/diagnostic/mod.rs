@@ -1,0 +1,78 @@
+//! Findings about a topology: what is wrong, where, and how to fix it.
+//!
+//! Loading, compiling and checking all report [`Diagnostic`]s; they are values,
+//! not errors, so one run reports every problem at once. Rendering (miette,
+//! JSON, GitHub annotations) lives in `cli/`.
+
+mod code;
+pub mod codes;
+
+pub use code::{Code, Severity};
+
+use crate::source::Span;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub code: &'static Code,
+    pub message: String,
+    /// The first label is the primary location.
+    pub labels: Vec<Label>,
+    pub help: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn new(code: &'static Code, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            message: message.into(),
+            labels: Vec::new(),
+            help: None,
+        }
+    }
+
+    /// Adds a label; spans of generated objects (`None`) are skipped.
+    pub fn label(mut self, span: impl Into<Option<Span>>, message: impl Into<String>) -> Self {
+        if let Some(span) = span.into() {
+            self.labels.push(Label {
+                span,
+                message: message.into(),
+            });
+        }
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn severity(&self) -> Severity {
+        self.code.severity
+    }
+
+    pub fn primary_span(&self) -> Option<Span> {
+        self.labels.first().map(|l| l.span)
+    }
+}
+
+/// Sorts diagnostics by file and position so output is stable.
+pub fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| {
+        (a.primary_span(), a.code.id, &a.message).cmp(&(b.primary_span(), b.code.id, &b.message))
+    });
+}
+
+/// Counts errors and warnings.
+pub fn count(diagnostics: &[Diagnostic]) -> (usize, usize) {
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity() == Severity::Error)
+        .count();
+    (errors, diagnostics.len() - errors)
+}

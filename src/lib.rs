@@ -1,0 +1,19 @@
+//! warren keeps a RabbitMQ topology as code.
+//!
+//! The modules follow the pipeline (see ARCHITECTURE.md):
+//!
+//! - [`spec`]: the YAML format, loading files with spans, the JSON Schema;
+//! - [`topology`]: the one model, and `compile` from spec to model;
+//! - [`check`]: graph checks on the model, reported as [`diagnostic`]s;
+//! - [`routing`]: which queues a message reaches, as RabbitMQ routes it;
+//! - [`validate`]: load, compile and check in one call;
+//! - [`cli`]: the `warren` command line, the only module that prints.
+
+pub mod check;
+pub mod cli;
+pub mod diagnostic;
+pub mod routing;
+pub mod source;
+pub mod spec;
+pub mod topology;
+pub mod validate;

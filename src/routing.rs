@@ -1,0 +1,228 @@
+//! AMQP 0-9-1 routing as RabbitMQ implements it, without a broker.
+//!
+//! Given a [`Topology`], an exchange, a routing key and headers, [`Router`]
+//! answers which queues a message reaches and by which path. The rules follow
+//! RabbitMQ's `rabbit_exchange:route/2`: each exchange is visited at most
+//! once; an exchange whose own bindings match nothing hands the message to
+//! its alternate exchange; exchange-to-exchange bindings are followed;
+//! the default exchange delivers to the queue named by the key.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::topology::{Binding, DestinationType, ExchangeType, Topology};
+
+/// Message headers, typed as a publisher sends them.
+pub type Headers = BTreeMap<String, Value>;
+
+/// Where a message went.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Route {
+    /// Every queue the message reaches, each once.
+    pub queues: BTreeSet<String>,
+    /// The edges followed, in the order the broker follows them.
+    pub hops: Vec<Hop>,
+    /// Plugin exchanges on the path, whose routing warren cannot predict.
+    pub unknown: Vec<String>,
+}
+
+impl Route {
+    /// True when the broker would drop the message (no queue, and no plugin
+    /// exchange that might have routed it).
+    pub fn dropped(&self) -> bool {
+        self.queues.is_empty() && self.unknown.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "via", rename_all = "snake_case")]
+pub enum Hop {
+    /// A binding matched.
+    Binding {
+        source: String,
+        destination: String,
+        destination_type: DestinationType,
+        routing_key: String,
+    },
+    /// `from` matched nothing and passed the message to its alternate exchange.
+    AlternateExchange { from: String, to: String },
+    /// The default exchange delivered to the queue named by the key.
+    DefaultExchange { queue: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    #[error("exchange {0:?} does not exist")]
+    UnknownExchange(String),
+    #[error("exchange {0:?} is internal: publishers cannot publish to it")]
+    InternalExchange(String),
+}
+
+/// Bindings indexed by source exchange, built once per topology.
+pub struct Router<'t> {
+    topology: &'t Topology,
+    by_source: HashMap<&'t str, Vec<&'t Binding>>,
+}
+
+impl<'t> Router<'t> {
+    pub fn new(topology: &'t Topology) -> Router<'t> {
+        let mut by_source: HashMap<&str, Vec<&Binding>> = HashMap::new();
+        for binding in &topology.bindings {
+            by_source.entry(binding.source.as_str()).or_default().push(binding);
+        }
+        Router { topology, by_source }
+    }
+
+    /// Routes a message published to `exchange` ("" is the default exchange).
+    ///
+    /// # Errors
+    /// The exchange does not exist or is internal (the broker refuses the
+    /// publish in both cases).
+    pub fn route(&self, exchange: &str, key: &str, headers: &Headers) -> Result<Route, RouteError> {
+        let mut route = Route::default();
+        if exchange.is_empty() {
+            if self.topology.queues.contains_key(key) {
+                route.queues.insert(key.to_string());
+                route.hops.push(Hop::DefaultExchange { queue: key.to_string() });
+            }
+            return Ok(route);
+        }
+        let start = self
+            .topology
+            .exchanges
+            .get(exchange)
+            .ok_or_else(|| RouteError::UnknownExchange(exchange.to_string()))?;
+        if start.internal {
+            return Err(RouteError::InternalExchange(exchange.to_string()));
+        }
+        let mut seen: HashSet<&str> = HashSet::from([start.name.as_str()]);
+        let mut work = vec![start.name.as_str()];
+        while let Some(name) = work.pop() {
+            // An exchange removed from the topology routes nothing.
+            let Some(x) = self.topology.exchanges.get(name) else { continue };
+            if let ExchangeType::Plugin(_) = x.kind {
+                route.unknown.push(name.to_string());
+                continue;
+            }
+            let matched: Vec<&Binding> = self
+                .by_source
+                .get(name)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|b| binding_matches(&x.kind, b, key, headers))
+                .collect();
+            if matched.is_empty() {
+                if let Some(ae) = &x.alternate_exchange {
+                    route.hops.push(Hop::AlternateExchange {
+                        from: name.to_string(),
+                        to: ae.clone(),
+                    });
+                    if seen.insert(ae.as_str()) {
+                        work.push(ae.as_str());
+                    }
+                }
+                continue;
+            }
+            for b in matched {
+                route.hops.push(Hop::Binding {
+                    source: b.source.clone(),
+                    destination: b.destination.clone(),
+                    destination_type: b.destination_type,
+                    routing_key: b.routing_key.clone(),
+                });
+                match b.destination_type {
+                    DestinationType::Queue => {
+                        if self.topology.queues.contains_key(&b.destination) {
+                            route.queues.insert(b.destination.clone());
+                        }
+                    }
+                    DestinationType::Exchange => {
+                        if seen.insert(b.destination.as_str()) {
+                            work.push(b.destination.as_str());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(route)
+    }
+}
+
+fn binding_matches(kind: &ExchangeType, binding: &Binding, key: &str, headers: &Headers) -> bool {
+    match kind {
+        ExchangeType::Direct => binding.routing_key == key,
+        ExchangeType::Fanout => true,
+        ExchangeType::Topic => topic_matches(&binding.routing_key, key),
+        ExchangeType::Headers => headers_match(&binding.arguments, headers),
+        ExchangeType::Plugin(_) => false,
+    }
+}
+
+/// Topic matching: keys and patterns are dot-separated words (the empty
+/// string is zero words); `*` matches exactly one word, `#` zero or more.
+/// `*` or `#` inside a longer word is an ordinary character.
+pub fn topic_matches(pattern: &str, key: &str) -> bool {
+    let pattern = words(pattern);
+    let key = words(key);
+    // can[j] = pattern[i..] matches key[j..], computed from the back.
+    let mut next = vec![false; key.len() + 1];
+    next[key.len()] = true;
+    for p in pattern.iter().rev() {
+        let mut can = vec![false; key.len() + 1];
+        for j in (0..=key.len()).rev() {
+            can[j] = match *p {
+                "#" => next[j] || (j < key.len() && can[j + 1]),
+                "*" => j < key.len() && next[j + 1],
+                word => j < key.len() && key[j] == word && next[j + 1],
+            };
+        }
+        next = can;
+    }
+    next[0]
+}
+
+fn words(text: &str) -> Vec<&str> {
+    if text.is_empty() {
+        Vec::new()
+    } else {
+        text.split('.').collect()
+    }
+}
+
+/// Headers matching as RabbitMQ's headers exchange does it: `x-match` picks
+/// all or any; the `-with-x` modes also compare `x-` arguments; values must
+/// agree in type and value.
+pub fn headers_match(arguments: &BTreeMap<String, Value>, headers: &Headers) -> bool {
+    let mode = arguments.get("x-match").and_then(Value::as_str).unwrap_or("all");
+    let (all, with_x) = match mode {
+        "any" => (false, false),
+        "all-with-x" => (true, true),
+        "any-with-x" => (false, true),
+        _ => (true, false),
+    };
+    let mut wanted = arguments
+        .iter()
+        .filter(|(k, _)| k.as_str() != "x-match" && (with_x || !k.starts_with("x-")));
+    let matches = |(k, v): (&String, &Value)| headers.get(k).is_some_and(|h| same_typed_value(v, h));
+    if all {
+        wanted.all(matches)
+    } else {
+        wanted.any(matches)
+    }
+}
+
+/// Integers match integers and floats floats, as in RabbitMQ's type classes.
+fn same_typed_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            (x.is_f64() == y.is_f64()) && (x.as_i64() == y.as_i64() && x.as_u64() == y.as_u64() && x.as_f64() == y.as_f64())
+        }
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,138 @@
+//! Durations as people write them: `250ms`, `5s`, `1m`, `2h`, `7d`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A duration with millisecond precision, the unit RabbitMQ uses for TTLs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Duration {
+    pub millis: u64,
+}
+
+const UNITS: [(&str, u64); 5] = [
+    ("ms", 1),
+    ("s", 1_000),
+    ("m", 60_000),
+    ("h", 3_600_000),
+    ("d", 86_400_000),
+];
+
+impl Duration {
+    pub fn from_millis(millis: u64) -> Duration {
+        Duration { millis }
+    }
+
+    /// Parses `<digits><unit>`; the error text is shown to the user as is.
+    pub fn parse(text: &str) -> Result<Duration, String> {
+        let digits_end = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(digits_end);
+        if number.is_empty() {
+            return Err(format!(
+                "invalid duration {text:?}: expected a number followed by a unit, such as 250ms, 5s, 1m, 2h or 7d"
+            ));
+        }
+        let Some(&(_, factor)) = UNITS.iter().find(|(u, _)| *u == unit) else {
+            return Err(format!(
+                "invalid duration {text:?}: unknown unit {unit:?}; use ms, s, m, h or d"
+            ));
+        };
+        number
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(factor))
+            .map(Duration::from_millis)
+            .ok_or_else(|| format!("invalid duration {text:?}: too large"))
+    }
+}
+
+/// Prints the largest unit that divides the value exactly, so `5000` ms is `5s`.
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (unit, factor) = UNITS
+            .iter()
+            .rev()
+            .find(|(_, factor)| self.millis != 0 && self.millis % factor == 0)
+            .copied()
+            .unwrap_or(("ms", 1));
+        write!(f, "{}{unit}", self.millis / factor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Duration;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration such as 250ms, 5s, 1m, 2h or 7d")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Duration, E> {
+                Duration::parse(v).map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Duration, E> {
+                Err(E::custom(format!(
+                    "a bare number ({v}) is ambiguous as a duration: add a unit, such as {v}ms or {v}s"
+                )))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Duration, E> {
+                Err(E::custom(format!(
+                    "a bare number ({v}) is ambiguous as a duration: add a unit, such as {v}ms or {v}s"
+                )))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl Serialize for Duration {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl JsonSchema for Duration {
+    fn schema_name() -> Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": "^[0-9]+(ms|s|m|h|d)$",
+            "description": "A duration: a whole number and a unit (ms, s, m, h, d), e.g. 250ms, 5s, 1m, 7d."
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_unit() {
+        assert_eq!(Duration::parse("250ms").unwrap().millis, 250);
+        assert_eq!(Duration::parse("5s").unwrap().millis, 5_000);
+        assert_eq!(Duration::parse("1m").unwrap().millis, 60_000);
+        assert_eq!(Duration::parse("2h").unwrap().millis, 7_200_000);
+        assert_eq!(Duration::parse("7d").unwrap().millis, 604_800_000);
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_duration() {
+        for bad in ["", "s", "5", "5 s", "5sec", "-1s", "1.5s", "99999999999999999999d"] {
+            assert!(Duration::parse(bad).is_err(), "{bad:?} parsed");
+        }
+    }
+
+    #[test]
+    fn displays_the_largest_exact_unit() {
+        assert_eq!(Duration::from_millis(5_000).to_string(), "5s");
+        assert_eq!(Duration::from_millis(300_000).to_string(), "5m");
+        assert_eq!(Duration::from_millis(1_500).to_string(), "1500ms");
+        assert_eq!(Duration::from_millis(0).to_string(), "0ms");
+    }
+}

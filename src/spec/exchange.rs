@@ -1,0 +1,30 @@
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Spanned;
+use crate::topology::ExchangeType;
+
+/// An exchange.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeSpec {
+    #[serde(rename = "type")]
+    pub kind: Spanned<ExchangeType>,
+    /// Survives a broker restart (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durable: Option<bool>,
+    /// Deleted when its last binding goes (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_delete: Option<bool>,
+    /// Only other exchanges may publish to it (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub internal: Option<bool>,
+    /// Where messages this exchange cannot route go, instead of being dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternate_exchange: Option<Spanned<String>>,
+    /// Raw exchange arguments, for plugin types (e.g. x-delayed-type).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub arguments: BTreeMap<Spanned<String>, serde_json::Value>,
+}

@@ -1,0 +1,34 @@
+//! The YAML spec format: serde types that keep source spans, loading of a
+//! file or a directory, and the JSON Schema.
+//!
+//! This is the only module that knows the YAML crate. It checks the shape of
+//! each file; what the objects mean is `topology::compile`'s business.
+
+mod binding;
+mod document;
+mod duration;
+mod error;
+mod exchange;
+mod load;
+mod one_or_many;
+mod policy;
+mod queue;
+pub mod schema;
+mod yaml;
+mod service;
+mod spanned;
+mod user;
+
+pub use binding::BindingSpec;
+pub use document::{Defaults, Named, SpecFile};
+pub use duration::Duration;
+pub use error::LoadError;
+pub use exchange::ExchangeSpec;
+pub use load::{Loaded, load_paths, load_str};
+pub use one_or_many::OneOrMany;
+pub use policy::PolicySpec;
+pub use queue::{DeadLetterSpec, QueueSpec};
+pub use service::{ConsumeSpec, EmitSpec, RetrySpec, ServiceSpec};
+pub use spanned::{Loc, Spanned};
+pub use user::UserSpec;
+pub use yaml::to_yaml;

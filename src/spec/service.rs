@@ -1,0 +1,67 @@
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Duration, OneOrMany, QueueSpec, Spanned};
+use crate::topology::Handler;
+
+/// A service: what it consumes and emits, how it retries, who it runs as and
+/// how `warren run` hands it messages.
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    /// Where the service's messages come from.
+    #[serde(default, skip_serializing_if = "OneOrMany::is_empty")]
+    pub consumes: OneOrMany<ConsumeSpec>,
+    /// The events the service publishes.
+    #[serde(default, skip_serializing_if = "OneOrMany::is_empty")]
+    pub emits: OneOrMany<EmitSpec>,
+    /// Delayed redelivery after a transient failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<Spanned<RetrySpec>>,
+    /// Messages the broker sends ahead of acknowledgements (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefetch: Option<Spanned<u16>>,
+    /// Handlers running at once (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<Spanned<u32>>,
+    /// Broker user the service runs as; its permissions are derived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler: Option<Spanned<Handler>>,
+    /// Name of the service's queue (default: the service's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<Spanned<String>>,
+    /// Settings of the service's own queue, as in `queues:`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_settings: Option<Spanned<QueueSpec>>,
+}
+
+/// What a service consumes: keys from an exchange (into the service's own
+/// queue), or a queue declared in `queues:`.
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumeSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<Spanned<String>>,
+}
+
+/// Events a service publishes to one exchange.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmitSpec {
+    pub exchange: Spanned<String>,
+    pub keys: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    /// One delay per retry, in order; after the last, the message goes to
+    /// the service's dead-letter queue.
+    pub delays: Vec<Spanned<Duration>>,
+}

@@ -1,0 +1,86 @@
+//! Least-privilege permissions derived from what services do (DESIGN.md,
+//! "Least privilege from the spec").
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::topology::{ExchangeType, Permissions, TopicPermission, Topology};
+
+/// For every user some service runs as: read on the queues its services
+/// consume, write on the exchanges they emit to and on their retry
+/// exchanges, configure on nothing; on topic exchanges, publishing limited to
+/// the declared routing keys.
+pub(super) fn derive(topology: &mut Topology) {
+    #[derive(Default)]
+    struct Needs {
+        read: BTreeSet<String>,
+        write: BTreeSet<String>,
+        topic_keys: BTreeMap<String, BTreeSet<String>>,
+    }
+    let mut needs: BTreeMap<String, Needs> = BTreeMap::new();
+    for service in topology.services.values() {
+        let Some(user) = &service.user else { continue };
+        let n = needs.entry(user.clone()).or_default();
+        n.read.extend(service.queue.clone());
+        if let Some(retry) = &service.retry {
+            n.write.insert(retry.exchange.clone());
+        }
+        for emit in &service.emits {
+            n.write.insert(emit.exchange.clone());
+            let is_topic = topology
+                .exchanges
+                .get(&emit.exchange)
+                .is_some_and(|x| x.kind == ExchangeType::Topic);
+            if is_topic {
+                n.topic_keys
+                    .entry(emit.exchange.clone())
+                    .or_default()
+                    .insert(emit.key.clone());
+            }
+        }
+    }
+    for (name, n) in needs {
+        let Some(user) = topology.users.get_mut(&name) else {
+            continue; // check reports the unknown user
+        };
+        user.permissions = Some(Permissions {
+            configure: "^$".into(),
+            write: any_of(&n.write),
+            read: any_of(&n.read),
+        });
+        user.topic_permissions = n
+            .topic_keys
+            .into_iter()
+            .map(|(exchange, keys)| TopicPermission {
+                exchange,
+                write: any_of(&keys),
+                read: "^$".into(),
+            })
+            .collect();
+    }
+}
+
+/// A regular expression matching exactly these names (`^$` for none).
+fn any_of(names: &BTreeSet<String>) -> String {
+    if names.is_empty() {
+        return "^$".into();
+    }
+    let escaped: Vec<String> = names.iter().map(|n| regex::escape(n)).collect();
+    format!("^({})$", escaped.join("|"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_exactly_the_names() {
+        let names: BTreeSet<String> = ["order_events".into(), "inventory.retry".into()].into();
+        let pattern = any_of(&names);
+        assert_eq!(pattern, r"^(inventory\.retry|order_events)$");
+        let re = regex::Regex::new(&pattern).unwrap();
+        assert!(re.is_match("inventory.retry"));
+        assert!(!re.is_match("inventoryXretry"));
+        assert!(!re.is_match("order_events2"));
+        assert_eq!(any_of(&BTreeSet::new()), "^$");
+    }
+}

@@ -1,0 +1,217 @@
+//! The small vocabularies RabbitMQ objects are made of: exchange types, queue
+//! types, overflow behaviours. The spec reads them and the model stores them,
+//! so they are defined once, here.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ExchangeType {
+    Direct,
+    Fanout,
+    Topic,
+    Headers,
+    /// A plugin type such as `x-consistent-hash` or `x-delayed-message`:
+    /// warren declares it but cannot predict its routing.
+    Plugin(String),
+}
+
+impl ExchangeType {
+    pub fn parse(text: &str) -> Result<ExchangeType, String> {
+        Ok(match text {
+            "direct" => ExchangeType::Direct,
+            "fanout" => ExchangeType::Fanout,
+            "topic" => ExchangeType::Topic,
+            "headers" => ExchangeType::Headers,
+            other if other.starts_with("x-") && other.len() > 2 => {
+                ExchangeType::Plugin(other.to_string())
+            }
+            other => {
+                return Err(format!(
+                    "unknown exchange type {other:?}: expected direct, fanout, topic, headers, or a plugin type starting with \"x-\""
+                ));
+            }
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            ExchangeType::Direct => "direct",
+            ExchangeType::Fanout => "fanout",
+            ExchangeType::Topic => "topic",
+            ExchangeType::Headers => "headers",
+            ExchangeType::Plugin(name) => name,
+        }
+    }
+}
+
+impl fmt::Display for ExchangeType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ExchangeType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        ExchangeType::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for ExchangeType {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl JsonSchema for ExchangeType {
+    fn schema_name() -> Cow<'static, str> {
+        "ExchangeType".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "direct, fanout, topic, headers, or a plugin type such as x-consistent-hash",
+            "anyOf": [
+                { "enum": ["direct", "fanout", "topic", "headers"] },
+                { "type": "string", "pattern": "^x-.+" }
+            ]
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueType {
+    #[default]
+    Classic,
+    Quorum,
+    Stream,
+}
+
+impl QueueType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueType::Classic => "classic",
+            QueueType::Quorum => "quorum",
+            QueueType::Stream => "stream",
+        }
+    }
+
+    /// Quorum queues and streams are replicated and must be durable.
+    pub fn is_replicated(self) -> bool {
+        !matches!(self, QueueType::Classic)
+    }
+}
+
+impl fmt::Display for QueueType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a queue does when it is full (`x-overflow`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Overflow {
+    DropHead,
+    RejectPublish,
+    RejectPublishDlx,
+}
+
+impl Overflow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overflow::DropHead => "drop-head",
+            Overflow::RejectPublish => "reject-publish",
+            Overflow::RejectPublishDlx => "reject-publish-dlx",
+        }
+    }
+}
+
+/// How a quorum queue dead-letters (`x-dead-letter-strategy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeadLetterStrategy {
+    AtMostOnce,
+    AtLeastOnce,
+}
+
+impl DeadLetterStrategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadLetterStrategy::AtMostOnce => "at-most-once",
+            DeadLetterStrategy::AtLeastOnce => "at-least-once",
+        }
+    }
+}
+
+/// What a policy applies to (`apply-to`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplyTo {
+    Queues,
+    ClassicQueues,
+    QuorumQueues,
+    Streams,
+    Exchanges,
+    All,
+}
+
+impl ApplyTo {
+    /// The value the management API uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplyTo::Queues => "queues",
+            ApplyTo::ClassicQueues => "classic_queues",
+            ApplyTo::QuorumQueues => "quorum_queues",
+            ApplyTo::Streams => "streams",
+            ApplyTo::Exchanges => "exchanges",
+            ApplyTo::All => "all",
+        }
+    }
+
+    pub fn matches_queue(self, queue_type: QueueType) -> bool {
+        match self {
+            ApplyTo::Queues | ApplyTo::All => true,
+            ApplyTo::ClassicQueues => queue_type == QueueType::Classic,
+            ApplyTo::QuorumQueues => queue_type == QueueType::Quorum,
+            ApplyTo::Streams => queue_type == QueueType::Stream,
+            ApplyTo::Exchanges => false,
+        }
+    }
+}
+
+/// How a headers binding compares headers (`x-match`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum HeadersMatch {
+    All,
+    Any,
+    AllWithX,
+    AnyWithX,
+}
+
+impl HeadersMatch {
+    pub fn parse(text: &str) -> Option<HeadersMatch> {
+        Some(match text {
+            "all" => HeadersMatch::All,
+            "any" => HeadersMatch::Any,
+            "all-with-x" => HeadersMatch::AllWithX,
+            "any-with-x" => HeadersMatch::AnyWithX,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HeadersMatch::All => "all",
+            HeadersMatch::Any => "any",
+            HeadersMatch::AllWithX => "all-with-x",
+            HeadersMatch::AnyWithX => "any-with-x",
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! The one model of a topology.
+//!
+//! Every front end (spec compile, definitions import, broker observe)
+//! produces a [`Topology`]; every back end (checks, routing, plan, render,
+//! workers) reads one. Nothing here does I/O.
+
+mod arguments;
+mod binding;
+pub mod compile;
+mod exchange;
+mod kinds;
+mod origin;
+mod policy;
+mod queue;
+mod service;
+mod user;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub use arguments::{Arguments, canonical};
+pub use binding::{Binding, DestinationType};
+pub use exchange::Exchange;
+pub use kinds::{ApplyTo, DeadLetterStrategy, ExchangeType, HeadersMatch, Overflow, QueueType};
+pub use origin::Origin;
+pub use policy::Policy;
+pub use queue::{Consumer, Queue};
+pub use service::{Emit, Handler, Retry, Service};
+pub use user::{Permissions, TopicPermission, User};
+
+/// The objects of one vhost, keyed by name where RabbitMQ keys them by name.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Topology {
+    pub vhost: String,
+    pub exchanges: BTreeMap<String, Exchange>,
+    pub queues: BTreeMap<String, Queue>,
+    pub bindings: Vec<Binding>,
+    pub policies: BTreeMap<String, Policy>,
+    pub users: BTreeMap<String, User>,
+    pub services: BTreeMap<String, Service>,
+    /// Name patterns (regular expressions) the broker side leaves alone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
+}
+
+impl Topology {
+    /// Bindings whose source is `exchange`.
+    pub fn bindings_from<'a>(&'a self, exchange: &'a str) -> impl Iterator<Item = &'a Binding> {
+        self.bindings.iter().filter(move |b| b.source == exchange)
+    }
+}

@@ -1,0 +1,86 @@
+use serde::Serialize;
+
+use super::arguments::{as_str, as_u64};
+use super::exchange::is_plain;
+use super::{Arguments, Origin, QueueType};
+
+/// A queue. Settings live in `arguments` under their RabbitMQ names
+/// (`x-message-ttl`, ...), the form the broker and definitions exports use;
+/// the accessors below read them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Queue {
+    /// The map key in [`Topology`](super::Topology); not repeated in output.
+    #[serde(skip)]
+    pub name: String,
+    #[serde(rename = "type")]
+    pub queue_type: QueueType,
+    pub durable: bool,
+    pub auto_delete: bool,
+    pub exclusive: bool,
+    #[serde(skip_serializing_if = "Arguments::is_empty")]
+    pub arguments: Arguments,
+    /// What consumes it: a service, something outside the spec, or the
+    /// broker itself (a retry delay queue is drained by expiry).
+    #[serde(skip_serializing_if = "Consumer::is_none")]
+    pub consumer: Consumer,
+    #[serde(skip_serializing_if = "is_plain")]
+    pub origin: Origin,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Consumer {
+    #[default]
+    None,
+    Service(String),
+    External,
+    /// Messages leave by TTL and dead-lettering.
+    Expiry,
+}
+
+impl Consumer {
+    pub fn is_none(&self) -> bool {
+        matches!(self, Consumer::None)
+    }
+}
+
+impl Queue {
+    pub fn new(name: impl Into<String>, queue_type: QueueType, origin: Origin) -> Queue {
+        Queue {
+            name: name.into(),
+            queue_type,
+            durable: true,
+            auto_delete: false,
+            exclusive: false,
+            arguments: Arguments::new(),
+            consumer: Consumer::None,
+            origin,
+        }
+    }
+
+    pub fn message_ttl(&self) -> Option<u64> {
+        as_u64(&self.arguments, "x-message-ttl")
+    }
+    pub fn max_length(&self) -> Option<u64> {
+        as_u64(&self.arguments, "x-max-length")
+    }
+    pub fn max_length_bytes(&self) -> Option<u64> {
+        as_u64(&self.arguments, "x-max-length-bytes")
+    }
+    pub fn overflow(&self) -> Option<&str> {
+        as_str(&self.arguments, "x-overflow")
+    }
+    pub fn delivery_limit(&self) -> Option<u64> {
+        as_u64(&self.arguments, "x-delivery-limit")
+    }
+    /// `Some("")` is the default exchange.
+    pub fn dead_letter_exchange(&self) -> Option<&str> {
+        as_str(&self.arguments, "x-dead-letter-exchange")
+    }
+    pub fn dead_letter_routing_key(&self) -> Option<&str> {
+        as_str(&self.arguments, "x-dead-letter-routing-key")
+    }
+    pub fn dead_letter_strategy(&self) -> Option<&str> {
+        as_str(&self.arguments, "x-dead-letter-strategy")
+    }
+}

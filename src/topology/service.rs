@@ -1,0 +1,71 @@
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Origin;
+use crate::source::Span;
+use crate::spec::Duration;
+
+/// A service as `warren run` and the checks see it: where it reads, what it
+/// may publish, how it retries.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Service {
+    /// The map key in [`Topology`](super::Topology); not repeated in output.
+    #[serde(skip)]
+    pub name: String,
+    /// The queue it consumes from; `None` for a producer-only service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub emits: Vec<Emit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry: Option<Retry>,
+    pub prefetch: u16,
+    pub concurrency: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handler: Option<Handler>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// One routing key a service may publish to one exchange.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Emit {
+    pub exchange: String,
+    pub key: String,
+    #[serde(skip)]
+    pub span: Option<Span>,
+}
+
+/// The retry chain compile generated for a service.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Retry {
+    pub delays: Vec<Duration>,
+    /// Direct exchange the worker republishes to, with the delay as key.
+    pub exchange: String,
+    /// One TTL queue per delay, in the order of `delays`.
+    pub delay_queues: Vec<String>,
+    pub dead_letter_queue: String,
+    #[serde(skip)]
+    pub span: Option<Span>,
+}
+
+/// How `warren run` hands a message to the service's code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum Handler {
+    /// Run a command per message (body on stdin).
+    Exec(Vec<String>),
+    /// One long-lived process speaking JSON lines.
+    Stdio(Vec<String>),
+    /// POST each message to a URL.
+    Http(String),
+}
+
+impl Retry {
+    /// The routing key on the retry exchange for a delay.
+    pub fn key_for(delay: Duration) -> String {
+        delay.to_string()
+    }
+}

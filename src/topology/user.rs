@@ -1,0 +1,37 @@
+use serde::Serialize;
+
+use super::Origin;
+
+/// A broker user and its permissions in the topology's vhost.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct User {
+    /// The map key in [`Topology`](super::Topology); not repeated in output.
+    #[serde(skip)]
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Permissions>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub topic_permissions: Vec<TopicPermission>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// Regular expressions over resource names, as RabbitMQ stores them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Permissions {
+    pub configure: String,
+    pub write: String,
+    pub read: String,
+}
+
+/// Routing-key restrictions on one topic exchange.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TopicPermission {
+    pub exchange: String,
+    pub write: String,
+    pub read: String,
+}

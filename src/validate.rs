@@ -1,0 +1,54 @@
+//! The offline pipeline: load, compile, check.
+
+use std::path::PathBuf;
+
+use crate::diagnostic::{self, Diagnostic};
+use crate::source::SourceMap;
+use crate::spec::{LoadError, load_paths};
+use crate::topology::Topology;
+use crate::topology::compile::compile;
+
+/// Loaded, compiled and checked topologies (one per vhost).
+#[derive(Debug)]
+pub struct Validation {
+    pub sources: SourceMap,
+    pub topologies: Vec<Topology>,
+    /// Sorted by file and position. When a file does not parse, only the
+    /// parse errors are here: checking a partial topology would report
+    /// references into the missing file as errors.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Validation {
+    pub fn has_errors(&self) -> bool {
+        diagnostic::count(&self.diagnostics).0 > 0
+    }
+}
+
+/// Loads the files or directories in `paths` (one topology per vhost) and
+/// checks them.
+///
+/// # Errors
+/// Only when a path cannot be read; problems in the files are diagnostics.
+pub fn validate(paths: &[PathBuf]) -> Result<Validation, LoadError> {
+    Ok(validate_loaded(load_paths(paths)?))
+}
+
+/// [`validate`] for an already loaded topology (tests load from memory).
+pub fn validate_loaded(loaded: crate::spec::Loaded) -> Validation {
+    let (topologies, mut diagnostics) = if loaded.diagnostics.is_empty() {
+        let (topologies, mut diagnostics) = compile(&loaded);
+        for topology in &topologies {
+            diagnostics.extend(crate::check::check(topology));
+        }
+        (topologies, diagnostics)
+    } else {
+        (Vec::new(), loaded.diagnostics)
+    };
+    diagnostic::sort(&mut diagnostics);
+    Validation {
+        sources: loaded.sources,
+        topologies,
+        diagnostics,
+    }
+}
