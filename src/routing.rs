@@ -70,9 +70,15 @@ impl<'t> Router<'t> {
     pub fn new(topology: &'t Topology) -> Router<'t> {
         let mut by_source: HashMap<&str, Vec<&Binding>> = HashMap::new();
         for binding in &topology.bindings {
-            by_source.entry(binding.source.as_str()).or_default().push(binding);
+            by_source
+                .entry(binding.source.as_str())
+                .or_default()
+                .push(binding);
         }
-        Router { topology, by_source }
+        Router {
+            topology,
+            by_source,
+        }
     }
 
     /// Routes a message published to `exchange` ("" is the default exchange).
@@ -85,7 +91,9 @@ impl<'t> Router<'t> {
         if exchange.is_empty() {
             if self.topology.queues.contains_key(key) {
                 route.queues.insert(key.to_string());
-                route.hops.push(Hop::DefaultExchange { queue: key.to_string() });
+                route.hops.push(Hop::DefaultExchange {
+                    queue: key.to_string(),
+                });
             }
             return Ok(route);
         }
@@ -101,7 +109,9 @@ impl<'t> Router<'t> {
         let mut work = vec![start.name.as_str()];
         while let Some(name) = work.pop() {
             // An exchange removed from the topology routes nothing.
-            let Some(x) = self.topology.exchanges.get(name) else { continue };
+            let Some(x) = self.topology.exchanges.get(name) else {
+                continue;
+            };
             if let ExchangeType::Plugin(_) = x.kind {
                 route.unknown.push(name.to_string());
                 continue;
@@ -196,7 +206,10 @@ fn words(text: &str) -> Vec<&str> {
 /// all or any; the `-with-x` modes also compare `x-` arguments; values must
 /// agree in type and value.
 pub fn headers_match(arguments: &BTreeMap<String, Value>, headers: &Headers) -> bool {
-    let mode = arguments.get("x-match").and_then(Value::as_str).unwrap_or("all");
+    let mode = arguments
+        .get("x-match")
+        .and_then(Value::as_str)
+        .unwrap_or("all");
     let (all, with_x) = match mode {
         "any" => (false, false),
         "all-with-x" => (true, true),
@@ -206,7 +219,8 @@ pub fn headers_match(arguments: &BTreeMap<String, Value>, headers: &Headers) -> 
     let mut wanted = arguments
         .iter()
         .filter(|(k, _)| k.as_str() != "x-match" && (with_x || !k.starts_with("x-")));
-    let matches = |(k, v): (&String, &Value)| headers.get(k).is_some_and(|h| same_typed_value(v, h));
+    let matches =
+        |(k, v): (&String, &Value)| headers.get(k).is_some_and(|h| same_typed_value(v, h));
     if all {
         wanted.all(matches)
     } else {
@@ -218,7 +232,10 @@ pub fn headers_match(arguments: &BTreeMap<String, Value>, headers: &Headers) -> 
 fn same_typed_value(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
-            (x.is_f64() == y.is_f64()) && (x.as_i64() == y.as_i64() && x.as_u64() == y.as_u64() && x.as_f64() == y.as_f64())
+            (x.is_f64() == y.is_f64())
+                && (x.as_i64() == y.as_i64()
+                    && x.as_u64() == y.as_u64()
+                    && x.as_f64() == y.as_f64())
         }
         _ => a == b,
     }

@@ -15,7 +15,11 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let t = cx.topology;
     let mut graph = DiGraph::<&str, ()>::new();
     // Only queues that dead-letter can be part of a cycle.
-    let dead_lettering: Vec<&Queue> = t.queues.values().filter(|q| q.dead_letter_exchange().is_some()).collect();
+    let dead_lettering: Vec<&Queue> = t
+        .queues
+        .values()
+        .filter(|q| q.dead_letter_exchange().is_some())
+        .collect();
     if dead_lettering.is_empty() {
         return;
     }
@@ -24,15 +28,27 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         index.insert(q.name.as_str(), graph.add_node(q.name.as_str()));
     }
     let mut incoming: HashMap<&str, Vec<&str>> = HashMap::new();
-    for b in t.bindings.iter().filter(|b| b.destination_type == DestinationType::Queue) {
-        incoming.entry(b.destination.as_str()).or_default().push(b.routing_key.as_str());
+    for b in t
+        .bindings
+        .iter()
+        .filter(|b| b.destination_type == DestinationType::Queue)
+    {
+        incoming
+            .entry(b.destination.as_str())
+            .or_default()
+            .push(b.routing_key.as_str());
     }
     let none = Headers::new();
     for q in dead_lettering {
         let dlx = q.dead_letter_exchange().unwrap_or_default();
-        let arrived_with = incoming.get(q.name.as_str()).map(Vec::as_slice).unwrap_or_default();
+        let arrived_with = incoming
+            .get(q.name.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         for key in dead_letter_keys(q, arrived_with) {
-            let Ok(route) = cx.router.route(dlx, &key, &none) else { continue };
+            let Ok(route) = cx.router.route(dlx, &key, &none) else {
+                continue;
+            };
             for target in &route.queues {
                 graph.update_edge(index[q.name.as_str()], index[target.as_str()], ());
             }
@@ -58,7 +74,10 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         )
         .help("RabbitMQ drops dead letters that cycle without a rejection: break the cycle, or let a consumer reject from one of the queues");
         for q in &queues {
-            diagnostic = diagnostic.label(q.origin.attr("x-dead-letter-exchange"), "dead-letters from here");
+            diagnostic = diagnostic.label(
+                q.origin.attr("x-dead-letter-exchange"),
+                "dead-letters from here",
+            );
         }
         out.push(diagnostic);
     }

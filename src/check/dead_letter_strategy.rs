@@ -18,9 +18,12 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             );
             continue;
         }
-        let overflow = q
-            .overflow()
-            .or_else(|| cx.policies.effective(q).and_then(|p| p.definition.get("overflow")).and_then(|v| v.as_str()));
+        let overflow = q.overflow().or_else(|| {
+            cx.policies
+                .effective(q)
+                .and_then(|p| p.definition.get("overflow"))
+                .and_then(|v| v.as_str())
+        });
         if overflow != Some("reject-publish") {
             out.push(
                 Diagnostic::new(&codes::AT_LEAST_ONCE_WITHOUT_REJECT_PUBLISH, format!("quorum queue {:?} asks for at-least-once dead-lettering without overflow reject-publish", q.name))

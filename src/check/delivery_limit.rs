@@ -6,16 +6,21 @@ use crate::topology::QueueType;
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     for s in cx.topology.services.values() {
-        let (Some(retry), Some(queue)) = (&s.retry, s.queue.as_ref().and_then(|q| cx.topology.queues.get(q))) else {
+        let (Some(retry), Some(queue)) = (
+            &s.retry,
+            s.queue.as_ref().and_then(|q| cx.topology.queues.get(q)),
+        ) else {
             continue;
         };
         if queue.queue_type != QueueType::Quorum {
             continue;
         }
         let policy = cx.policies.effective(queue);
-        let limit = queue
-            .delivery_limit()
-            .or_else(|| policy.and_then(|p| p.definition.get("delivery-limit")).and_then(|v| v.as_u64()));
+        let limit = queue.delivery_limit().or_else(|| {
+            policy
+                .and_then(|p| p.definition.get("delivery-limit"))
+                .and_then(|v| v.as_u64())
+        });
         let attempts = retry.delays.len() as u64 + 1;
         if let Some(limit) = limit.filter(|&l| l < attempts) {
             out.push(

@@ -21,23 +21,41 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         };
         let Some(parsed) = parsed else {
             out.push(
-                Diagnostic::new(&codes::INVALID_X_MATCH, format!("headers binding from {:?} to {:?} has x-match {}", b.source, b.destination, mode.map(|m| m.to_string()).unwrap_or_default()))
-                    .label(b.origin.attr("x-match"), "invalid x-match")
-                    .help("x-match is one of all, any, all-with-x, any-with-x (use `match:`)"),
+                Diagnostic::new(
+                    &codes::INVALID_X_MATCH,
+                    format!(
+                        "headers binding from {:?} to {:?} has x-match {}",
+                        b.source,
+                        b.destination,
+                        mode.map(|m| m.to_string()).unwrap_or_default()
+                    ),
+                )
+                .label(b.origin.attr("x-match"), "invalid x-match")
+                .help("x-match is one of all, any, all-with-x, any-with-x (use `match:`)"),
             );
             continue;
         };
         let with_x = matches!(parsed, HeadersMatch::AllWithX | HeadersMatch::AnyWithX);
-        let compared = b.arguments.keys().filter(|k| *k != "x-match" && (with_x || !k.starts_with("x-"))).count();
+        let compared = b
+            .arguments
+            .keys()
+            .filter(|k| *k != "x-match" && (with_x || !k.starts_with("x-")))
+            .count();
         if compared == 0 {
             let effect = match parsed {
                 HeadersMatch::All | HeadersMatch::AllWithX => "matches every message",
                 HeadersMatch::Any | HeadersMatch::AnyWithX => "matches no message",
             };
             out.push(
-                Diagnostic::new(&codes::EMPTY_HEADERS_BINDING, format!("headers binding from {:?} to {:?} compares no header, so it {effect}", b.source, b.destination))
-                    .label(b.origin.span, "no headers")
-                    .help("list the headers to match under `headers:`"),
+                Diagnostic::new(
+                    &codes::EMPTY_HEADERS_BINDING,
+                    format!(
+                        "headers binding from {:?} to {:?} compares no header, so it {effect}",
+                        b.source, b.destination
+                    ),
+                )
+                .label(b.origin.span, "no headers")
+                .help("list the headers to match under `headers:`"),
             );
         }
     }

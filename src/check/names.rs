@@ -10,13 +10,20 @@ const MAX_NAME_BYTES: usize = 255;
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let t = cx.topology;
-    let exchanges = t.exchanges.values().map(|x| ("exchange", x.name.as_str(), x.origin.span));
-    let queues = t.queues.values().map(|q| ("queue", q.name.as_str(), q.origin.span));
+    let exchanges = t
+        .exchanges
+        .values()
+        .map(|x| ("exchange", x.name.as_str(), x.origin.span));
+    let queues = t
+        .queues
+        .values()
+        .map(|q| ("queue", q.name.as_str(), q.origin.span));
     for (kind, name, span) in exchanges.chain(queues) {
         name_rules(kind, name, span, out);
     }
     for b in &t.bindings {
-        let to_default = b.destination_type == DestinationType::Exchange && b.destination.is_empty();
+        let to_default =
+            b.destination_type == DestinationType::Exchange && b.destination.is_empty();
         if b.source.is_empty() || to_default {
             out.push(
                 Diagnostic::new(&codes::DEFAULT_EXCHANGE_BINDING, "a binding to or from the default exchange")
@@ -30,9 +37,14 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
 fn name_rules(kind: &str, name: &str, span: Option<Span>, out: &mut Vec<Diagnostic>) {
     if name.starts_with("amq.") {
         out.push(
-            Diagnostic::new(&codes::RESERVED_NAME, format!("{kind} name {name:?} starts with \"amq.\", which RabbitMQ reserves"))
-                .label(span, "reserved prefix")
-                .help("the broker refuses to declare such names: choose a name without the amq. prefix"),
+            Diagnostic::new(
+                &codes::RESERVED_NAME,
+                format!("{kind} name {name:?} starts with \"amq.\", which RabbitMQ reserves"),
+            )
+            .label(span, "reserved prefix")
+            .help(
+                "the broker refuses to declare such names: choose a name without the amq. prefix",
+            ),
         );
     }
     if name.is_empty() {
@@ -43,9 +55,15 @@ fn name_rules(kind: &str, name: &str, span: Option<Span>, out: &mut Vec<Diagnost
         );
     } else if name.len() > MAX_NAME_BYTES {
         out.push(
-            Diagnostic::new(&codes::INVALID_NAME, format!("{kind} name is {} bytes long; RabbitMQ allows {MAX_NAME_BYTES}", name.len()))
-                .label(span, "too long")
-                .help("shorten the name (a service's retry queues add \".retry.<delay>\" to its name)"),
+            Diagnostic::new(
+                &codes::INVALID_NAME,
+                format!(
+                    "{kind} name is {} bytes long; RabbitMQ allows {MAX_NAME_BYTES}",
+                    name.len()
+                ),
+            )
+            .label(span, "too long")
+            .help("shorten the name (a service's retry queues add \".retry.<delay>\" to its name)"),
         );
     }
 }

@@ -44,7 +44,11 @@ const QUEUE_KEYS: &[(&str, &[QueueType])] = {
 };
 
 /// Keys for exchanges (and federation, which applies to both).
-const EXCHANGE_KEYS: &[&str] = &["alternate-exchange", "federation-upstream", "federation-upstream-set"];
+const EXCHANGE_KEYS: &[&str] = &[
+    "alternate-exchange",
+    "federation-upstream",
+    "federation-upstream-set",
+];
 
 /// Which policies match each queue, highest priority first.
 pub struct PolicyIndex<'t> {
@@ -70,7 +74,9 @@ impl<'t> PolicyIndex<'t> {
             for q in topology.queues.values() {
                 let mut matching: Vec<&Policy> = compiled
                     .iter()
-                    .filter(|(p, re)| p.apply_to.matches_queue(q.queue_type) && re.is_match(&q.name))
+                    .filter(|(p, re)| {
+                        p.apply_to.matches_queue(q.queue_type) && re.is_match(&q.name)
+                    })
                     .map(|(p, _)| *p)
                     .collect();
                 if !matching.is_empty() {
@@ -83,7 +89,10 @@ impl<'t> PolicyIndex<'t> {
     }
 
     pub fn matching(&self, queue: &Queue) -> &[&'t Policy] {
-        self.by_queue.get(queue.name.as_str()).map(Vec::as_slice).unwrap_or_default()
+        self.by_queue
+            .get(queue.name.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     /// The policy the broker applies: the highest priority match.
@@ -115,19 +124,33 @@ fn overlaps(cx: &Context, out: &mut Vec<Diagnostic>) {
         let (code, message, help) = if tie {
             (
                 &codes::POLICY_TIE,
-                format!("policies {} match queue {} with the same priority {}: the broker picks one arbitrarily", list(&policies), list(&queues), ps[0].priority),
+                format!(
+                    "policies {} match queue {} with the same priority {}: the broker picks one arbitrarily",
+                    list(&policies),
+                    list(&queues),
+                    ps[0].priority
+                ),
                 "give the policies different priorities, or narrow their patterns so they do not overlap",
             )
         } else {
             (
                 &codes::OVERLAPPING_POLICIES,
-                format!("policies {} all match queue {}; only {:?} (priority {}) applies", list(&policies), list(&queues), ps[0].name, ps[0].priority),
+                format!(
+                    "policies {} all match queue {}; only {:?} (priority {}) applies",
+                    list(&policies),
+                    list(&queues),
+                    ps[0].name,
+                    ps[0].priority
+                ),
                 "policies do not combine: merge the definitions into one policy, or narrow the patterns",
             )
         };
         let mut d = Diagnostic::new(code, message).help(help);
         for p in &ps {
-            d = d.label(p.origin.attr("pattern"), format!("{} (priority {})", p.name, p.priority));
+            d = d.label(
+                p.origin.attr("pattern"),
+                format!("{} (priority {})", p.name, p.priority),
+            );
         }
         out.push(d);
     }
@@ -137,11 +160,16 @@ fn keys(cx: &Context, out: &mut Vec<Diagnostic>) {
     // (policy, key, queue type) -> matched queues of that type
     let mut not_applicable: BTreeMap<(&str, &str, QueueType), Vec<&str>> = BTreeMap::new();
     for q in cx.topology.queues.values() {
-        let Some(p) = cx.policies.effective(q) else { continue };
+        let Some(p) = cx.policies.effective(q) else {
+            continue;
+        };
         for key in p.definition.keys() {
             if let Some((_, types)) = QUEUE_KEYS.iter().find(|(k, _)| k == key) {
                 if !types.contains(&q.queue_type) {
-                    not_applicable.entry((&p.name, key, q.queue_type)).or_default().push(&q.name);
+                    not_applicable
+                        .entry((&p.name, key, q.queue_type))
+                        .or_default()
+                        .push(&q.name);
                 }
             }
         }
@@ -159,16 +187,25 @@ fn keys(cx: &Context, out: &mut Vec<Diagnostic>) {
     }
     for p in cx.topology.policies.values() {
         for key in p.definition.keys() {
-            let known = QUEUE_KEYS.iter().any(|(k, _)| k == key) || EXCHANGE_KEYS.contains(&key.as_str());
+            let known =
+                QUEUE_KEYS.iter().any(|(k, _)| k == key) || EXCHANGE_KEYS.contains(&key.as_str());
             if !known {
                 let hint = key
                     .strip_prefix("x-")
                     .map(|k| format!("policy keys have no x- prefix: write {k:?}"))
-                    .unwrap_or_else(|| "check the key against RabbitMQ's policy documentation".to_string());
+                    .unwrap_or_else(|| {
+                        "check the key against RabbitMQ's policy documentation".to_string()
+                    });
                 out.push(
-                    Diagnostic::new(&codes::UNKNOWN_POLICY_KEY, format!("policy {:?} sets {key:?}, which is not a RabbitMQ policy key", p.name))
-                        .label(p.origin.attr(key), "unknown key")
-                        .help(hint),
+                    Diagnostic::new(
+                        &codes::UNKNOWN_POLICY_KEY,
+                        format!(
+                            "policy {:?} sets {key:?}, which is not a RabbitMQ policy key",
+                            p.name
+                        ),
+                    )
+                    .label(p.origin.attr(key), "unknown key")
+                    .help(hint),
                 );
             }
         }

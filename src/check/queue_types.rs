@@ -22,9 +22,15 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         priority(q, out);
         if q.queue_type == QueueType::Quorum && q.overflow() == Some("reject-publish-dlx") {
             out.push(
-                Diagnostic::new(&codes::REJECT_PUBLISH_DLX_ON_QUORUM, format!("quorum queue {:?} uses overflow reject-publish-dlx", q.name))
-                    .label(q.origin.attr("x-overflow"), "not supported by quorum queues")
-                    .help("quorum queues support drop-head and reject-publish: use reject-publish"),
+                Diagnostic::new(
+                    &codes::REJECT_PUBLISH_DLX_ON_QUORUM,
+                    format!("quorum queue {:?} uses overflow reject-publish-dlx", q.name),
+                )
+                .label(
+                    q.origin.attr("x-overflow"),
+                    "not supported by quorum queues",
+                )
+                .help("quorum queues support drop-head and reject-publish: use reject-publish"),
             );
         }
         if q.queue_type == QueueType::Stream {
@@ -75,9 +81,15 @@ fn ignored(q: &Queue, out: &mut Vec<Diagnostic>) {
     let mut warn = |arg: &str, field: &str, only: &str| {
         if q.arguments.contains_key(arg) {
             out.push(
-                Diagnostic::new(&codes::SETTING_IGNORED, format!("{} queue {:?} sets `{field}`, which only {only} use", q.queue_type, q.name))
-                    .label(q.origin.attr(arg), "ignored")
-                    .help(format!("remove `{field}` or change the queue type")),
+                Diagnostic::new(
+                    &codes::SETTING_IGNORED,
+                    format!(
+                        "{} queue {:?} sets `{field}`, which only {only} use",
+                        q.queue_type, q.name
+                    ),
+                )
+                .label(q.origin.attr(arg), "ignored")
+                .help(format!("remove `{field}` or change the queue type")),
             );
         }
     };

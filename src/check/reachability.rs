@@ -29,9 +29,12 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     for q in t.queues.values() {
         if !reached.contains(q.name.as_str()) {
             out.push(
-                Diagnostic::new(&codes::QUEUE_UNREACHABLE, format!("nothing routes to queue {:?}", q.name))
-                    .label(q.origin.span, "no binding or dead-letter route leads here")
-                    .help("bind it to an exchange (`bindings:` in the queue block), or remove it"),
+                Diagnostic::new(
+                    &codes::QUEUE_UNREACHABLE,
+                    format!("nothing routes to queue {:?}", q.name),
+                )
+                .label(q.origin.span, "no binding or dead-letter route leads here")
+                .help("bind it to an exchange (`bindings:` in the queue block), or remove it"),
             );
         }
         if q.consumer == Consumer::None {

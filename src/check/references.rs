@@ -8,12 +8,21 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let t = cx.topology;
     let exchange_exists = |name: &str| name.is_empty() || t.exchanges.contains_key(name);
     let unknown_exchange = |name: &str, what: &str| {
-        Diagnostic::new(&codes::UNKNOWN_EXCHANGE, format!("{what} exchange {name:?}, which is not declared"))
-            .help(format!("declare it under `exchanges:`, or fix the name{}", suggest(name, t.exchanges.keys())))
+        Diagnostic::new(
+            &codes::UNKNOWN_EXCHANGE,
+            format!("{what} exchange {name:?}, which is not declared"),
+        )
+        .help(format!(
+            "declare it under `exchanges:`, or fix the name{}",
+            suggest(name, t.exchanges.keys())
+        ))
     };
     for b in &t.bindings {
         if !exchange_exists(&b.source) {
-            out.push(unknown_exchange(&b.source, "a binding reads from").label(b.origin.span, "unknown exchange"));
+            out.push(
+                unknown_exchange(&b.source, "a binding reads from")
+                    .label(b.origin.span, "unknown exchange"),
+            );
         }
         match b.destination_type {
             DestinationType::Exchange if !exchange_exists(&b.destination) => out.push(
@@ -21,9 +30,18 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                     .label(b.origin.attr("destination"), "unknown exchange"),
             ),
             DestinationType::Queue if !t.queues.contains_key(&b.destination) => out.push(
-                Diagnostic::new(&codes::UNKNOWN_QUEUE, format!("a binding leads to queue {:?}, which is not declared", b.destination))
-                    .label(b.origin.attr("destination"), "unknown queue")
-                    .help(format!("declare it under `queues:`, or fix the name{}", suggest(&b.destination, t.queues.keys()))),
+                Diagnostic::new(
+                    &codes::UNKNOWN_QUEUE,
+                    format!(
+                        "a binding leads to queue {:?}, which is not declared",
+                        b.destination
+                    ),
+                )
+                .label(b.origin.attr("destination"), "unknown queue")
+                .help(format!(
+                    "declare it under `queues:`, or fix the name{}",
+                    suggest(&b.destination, t.queues.keys())
+                )),
             ),
             _ => {}
         }
@@ -41,9 +59,10 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     for q in t.queues.values() {
         let span = q.origin.attr("x-dead-letter-exchange");
         match q.dead_letter_exchange() {
-            Some(dlx) if !exchange_exists(dlx) => {
-                out.push(unknown_exchange(dlx, &format!("queue {:?} dead-letters to", q.name)).label(span, "unknown exchange"))
-            }
+            Some(dlx) if !exchange_exists(dlx) => out.push(
+                unknown_exchange(dlx, &format!("queue {:?} dead-letters to", q.name))
+                    .label(span, "unknown exchange"),
+            ),
             Some("") => {
                 if let Some(key) = q.dead_letter_routing_key() {
                     if !t.queues.contains_key(key) {
@@ -65,15 +84,27 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         if let Some(queue) = &s.queue {
             if !t.queues.contains_key(queue) {
                 out.push(
-                    Diagnostic::new(&codes::UNKNOWN_QUEUE, format!("service {:?} consumes queue {queue:?}, which is not declared", s.name))
-                        .label(s.origin.span, "this service")
-                        .help(format!("declare it under `queues:`, or consume from an exchange{}", suggest(queue, t.queues.keys()))),
+                    Diagnostic::new(
+                        &codes::UNKNOWN_QUEUE,
+                        format!(
+                            "service {:?} consumes queue {queue:?}, which is not declared",
+                            s.name
+                        ),
+                    )
+                    .label(s.origin.span, "this service")
+                    .help(format!(
+                        "declare it under `queues:`, or consume from an exchange{}",
+                        suggest(queue, t.queues.keys())
+                    )),
                 );
             }
         }
         for e in &s.emits {
             if !exchange_exists(&e.exchange) {
-                out.push(unknown_exchange(&e.exchange, &format!("service {:?} emits to", s.name)).label(e.span, "emitted here"));
+                out.push(
+                    unknown_exchange(&e.exchange, &format!("service {:?} emits to", s.name))
+                        .label(e.span, "emitted here"),
+                );
             }
         }
         if let Some(user) = &s.user {

@@ -18,9 +18,15 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let none = Headers::new();
     for s in t.services.values() {
         for e in &s.emits {
-            let Ok(route) = cx.router.route(&e.exchange, &e.key, &none) else { continue };
+            let Ok(route) = cx.router.route(&e.exchange, &e.key, &none) else {
+                continue;
+            };
             for target in t.services.values() {
-                if target.queue.as_ref().is_some_and(|q| route.queues.contains(q)) {
+                if target
+                    .queue
+                    .as_ref()
+                    .is_some_and(|q| route.queues.contains(q))
+                {
                     graph.update_edge(nodes[s.name.as_str()], nodes[target.name.as_str()], ());
                 }
             }

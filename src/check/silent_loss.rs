@@ -10,7 +10,11 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             continue; // retention, not loss; E204 covers TTL on streams
         }
         let policy = cx.policies.effective(q);
-        let get = |arg: &str, key: &str| q.arguments.get(arg).or_else(|| policy.and_then(|p| p.definition.get(key)));
+        let get = |arg: &str, key: &str| {
+            q.arguments
+                .get(arg)
+                .or_else(|| policy.and_then(|p| p.definition.get(key)))
+        };
         if get("x-dead-letter-exchange", "dead-letter-exchange").is_some() {
             continue;
         }
@@ -21,10 +25,16 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                     .help("add `dead_letter: { exchange: X }` to keep expired messages, or remove the TTL"),
             );
         }
-        let bounded = get("x-max-length", "max-length").or_else(|| get("x-max-length-bytes", "max-length-bytes"));
-        let overflow = get("x-overflow", "overflow").and_then(|v| v.as_str()).unwrap_or("drop-head");
+        let bounded = get("x-max-length", "max-length")
+            .or_else(|| get("x-max-length-bytes", "max-length-bytes"));
+        let overflow = get("x-overflow", "overflow")
+            .and_then(|v| v.as_str())
+            .unwrap_or("drop-head");
         if bounded.is_some() && overflow == "drop-head" {
-            let span = q.origin.attr("x-max-length").or(q.origin.attr("x-max-length-bytes"));
+            let span = q
+                .origin
+                .attr("x-max-length")
+                .or(q.origin.attr("x-max-length-bytes"));
             out.push(
                 Diagnostic::new(&codes::SILENT_LOSS, format!("queue {:?} drops its oldest messages when full (overflow drop-head) and has no dead-letter target", q.name))
                     .label(span, "length limit")

@@ -13,7 +13,9 @@ pub fn wildcard_inside_word(key: &str) -> bool {
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     for b in &cx.topology.bindings {
-        let Some(x) = cx.topology.exchanges.get(&b.source) else { continue };
+        let Some(x) = cx.topology.exchanges.get(&b.source) else {
+            continue;
+        };
         match x.kind {
             ExchangeType::Topic if wildcard_inside_word(&b.routing_key) => out.push(
                 Diagnostic::new(

@@ -17,12 +17,16 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 );
                 continue;
             }
-            let Some(x) = cx.topology.exchanges.get(&e.exchange) else { continue };
+            let Some(x) = cx.topology.exchanges.get(&e.exchange) else {
+                continue;
+            };
             // Headers routing depends on headers the spec does not declare.
             if x.kind == ExchangeType::Headers {
                 continue;
             }
-            let Ok(route) = cx.router.route(&e.exchange, &e.key, &none) else { continue };
+            let Ok(route) = cx.router.route(&e.exchange, &e.key, &none) else {
+                continue;
+            };
             if route.dropped() {
                 out.push(
                     Diagnostic::new(&codes::UNROUTABLE_EMIT, format!("service {:?} emits {:?} to {:?}, but no binding matches it: the broker drops it", s.name, e.key, e.exchange))

@@ -16,9 +16,14 @@ use clap::{Parser, Subcommand};
 
 pub use error::CliError;
 pub use output::Output;
+pub use report::render_human;
 
 #[derive(Debug, Parser)]
-#[command(name = "warren", version, about = "Keep a RabbitMQ topology as code: check it, plan it, apply it, run its workers.")]
+#[command(
+    name = "warren",
+    version,
+    about = "Keep a RabbitMQ topology as code: check it, plan it, apply it, run its workers."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -14,7 +14,11 @@ use crate::source::{FileId, SourceMap, Span};
 use crate::validate::Validation;
 
 /// Renders each diagnostic with the YAML it points at, to stderr.
-pub fn human(diagnostics: &[Diagnostic], sources: &SourceMap, out: &mut Output) -> std::io::Result<()> {
+pub fn human(
+    diagnostics: &[Diagnostic],
+    sources: &SourceMap,
+    out: &mut Output,
+) -> std::io::Result<()> {
     let text = render_human(diagnostics, sources, out.color);
     out.stderr.write_all(text.as_bytes())
 }
@@ -22,11 +26,20 @@ pub fn human(diagnostics: &[Diagnostic], sources: &SourceMap, out: &mut Output) 
 /// The human rendering as a string, without colour unless asked (tests
 /// snapshot this).
 pub fn render_human(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> String {
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     let files: Vec<Arc<NamedSource<String>>> = sources
         .files()
-        .map(|(_, f)| Arc::new(NamedSource::new(f.path.display().to_string(), f.text.clone()).with_language("yaml")))
+        .map(|(_, f)| {
+            Arc::new(
+                NamedSource::new(f.path.display().to_string(), f.text.clone())
+                    .with_language("yaml"),
+            )
+        })
         .collect();
     let mut text = String::new();
     for d in diagnostics {
@@ -57,7 +70,12 @@ pub fn summary(validation: &Validation, out: &mut Output) -> std::io::Result<()>
         }
         Ok(())
     } else {
-        writeln!(out.stderr, "failed: {}, {}", plural(errors, "error"), plural(warnings, "warning"))
+        writeln!(
+            out.stderr,
+            "failed: {}, {}",
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        )
     }
 }
 
@@ -81,8 +99,11 @@ struct MietteDiagnostic {
 impl MietteDiagnostic {
     fn new(d: &Diagnostic, files: &[Arc<NamedSource<String>>]) -> MietteDiagnostic {
         let primary = d.primary_span().map(|s| s.file);
-        let in_file = |file: Option<FileId>| d.labels.iter().filter(move |l| Some(l.span.file) == file);
-        let labels = in_file(primary).map(|l| labeled(l.span, &l.message)).collect();
+        let in_file =
+            |file: Option<FileId>| d.labels.iter().filter(move |l| Some(l.span.file) == file);
+        let labels = in_file(primary)
+            .map(|l| labeled(l.span, &l.message))
+            .collect();
         let related = d
             .labels
             .iter()
@@ -135,17 +156,22 @@ impl miette::Diagnostic for MietteDiagnostic {
         })
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         self.source.as_deref().map(|s| s as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        (!self.labels.is_empty()).then(|| Box::new(self.labels.iter().cloned()) as Box<dyn Iterator<Item = LabeledSpan>>)
+        (!self.labels.is_empty())
+            .then(|| Box::new(self.labels.iter().cloned()) as Box<dyn Iterator<Item = LabeledSpan>>)
     }
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
-        (!self.related.is_empty())
-            .then(|| Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)) as Box<dyn Iterator<Item = _>>)
+        (!self.related.is_empty()).then(|| {
+            Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic))
+                as Box<dyn Iterator<Item = _>>
+        })
     }
 }
 
@@ -175,7 +201,11 @@ pub struct JsonLabel<'a> {
 pub fn to_json<'a>(d: &'a Diagnostic, sources: &SourceMap) -> JsonDiagnostic<'a> {
     let at = |span: Span| {
         let lc = sources.line_col(span);
-        (sources.path(span.file).display().to_string(), lc.line, lc.column)
+        (
+            sources.path(span.file).display().to_string(),
+            lc.line,
+            lc.column,
+        )
     };
     let primary = d.primary_span().map(at);
     JsonDiagnostic {
@@ -192,20 +222,33 @@ pub fn to_json<'a>(d: &'a Diagnostic, sources: &SourceMap) -> JsonDiagnostic<'a>
             .iter()
             .map(|l| {
                 let (file, line, column) = at(l.span);
-                JsonLabel { file, line, column, message: &l.message }
+                JsonLabel {
+                    file,
+                    line,
+                    column,
+                    message: &l.message,
+                }
             })
             .collect(),
     }
 }
 
-pub fn json(diagnostics: &[Diagnostic], sources: &SourceMap, out: &mut Output) -> std::io::Result<()> {
+pub fn json(
+    diagnostics: &[Diagnostic],
+    sources: &SourceMap,
+    out: &mut Output,
+) -> std::io::Result<()> {
     let items: Vec<JsonDiagnostic> = diagnostics.iter().map(|d| to_json(d, sources)).collect();
     serde_json::to_writer_pretty(&mut out.stdout, &items)?;
     writeln!(out.stdout)
 }
 
 /// GitHub Actions workflow commands: `::error file=F,line=L,col=C,title=T::message`.
-pub fn github(diagnostics: &[Diagnostic], sources: &SourceMap, out: &mut Output) -> std::io::Result<()> {
+pub fn github(
+    diagnostics: &[Diagnostic],
+    sources: &SourceMap,
+    out: &mut Output,
+) -> std::io::Result<()> {
     for d in diagnostics {
         let j = to_json(d, sources);
         let level = match d.severity() {
@@ -218,19 +261,29 @@ pub fn github(diagnostics: &[Diagnostic], sources: &SourceMap, out: &mut Output)
             props.push(format!("line={line}"));
             props.push(format!("col={col}"));
         }
-        props.push(format!("title={}", escape_property(&format!("{} {}", d.code.id, d.code.name))));
+        props.push(format!(
+            "title={}",
+            escape_property(&format!("{} {}", d.code.id, d.code.name))
+        ));
         let mut message = d.message.clone();
         if let Some(help) = &d.help {
             message.push_str("\nhelp: ");
             message.push_str(help);
         }
-        writeln!(out.stdout, "::{level} {}::{}", props.join(","), escape_data(&message))?;
+        writeln!(
+            out.stdout,
+            "::{level} {}::{}",
+            props.join(","),
+            escape_data(&message)
+        )?;
     }
     Ok(())
 }
 
 fn escape_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(text: &str) -> String {

@@ -43,5 +43,9 @@ pub fn run(args: &ValidateArgs, out: &mut Output) -> Result<Outcome, CliError> {
     let (errors, warnings) = diagnostic::count(diagnostics);
     let failed = errors > 0 || (args.deny_warnings && warnings > 0);
     debug_assert!(errors == 0 || diagnostics.iter().any(|d| d.severity() == Severity::Error));
-    Ok(if failed { Outcome::Findings } else { Outcome::Success })
+    Ok(if failed {
+        Outcome::Findings
+    } else {
+        Outcome::Success
+    })
 }

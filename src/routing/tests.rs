@@ -75,10 +75,22 @@ fn args(v: serde_json::Value) -> BTreeMap<String, Value> {
 #[test]
 fn headers_all_and_any() {
     let h: Headers = args(json!({"format": "pdf", "type": "report", "x-extra": 1}));
-    assert!(headers_match(&args(json!({"x-match": "all", "format": "pdf", "type": "report"})), &h));
-    assert!(!headers_match(&args(json!({"x-match": "all", "format": "pdf", "type": "log"})), &h));
-    assert!(headers_match(&args(json!({"x-match": "any", "format": "pdf", "type": "log"})), &h));
-    assert!(!headers_match(&args(json!({"x-match": "any", "format": "zip", "type": "log"})), &h));
+    assert!(headers_match(
+        &args(json!({"x-match": "all", "format": "pdf", "type": "report"})),
+        &h
+    ));
+    assert!(!headers_match(
+        &args(json!({"x-match": "all", "format": "pdf", "type": "log"})),
+        &h
+    ));
+    assert!(headers_match(
+        &args(json!({"x-match": "any", "format": "pdf", "type": "log"})),
+        &h
+    ));
+    assert!(!headers_match(
+        &args(json!({"x-match": "any", "format": "zip", "type": "log"})),
+        &h
+    ));
     // No x-match means all.
     assert!(headers_match(&args(json!({"format": "pdf"})), &h));
     // all with nothing to match matches everything; any matches nothing.
@@ -89,11 +101,26 @@ fn headers_all_and_any() {
 #[test]
 fn headers_with_x_modes_compare_x_arguments() {
     let h: Headers = args(json!({"x-tenant": "a"}));
-    assert!(headers_match(&args(json!({"x-match": "all", "x-tenant": "b"})), &h));
-    assert!(!headers_match(&args(json!({"x-match": "all-with-x", "x-tenant": "b"})), &h));
-    assert!(headers_match(&args(json!({"x-match": "all-with-x", "x-tenant": "a"})), &h));
-    assert!(!headers_match(&args(json!({"x-match": "any", "x-tenant": "a"})), &h));
-    assert!(headers_match(&args(json!({"x-match": "any-with-x", "x-tenant": "a"})), &h));
+    assert!(headers_match(
+        &args(json!({"x-match": "all", "x-tenant": "b"})),
+        &h
+    ));
+    assert!(!headers_match(
+        &args(json!({"x-match": "all-with-x", "x-tenant": "b"})),
+        &h
+    ));
+    assert!(headers_match(
+        &args(json!({"x-match": "all-with-x", "x-tenant": "a"})),
+        &h
+    ));
+    assert!(!headers_match(
+        &args(json!({"x-match": "any", "x-tenant": "a"})),
+        &h
+    ));
+    assert!(headers_match(
+        &args(json!({"x-match": "any-with-x", "x-tenant": "a"})),
+        &h
+    ));
 }
 
 #[test]
@@ -152,7 +179,10 @@ fn topic_bindings_deliver_once_per_queue() {
 fn alternate_exchange_catches_unmatched() {
     let r = route("events", "user.signed_up").unwrap();
     assert_eq!(queues(&r), ["lost"]);
-    assert!(r.hops.contains(&Hop::AlternateExchange { from: "events".into(), to: "unrouted".into() }));
+    assert!(r.hops.contains(&Hop::AlternateExchange {
+        from: "events".into(),
+        to: "unrouted".into()
+    }));
 }
 
 #[test]
@@ -178,6 +208,12 @@ fn default_exchange_routes_by_queue_name() {
 
 #[test]
 fn publishing_to_internal_or_unknown_exchanges_fails() {
-    assert_eq!(route("inner", "k"), Err(RouteError::InternalExchange("inner".into())));
-    assert_eq!(route("nope", "k"), Err(RouteError::UnknownExchange("nope".into())));
+    assert_eq!(
+        route("inner", "k"),
+        Err(RouteError::InternalExchange("inner".into()))
+    );
+    assert_eq!(
+        route("nope", "k"),
+        Err(RouteError::UnknownExchange("nope".into()))
+    );
 }

@@ -123,7 +123,16 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_duration() {
-        for bad in ["", "s", "5", "5 s", "5sec", "-1s", "1.5s", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "s",
+            "5",
+            "5 s",
+            "5sec",
+            "-1s",
+            "1.5s",
+            "99999999999999999999d",
+        ] {
             assert!(Duration::parse(bad).is_err(), "{bad:?} parsed");
         }
     }

@@ -100,7 +100,7 @@ fn diagnostic(sources: &SourceMap, id: FileId, error: &serde_saphyr::Error) -> D
 /// itself, with the file name.
 fn clean_message(message: &str) -> String {
     let message = message.trim();
-    match message.rfind(" at line ") {
+    match message.find(" at line ") {
         Some(i) => message[..i].trim_end_matches(',').to_string(),
         None => message.to_string(),
     }
@@ -119,11 +119,13 @@ fn short_label(message: &str) -> String {
 fn help_for(message: &str) -> String {
     let m = message.to_ascii_lowercase();
     if m.contains("unknown field") {
-        "check the spelling against docs/spec.md or the JSON Schema in schemas/warren.schema.json".into()
+        "check the spelling against docs/spec.md or the JSON Schema in schemas/warren.schema.json"
+            .into()
     } else if m.contains("duplicate") {
         "a key may appear once per mapping: merge the two entries or rename one".into()
     } else if m.contains("boolean") {
-        "write true or false: YAML 1.1 spellings such as yes, no, on and off are not booleans here".into()
+        "write true or false: YAML 1.1 spellings such as yes, no, on and off are not booleans here"
+            .into()
     } else if m.contains("alias") || m.contains("budget") {
         "aliases expand too far: write the repeated part out or use fewer nested aliases".into()
     } else if m.contains("missing field") {

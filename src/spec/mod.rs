@@ -14,10 +14,10 @@ mod one_or_many;
 mod policy;
 mod queue;
 pub mod schema;
-mod yaml;
 mod service;
 mod spanned;
 mod user;
+mod yaml;
 
 pub use binding::BindingSpec;
 pub use document::{Defaults, Named, SpecFile};

@@ -10,8 +10,15 @@ use crate::topology::{Arguments, Binding, DestinationType, Origin, canonical};
 
 impl Compiler {
     /// Compiles a binding block. `queue` is the enclosing queue block, if any.
-    pub(super) fn binding(&mut self, file: FileId, spec: &BindingSpec, queue: Option<&str>, generated_by: Option<&str>) {
-        let Some((destination, destination_type, dest_span)) = self.destination(file, spec, queue) else {
+    pub(super) fn binding(
+        &mut self,
+        file: FileId,
+        spec: &BindingSpec,
+        queue: Option<&str>,
+        generated_by: Option<&str>,
+    ) {
+        let Some((destination, destination_type, dest_span)) = self.destination(file, spec, queue)
+        else {
             return;
         };
         let mut origin = match generated_by {
@@ -49,13 +56,27 @@ impl Compiler {
         }
         let keys: Vec<_> = spec.key.iter().chain(&spec.keys).collect();
         if keys.is_empty() {
-            self.push_binding(spec, &destination, destination_type, String::new(), &arguments, origin);
+            self.push_binding(
+                spec,
+                &destination,
+                destination_type,
+                String::new(),
+                &arguments,
+                origin,
+            );
             return;
         }
         for key in keys {
             let mut origin = origin.clone();
             origin.with_attr("key", at(file, key));
-            self.push_binding(spec, &destination, destination_type, key.value.clone(), &arguments, origin);
+            self.push_binding(
+                spec,
+                &destination,
+                destination_type,
+                key.value.clone(),
+                &arguments,
+                origin,
+            );
         }
     }
 
@@ -90,7 +111,11 @@ impl Compiler {
                 .help(help.to_string())
         };
         match (queue, &spec.queue, &spec.to_exchange) {
-            (Some(q), None, None) => Some((q.to_string(), DestinationType::Queue, at(file, &spec.exchange))),
+            (Some(q), None, None) => Some((
+                q.to_string(),
+                DestinationType::Queue,
+                at(file, &spec.exchange),
+            )),
             (Some(_), _, _) => {
                 self.report(error(
                     "a binding inside a queue block binds that queue and names no destination",
@@ -99,7 +124,9 @@ impl Compiler {
                 None
             }
             (None, Some(q), None) => Some((q.value.clone(), DestinationType::Queue, at(file, q))),
-            (None, None, Some(x)) => Some((x.value.clone(), DestinationType::Exchange, at(file, x))),
+            (None, None, Some(x)) => {
+                Some((x.value.clone(), DestinationType::Exchange, at(file, x)))
+            }
             (None, Some(_), Some(_)) => {
                 self.report(error(
                     "a binding has both `queue:` and `to_exchange:`",

@@ -14,7 +14,7 @@ mod service;
 
 use crate::diagnostic::{Diagnostic, codes};
 use crate::source::{FileId, Span};
-use crate::spec::{Loaded, Loc, SpecFile, Spanned};
+use crate::spec::{Loaded, Loc, Spanned, SpecFile};
 use crate::topology::{Exchange, Origin, Policy, Topology, User, canonical};
 
 use names::Seen;
@@ -251,7 +251,12 @@ impl Compiler {
 
     /// Raw values `yes`, `no`, `on`, `off` are strings to warren (YAML 1.2)
     /// but booleans to YAML 1.1 tools: flag them rather than guess.
-    fn ambiguous_boolean(&mut self, file: FileId, key: &Spanned<String>, value: &serde_json::Value) {
+    fn ambiguous_boolean(
+        &mut self,
+        file: FileId,
+        key: &Spanned<String>,
+        value: &serde_json::Value,
+    ) {
         let Some(text) = value.as_str() else { return };
         if matches!(
             text.to_ascii_lowercase().as_str(),

@@ -17,26 +17,105 @@ pub(super) struct Seen {
 }
 
 impl Seen {
-    pub fn exchange(&mut self, name: &Spanned<String>, file: FileId, out: &mut Vec<Diagnostic>) -> bool {
-        first(&mut self.exchanges, "exchange", &name.value, Some(super::span(file, name.loc)), None, out)
+    pub fn exchange(
+        &mut self,
+        name: &Spanned<String>,
+        file: FileId,
+        out: &mut Vec<Diagnostic>,
+    ) -> bool {
+        first(
+            &mut self.exchanges,
+            "exchange",
+            &name.value,
+            Some(super::span(file, name.loc)),
+            None,
+            out,
+        )
     }
-    pub fn queue(&mut self, name: &Spanned<String>, file: FileId, out: &mut Vec<Diagnostic>) -> bool {
-        first(&mut self.queues, "queue", &name.value, Some(super::span(file, name.loc)), None, out)
+    pub fn queue(
+        &mut self,
+        name: &Spanned<String>,
+        file: FileId,
+        out: &mut Vec<Diagnostic>,
+    ) -> bool {
+        first(
+            &mut self.queues,
+            "queue",
+            &name.value,
+            Some(super::span(file, name.loc)),
+            None,
+            out,
+        )
     }
-    pub fn policy(&mut self, name: &Spanned<String>, file: FileId, out: &mut Vec<Diagnostic>) -> bool {
-        first(&mut self.policies, "policy", &name.value, Some(super::span(file, name.loc)), None, out)
+    pub fn policy(
+        &mut self,
+        name: &Spanned<String>,
+        file: FileId,
+        out: &mut Vec<Diagnostic>,
+    ) -> bool {
+        first(
+            &mut self.policies,
+            "policy",
+            &name.value,
+            Some(super::span(file, name.loc)),
+            None,
+            out,
+        )
     }
-    pub fn user(&mut self, name: &Spanned<String>, file: FileId, out: &mut Vec<Diagnostic>) -> bool {
-        first(&mut self.users, "user", &name.value, Some(super::span(file, name.loc)), None, out)
+    pub fn user(
+        &mut self,
+        name: &Spanned<String>,
+        file: FileId,
+        out: &mut Vec<Diagnostic>,
+    ) -> bool {
+        first(
+            &mut self.users,
+            "user",
+            &name.value,
+            Some(super::span(file, name.loc)),
+            None,
+            out,
+        )
     }
-    pub fn service(&mut self, name: &Spanned<String>, file: FileId, out: &mut Vec<Diagnostic>) -> bool {
-        first(&mut self.services, "service", &name.value, Some(super::span(file, name.loc)), None, out)
+    pub fn service(
+        &mut self,
+        name: &Spanned<String>,
+        file: FileId,
+        out: &mut Vec<Diagnostic>,
+    ) -> bool {
+        first(
+            &mut self.services,
+            "service",
+            &name.value,
+            Some(super::span(file, name.loc)),
+            None,
+            out,
+        )
     }
     /// A name a service expansion wants; `service` says who wants it.
-    pub fn generated_exchange(&mut self, name: &str, span: Option<Span>, service: &str, out: &mut Vec<Diagnostic>) -> bool {
-        first(&mut self.exchanges, "exchange", name, span, Some(service), out)
+    pub fn generated_exchange(
+        &mut self,
+        name: &str,
+        span: Option<Span>,
+        service: &str,
+        out: &mut Vec<Diagnostic>,
+    ) -> bool {
+        first(
+            &mut self.exchanges,
+            "exchange",
+            name,
+            span,
+            Some(service),
+            out,
+        )
     }
-    pub fn generated_queue(&mut self, name: &str, span: Option<Span>, service: &str, out: &mut Vec<Diagnostic>) -> bool {
+    pub fn generated_queue(
+        &mut self,
+        name: &str,
+        span: Option<Span>,
+        service: &str,
+        out: &mut Vec<Diagnostic>,
+    ) -> bool {
         first(&mut self.queues, "queue", name, span, Some(service), out)
     }
 }
@@ -57,11 +136,15 @@ fn first(
     let (message, help) = match generated_by {
         None => (
             format!("{kind} {name:?} is declared twice"),
-            format!("names are unique per kind across all files of a topology: rename or remove one {kind}"),
+            format!(
+                "names are unique per kind across all files of a topology: rename or remove one {kind}"
+            ),
         ),
         Some(service) => (
             format!("service {service:?} generates {kind} {name:?}, which already exists"),
-            format!("rename the declared {kind}, or give the service another queue name with `queue:`"),
+            format!(
+                "rename the declared {kind}, or give the service another queue name with `queue:`"
+            ),
         ),
     };
     out.push(

@@ -39,7 +39,10 @@ pub(super) fn build(
         }
     };
     let num = |v: &Option<Spanned<u64>>| v.as_ref().map(|v| (Value::from(v.value), at(file, v)));
-    let millis = |v: &Option<Spanned<Duration>>| v.as_ref().map(|v| (Value::from(v.value.millis), at(file, v)));
+    let millis = |v: &Option<Spanned<Duration>>| {
+        v.as_ref()
+            .map(|v| (Value::from(v.value.millis), at(file, v)))
+    };
     set("x-max-length", num(&spec.max_length));
     set("x-max-length-bytes", num(&spec.max_length_bytes));
     set("x-delivery-limit", num(&spec.delivery_limit));
@@ -47,7 +50,9 @@ pub(super) fn build(
     set("x-expires", millis(&spec.expires));
     set(
         "x-overflow",
-        spec.overflow.as_ref().map(|o| (Value::from(o.value.as_str()), at(file, o))),
+        spec.overflow
+            .as_ref()
+            .map(|o| (Value::from(o.value.as_str()), at(file, o))),
     );
     set(
         "x-dead-letter-strategy",
@@ -57,7 +62,9 @@ pub(super) fn build(
     );
     set(
         "x-max-priority",
-        spec.max_priority.as_ref().map(|p| (Value::from(p.value), at(file, p))),
+        spec.max_priority
+            .as_ref()
+            .map(|p| (Value::from(p.value), at(file, p))),
     );
     set(
         "x-single-active-consumer",
@@ -73,8 +80,15 @@ pub(super) fn build(
     );
     if let Some(dl) = &spec.dead_letter {
         let exchange = dl.exchange.as_ref().map_or("", |e| e.value.as_str());
-        let span = dl.exchange.as_ref().and_then(|e| at(file, e)).or(at(file, dl));
-        set("x-dead-letter-exchange", Some((Value::from(exchange), span)));
+        let span = dl
+            .exchange
+            .as_ref()
+            .and_then(|e| at(file, e))
+            .or(at(file, dl));
+        set(
+            "x-dead-letter-exchange",
+            Some((Value::from(exchange), span)),
+        );
         set(
             "x-dead-letter-routing-key",
             dl.routing_key
@@ -92,7 +106,9 @@ pub(super) fn build(
             cx.report(conflict(file, key, named_field(&key.value)));
             continue;
         }
-        queue.arguments.insert(key.value.clone(), canonical(value.clone()));
+        queue
+            .arguments
+            .insert(key.value.clone(), canonical(value.clone()));
         queue.origin.with_attr(key.value.clone(), at(file, key));
     }
     queue
@@ -130,7 +146,10 @@ fn named_field(argument: &str) -> &str {
 fn conflict(file: FileId, key: &Spanned<String>, field: &str) -> Diagnostic {
     Diagnostic::new(
         &codes::ARGUMENT_CONFLICT,
-        format!("argument {:?} duplicates the named setting `{field}`", key.value),
+        format!(
+            "argument {:?} duplicates the named setting `{field}`",
+            key.value
+        ),
     )
     .label(at(file, key), "raw argument")
     .help(format!("remove the raw argument and keep `{field}:`"))

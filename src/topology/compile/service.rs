@@ -6,10 +6,10 @@ use serde_json::Value;
 use super::{Compiler, at, queue};
 use crate::diagnostic::{Diagnostic, codes};
 use crate::source::{FileId, Span};
-use crate::spec::{ConsumeSpec, ServiceSpec, SpecFile, Spanned};
+use crate::spec::{ConsumeSpec, ServiceSpec, Spanned, SpecFile};
 use crate::topology::{
-    Binding, Consumer, DeadLetterStrategy, DestinationType, Emit, Exchange, ExchangeType, Origin, Overflow, Queue,
-    QueueType, Retry, Service,
+    Binding, Consumer, DeadLetterStrategy, DestinationType, Emit, Exchange, ExchangeType, Origin,
+    Overflow, Queue, QueueType, Retry, Service,
 };
 
 impl Compiler {
@@ -28,33 +28,52 @@ impl Compiler {
         }
     }
 
-    fn service(&mut self, file: FileId, name: &Spanned<String>, s: &ServiceSpec, default_type: Option<QueueType>) -> Service {
+    fn service(
+        &mut self,
+        file: FileId,
+        name: &Spanned<String>,
+        s: &ServiceSpec,
+        default_type: Option<QueueType>,
+    ) -> Service {
         let service_span = at(file, name);
         let queue = self.service_queue(file, name, s, default_type);
         if s.consumes.is_empty() && s.emits.is_empty() {
             self.report(
-                Diagnostic::new(&codes::IDLE_SERVICE, format!("service {:?} neither consumes nor emits", name.value))
-                    .label(service_span, "this service")
-                    .help("add `consumes:` and/or `emits:`, or remove the service"),
+                Diagnostic::new(
+                    &codes::IDLE_SERVICE,
+                    format!("service {:?} neither consumes nor emits", name.value),
+                )
+                .label(service_span, "this service")
+                .help("add `consumes:` and/or `emits:`, or remove the service"),
             );
         }
         if let (None, Some(handler)) = (&queue, &s.handler) {
             self.report(
                 Diagnostic::new(
                     &codes::HANDLER_WITHOUT_QUEUE,
-                    format!("service {:?} has a handler but consumes nothing", name.value),
+                    format!(
+                        "service {:?} has a handler but consumes nothing",
+                        name.value
+                    ),
                 )
                 .label(at(file, handler), "handler")
-                .help("a handler runs per consumed message: add `consumes:`, or remove the handler"),
+                .help(
+                    "a handler runs per consumed message: add `consumes:`, or remove the handler",
+                ),
             );
         }
         let retry = s.retry.as_ref().and_then(|r| match &queue {
             Some(q) => self.retry(file, &name.value, q, r),
             None => {
                 self.report(
-                    Diagnostic::new(&codes::RETRY_WITHOUT_QUEUE, format!("service {:?} retries but consumes nothing", name.value))
-                        .label(at(file, r), "retry")
-                        .help("retry redelivers consumed messages: add `consumes:`, or remove `retry:`"),
+                    Diagnostic::new(
+                        &codes::RETRY_WITHOUT_QUEUE,
+                        format!("service {:?} retries but consumes nothing", name.value),
+                    )
+                    .label(at(file, r), "retry")
+                    .help(
+                        "retry redelivers consumed messages: add `consumes:`, or remove `retry:`",
+                    ),
                 );
                 None
             }
@@ -99,13 +118,17 @@ impl Compiler {
         default_type: Option<QueueType>,
     ) -> Option<String> {
         let service = name.value.as_str();
-        let from_queue: Vec<&ConsumeSpec> = s.consumes.iter().filter(|c| c.queue.is_some()).collect();
-        let from_exchange: Vec<&ConsumeSpec> = s.consumes.iter().filter(|c| c.queue.is_none()).collect();
+        let from_queue: Vec<&ConsumeSpec> =
+            s.consumes.iter().filter(|c| c.queue.is_some()).collect();
+        let from_exchange: Vec<&ConsumeSpec> =
+            s.consumes.iter().filter(|c| c.queue.is_none()).collect();
         for c in s.consumes.iter() {
             let bad = match (&c.exchange, &c.queue) {
                 (Some(_), Some(_)) => Some("names both an exchange and a queue"),
                 (None, None) => Some("names neither an exchange nor a queue"),
-                (None, Some(_)) if !c.keys.is_empty() => Some("gives keys for a queue, which has no keys"),
+                (None, Some(_)) if !c.keys.is_empty() => {
+                    Some("gives keys for a queue, which has no keys")
+                }
                 _ => None,
             };
             if let Some(bad) = bad {
@@ -140,9 +163,20 @@ impl Compiler {
         if from_exchange.is_empty() {
             return None;
         }
-        let queue_name = s.queue.as_ref().map_or(service, |q| q.value.as_str()).to_string();
-        let span = s.queue.as_ref().and_then(|q| at(file, q)).or(at(file, name));
-        if !self.seen.generated_queue(&queue_name, span, service, &mut self.diagnostics) {
+        let queue_name = s
+            .queue
+            .as_ref()
+            .map_or(service, |q| q.value.as_str())
+            .to_string();
+        let span = s
+            .queue
+            .as_ref()
+            .and_then(|q| at(file, q))
+            .or(at(file, name));
+        if !self
+            .seen
+            .generated_queue(&queue_name, span, service, &mut self.diagnostics)
+        {
             return None;
         }
         let settings = s.queue_settings.as_ref().map(|q| &q.value);
@@ -157,11 +191,16 @@ impl Compiler {
         );
         queue.consumer = Consumer::Service(service.to_string());
         for c in from_exchange {
-            let Some(exchange) = &c.exchange else { continue };
+            let Some(exchange) = &c.exchange else {
+                continue;
+            };
             let keys: Vec<(String, Option<Span>)> = if c.keys.is_empty() {
                 vec![(String::new(), at(file, exchange))]
             } else {
-                c.keys.iter().map(|k| (k.value.clone(), at(file, k))).collect()
+                c.keys
+                    .iter()
+                    .map(|k| (k.value.clone(), at(file, k)))
+                    .collect()
             };
             for (key, key_span) in keys {
                 let mut origin = Origin::generated(service, at(file, exchange));
@@ -184,7 +223,13 @@ impl Compiler {
     }
 
     /// Expands `retry:` for a service reading `queue`.
-    fn retry(&mut self, file: FileId, service: &str, queue: &str, spec: &Spanned<crate::spec::RetrySpec>) -> Option<Retry> {
+    fn retry(
+        &mut self,
+        file: FileId,
+        service: &str,
+        queue: &str,
+        spec: &Spanned<crate::spec::RetrySpec>,
+    ) -> Option<Retry> {
         let span = at(file, spec);
         let Some(main) = self.topology.queues.get(queue) else {
             // consumes: { queue: X } with X undeclared; check reports it.
@@ -214,7 +259,10 @@ impl Compiler {
             dead_letter_to(main, &dead_letter_queue);
             main.origin.with_attr("x-dead-letter-exchange", span);
         }
-        if self.seen.generated_exchange(&retry_exchange, span, service, &mut self.diagnostics) {
+        if self
+            .seen
+            .generated_exchange(&retry_exchange, span, service, &mut self.diagnostics)
+        {
             self.topology.exchanges.insert(
                 retry_exchange.clone(),
                 Exchange {
@@ -235,11 +283,15 @@ impl Compiler {
             let delay_span = at(file, delay);
             delays.push(delay.value);
             delay_queues.push(name.clone());
-            if !self.seen.generated_queue(&name, delay_span, service, &mut self.diagnostics) {
+            if !self
+                .seen
+                .generated_queue(&name, delay_span, service, &mut self.diagnostics)
+            {
                 continue;
             }
             let mut q = Queue::new(&name, queue_type, Origin::generated(service, delay_span));
-            q.arguments.insert("x-message-ttl".into(), Value::from(delay.value.millis));
+            q.arguments
+                .insert("x-message-ttl".into(), Value::from(delay.value.millis));
             dead_letter_to(&mut q, queue);
             q.consumer = Consumer::Expiry;
             self.topology.queues.insert(name.clone(), q);
@@ -254,8 +306,15 @@ impl Compiler {
                 origin,
             });
         }
-        if self.seen.generated_queue(&dead_letter_queue, span, service, &mut self.diagnostics) {
-            let mut dlq = Queue::new(&dead_letter_queue, queue_type, Origin::generated(service, span));
+        if self
+            .seen
+            .generated_queue(&dead_letter_queue, span, service, &mut self.diagnostics)
+        {
+            let mut dlq = Queue::new(
+                &dead_letter_queue,
+                queue_type,
+                Origin::generated(service, span),
+            );
             // Read by `warren dlq`, not by the service.
             dlq.consumer = Consumer::External;
             self.topology.queues.insert(dead_letter_queue.clone(), dlq);
@@ -275,14 +334,20 @@ impl Compiler {
 /// dead-lettering is at-most-once otherwise, and at-least-once needs
 /// reject-publish to take effect.
 fn dead_letter_to(queue: &mut Queue, target: &str) {
-    queue.arguments.insert("x-dead-letter-exchange".into(), Value::from(""));
-    queue.arguments.insert("x-dead-letter-routing-key".into(), Value::from(target));
+    queue
+        .arguments
+        .insert("x-dead-letter-exchange".into(), Value::from(""));
+    queue
+        .arguments
+        .insert("x-dead-letter-routing-key".into(), Value::from(target));
     if queue.queue_type == QueueType::Quorum {
-        queue
-            .arguments
-            .insert("x-dead-letter-strategy".into(), Value::from(DeadLetterStrategy::AtLeastOnce.as_str()));
-        queue
-            .arguments
-            .insert("x-overflow".into(), Value::from(Overflow::RejectPublish.as_str()));
+        queue.arguments.insert(
+            "x-dead-letter-strategy".into(),
+            Value::from(DeadLetterStrategy::AtLeastOnce.as_str()),
+        );
+        queue.arguments.insert(
+            "x-overflow".into(),
+            Value::from(Overflow::RejectPublish.as_str()),
+        );
     }
 }

@@ -1,0 +1,219 @@
+//! The `warren` binary end to end.
+
+use crate::support::Warren;
+
+#[test]
+fn validate_bundled_topologies_is_clean() {
+    let ran = Warren::new()
+        .args(["validate", "--deny-warnings", "topologies/"])
+        .success();
+    assert!(ran.stderr.contains("ok: vhost \"shop\""), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("ok: vhost \"exchange-types\""),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn warnings_fail_only_with_deny_warnings() {
+    Warren::new()
+        .args(["validate", "tests/broken/W321-queue-unreachable.yaml"])
+        .success();
+    Warren::new()
+        .args([
+            "validate",
+            "--deny-warnings",
+            "tests/broken/W321-queue-unreachable.yaml",
+        ])
+        .status(1);
+}
+
+#[test]
+fn json_format_is_an_array_of_located_diagnostics() {
+    let ran = Warren::new()
+        .args([
+            "validate",
+            "--format",
+            "json",
+            "tests/broken/E101-unknown-exchange-binding.yaml",
+        ])
+        .status(1);
+    let items: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    let first = &items[0];
+    assert_eq!(first["code"], "E101");
+    assert_eq!(first["name"], "unknown-exchange");
+    assert_eq!(first["severity"], "error");
+    assert_eq!(
+        first["file"],
+        "tests/broken/E101-unknown-exchange-binding.yaml"
+    );
+    assert_eq!(first["line"], 8);
+    assert_eq!(first["column"], 19);
+    assert!(
+        first["help"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean \"order_events\""),
+        "{first}"
+    );
+}
+
+#[test]
+fn json_format_of_a_clean_topology_is_an_empty_array() {
+    let ran = Warren::new()
+        .args(["validate", "--format", "json", "topologies/ecommerce.yaml"])
+        .success();
+    assert_eq!(ran.stdout.trim(), "[]");
+}
+
+#[test]
+fn github_format_writes_workflow_commands() {
+    let ran = Warren::new()
+        .args([
+            "validate",
+            "--format",
+            "github",
+            "tests/broken/W302-wildcard-inside-word.yaml",
+        ])
+        .success();
+    let line = ran
+        .stdout
+        .lines()
+        .find(|l| l.contains("W302"))
+        .expect("a W302 annotation");
+    assert!(
+        line.starts_with("::warning file=tests/broken/W302-wildcard-inside-word.yaml,line=7,col="),
+        "{line}"
+    );
+    assert!(line.contains("title=W302 wildcard-inside-word::"), "{line}");
+    assert!(line.contains("%0Ahelp: "), "{line}");
+}
+
+#[test]
+fn a_directory_merges_files_and_reports_across_them() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        "version: 1\nexchanges:\n  events: { type: topic }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        "version: 1\nexchanges:\n  events: { type: fanout }\nqueues:\n  q: { external: true, bindings: [{ exchange: events, key: '#' }] }\n",
+    )
+    .unwrap();
+    let ran = Warren::new()
+        .args(["validate", "--format", "json"])
+        .arg_path(dir.path())
+        .status(1);
+    let items: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    let dup = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "E103")
+        .expect("E103");
+    assert!(dup["file"].as_str().unwrap().ends_with("b.yaml"));
+    assert!(
+        dup["labels"][1]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("a.yaml")
+    );
+}
+
+#[test]
+fn missing_path_is_an_error_not_a_panic() {
+    let ran = Warren::new()
+        .args(["validate", "no/such/file.yaml"])
+        .status(1);
+    assert!(
+        ran.stderr.contains("cannot read no/such/file.yaml"),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn empty_directory_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let ran = Warren::new()
+        .args(["validate"])
+        .arg_path(dir.path())
+        .status(1);
+    assert!(ran.stderr.contains("holds no spec files"), "{}", ran.stderr);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    Warren::new().args(["validate"]).status(2);
+    Warren::new()
+        .args(["validate", "--format", "xml", "topologies/"])
+        .status(2);
+}
+
+#[test]
+fn expand_shows_what_retry_generates() {
+    let ran = Warren::new()
+        .args(["expand", "topologies/ecommerce.yaml"])
+        .success();
+    let expanded = ran.stdout;
+    for generated in [
+        "inventory.retry:",
+        "inventory.retry.5s:",
+        "inventory.retry.30s:",
+        "inventory.retry.5m:",
+        "inventory.dlq:",
+        "payment.retry.1m:",
+    ] {
+        assert!(
+            expanded.contains(generated),
+            "{generated} missing from\n{expanded}"
+        );
+    }
+    assert!(expanded.contains("x-dead-letter-strategy: at-least-once"));
+    assert!(expanded.contains("generated_by: inventory"));
+}
+
+#[test]
+fn expand_refuses_a_broken_spec() {
+    let ran = Warren::new()
+        .args(["expand", "tests/broken/E101-unknown-emit-exchange.yaml"])
+        .status(1);
+    assert!(ran.stdout.is_empty());
+    assert!(ran.stderr.contains("E101"));
+}
+
+#[test]
+fn schema_command_prints_the_committed_schema() {
+    let ran = Warren::new().args(["schema"]).success();
+    let committed = std::fs::read_to_string("schemas/warren.schema.json").unwrap();
+    assert_eq!(ran.stdout, committed);
+}
+
+#[test]
+fn checks_command_lists_every_code() {
+    let ran = Warren::new().args(["checks"]).success();
+    for code in warren::diagnostic::codes::ALL {
+        assert!(
+            ran.stdout.contains(code.id) && ran.stdout.contains(code.name),
+            "{code}"
+        );
+    }
+}
+
+#[test]
+fn passwords_in_the_spec_are_not_echoed() {
+    let ran = Warren::new()
+        .args(["validate", "tests/broken/E004-password-in-spec.yaml"])
+        .status(1);
+    assert!(ran.stderr.contains("E004"));
+    // The secret is in the YAML snippet at most, never in the message.
+    let message_line = ran
+        .stderr
+        .lines()
+        .find(|l| l.contains("has a password"))
+        .unwrap();
+    assert!(!message_line.contains("hunter2"));
+}

@@ -1,0 +1,58 @@
+//! A builder over assert_cmd for running the `warren` binary.
+
+use assert_cmd::Command;
+
+/// `Warren::new().args(["validate", "x.yaml"]).status(1)`
+#[must_use]
+pub struct Warren {
+    command: Command,
+}
+
+pub struct Ran {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Warren {
+    pub fn new() -> Warren {
+        let mut command =
+            Command::cargo_bin("warren").expect("the warren binary is built by cargo test");
+        command.env("NO_COLOR", "1").env_remove("WARREN_PASSWORD");
+        Warren { command }
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Warren
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    pub fn arg_path(mut self, path: &std::path::Path) -> Warren {
+        self.command.arg(path);
+        self
+    }
+
+    /// Runs and asserts the exit code; returns what was printed.
+    pub fn status(mut self, code: i32) -> Ran {
+        let output = self.command.output().expect("warren runs");
+        let ran = Ran {
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            ran.stdout,
+            ran.stderr
+        );
+        ran
+    }
+
+    pub fn success(self) -> Ran {
+        self.status(0)
+    }
+}

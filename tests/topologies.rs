@@ -1,0 +1,120 @@
+//! The bundled topologies in topologies/.
+
+use warren::routing::{Headers, Router};
+
+fn bundled() -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir("topologies")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_bundled_topology_names_the_schema() {
+    for path in bundled() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=../schemas/warren.schema.json\n"),
+            "{} must start with the schema line",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn every_bundled_topology_is_clean() {
+    for path in bundled() {
+        let validation = warren::validate::validate(std::slice::from_ref(&path)).unwrap();
+        assert!(
+            validation.diagnostics.is_empty(),
+            "{}: {:?}",
+            path.display(),
+            validation.diagnostics
+        );
+    }
+}
+
+fn ecommerce() -> warren::topology::Topology {
+    let mut v = warren::validate::validate(&["topologies/ecommerce.yaml".into()]).unwrap();
+    v.topologies.remove(0)
+}
+
+#[test]
+fn order_created_reaches_inventory_notification_and_audit() {
+    let t = ecommerce();
+    let route = Router::new(&t)
+        .route("order_events", "order.created", &Headers::new())
+        .unwrap();
+    let queues: Vec<&str> = route.queues.iter().map(String::as_str).collect();
+    assert_eq!(queues, ["audit", "inventory", "notification"]);
+}
+
+#[test]
+fn unknown_events_land_in_the_unrouted_queue() {
+    let t = ecommerce();
+    let route = Router::new(&t)
+        .route("order_events", "customer.created", &Headers::new())
+        .unwrap();
+    let queues: Vec<&str> = route.queues.iter().map(String::as_str).collect();
+    assert_eq!(queues, ["unrouted"]);
+}
+
+#[test]
+fn service_users_get_least_privilege() {
+    let t = ecommerce();
+    let inventory = &t.users["inventory"];
+    let p = inventory.permissions.as_ref().unwrap();
+    assert_eq!(p.configure, "^$");
+    assert_eq!(p.read, "^(inventory)$");
+    assert_eq!(p.write, r"^(inventory\.retry|order_events)$");
+    assert_eq!(inventory.topic_permissions.len(), 1);
+    assert_eq!(inventory.topic_permissions[0].exchange, "order_events");
+    assert_eq!(
+        inventory.topic_permissions[0].write,
+        r"^(order\.failed|order\.inventory_checked)$"
+    );
+    // A producer reads nothing.
+    assert_eq!(
+        t.users["order_api"].permissions.as_ref().unwrap().read,
+        "^$"
+    );
+}
+
+#[test]
+fn retry_expands_as_designed() {
+    let t = ecommerce();
+    let main = &t.queues["inventory"];
+    assert_eq!(main.dead_letter_exchange(), Some(""));
+    assert_eq!(main.dead_letter_routing_key(), Some("inventory.dlq"));
+    assert_eq!(main.dead_letter_strategy(), Some("at-least-once"));
+    assert_eq!(main.overflow(), Some("reject-publish"));
+    for (delay, ttl) in [("5s", 5_000), ("30s", 30_000), ("5m", 300_000)] {
+        let q = &t.queues[&format!("inventory.retry.{delay}")];
+        assert_eq!(q.message_ttl(), Some(ttl));
+        assert_eq!(q.dead_letter_routing_key(), Some("inventory"));
+        assert!(t.bindings.iter().any(|b| b.source == "inventory.retry"
+            && b.destination == q.name
+            && b.routing_key == delay));
+    }
+    assert!(t.queues.contains_key("inventory.dlq"));
+    let retry = t.services["inventory"].retry.as_ref().unwrap();
+    assert_eq!(
+        retry.delay_queues,
+        [
+            "inventory.retry.5s",
+            "inventory.retry.30s",
+            "inventory.retry.5m"
+        ]
+    );
+    // A retried message comes back to the service's queue after the delay.
+    let route = Router::new(&t)
+        .route("inventory.retry", "30s", &Headers::new())
+        .unwrap();
+    assert_eq!(
+        route.queues.iter().collect::<Vec<_>>(),
+        ["inventory.retry.30s"]
+    );
+}
