@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Times `warren validate` on a generated 10,000-queue topology, beside a
+# baseline measured in the same run: the same binary validating the small
+# bundled ecommerce topology (process start, no real work).
+#
+# usage: bench/validate.sh [RUNS]     (default 20)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-20}
+
+cargo build --release --locked --quiet
+big=$(mktemp --suffix=.yaml)
+trap 'rm -f "$big"' EXIT
+python3 bench/gen_topology.py "$big"
+
+python3 - "$runs" "$big" <<'PY'
+import resource, statistics, subprocess, sys, time
+
+runs, big = int(sys.argv[1]), sys.argv[2]
+warren = "target/release/warren"
+
+def measure(args):
+    walls, peaks = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run([warren, *args], capture_output=True)
+        walls.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            sys.exit(f"warren {' '.join(args)} failed:\n{proc.stderr.decode()}")
+        # ru_maxrss of children is the largest child so far: measure each
+        # case in a fresh process to read its own peak.
+    peak = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", warren, *args], capture_output=True, text=True
+    ).stderr.strip().splitlines()[-1]
+    return statistics.median(walls) * 1000, min(walls) * 1000, max(walls) * 1000, int(peak) / 1024
+
+base = measure(["validate", "topologies/ecommerce.yaml"])
+main = measure(["validate", big])
+print(f"runs: {runs}")
+print(f"{'case':<44} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'peak MB':>8}")
+print(f"{'baseline: validate topologies/ecommerce.yaml':<44} {base[0]:>10.1f} {base[1]:>8.1f} {base[2]:>8.1f} {base[3]:>8.1f}")
+print(f"{'validate 10k queues / 20k bindings':<44} {main[0]:>10.1f} {main[1]:>8.1f} {main[2]:>8.1f} {main[3]:>8.1f}")
+print(f"ratio (median): {main[0] / base[0]:.1f}x the baseline")
+PY
