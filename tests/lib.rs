@@ -2,6 +2,7 @@
 
 mod broken;
 mod cli;
+mod docs;
 mod proptests;
 mod schema;
 mod support;
