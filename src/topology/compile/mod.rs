@@ -17,7 +17,7 @@ use crate::source::{FileId, Span};
 use crate::spec::{Loaded, Loc, Spanned, SpecFile};
 use crate::topology::{Exchange, Origin, Policy, Topology, User, canonical};
 
-use names::Seen;
+use names::{Kind, Seen};
 
 /// Compiles loaded files into one [`Topology`] per vhost: files that name
 /// the same vhost (or none, for "/") are merged, in the order they were
@@ -108,7 +108,10 @@ impl Compiler {
 
     fn exchanges(&mut self, file: FileId, spec: &SpecFile) {
         for (name, x) in &spec.exchanges {
-            if !self.seen.exchange(name, file, &mut self.diagnostics) {
+            if !self
+                .seen
+                .declared(Kind::Exchange, name, file, &mut self.diagnostics)
+            {
                 continue;
             }
             let mut origin = Origin::at(at(file, name));
@@ -148,7 +151,10 @@ impl Compiler {
             .and_then(|d| d.queue_type.as_ref())
             .map(|t| t.value);
         for (name, q) in &spec.queues {
-            if !self.seen.queue(name, file, &mut self.diagnostics) {
+            if !self
+                .seen
+                .declared(Kind::Queue, name, file, &mut self.diagnostics)
+            {
                 continue;
             }
             let origin = Origin::at(at(file, name));
@@ -171,7 +177,10 @@ impl Compiler {
 
     fn policies(&mut self, file: FileId, spec: &SpecFile) {
         for (name, p) in &spec.policies {
-            if !self.seen.policy(name, file, &mut self.diagnostics) {
+            if !self
+                .seen
+                .declared(Kind::Policy, name, file, &mut self.diagnostics)
+            {
                 continue;
             }
             let mut origin = Origin::at(at(file, name));
@@ -205,7 +214,10 @@ impl Compiler {
 
     fn users(&mut self, file: FileId, spec: &SpecFile) {
         for (name, u) in &spec.users {
-            if !self.seen.user(name, file, &mut self.diagnostics) {
+            if !self
+                .seen
+                .declared(Kind::User, name, file, &mut self.diagnostics)
+            {
                 continue;
             }
             if let Some(password) = &u.password {

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{Compiler, at, queue};
+use super::{Compiler, Kind, at, queue};
 use crate::diagnostic::{Diagnostic, codes};
 use crate::source::{FileId, Span};
 use crate::spec::{ConsumeSpec, ServiceSpec, Spanned, SpecFile};
@@ -20,7 +20,10 @@ impl Compiler {
             .and_then(|d| d.queue_type.as_ref())
             .map(|t| t.value);
         for (name, s) in &spec.services {
-            if !self.seen.service(name, file, &mut self.diagnostics) {
+            if !self
+                .seen
+                .declared(Kind::Service, name, file, &mut self.diagnostics)
+            {
                 continue;
             }
             let service = self.service(file, name, s, default_type);
@@ -173,10 +176,13 @@ impl Compiler {
             .as_ref()
             .and_then(|q| at(file, q))
             .or(at(file, name));
-        if !self
-            .seen
-            .generated_queue(&queue_name, span, service, &mut self.diagnostics)
-        {
+        if !self.seen.generated(
+            Kind::Queue,
+            &queue_name,
+            span,
+            service,
+            &mut self.diagnostics,
+        ) {
             return None;
         }
         let settings = s.queue_settings.as_ref().map(|q| &q.value);
@@ -259,10 +265,13 @@ impl Compiler {
             dead_letter_to(main, &dead_letter_queue);
             main.origin.with_attr("x-dead-letter-exchange", span);
         }
-        if self
-            .seen
-            .generated_exchange(&retry_exchange, span, service, &mut self.diagnostics)
-        {
+        if self.seen.generated(
+            Kind::Exchange,
+            &retry_exchange,
+            span,
+            service,
+            &mut self.diagnostics,
+        ) {
             self.topology.exchanges.insert(
                 retry_exchange.clone(),
                 Exchange {
@@ -283,10 +292,13 @@ impl Compiler {
             let delay_span = at(file, delay);
             delays.push(delay.value);
             delay_queues.push(name.clone());
-            if !self
-                .seen
-                .generated_queue(&name, delay_span, service, &mut self.diagnostics)
-            {
+            if !self.seen.generated(
+                Kind::Queue,
+                &name,
+                delay_span,
+                service,
+                &mut self.diagnostics,
+            ) {
                 continue;
             }
             let mut q = Queue::new(&name, queue_type, Origin::generated(service, delay_span));
@@ -306,10 +318,13 @@ impl Compiler {
                 origin,
             });
         }
-        if self
-            .seen
-            .generated_queue(&dead_letter_queue, span, service, &mut self.diagnostics)
-        {
+        if self.seen.generated(
+            Kind::Queue,
+            &dead_letter_queue,
+            span,
+            service,
+            &mut self.diagnostics,
+        ) {
             let mut dlq = Queue::new(
                 &dead_letter_queue,
                 queue_type,
