@@ -45,6 +45,16 @@ pub struct SpecFile {
     pub ignore: Vec<Spanned<String>>,
 }
 
+impl SpecFile {
+    /// The file's `defaults.queue_type`, if set.
+    pub fn default_queue_type(&self) -> Option<QueueType> {
+        self.defaults
+            .as_ref()
+            .and_then(|d| d.queue_type.as_ref())
+            .map(|t| t.value)
+    }
+}
+
 /// Settings applied to every queue that does not set them itself.
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -145,11 +145,7 @@ impl Compiler {
     }
 
     fn queues(&mut self, file: FileId, spec: &SpecFile) {
-        let default_type = spec
-            .defaults
-            .as_ref()
-            .and_then(|d| d.queue_type.as_ref())
-            .map(|t| t.value);
+        let default_type = spec.default_queue_type();
         for (name, q) in &spec.queues {
             if !self
                 .seen

@@ -14,11 +14,7 @@ use crate::topology::{
 
 impl Compiler {
     pub(super) fn services(&mut self, file: FileId, spec: &SpecFile) {
-        let default_type = spec
-            .defaults
-            .as_ref()
-            .and_then(|d| d.queue_type.as_ref())
-            .map(|t| t.value);
+        let default_type = spec.default_queue_type();
         for (name, s) in &spec.services {
             if !self
                 .seen
