@@ -10,5 +10,5 @@ warren=target/release/warren
 echo "== warren validate topologies/"
 "$warren" validate topologies/
 echo
-echo "== warren expand topologies/ecommerce.yaml (queues generated for inventory)"
-"$warren" expand topologies/ecommerce.yaml | grep -E '^  inventory' || true
+echo "== warren expand topologies/ecommerce.yaml (queues, retry chains and permissions the services expand to)"
+"$warren" expand topologies/ecommerce.yaml

@@ -118,3 +118,32 @@ fn retry_expands_as_designed() {
         ["inventory.retry.30s"]
     );
 }
+
+#[test]
+fn headers_routing_in_the_exchange_types_example() {
+    let mut v = warren::validate::validate(&["topologies/exchange-types.yaml".into()]).unwrap();
+    let t = v.topologies.remove(0);
+    let router = Router::new(&t);
+    let headers = |pairs: serde_json::Value| -> Headers { serde_json::from_value(pairs).unwrap() };
+    let reached = |h: Headers| -> Vec<String> {
+        router
+            .route("documents", "", &h)
+            .unwrap()
+            .queues
+            .into_iter()
+            .collect()
+    };
+    assert_eq!(
+        reached(headers(
+            serde_json::json!({"format": "pdf", "type": "report"})
+        )),
+        ["documents.pdf_reports"]
+    );
+    // x-match any: one matching header is enough; the boolean is typed.
+    assert_eq!(
+        reached(headers(serde_json::json!({"archived": true}))),
+        ["documents.any_archive"]
+    );
+    assert!(reached(headers(serde_json::json!({"archived": "true"}))).is_empty());
+    assert!(reached(headers(serde_json::json!({"format": "pdf"}))).is_empty());
+}
