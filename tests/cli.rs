@@ -217,3 +217,113 @@ fn passwords_in_the_spec_are_not_echoed() {
         .unwrap();
     assert!(!message_line.contains("hunter2"));
 }
+
+#[test]
+fn route_lists_the_queues_an_event_reaches() {
+    let ran = Warren::new()
+        .args([
+            "route",
+            "topologies/ecommerce.yaml",
+            "--exchange",
+            "order_events",
+            "--key",
+            "order.created",
+        ])
+        .success();
+    assert!(
+        ran.stdout
+            .ends_with("queues: audit, inventory, notification\n"),
+        "{}",
+        ran.stdout
+    );
+}
+
+#[test]
+fn route_json_for_a_service_emit() {
+    let ran = Warren::new()
+        .args([
+            "route",
+            "topologies/ecommerce.yaml",
+            "--service",
+            "shipping",
+            "--emit",
+            "order.shipped",
+            "--json",
+        ])
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(doc["queues"], serde_json::json!(["audit", "notification"]));
+    assert_eq!(doc["dropped"], false);
+    assert_eq!(doc["hops"][0]["via"], "binding");
+}
+
+#[test]
+fn route_says_when_the_broker_drops_a_message() {
+    let ran = Warren::new()
+        .args([
+            "route",
+            "tests/broken/W304-unroutable-emit.yaml",
+            "--exchange",
+            "order_events",
+            "--key",
+            "parcel.shipped",
+            "--json",
+        ])
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(doc["dropped"], true);
+    assert_eq!(doc["queues"], serde_json::json!([]));
+}
+
+#[test]
+fn route_types_header_values() {
+    let reach = |header: &str| {
+        Warren::new()
+            .args([
+                "route",
+                "topologies/exchange-types.yaml",
+                "--exchange",
+                "documents",
+                "--header",
+                header,
+            ])
+            .success()
+            .stdout
+    };
+    assert!(reach("archived=true").contains("queues: documents.any_archive"));
+    assert!(reach("archived=\"true\"").contains("dropped"));
+}
+
+#[test]
+fn route_refuses_unknown_exchanges_and_services() {
+    let ran = Warren::new()
+        .args([
+            "route",
+            "topologies/ecommerce.yaml",
+            "--exchange",
+            "nope",
+            "--key",
+            "a",
+        ])
+        .status(1);
+    assert!(
+        ran.stderr.contains("exchange \"nope\" does not exist"),
+        "{}",
+        ran.stderr
+    );
+    let ran = Warren::new()
+        .args([
+            "route",
+            "topologies/ecommerce.yaml",
+            "--service",
+            "nobody",
+            "--emit",
+            "a",
+        ])
+        .status(1);
+    assert!(
+        ran.stderr.contains("no service \"nobody\""),
+        "{}",
+        ran.stderr
+    );
+}

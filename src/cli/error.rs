@@ -7,6 +7,10 @@ pub enum CliError {
     Load(#[from] LoadError),
     #[error("cannot write output: {0}")]
     Io(#[from] std::io::Error),
-    #[error("cannot serialise the topology: {0}")]
+    #[error("cannot serialise the output: {0}")]
     Serialize(String),
+    /// The arguments do not fit the topology (an unknown service, an
+    /// exchange publishers cannot use).
+    #[error("{0}")]
+    Usage(String),
 }

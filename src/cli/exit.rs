@@ -22,7 +22,10 @@ pub fn code(result: Result<Outcome, CliError>, out: &mut Output) -> i32 {
         Err(error) => {
             let _ = writeln!(out.stderr, "error: {error}");
             match error {
-                CliError::Load(_) | CliError::Io(_) | CliError::Serialize(_) => 1,
+                CliError::Load(_)
+                | CliError::Io(_)
+                | CliError::Serialize(_)
+                | CliError::Usage(_) => 1,
             }
         }
     }

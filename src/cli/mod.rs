@@ -7,6 +7,7 @@ mod exit;
 mod expand;
 mod output;
 mod report;
+mod route;
 mod schema;
 mod validate;
 
@@ -35,6 +36,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Print the compiled topology: what services and retry expand to.
     Expand(expand::ExpandArgs),
+    /// Show which queues a message reaches, and by which path.
+    Route(route::RouteArgs),
     /// Print the JSON Schema of the spec format.
     Schema,
     /// List every diagnostic code.
@@ -61,6 +64,7 @@ where
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, &mut out),
         Command::Expand(args) => expand::run(args, &mut out),
+        Command::Route(args) => route::run(args, &mut out),
         Command::Schema => schema::run(&mut out),
         Command::Checks => checks::run(&mut out),
     };

@@ -1,0 +1,151 @@
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::Value;
+
+use super::exit::Outcome;
+use super::{CliError, Output, report};
+use crate::routing::{Headers, Hop, Route, Router};
+
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// Spec files or directories (the topology must have one vhost).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Exchange the message is published to ("" for the default exchange).
+    #[arg(long, required_unless_present = "service")]
+    pub exchange: Option<String>,
+    /// Routing key.
+    #[arg(long, default_value = "", conflicts_with = "emit")]
+    pub key: String,
+    /// A message header NAME=VALUE; VALUE is an integer (42), a boolean
+    /// (true, false) or a string; quote it ("42") to force a string.
+    #[arg(long = "header", value_name = "NAME=VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, Value)>,
+    /// Route an event this service emits (with --emit KEY).
+    #[arg(long, requires = "emit", conflicts_with = "exchange")]
+    pub service: Option<String>,
+    /// The emitted routing key, with --service.
+    #[arg(long, requires = "service")]
+    pub emit: Option<String>,
+    /// Print {"queues": [...], "hops": [...], "dropped": bool}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Header values typed as a publisher would send them.
+fn parse_header(text: &str) -> Result<(String, Value), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not NAME=VALUE"))?;
+    let value = if let Some(quoted) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+        Value::from(quoted)
+    } else if let Ok(n) = value.parse::<i64>() {
+        Value::from(n)
+    } else if value == "true" || value == "false" {
+        Value::from(value == "true")
+    } else {
+        Value::from(value)
+    };
+    Ok((name.to_string(), value))
+}
+
+pub fn run(args: &RouteArgs, out: &mut Output) -> Result<Outcome, CliError> {
+    let validation = crate::validate::validate(&args.paths)?;
+    if validation.has_errors() {
+        report::human(&validation.diagnostics, &validation.sources, out)?;
+        report::summary(&validation, out)?;
+        return Ok(Outcome::Findings);
+    }
+    let [topology] = validation.topologies.as_slice() else {
+        return Err(CliError::Usage(
+            "route needs one topology: these paths hold several vhosts; pass one file".into(),
+        ));
+    };
+    let (exchange, key) = match (&args.service, &args.emit) {
+        (Some(service), Some(emit)) => {
+            let s = topology.services.get(service).ok_or_else(|| {
+                CliError::Usage(format!("no service {service:?} in the topology"))
+            })?;
+            let e = s.emits.iter().find(|e| &e.key == emit).ok_or_else(|| {
+                CliError::Usage(format!("service {service:?} does not emit {emit:?}"))
+            })?;
+            (e.exchange.clone(), e.key.clone())
+        }
+        _ => (args.exchange.clone().unwrap_or_default(), args.key.clone()),
+    };
+    let headers: Headers = args.headers.iter().cloned().collect();
+    let route = Router::new(topology)
+        .route(&exchange, &key, &headers)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    if args.json {
+        let doc = serde_json::json!({
+            "queues": route.queues,
+            "hops": route.hops,
+            "dropped": route.dropped(),
+        });
+        serde_json::to_writer_pretty(&mut out.stdout, &doc)
+            .map_err(|e| CliError::Serialize(e.to_string()))?;
+        writeln!(out.stdout)?;
+    } else {
+        out.stdout
+            .write_all(render_text(&exchange, &key, &route).as_bytes())?;
+    }
+    Ok(Outcome::Success)
+}
+
+/// The path a message takes, one hop per line, then where it ends.
+pub fn render_text(exchange: &str, key: &str, route: &Route) -> String {
+    let mut text = format!("publish to {exchange:?} with key {key:?}\n");
+    for hop in &route.hops {
+        let line = match hop {
+            Hop::Binding {
+                source,
+                destination,
+                destination_type,
+                routing_key,
+            } => format!(
+                "  {source} --[{routing_key}]--> {} {destination}",
+                match destination_type {
+                    crate::topology::DestinationType::Queue => "queue",
+                    crate::topology::DestinationType::Exchange => "exchange",
+                }
+            ),
+            Hop::AlternateExchange { from, to } => {
+                format!("  {from} matched nothing: alternate exchange {to}")
+            }
+            Hop::DefaultExchange { queue } => format!("  default exchange --> queue {queue}"),
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+    if !route.unknown.is_empty() {
+        text.push_str(&format!(
+            "unknown: plugin exchanges {} route by rules warren cannot predict\n",
+            route.unknown.join(", ")
+        ));
+    }
+    if route.dropped() {
+        text.push_str("dropped: no binding matches and no alternate exchange catches it; the broker discards the message (or returns it to a mandatory publisher)\n");
+    } else {
+        let queues: Vec<&str> = route.queues.iter().map(String::as_str).collect();
+        text.push_str(&format!("queues: {}\n", queues.join(", ")));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn header_values_are_typed() {
+        assert_eq!(parse_header("n=42").unwrap(), ("n".into(), json!(42)));
+        assert_eq!(parse_header("b=true").unwrap(), ("b".into(), json!(true)));
+        assert_eq!(parse_header("s=pdf").unwrap(), ("s".into(), json!("pdf")));
+        assert_eq!(parse_header("s=\"42\"").unwrap(), ("s".into(), json!("42")));
+        assert_eq!(parse_header("e=").unwrap(), ("e".into(), json!("")));
+        assert!(parse_header("novalue").is_err());
+    }
+}
