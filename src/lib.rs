@@ -9,8 +9,10 @@
 //! - [`validate`]: load, compile and check in one call;
 //! - [`cli`]: the `warren` command line, the only module that prints.
 
+pub mod broker;
 pub mod check;
 pub mod cli;
+pub mod definitions;
 pub mod diagnostic;
 pub mod routing;
 pub mod source;

@@ -1,0 +1,42 @@
+//! AMQP 0-9-1 connections (lapin).
+
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{Connection, ConnectionProperties};
+use serde_json::Value;
+
+use super::{BrokerError, Settings};
+use crate::routing::Headers;
+
+/// Opens a connection to `vhost`.
+///
+/// # Errors
+/// The broker refuses or cannot be reached; the message names the vhost
+/// and the URL without credentials.
+pub async fn connect(settings: &Settings, vhost: &str) -> Result<Connection, BrokerError> {
+    Connection::connect(&settings.amqp_uri(vhost), ConnectionProperties::default())
+        .await
+        .map_err(|e| BrokerError::amqp(format!("connect to {} vhost {vhost:?}", settings.amqp_url), e))
+}
+
+/// Message headers as AMQP field values, typed as RabbitMQ compares them:
+/// strings, 64-bit integers, booleans, doubles.
+pub fn amqp_headers(headers: &Headers) -> FieldTable {
+    let mut table = FieldTable::default();
+    for (name, value) in headers {
+        table.insert(ShortString::from(name.as_str()), amqp_value(value));
+    }
+    table
+}
+
+fn amqp_value(value: &Value) -> AMQPValue {
+    match value {
+        Value::Bool(b) => AMQPValue::Boolean(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => AMQPValue::LongLongInt(i),
+            None => AMQPValue::Double(n.as_f64().unwrap_or_default()),
+        },
+        Value::String(s) => AMQPValue::LongString(LongString::from(s.as_str())),
+        Value::Null => AMQPValue::Void,
+        other => AMQPValue::LongString(LongString::from(other.to_string())),
+    }
+}

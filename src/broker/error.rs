@@ -1,0 +1,61 @@
+use rabbitmq_http_client::error::HttpClientError;
+
+/// What went wrong talking to the broker, with what warren was doing.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("invalid {what} URL {url}: {reason}")]
+    InvalidUrl {
+        what: &'static str,
+        /// Already stripped of credentials.
+        url: String,
+        reason: String,
+    },
+    #[error("cannot build the management API client for {url}: {reason}")]
+    HttpClient { url: String, reason: String },
+    #[error("{doing}: {reason}")]
+    Http { doing: String, reason: String },
+    #[error("{doing}: {source}")]
+    Amqp {
+        doing: String,
+        #[source]
+        source: lapin::Error,
+    },
+    #[error("password environment variable {name} is not set")]
+    MissingPassword { name: String },
+    #[error("no credentials for {host}: give them in the URL, with --user and --password-env, or in WARREN_PASSWORD (guest/guest is only assumed for localhost)")]
+    NoCredentials { host: String },
+}
+
+impl BrokerError {
+    /// Wraps a management API error with what warren was doing and the
+    /// broker's own reason when it gave one.
+    pub fn http(doing: impl Into<String>, error: HttpClientError) -> BrokerError {
+        let reason = match &error {
+            HttpClientError::ClientErrorResponse {
+                status_code,
+                error_details,
+                ..
+            }
+            | HttpClientError::ServerErrorResponse {
+                status_code,
+                error_details,
+                ..
+            } => match error_details.as_ref().and_then(|d| d.reason()) {
+                Some(reason) => format!("HTTP {status_code}: {reason}"),
+                None => format!("HTTP {status_code}"),
+            },
+            other => other.to_string(),
+        };
+        BrokerError::Http {
+            doing: doing.into(),
+            reason,
+        }
+    }
+
+    pub fn amqp(doing: impl Into<String>, source: lapin::Error) -> BrokerError {
+        BrokerError::Amqp {
+            doing: doing.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! Where the broker is and who warren is there.
+
+use std::fmt;
+
+use url::Url;
+
+use super::BrokerError;
+
+/// A password that never prints: `Debug` and `Display` show `[REDACTED]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(secret: impl Into<String>) -> Password {
+        Password(secret.into())
+    }
+    /// The secret itself, for the one place that sends it to the broker.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password([REDACTED])")
+    }
+}
+
+impl fmt::Display for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+/// Connection settings shared by every broker command. URLs are kept
+/// without credentials, so printing them is always safe.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Management API base, e.g. `http://127.0.0.1:15672`.
+    pub http_url: Url,
+    /// AMQP endpoint without vhost, e.g. `amqp://127.0.0.1:5672`.
+    pub amqp_url: Url,
+    pub user: String,
+    pub password: Password,
+}
+
+/// The raw inputs, before defaults: flags first, then the environment.
+#[derive(Clone, Debug, Default)]
+pub struct SettingsInput {
+    pub http_url: Option<String>,
+    pub amqp_url: Option<String>,
+    pub user: Option<String>,
+    /// Name of the environment variable that holds the password.
+    pub password_env: Option<String>,
+}
+
+pub const DEFAULT_HTTP_URL: &str = "http://127.0.0.1:15672";
+pub const DEFAULT_AMQP_URL: &str = "amqp://127.0.0.1:5672";
+
+impl Settings {
+    /// Resolves settings: a flag wins over `WARREN_HTTP_URL` /
+    /// `WARREN_AMQP_URL`; credentials come from `--user`/`--password-env`,
+    /// then the URL's userinfo, then `WARREN_PASSWORD`; guest/guest is
+    /// assumed only for a broker on localhost.
+    ///
+    /// # Errors
+    /// An unparsable URL, a named password variable that is unset, or no
+    /// credentials for a remote broker.
+    pub fn resolve(input: &SettingsInput, env: impl Fn(&str) -> Option<String>) -> Result<Settings, BrokerError> {
+        let http = input
+            .http_url
+            .clone()
+            .or_else(|| env("WARREN_HTTP_URL"))
+            .unwrap_or_else(|| DEFAULT_HTTP_URL.to_string());
+        let amqp = input
+            .amqp_url
+            .clone()
+            .or_else(|| env("WARREN_AMQP_URL"))
+            .unwrap_or_else(|| DEFAULT_AMQP_URL.to_string());
+        let (http_url, http_user, http_password) = parse("management", &http, &["http", "https"])?;
+        let (amqp_url, amqp_user, amqp_password) = parse("AMQP", &amqp, &["amqp", "amqps"])?;
+        let user = input.user.clone().or(http_user).or(amqp_user);
+        let password = match &input.password_env {
+            Some(name) => Some(env(name).ok_or_else(|| BrokerError::MissingPassword { name: name.clone() })?),
+            None => http_password.or(amqp_password).or_else(|| env("WARREN_PASSWORD")),
+        };
+        let (user, password) = match (user, password) {
+            (Some(user), Some(password)) => (user, password),
+            (user, None) if is_local(&http_url) => (user.unwrap_or_else(|| "guest".into()), "guest".into()),
+            (Some(user), None) if user == "guest" => (user, "guest".into()),
+            (None, Some(password)) => ("guest".into(), password),
+            _ => {
+                return Err(BrokerError::NoCredentials {
+                    host: http_url.host_str().unwrap_or_default().to_string(),
+                });
+            }
+        };
+        Ok(Settings {
+            http_url,
+            amqp_url,
+            user,
+            password: Password::new(password),
+        })
+    }
+
+    /// The AMQP URI for `vhost`, credentials included: pass it to the
+    /// client, never print it.
+    pub fn amqp_uri(&self, vhost: &str) -> String {
+        let mut url = self.amqp_url.clone();
+        // Setting userinfo on an amqp URL with a host cannot fail.
+        let _ = url.set_username(&self.user);
+        let _ = url.set_password(Some(self.password.expose()));
+        let encoded: String = url::form_urlencoded::byte_serialize(vhost.as_bytes()).collect();
+        url.set_path(&format!("/{}", encoded.replace('+', "%20")));
+        url.to_string()
+    }
+}
+
+/// Splits credentials off a URL; the URL in errors is the stripped one.
+fn parse(what: &'static str, text: &str, schemes: &[&str]) -> Result<(Url, Option<String>, Option<String>), BrokerError> {
+    let invalid = |reason: String| BrokerError::InvalidUrl {
+        what,
+        url: redact(text),
+        reason,
+    };
+    let mut url = Url::parse(text).map_err(|e| invalid(e.to_string()))?;
+    if !schemes.contains(&url.scheme()) {
+        return Err(invalid(format!("expected {}", schemes.join(" or "))));
+    }
+    let decode = |s: &str| percent_decode(s);
+    let user = (!url.username().is_empty()).then(|| decode(url.username()));
+    let password = url.password().map(decode);
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    Ok((url, user, password))
+}
+
+fn percent_decode(text: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// A URL with any `user:password@` removed, for messages.
+pub fn redact(text: &str) -> String {
+    match (text.find("://"), text.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}{}", &text[..scheme_end + 3], &text[at + 1..]),
+        _ => text.to_string(),
+    }
+}
+
+fn is_local(url: &Url) -> bool {
+    matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]" | "::1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults_to_guest_on_localhost() {
+        let s = Settings::resolve(&SettingsInput::default(), no_env).unwrap();
+        assert_eq!(s.user, "guest");
+        assert_eq!(s.password.expose(), "guest");
+        assert_eq!(s.http_url.as_str(), "http://127.0.0.1:15672/");
+    }
+
+    #[test]
+    fn remote_broker_needs_credentials() {
+        let input = SettingsInput {
+            http_url: Some("https://rabbit.example.com".into()),
+            ..SettingsInput::default()
+        };
+        assert!(matches!(Settings::resolve(&input, no_env), Err(BrokerError::NoCredentials { .. })));
+    }
+
+    #[test]
+    fn credentials_come_out_of_urls_and_never_print() {
+        let input = SettingsInput {
+            http_url: Some("https://ops:s%40cret@rabbit.example.com:15671".into()),
+            ..SettingsInput::default()
+        };
+        let s = Settings::resolve(&input, no_env).unwrap();
+        assert_eq!(s.user, "ops");
+        assert_eq!(s.password.expose(), "s@cret");
+        let shown = format!("{s:?} {}", s.http_url);
+        assert!(!shown.contains("cret"), "{shown}");
+    }
+
+    #[test]
+    fn password_env_is_read_and_missing_is_an_error() {
+        let input = SettingsInput {
+            user: Some("deployer".into()),
+            password_env: Some("DEPLOY_PW".into()),
+            ..SettingsInput::default()
+        };
+        let s = Settings::resolve(&input, |k| (k == "DEPLOY_PW").then(|| "pw".to_string())).unwrap();
+        assert_eq!(s.password.expose(), "pw");
+        assert!(matches!(Settings::resolve(&input, no_env), Err(BrokerError::MissingPassword { .. })));
+    }
+
+    #[test]
+    fn invalid_urls_are_reported_without_secrets() {
+        let input = SettingsInput {
+            http_url: Some("ftp://u:hunter2@host".into()),
+            ..SettingsInput::default()
+        };
+        let error = Settings::resolve(&input, no_env).unwrap_err().to_string();
+        assert!(!error.contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn amqp_uri_encodes_the_vhost() {
+        let s = Settings::resolve(&SettingsInput::default(), no_env).unwrap();
+        assert_eq!(s.amqp_uri("/"), "amqp://guest:guest@127.0.0.1:5672/%2F");
+        assert_eq!(s.amqp_uri("warren-test.a b"), "amqp://guest:guest@127.0.0.1:5672/warren-test.a%20b");
+    }
+}

@@ -1,0 +1,85 @@
+//! Topology to definitions JSON.
+
+use serde_json::{Map, Value, json};
+
+use crate::topology::{Arguments, Topology};
+
+/// The topology as a definitions document for one vhost, in the shape that
+/// `POST /api/definitions/{vhost}` accepts. Exchanges keep their alternate
+/// exchange and queues their type as arguments, as the broker stores them.
+pub fn to_definitions(topology: &Topology) -> Value {
+    let vhost = &topology.vhost;
+    let exchanges: Vec<Value> = topology
+        .exchanges
+        .values()
+        .map(|x| {
+            let mut arguments = x.arguments.clone();
+            if let Some(ae) = &x.alternate_exchange {
+                arguments.insert("alternate-exchange".into(), Value::from(ae.as_str()));
+            }
+            json!({
+                "name": x.name,
+                "vhost": vhost,
+                "type": x.kind.as_str(),
+                "durable": x.durable,
+                "auto_delete": x.auto_delete,
+                "internal": x.internal,
+                "arguments": object(&arguments),
+            })
+        })
+        .collect();
+    let queues: Vec<Value> = topology
+        .queues
+        .values()
+        .map(|q| {
+            let mut arguments = q.arguments.clone();
+            arguments.insert("x-queue-type".into(), Value::from(q.queue_type.as_str()));
+            json!({
+                "name": q.name,
+                "vhost": vhost,
+                "durable": q.durable,
+                "auto_delete": q.auto_delete,
+                "arguments": object(&arguments),
+            })
+        })
+        .collect();
+    let bindings: Vec<Value> = topology
+        .bindings
+        .iter()
+        .map(|b| {
+            json!({
+                "source": b.source,
+                "vhost": vhost,
+                "destination": b.destination,
+                "destination_type": b.destination_type,
+                "routing_key": b.routing_key,
+                "arguments": object(&b.arguments),
+            })
+        })
+        .collect();
+    let policies: Vec<Value> = topology
+        .policies
+        .values()
+        .map(|p| {
+            json!({
+                "name": p.name,
+                "vhost": vhost,
+                "pattern": p.pattern,
+                "apply-to": p.apply_to.as_str(),
+                "priority": p.priority,
+                "definition": object(&p.definition),
+            })
+        })
+        .collect();
+    json!({
+        "vhosts": [{ "name": vhost }],
+        "exchanges": exchanges,
+        "queues": queues,
+        "bindings": bindings,
+        "policies": policies,
+    })
+}
+
+fn object(arguments: &Arguments) -> Value {
+    Value::Object(arguments.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Map<_, _>>())
+}

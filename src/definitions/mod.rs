@@ -1,0 +1,10 @@
+//! RabbitMQ definitions (the JSON of `rabbitmqctl export_definitions` and
+//! `GET /api/definitions`): a front end (`import`) and a back end (`export`)
+//! of the one [`Topology`](crate::topology::Topology).
+//!
+//! The broker's definitions import is also how tests load a topology into a
+//! fresh vhost in one request.
+
+mod export;
+
+pub use export::to_definitions;
