@@ -1,6 +1,7 @@
 //! Integration tests, linked as one binary.
 
 mod broken;
+mod broker;
 mod cli;
 mod docs;
 mod proptests;

@@ -56,3 +56,5 @@ impl Warren {
         self.status(0)
     }
 }
+
+pub mod broker;
