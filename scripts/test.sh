@@ -6,6 +6,15 @@ cd "$(dirname "$0")/.."
 
 bash scripts/broker.sh
 
+# Graphviz: the graph tests check that `dot` accepts warren's DOT output.
+if ! command -v dot >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null
+  fi
+fi
+
 if ! command -v cargo-nextest >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi

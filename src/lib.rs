@@ -14,6 +14,8 @@ pub mod check;
 pub mod cli;
 pub mod definitions;
 pub mod diagnostic;
+pub mod explain;
+pub mod graph;
 pub mod routing;
 pub mod source;
 pub mod spec;

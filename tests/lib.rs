@@ -4,6 +4,7 @@ mod broken;
 mod broker;
 mod cli;
 mod docs;
+mod graph;
 mod proptests;
 mod schema;
 mod support;

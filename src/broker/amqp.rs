@@ -15,7 +15,12 @@ use crate::routing::Headers;
 pub async fn connect(settings: &Settings, vhost: &str) -> Result<Connection, BrokerError> {
     Connection::connect(&settings.amqp_uri(vhost), ConnectionProperties::default())
         .await
-        .map_err(|e| BrokerError::amqp(format!("connect to {} vhost {vhost:?}", settings.amqp_url), e))
+        .map_err(|e| {
+            BrokerError::amqp(
+                format!("connect to {} vhost {vhost:?}", settings.amqp_url),
+                e,
+            )
+        })
 }
 
 /// Message headers as AMQP field values, typed as RabbitMQ compares them:

@@ -22,7 +22,9 @@ pub enum BrokerError {
     },
     #[error("password environment variable {name} is not set")]
     MissingPassword { name: String },
-    #[error("no credentials for {host}: give them in the URL, with --user and --password-env, or in WARREN_PASSWORD (guest/guest is only assumed for localhost)")]
+    #[error(
+        "no credentials for {host}: give them in the URL, with --user and --password-env, or in WARREN_PASSWORD (guest/guest is only assumed for localhost)"
+    )]
     NoCredentials { host: String },
 }
 

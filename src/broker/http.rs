@@ -17,7 +17,10 @@ pub fn http_client(settings: &Settings) -> Result<Http, BrokerError> {
     let endpoint = format!("{}/api", settings.http_url.as_str().trim_end_matches('/'));
     ClientBuilder::new()
         .with_endpoint(endpoint.clone())
-        .with_basic_auth_credentials(settings.user.clone(), settings.password.expose().to_string())
+        .with_basic_auth_credentials(
+            settings.user.clone(),
+            settings.password.expose().to_string(),
+        )
         .with_connect_timeout(Duration::from_secs(5))
         .with_request_timeout(Duration::from_secs(60))
         .build()

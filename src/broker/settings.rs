@@ -66,7 +66,10 @@ impl Settings {
     /// # Errors
     /// An unparsable URL, a named password variable that is unset, or no
     /// credentials for a remote broker.
-    pub fn resolve(input: &SettingsInput, env: impl Fn(&str) -> Option<String>) -> Result<Settings, BrokerError> {
+    pub fn resolve(
+        input: &SettingsInput,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, BrokerError> {
         let http = input
             .http_url
             .clone()
@@ -81,12 +84,18 @@ impl Settings {
         let (amqp_url, amqp_user, amqp_password) = parse("AMQP", &amqp, &["amqp", "amqps"])?;
         let user = input.user.clone().or(http_user).or(amqp_user);
         let password = match &input.password_env {
-            Some(name) => Some(env(name).ok_or_else(|| BrokerError::MissingPassword { name: name.clone() })?),
-            None => http_password.or(amqp_password).or_else(|| env("WARREN_PASSWORD")),
+            Some(name) => {
+                Some(env(name).ok_or_else(|| BrokerError::MissingPassword { name: name.clone() })?)
+            }
+            None => http_password
+                .or(amqp_password)
+                .or_else(|| env("WARREN_PASSWORD")),
         };
         let (user, password) = match (user, password) {
             (Some(user), Some(password)) => (user, password),
-            (user, None) if is_local(&http_url) => (user.unwrap_or_else(|| "guest".into()), "guest".into()),
+            (user, None) if is_local(&http_url) => {
+                (user.unwrap_or_else(|| "guest".into()), "guest".into())
+            }
             (Some(user), None) if user == "guest" => (user, "guest".into()),
             (None, Some(password)) => ("guest".into(), password),
             _ => {
@@ -117,7 +126,11 @@ impl Settings {
 }
 
 /// Splits credentials off a URL; the URL in errors is the stripped one.
-fn parse(what: &'static str, text: &str, schemes: &[&str]) -> Result<(Url, Option<String>, Option<String>), BrokerError> {
+fn parse(
+    what: &'static str,
+    text: &str,
+    schemes: &[&str],
+) -> Result<(Url, Option<String>, Option<String>), BrokerError> {
     let invalid = |reason: String| BrokerError::InvalidUrl {
         what,
         url: redact(text),
@@ -145,13 +158,18 @@ fn percent_decode(text: &str) -> String {
 /// A URL with any `user:password@` removed, for messages.
 pub fn redact(text: &str) -> String {
     match (text.find("://"), text.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}{}", &text[..scheme_end + 3], &text[at + 1..]),
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}{}", &text[..scheme_end + 3], &text[at + 1..])
+        }
         _ => text.to_string(),
     }
 }
 
 fn is_local(url: &Url) -> bool {
-    matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]" | "::1"))
+    matches!(
+        url.host_str(),
+        Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
+    )
 }
 
 #[cfg(test)]
@@ -176,7 +194,10 @@ mod tests {
             http_url: Some("https://rabbit.example.com".into()),
             ..SettingsInput::default()
         };
-        assert!(matches!(Settings::resolve(&input, no_env), Err(BrokerError::NoCredentials { .. })));
+        assert!(matches!(
+            Settings::resolve(&input, no_env),
+            Err(BrokerError::NoCredentials { .. })
+        ));
     }
 
     #[test]
@@ -199,9 +220,13 @@ mod tests {
             password_env: Some("DEPLOY_PW".into()),
             ..SettingsInput::default()
         };
-        let s = Settings::resolve(&input, |k| (k == "DEPLOY_PW").then(|| "pw".to_string())).unwrap();
+        let s =
+            Settings::resolve(&input, |k| (k == "DEPLOY_PW").then(|| "pw".to_string())).unwrap();
         assert_eq!(s.password.expose(), "pw");
-        assert!(matches!(Settings::resolve(&input, no_env), Err(BrokerError::MissingPassword { .. })));
+        assert!(matches!(
+            Settings::resolve(&input, no_env),
+            Err(BrokerError::MissingPassword { .. })
+        ));
     }
 
     #[test]
@@ -218,6 +243,9 @@ mod tests {
     fn amqp_uri_encodes_the_vhost() {
         let s = Settings::resolve(&SettingsInput::default(), no_env).unwrap();
         assert_eq!(s.amqp_uri("/"), "amqp://guest:guest@127.0.0.1:5672/%2F");
-        assert_eq!(s.amqp_uri("warren-test.a b"), "amqp://guest:guest@127.0.0.1:5672/warren-test.a%20b");
+        assert_eq!(
+            s.amqp_uri("warren-test.a b"),
+            "amqp://guest:guest@127.0.0.1:5672/warren-test.a%20b"
+        );
     }
 }

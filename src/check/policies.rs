@@ -164,13 +164,13 @@ fn keys(cx: &Context, out: &mut Vec<Diagnostic>) {
             continue;
         };
         for key in p.definition.keys() {
-            if let Some((_, types)) = QUEUE_KEYS.iter().find(|(k, _)| k == key) {
-                if !types.contains(&q.queue_type) {
-                    not_applicable
-                        .entry((&p.name, key, q.queue_type))
-                        .or_default()
-                        .push(&q.name);
-                }
+            if let Some((_, types)) = QUEUE_KEYS.iter().find(|(k, _)| k == key)
+                && !types.contains(&q.queue_type)
+            {
+                not_applicable
+                    .entry((&p.name, key, q.queue_type))
+                    .or_default()
+                    .push(&q.name);
             }
         }
     }

@@ -47,13 +47,13 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         }
     }
     for x in t.exchanges.values() {
-        if let Some(ae) = &x.alternate_exchange {
-            if !exchange_exists(ae) {
-                out.push(
-                    unknown_exchange(ae, &format!("exchange {:?} has as alternate", x.name))
-                        .label(x.origin.attr("alternate_exchange"), "unknown exchange"),
-                );
-            }
+        if let Some(ae) = &x.alternate_exchange
+            && !exchange_exists(ae)
+        {
+            out.push(
+                unknown_exchange(ae, &format!("exchange {:?} has as alternate", x.name))
+                    .label(x.origin.attr("alternate_exchange"), "unknown exchange"),
+            );
         }
     }
     for q in t.queues.values() {
@@ -64,9 +64,10 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                     .label(span, "unknown exchange"),
             ),
             Some("") => {
-                if let Some(key) = q.dead_letter_routing_key() {
-                    if !t.queues.contains_key(key) {
-                        out.push(
+                if let Some(key) = q.dead_letter_routing_key()
+                    && !t.queues.contains_key(key)
+                {
+                    out.push(
                             Diagnostic::new(
                                 &codes::UNKNOWN_QUEUE,
                                 format!("queue {:?} dead-letters through the default exchange to queue {key:?}, which is not declared", q.name),
@@ -74,30 +75,29 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                             .label(q.origin.attr("x-dead-letter-routing-key"), "no such queue")
                             .help("the default exchange delivers to the queue named by the key: declare that queue or fix the key"),
                         );
-                    }
                 }
             }
             _ => {}
         }
     }
     for s in t.services.values() {
-        if let Some(queue) = &s.queue {
-            if !t.queues.contains_key(queue) {
-                out.push(
-                    Diagnostic::new(
-                        &codes::UNKNOWN_QUEUE,
-                        format!(
-                            "service {:?} consumes queue {queue:?}, which is not declared",
-                            s.name
-                        ),
-                    )
-                    .label(s.origin.span, "this service")
-                    .help(format!(
-                        "declare it under `queues:`, or consume from an exchange{}",
-                        suggest(queue, t.queues.keys())
-                    )),
-                );
-            }
+        if let Some(queue) = &s.queue
+            && !t.queues.contains_key(queue)
+        {
+            out.push(
+                Diagnostic::new(
+                    &codes::UNKNOWN_QUEUE,
+                    format!(
+                        "service {:?} consumes queue {queue:?}, which is not declared",
+                        s.name
+                    ),
+                )
+                .label(s.origin.span, "this service")
+                .help(format!(
+                    "declare it under `queues:`, or consume from an exchange{}",
+                    suggest(queue, t.queues.keys())
+                )),
+            );
         }
         for e in &s.emits {
             if !exchange_exists(&e.exchange) {
@@ -107,14 +107,14 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
-        if let Some(user) = &s.user {
-            if !t.users.contains_key(user) {
-                out.push(
+        if let Some(user) = &s.user
+            && !t.users.contains_key(user)
+        {
+            out.push(
                     Diagnostic::new(&codes::UNKNOWN_USER, format!("service {:?} runs as user {user:?}, which is not declared", s.name))
                         .label(s.origin.attr("user"), "unknown user")
                         .help(format!("add it under `users:` with `password_env:`, e.g.\n  users:\n    {user}:\n      password_env: WARREN_PASSWORD_{}", user.to_ascii_uppercase().replace(['.', '-'], "_"))),
                 );
-            }
         }
     }
 }

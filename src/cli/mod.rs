@@ -5,6 +5,8 @@ mod checks;
 mod error;
 mod exit;
 mod expand;
+mod explain;
+mod graph;
 mod output;
 mod report;
 mod route;
@@ -36,6 +38,10 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Print the compiled topology: what services and retry expand to.
     Expand(expand::ExpandArgs),
+    /// Draw the topology (Mermaid, DOT or SVG).
+    Graph(graph::GraphArgs),
+    /// Explain one service: inputs, outputs, retries, dead letters, permissions.
+    Explain(explain::ExplainArgs),
     /// Show which queues a message reaches, and by which path.
     Route(route::RouteArgs),
     /// Print the JSON Schema of the spec format.
@@ -65,8 +71,22 @@ where
         Command::Validate(args) => validate::run(args, &mut out),
         Command::Expand(args) => expand::run(args, &mut out),
         Command::Route(args) => route::run(args, &mut out),
+        Command::Graph(args) => graph::run(args, &mut out),
+        Command::Explain(args) => explain::run(args, &mut out),
         Command::Schema => schema::run(&mut out),
         Command::Checks => checks::run(&mut out),
     };
     exit::code(result, &mut out)
+}
+
+/// The one topology a command about a single vhost works on.
+fn single_topology(
+    topologies: &[crate::topology::Topology],
+) -> Result<&crate::topology::Topology, CliError> {
+    match topologies {
+        [one] => Ok(one),
+        _ => Err(CliError::Usage(
+            "these paths hold several vhosts; pass the files of one vhost".into(),
+        )),
+    }
 }

@@ -57,11 +57,7 @@ pub fn run(args: &RouteArgs, out: &mut Output) -> Result<Outcome, CliError> {
         report::summary(&validation, out)?;
         return Ok(Outcome::Findings);
     }
-    let [topology] = validation.topologies.as_slice() else {
-        return Err(CliError::Usage(
-            "route needs one topology: these paths hold several vhosts; pass one file".into(),
-        ));
-    };
+    let topology = super::single_topology(&validation.topologies)?;
     let (exchange, key) = match (&args.service, &args.emit) {
         (Some(service), Some(emit)) => {
             let s = topology.services.get(service).ok_or_else(|| {

@@ -81,5 +81,10 @@ pub fn to_definitions(topology: &Topology) -> Value {
 }
 
 fn object(arguments: &Arguments) -> Value {
-    Value::Object(arguments.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Map<_, _>>())
+    Value::Object(
+        arguments
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<Map<_, _>>(),
+    )
 }

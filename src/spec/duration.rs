@@ -56,7 +56,7 @@ impl fmt::Display for Duration {
         let (unit, factor) = UNITS
             .iter()
             .rev()
-            .find(|(_, factor)| self.millis != 0 && self.millis % factor == 0)
+            .find(|(_, factor)| self.millis != 0 && self.millis.is_multiple_of(*factor))
             .copied()
             .unwrap_or(("ms", 1));
         write!(f, "{}{unit}", self.millis / factor)

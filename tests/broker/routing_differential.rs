@@ -43,14 +43,18 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &["a", "b", "c", ""];
-const HEADER_VALUES: &[(&str, fn() -> Value)] = &[
-    ("h1", || json!(1)),
-    ("h1", || json!("1")),
-    ("h1", || json!(true)),
-    ("h2", || json!("a")),
-    ("h2", || json!("b")),
-    ("x-h", || json!("z")),
-];
+/// Header names and values; h1 comes as an integer, a string and a boolean
+/// so that typed comparison is exercised.
+fn header_values() -> [(&'static str, Value); 6] {
+    [
+        ("h1", json!(1)),
+        ("h1", json!("1")),
+        ("h1", json!(true)),
+        ("h2", json!("a")),
+        ("h2", json!("b")),
+        ("x-h", json!("z")),
+    ]
+}
 
 fn random_key(rng: &mut Rng, wildcards: bool) -> String {
     let len = rng.below(4);
@@ -69,8 +73,8 @@ fn random_key(rng: &mut Rng, wildcards: bool) -> String {
 fn random_headers(rng: &mut Rng) -> Arguments {
     let mut args = Arguments::new();
     for _ in 0..rng.below(3) {
-        let (name, value) = rng.pick(HEADER_VALUES);
-        args.insert((*name).to_string(), value());
+        let (name, value) = rng.pick(&header_values()).clone();
+        args.insert(name.to_string(), value);
     }
     args
 }
@@ -80,7 +84,12 @@ fn random_topology(rng: &mut Rng, vhost: &str) -> Topology {
         vhost: vhost.to_string(),
         ..Topology::default()
     };
-    let kinds = [ExchangeType::Direct, ExchangeType::Fanout, ExchangeType::Topic, ExchangeType::Headers];
+    let kinds = [
+        ExchangeType::Direct,
+        ExchangeType::Fanout,
+        ExchangeType::Topic,
+        ExchangeType::Headers,
+    ];
     let exchanges: Vec<String> = (0..3 + rng.below(4)).map(|i| format!("x{i}")).collect();
     let queues: Vec<String> = (0..3 + rng.below(5)).map(|i| format!("q{i}")).collect();
     for name in &exchanges {
@@ -175,9 +184,14 @@ fn probes(rng: &mut Rng, t: &Topology) -> Vec<Probe> {
 /// Publishes every probe (with confirms) and reads back which queues got
 /// which probe.
 async fn broker_routes(vhost: &TestVhost, t: &Topology, probes: &[Probe]) -> Vec<BTreeSet<String>> {
-    let connection = connect(&vhost.settings, &vhost.name).await.expect("connect");
+    let connection = connect(&vhost.settings, &vhost.name)
+        .await
+        .expect("connect");
     let channel: Channel = connection.create_channel().await.expect("channel");
-    channel.confirm_select(ConfirmSelectOptions::default()).await.expect("confirms");
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
     for (i, probe) in probes.iter().enumerate() {
         let properties = BasicProperties::default()
             .with_message_id(i.to_string().into())
@@ -324,9 +338,23 @@ fn generated_topologies_use_every_feature() {
         }
     }
     for feature in [
-        "direct", "fanout", "topic", "headers", "exchange-to-exchange", "#", "*", "all", "any", "all-with-x",
-        "any-with-x", "alternate-exchange", "internal",
+        "direct",
+        "fanout",
+        "topic",
+        "headers",
+        "exchange-to-exchange",
+        "#",
+        "*",
+        "all",
+        "any",
+        "all-with-x",
+        "any-with-x",
+        "alternate-exchange",
+        "internal",
     ] {
-        assert!(seen.get(feature).copied().unwrap_or(0) > 0, "generator never produced {feature}: {seen:?}");
+        assert!(
+            seen.get(feature).copied().unwrap_or(0) > 0,
+            "generator never produced {feature}: {seen:?}"
+        );
     }
 }

@@ -10,7 +10,8 @@ static NEXT: AtomicUsize = AtomicUsize::new(0);
 /// Settings for the local test broker (guest on localhost, or the
 /// WARREN_* variables when set).
 pub fn settings() -> Settings {
-    Settings::resolve(&SettingsInput::default(), |k| std::env::var(k).ok()).expect("broker settings")
+    Settings::resolve(&SettingsInput::default(), |k| std::env::var(k).ok())
+        .expect("broker settings")
 }
 
 /// `warren-test.<name>.<pid>-<n>`: created empty with guest's full
@@ -34,11 +35,17 @@ impl TestVhost {
         let _ = http.delete_vhost(&name, true).await;
         http.create_vhost(&VirtualHostParams::named(&name))
             .await
-            .unwrap_or_else(|e| panic!("create vhost {name}: {e} (is the broker up? run scripts/broker.sh)"));
+            .unwrap_or_else(|e| {
+                panic!("create vhost {name}: {e} (is the broker up? run scripts/broker.sh)")
+            });
         http.grant_full_permissions(&settings.user, &name)
             .await
             .expect("grant permissions");
-        TestVhost { name, http, settings }
+        TestVhost {
+            name,
+            http,
+            settings,
+        }
     }
 
     /// Loads a definitions document into this vhost.
@@ -56,7 +63,10 @@ impl Drop for TestVhost {
         let settings = self.settings.clone();
         // Drop cannot await; a short-lived runtime on its own thread can.
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             runtime.block_on(async {
                 if let Ok(http) = http_client(&settings) {
                     let _ = http.delete_vhost(&name, true).await;

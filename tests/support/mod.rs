@@ -30,6 +30,11 @@ impl Warren {
         self
     }
 
+    pub fn env(mut self, key: &str, value: &str) -> Warren {
+        self.command.env(key, value);
+        self
+    }
+
     pub fn arg_path(mut self, path: &std::path::Path) -> Warren {
         self.command.arg(path);
         self

@@ -119,7 +119,7 @@ pub(super) fn build(
 fn max_age(age: Duration) -> String {
     let seconds = age.millis.div_ceil(1000).max(1);
     for (unit, factor) in [("D", 86_400), ("h", 3_600), ("m", 60)] {
-        if seconds % factor == 0 {
+        if seconds.is_multiple_of(factor) {
             return format!("{}{unit}", seconds / factor);
         }
     }

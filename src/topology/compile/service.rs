@@ -151,10 +151,10 @@ impl Compiler {
             return None;
         }
         if let Some(q) = from_queue.first().and_then(|c| c.queue.as_ref()) {
-            if let Some(existing) = self.topology.queues.get_mut(&q.value) {
-                if existing.consumer.is_none() {
-                    existing.consumer = Consumer::Service(service.to_string());
-                }
+            if let Some(existing) = self.topology.queues.get_mut(&q.value)
+                && existing.consumer.is_none()
+            {
+                existing.consumer = Consumer::Service(service.to_string());
             }
             // An unknown queue is reported by check, which sees every reference.
             return Some(q.value.clone());

@@ -1,0 +1,35 @@
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::exit::Outcome;
+use super::{CliError, Output, report};
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Spec file or directory (one vhost).
+    pub path: PathBuf,
+    /// The service to explain.
+    pub service: String,
+}
+
+pub fn run(args: &ExplainArgs, out: &mut Output) -> Result<Outcome, CliError> {
+    let validation = crate::validate::validate(std::slice::from_ref(&args.path))?;
+    if validation.has_errors() {
+        report::human(&validation.diagnostics, &validation.sources, out)?;
+        report::summary(&validation, out)?;
+        return Ok(Outcome::Findings);
+    }
+    let topology = super::single_topology(&validation.topologies)?;
+    let explanation = crate::explain::explain(topology, &args.service).ok_or_else(|| {
+        let known: Vec<&str> = topology.services.keys().map(String::as_str).collect();
+        CliError::Usage(format!(
+            "no service {:?}; services: {}",
+            args.service,
+            known.join(", ")
+        ))
+    })?;
+    out.stdout
+        .write_all(crate::explain::render_text(&explanation).as_bytes())?;
+    Ok(Outcome::Success)
+}

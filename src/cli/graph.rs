@@ -1,0 +1,76 @@
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use clap::{Args, ValueEnum};
+
+use super::exit::Outcome;
+use super::{CliError, Output, report};
+use crate::graph::{build, to_dot, to_mermaid};
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Spec files or directories (one vhost).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GraphFormat {
+    Mermaid,
+    Dot,
+    /// Rendered by Graphviz's `dot`, which must be installed.
+    Svg,
+}
+
+pub fn run(args: &GraphArgs, out: &mut Output) -> Result<Outcome, CliError> {
+    let validation = crate::validate::validate(&args.paths)?;
+    if validation.has_errors() {
+        report::human(&validation.diagnostics, &validation.sources, out)?;
+        report::summary(&validation, out)?;
+        return Ok(Outcome::Findings);
+    }
+    let topology = super::single_topology(&validation.topologies)?;
+    let graph = build(topology);
+    let text = match args.format {
+        GraphFormat::Mermaid => to_mermaid(&graph),
+        GraphFormat::Dot => to_dot(&graph),
+        GraphFormat::Svg => svg(&to_dot(&graph))?,
+    };
+    out.stdout.write_all(text.as_bytes())?;
+    Ok(Outcome::Success)
+}
+
+fn svg(dot: &str) -> Result<String, CliError> {
+    let missing = || {
+        CliError::Usage(
+            "--format svg needs Graphviz's `dot` command: install it (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz), or use --format dot or mermaid".into(),
+        )
+    };
+    let mut child = Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                missing()
+            } else {
+                CliError::Io(e)
+            }
+        })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(dot.as_bytes())?;
+    }
+    let output = child.wait_with_output()?;
+    if !output.status.success() {
+        return Err(CliError::Usage(format!(
+            "dot failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}

@@ -1,0 +1,203 @@
+//! A plain account of one service: what it consumes and from whom, what it
+//! emits and who receives it, how it retries, where its dead letters go,
+//! and what it may do on the broker.
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use crate::routing::{Headers, Router};
+use crate::topology::{Consumer, DestinationType, Permissions, Service, TopicPermission, Topology};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    pub service: String,
+    pub queue: Option<String>,
+    /// (exchange, key) bindings into the service's queue.
+    pub consumes: Vec<(String, String)>,
+    /// Services whose emitted keys reach the queue, with the keys.
+    pub producers: Vec<(String, Vec<String>)>,
+    pub emits: Vec<Emitted>,
+    pub retry: Option<RetrySchedule>,
+    /// Where rejected messages go (a queue or an exchange), if anywhere.
+    pub dead_letters: Option<String>,
+    pub user: Option<String>,
+    pub permissions: Option<Permissions>,
+    pub topic_permissions: Vec<TopicPermission>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Emitted {
+    pub exchange: String,
+    pub key: String,
+    pub queues: Vec<String>,
+    /// Services reading those queues.
+    pub services: Vec<String>,
+    pub dropped: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetrySchedule {
+    pub delays: Vec<String>,
+    pub exchange: String,
+    pub dead_letter_queue: String,
+}
+
+/// Explains `service`; `None` when the topology has no such service.
+pub fn explain(t: &Topology, service: &str) -> Option<Explanation> {
+    let s: &Service = t.services.get(service)?;
+    let router = Router::new(t);
+    let none = Headers::new();
+    let queue = s.queue.clone();
+    let consumes = t
+        .bindings
+        .iter()
+        .filter(|b| {
+            b.destination_type == DestinationType::Queue && Some(&b.destination) == queue.as_ref()
+        })
+        .map(|b| (b.source.clone(), b.routing_key.clone()))
+        .collect();
+    let mut producers = Vec::new();
+    if let Some(q) = &queue {
+        for other in t.services.values() {
+            let keys: Vec<String> = other
+                .emits
+                .iter()
+                .filter(|e| {
+                    router
+                        .route(&e.exchange, &e.key, &none)
+                        .is_ok_and(|r| r.queues.contains(q))
+                })
+                .map(|e| e.key.clone())
+                .collect();
+            if !keys.is_empty() {
+                producers.push((other.name.clone(), keys));
+            }
+        }
+    }
+    let emits = s
+        .emits
+        .iter()
+        .map(|e| {
+            let route = router.route(&e.exchange, &e.key, &none).unwrap_or_default();
+            let services: BTreeSet<String> = route
+                .queues
+                .iter()
+                .filter_map(|q| match &t.queues.get(q)?.consumer {
+                    Consumer::Service(name) => Some(name.clone()),
+                    _ => None,
+                })
+                .collect();
+            Emitted {
+                exchange: e.exchange.clone(),
+                key: e.key.clone(),
+                dropped: route.dropped(),
+                queues: route.queues.into_iter().collect(),
+                services: services.into_iter().collect(),
+            }
+        })
+        .collect();
+    let retry = s.retry.as_ref().map(|r| RetrySchedule {
+        delays: r.delays.iter().map(ToString::to_string).collect(),
+        exchange: r.exchange.clone(),
+        dead_letter_queue: r.dead_letter_queue.clone(),
+    });
+    let dead_letters = queue.as_ref().and_then(|q| t.queues.get(q)).and_then(|q| {
+        match (q.dead_letter_exchange()?, q.dead_letter_routing_key()) {
+            ("", Some(key)) => Some(format!("queue {key}")),
+            ("", None) => Some("the default exchange, with each message's own key".into()),
+            (x, Some(key)) => Some(format!("exchange {x} with key {key}")),
+            (x, None) => Some(format!("exchange {x}")),
+        }
+    });
+    let user = s.user.as_ref().and_then(|u| t.users.get(u));
+    Some(Explanation {
+        service: s.name.clone(),
+        queue,
+        consumes,
+        producers,
+        emits,
+        retry,
+        dead_letters,
+        user: s.user.clone(),
+        permissions: user.and_then(|u| u.permissions.clone()),
+        topic_permissions: user
+            .map(|u| u.topic_permissions.clone())
+            .unwrap_or_default(),
+    })
+}
+
+/// The explanation as text.
+pub fn render_text(e: &Explanation) -> String {
+    let mut out = format!("service {}\n", e.service);
+    let _ = match &e.queue {
+        Some(q) => writeln!(out, "\nconsumes from queue {q}"),
+        None => writeln!(out, "\nconsumes nothing (a producer)"),
+    };
+    for (exchange, key) in &e.consumes {
+        let _ = writeln!(out, "  bound to {exchange} with key {key:?}");
+    }
+    if e.queue.is_some() {
+        if e.producers.is_empty() {
+            out.push_str("  no service in this topology emits what it consumes\n");
+        }
+        for (producer, keys) in &e.producers {
+            let _ = writeln!(out, "  from {producer}: {}", keys.join(", "));
+        }
+    }
+    if e.emits.is_empty() {
+        out.push_str("\nemits nothing\n");
+    } else {
+        out.push_str("\nemits\n");
+    }
+    for em in &e.emits {
+        let target = if em.dropped {
+            "dropped: no binding matches".to_string()
+        } else if em.services.is_empty() {
+            format!("queues {}", em.queues.join(", "))
+        } else {
+            format!(
+                "queues {} (read by {})",
+                em.queues.join(", "),
+                em.services.join(", ")
+            )
+        };
+        let _ = writeln!(out, "  {} to {}: {target}", em.key, em.exchange);
+    }
+    match &e.retry {
+        Some(r) => {
+            let _ = writeln!(
+                out,
+                "\nretries after {} (through exchange {}), then dead-letters to {}",
+                r.delays.join(", "),
+                r.exchange,
+                r.dead_letter_queue
+            );
+        }
+        None => out.push_str("\nno retry: a failed message is rejected at once\n"),
+    }
+    let _ = match &e.dead_letters {
+        Some(target) => writeln!(out, "rejected messages go to {target}"),
+        None if e.queue.is_some() => writeln!(
+            out,
+            "rejected messages are dropped (the queue has no dead-letter target)"
+        ),
+        None => Ok(()),
+    };
+    match (&e.user, &e.permissions) {
+        (Some(user), Some(p)) => {
+            let _ = writeln!(
+                out,
+                "\nruns as user {user}\n  configure {}\n  write     {}\n  read      {}",
+                p.configure, p.write, p.read
+            );
+            for tp in &e.topic_permissions {
+                let _ = writeln!(out, "  topic {}: publish keys {}", tp.exchange, tp.write);
+            }
+        }
+        (Some(user), None) => {
+            let _ = writeln!(out, "\nruns as user {user} (not declared under users:)");
+        }
+        (None, _) => out.push_str("\nruns as the connecting user (no `user:`)\n"),
+    }
+    out
+}
