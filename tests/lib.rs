@@ -3,6 +3,7 @@
 mod broken;
 mod broker;
 mod cli;
+mod definitions;
 mod docs;
 mod graph;
 mod proptests;

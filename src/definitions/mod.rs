@@ -6,5 +6,9 @@
 //! fresh vhost in one request.
 
 mod export;
+mod import;
 
 pub use export::to_definitions;
+pub use import::{
+    DefinitionsError, Imported, binding_key, from_definitions, parse_apply_to, password_env,
+};

@@ -107,6 +107,14 @@ impl<T: Hash> Hash for Spanned<T> {
     }
 }
 
+/// Names can be looked up by `&str` in maps keyed by `Spanned<String>`
+/// (equality and ordering look at the value only).
+impl std::borrow::Borrow<str> for Spanned<String> {
+    fn borrow(&self) -> &str {
+        &self.value
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

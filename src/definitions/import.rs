@@ -1,0 +1,488 @@
+//! Definitions JSON to topologies, one per vhost, normalised the way the
+//! broker reports objects: defaults filled in, arguments canonical, the
+//! queue type and alternate exchange lifted out of the arguments.
+//!
+//! `broker::observe` reads a live vhost through the same function, so a
+//! spec and a broker are compared in one normal form.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::topology::{
+    ApplyTo, Arguments, Binding, DestinationType, Exchange, ExchangeType, Origin, Permissions,
+    Policy, Queue, QueueType, TopicPermission, Topology, User, canonical,
+};
+
+/// The result of reading a definitions document.
+#[derive(Debug, Default)]
+pub struct Imported {
+    pub topologies: Vec<Topology>,
+    /// What the document holds that a warren topology does not express,
+    /// one line each (never dropped silently).
+    pub unsupported: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DefinitionsError {
+    #[error("not a RabbitMQ definitions document: {0}")]
+    Shape(#[from] serde_json::Error),
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Document {
+    vhosts: Vec<NamedEntry>,
+    users: Vec<UserEntry>,
+    permissions: Vec<PermissionEntry>,
+    topic_permissions: Vec<TopicPermissionEntry>,
+    queues: Vec<QueueEntry>,
+    exchanges: Vec<ExchangeEntry>,
+    bindings: Vec<BindingEntry>,
+    policies: Vec<PolicyEntry>,
+    parameters: Vec<Value>,
+    global_parameters: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+struct NamedEntry {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct UserEntry {
+    name: String,
+    #[serde(default)]
+    tags: Value,
+}
+
+#[derive(Deserialize)]
+struct PermissionEntry {
+    user: String,
+    vhost: String,
+    configure: String,
+    write: String,
+    read: String,
+}
+
+#[derive(Deserialize)]
+struct TopicPermissionEntry {
+    user: String,
+    vhost: String,
+    exchange: String,
+    write: String,
+    read: String,
+}
+
+#[derive(Deserialize)]
+struct QueueEntry {
+    name: String,
+    vhost: Option<String>,
+    #[serde(default = "yes")]
+    durable: bool,
+    #[serde(default)]
+    auto_delete: bool,
+    #[serde(default)]
+    exclusive: bool,
+    #[serde(default)]
+    arguments: Arguments,
+    /// 3.13 and later exports name the type here as well.
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ExchangeEntry {
+    name: String,
+    vhost: Option<String>,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default = "yes")]
+    durable: bool,
+    #[serde(default)]
+    auto_delete: bool,
+    #[serde(default)]
+    internal: bool,
+    #[serde(default)]
+    arguments: Arguments,
+}
+
+#[derive(Deserialize)]
+struct BindingEntry {
+    source: String,
+    vhost: Option<String>,
+    destination: String,
+    destination_type: String,
+    #[serde(default)]
+    routing_key: String,
+    #[serde(default)]
+    arguments: Arguments,
+}
+
+#[derive(Deserialize)]
+struct PolicyEntry {
+    name: String,
+    vhost: Option<String>,
+    pattern: String,
+    #[serde(rename = "apply-to", default = "all")]
+    apply_to: String,
+    #[serde(default)]
+    priority: i64,
+    #[serde(default)]
+    definition: Arguments,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn all() -> String {
+    "all".into()
+}
+
+/// Reads a definitions document (cluster-wide, or one vhost's export whose
+/// objects carry no vhost: `default_vhost` names it).
+///
+/// # Errors
+/// The JSON does not have the shape of a definitions document.
+pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, DefinitionsError> {
+    let doc = Document::deserialize(doc)?;
+    let mut imported = Imported::default();
+    let mut by_vhost: BTreeMap<String, Topology> = BTreeMap::new();
+    let topology = |by_vhost: &mut BTreeMap<String, Topology>, vhost: &Option<String>| -> String {
+        let name = vhost.clone().unwrap_or_else(|| default_vhost.to_string());
+        by_vhost.entry(name.clone()).or_insert_with(|| Topology {
+            vhost: name.clone(),
+            ..Topology::default()
+        });
+        name
+    };
+    for v in &doc.vhosts {
+        topology(&mut by_vhost, &Some(v.name.clone()));
+    }
+    let skip = |imported: &mut Imported, what: String| imported.unsupported.push(what);
+
+    for x in doc.exchanges {
+        let vhost = topology(&mut by_vhost, &x.vhost);
+        if x.name.is_empty() || x.name.starts_with("amq.") {
+            continue; // predeclared by the broker
+        }
+        let kind = match ExchangeType::parse(&x.kind) {
+            Ok(kind) => kind,
+            Err(_) => {
+                skip(
+                    &mut imported,
+                    format!(
+                        "vhost {vhost:?}: exchange {:?} has unknown type {:?}",
+                        x.name, x.kind
+                    ),
+                );
+                continue;
+            }
+        };
+        let mut arguments: Arguments = x
+            .arguments
+            .into_iter()
+            .map(|(k, v)| (k, canonical(v)))
+            .collect();
+        let alternate_exchange = match arguments.remove("alternate-exchange") {
+            Some(Value::String(ae)) => Some(ae),
+            Some(other) => {
+                arguments.insert("alternate-exchange".into(), other);
+                None
+            }
+            None => None,
+        };
+        by_vhost.get_mut(&vhost).map(|t| {
+            t.exchanges.insert(
+                x.name.clone(),
+                Exchange {
+                    name: x.name,
+                    kind,
+                    durable: x.durable,
+                    auto_delete: x.auto_delete,
+                    internal: x.internal,
+                    alternate_exchange,
+                    arguments,
+                    origin: Origin::default(),
+                },
+            )
+        });
+    }
+    for q in doc.queues {
+        let vhost = topology(&mut by_vhost, &q.vhost);
+        if q.name.starts_with("amq.") || q.exclusive {
+            skip(
+                &mut imported,
+                format!(
+                    "vhost {vhost:?}: queue {:?} is server-named or exclusive, which a spec does not declare",
+                    q.name
+                ),
+            );
+            continue;
+        }
+        let mut arguments: Arguments = q
+            .arguments
+            .into_iter()
+            .map(|(k, v)| (k, canonical(v)))
+            .collect();
+        let declared = arguments
+            .remove("x-queue-type")
+            .and_then(|t| t.as_str().map(String::from))
+            .or(q.kind.clone());
+        let queue_type = match declared {
+            Some(t) => match t.as_str() {
+                "quorum" => QueueType::Quorum,
+                "stream" => QueueType::Stream,
+                "classic" => QueueType::Classic,
+                other => {
+                    skip(
+                        &mut imported,
+                        format!(
+                            "vhost {vhost:?}: queue {:?} has unknown type {other:?}",
+                            q.name
+                        ),
+                    );
+                    continue;
+                }
+            },
+            _ => QueueType::Classic,
+        };
+        let mut queue = Queue::new(&q.name, queue_type, Origin::default());
+        queue.durable = q.durable;
+        queue.auto_delete = q.auto_delete;
+        queue.arguments = arguments;
+        if let Some(t) = by_vhost.get_mut(&vhost) {
+            t.queues.insert(q.name, queue);
+        }
+    }
+    for b in doc.bindings {
+        let vhost = topology(&mut by_vhost, &b.vhost);
+        if b.source.is_empty() {
+            continue; // the default exchange's implicit bindings
+        }
+        if b.source.starts_with("amq.") {
+            skip(
+                &mut imported,
+                format!(
+                    "vhost {vhost:?}: binding from predeclared exchange {:?} to {:?} (a spec binds from its own exchanges)",
+                    b.source, b.destination
+                ),
+            );
+            continue;
+        }
+        let destination_type = if b.destination_type == "exchange" {
+            DestinationType::Exchange
+        } else {
+            DestinationType::Queue
+        };
+        if let Some(t) = by_vhost.get_mut(&vhost) {
+            t.bindings.push(Binding {
+                source: b.source,
+                destination: b.destination,
+                destination_type,
+                routing_key: b.routing_key,
+                arguments: b
+                    .arguments
+                    .into_iter()
+                    .map(|(k, v)| (k, canonical(v)))
+                    .collect(),
+                origin: Origin::default(),
+            });
+        }
+    }
+    for p in doc.policies {
+        let vhost = topology(&mut by_vhost, &p.vhost);
+        let Some(apply_to) = parse_apply_to(&p.apply_to) else {
+            skip(
+                &mut imported,
+                format!(
+                    "vhost {vhost:?}: policy {:?} applies to {:?}",
+                    p.name, p.apply_to
+                ),
+            );
+            continue;
+        };
+        if let Some(t) = by_vhost.get_mut(&vhost) {
+            t.policies.insert(
+                p.name.clone(),
+                Policy {
+                    name: p.name,
+                    pattern: p.pattern,
+                    apply_to,
+                    priority: p.priority,
+                    definition: p
+                        .definition
+                        .into_iter()
+                        .map(|(k, v)| (k, canonical(v)))
+                        .collect(),
+                    origin: Origin::default(),
+                },
+            );
+        }
+    }
+    users(
+        &doc.users,
+        &doc.permissions,
+        &doc.topic_permissions,
+        &mut by_vhost,
+        default_vhost,
+    );
+    if !doc.users.is_empty() {
+        skip(
+            &mut imported,
+            format!(
+                "{} user(s): password hashes are not kept (a spec names a password_env)",
+                doc.users.len()
+            ),
+        );
+    }
+    for p in &doc.permissions {
+        skip(
+            &mut imported,
+            format!(
+                "vhost {:?}: permissions of user {:?} (warren derives permissions from the services that run as a user)",
+                p.vhost, p.user
+            ),
+        );
+    }
+    for p in &doc.parameters {
+        let component = p.get("component").and_then(Value::as_str).unwrap_or("?");
+        let name = p.get("name").and_then(Value::as_str).unwrap_or("?");
+        skip(
+            &mut imported,
+            format!(
+                "runtime parameter {component}/{name} (federation, shovels and other parameters are outside the spec)"
+            ),
+        );
+    }
+    if !doc.global_parameters.is_empty() {
+        skip(
+            &mut imported,
+            format!(
+                "{} global parameter(s) (cluster settings are outside the spec)",
+                doc.global_parameters.len()
+            ),
+        );
+    }
+    for t in by_vhost.values_mut() {
+        t.bindings
+            .sort_by(|a, b| binding_key(a).cmp(&binding_key(b)));
+        t.bindings.dedup_by(|a, b| binding_key(a) == binding_key(b));
+    }
+    imported.topologies = by_vhost.into_values().collect();
+    Ok(imported)
+}
+
+/// Identity of a binding as RabbitMQ sees it.
+pub fn binding_key(b: &Binding) -> (&str, DestinationType, &str, &str, String) {
+    (
+        &b.source,
+        b.destination_type,
+        &b.destination,
+        &b.routing_key,
+        Value::from(
+            b.arguments
+                .clone()
+                .into_iter()
+                .collect::<serde_json::Map<_, _>>(),
+        )
+        .to_string(),
+    )
+}
+
+pub fn parse_apply_to(text: &str) -> Option<ApplyTo> {
+    Some(match text {
+        "queues" => ApplyTo::Queues,
+        "classic_queues" => ApplyTo::ClassicQueues,
+        "quorum_queues" => ApplyTo::QuorumQueues,
+        "streams" => ApplyTo::Streams,
+        "exchanges" => ApplyTo::Exchanges,
+        "all" => ApplyTo::All,
+        _ => return None,
+    })
+}
+
+/// Users go to every vhost they have permissions in (users without any to
+/// the default vhost), with those permissions.
+fn users(
+    users: &[UserEntry],
+    permissions: &[PermissionEntry],
+    topic: &[TopicPermissionEntry],
+    by_vhost: &mut BTreeMap<String, Topology>,
+    default_vhost: &str,
+) {
+    for u in users {
+        let tags: Vec<String> = match &u.tags {
+            Value::String(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect(),
+            Value::Array(items) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut vhosts: Vec<&str> = permissions
+            .iter()
+            .filter(|p| p.user == u.name)
+            .map(|p| p.vhost.as_str())
+            .collect();
+        if vhosts.is_empty() {
+            vhosts.push(by_vhost.keys().next().map_or(default_vhost, String::as_str));
+        }
+        let vhosts: Vec<String> = vhosts.into_iter().map(String::from).collect();
+        for vhost in vhosts {
+            let p = permissions
+                .iter()
+                .find(|p| p.user == u.name && p.vhost == vhost);
+            let t = by_vhost.entry(vhost.clone()).or_insert_with(|| Topology {
+                vhost: vhost.clone(),
+                ..Topology::default()
+            });
+            t.users.insert(
+                u.name.clone(),
+                User {
+                    name: u.name.clone(),
+                    password_env: Some(password_env(&u.name)),
+                    tags: tags.clone(),
+                    permissions: p.map(|p| Permissions {
+                        configure: p.configure.clone(),
+                        write: p.write.clone(),
+                        read: p.read.clone(),
+                    }),
+                    topic_permissions: topic
+                        .iter()
+                        .filter(|tp| tp.user == u.name && tp.vhost == vhost)
+                        .map(|tp| TopicPermission {
+                            exchange: tp.exchange.clone(),
+                            write: tp.write.clone(),
+                            read: tp.read.clone(),
+                        })
+                        .collect(),
+                    origin: Origin::default(),
+                },
+            );
+        }
+    }
+}
+
+/// `WARREN_PASSWORD_<NAME>`, upper-cased with non-alphanumerics as `_`.
+pub fn password_env(user: &str) -> String {
+    let name: String = user
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("WARREN_PASSWORD_{name}")
+}

@@ -1,0 +1,190 @@
+//! A topology written back as a spec: for `export` (a live vhost) and
+//! `import` (a definitions file). Settings with a named field get it; the
+//! rest stay raw `arguments`, so nothing is lost on the way.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::{
+    BindingSpec, DeadLetterSpec, Duration, ExchangeSpec, PolicySpec, QueueSpec, Spanned, SpecFile,
+    UserSpec,
+};
+use crate::topology::{
+    Arguments, DeadLetterStrategy, DestinationType, Overflow, QueueType, Topology,
+};
+
+/// The first line of every spec warren writes.
+pub const SCHEMA_HEADER: &str = "# yaml-language-server: $schema=../schemas/warren.schema.json\n";
+
+/// The spec for `t`. Queues are marked `external`: a broker does not say who
+/// consumes them.
+pub fn from_topology(t: &Topology) -> SpecFile {
+    let mut spec = SpecFile {
+        version: b(1),
+        vhost: Some(b(t.vhost.clone())),
+        ..SpecFile::default()
+    };
+    for x in t.exchanges.values() {
+        spec.exchanges.insert(
+            b(x.name.clone()),
+            ExchangeSpec {
+                kind: b(x.kind.clone()),
+                durable: (!x.durable).then_some(false),
+                auto_delete: x.auto_delete.then_some(true),
+                internal: x.internal.then_some(true),
+                alternate_exchange: x.alternate_exchange.clone().map(b::<_>),
+                arguments: raw(&x.arguments),
+            },
+        );
+    }
+    for q in t.queues.values() {
+        let mut spec_q = queue_settings(q.queue_type, &q.arguments);
+        spec_q.durable = (!q.durable).then(|| b(false));
+        spec_q.auto_delete = q.auto_delete.then(|| b(true));
+        spec_q.external = Some(true);
+        spec.queues.insert(b(q.name.clone()), spec_q);
+    }
+    for binding in &t.bindings {
+        let mut spec_b = BindingSpec {
+            exchange: b(binding.source.clone()),
+            key: (!binding.routing_key.is_empty()).then(|| b(binding.routing_key.clone())),
+            arguments: raw(&binding.arguments),
+            ..BindingSpec::default()
+        };
+        let into_queue = binding.destination_type == DestinationType::Queue;
+        match spec.queues.get_mut(binding.destination.as_str()) {
+            Some(queue) if into_queue => queue.bindings.push(spec_b),
+            _ => {
+                if into_queue {
+                    spec_b.queue = Some(b(binding.destination.clone()));
+                } else {
+                    spec_b.to_exchange = Some(b(binding.destination.clone()));
+                }
+                spec.bindings.push(spec_b);
+            }
+        }
+    }
+    for p in t.policies.values() {
+        spec.policies.insert(
+            b(p.name.clone()),
+            PolicySpec {
+                pattern: b(p.pattern.clone()),
+                apply_to: Some(b(p.apply_to)),
+                priority: (p.priority != 0).then(|| b(p.priority)),
+                definition: b(raw(&p.definition)),
+            },
+        );
+    }
+    for u in t.users.values() {
+        spec.users.insert(
+            b(u.name.clone()),
+            UserSpec {
+                password_env: u.password_env.clone().map(b::<_>),
+                tags: u.tags.clone(),
+                password: None,
+            },
+        );
+    }
+    spec
+}
+
+/// A value with no source position.
+fn b<T>(value: T) -> Spanned<T> {
+    Spanned::bare(value)
+}
+
+fn raw(arguments: &Arguments) -> BTreeMap<Spanned<String>, Value> {
+    arguments
+        .iter()
+        .map(|(k, v)| (Spanned::bare(k.clone()), v.clone()))
+        .collect()
+}
+
+/// Named fields for the arguments that have one and a value of the right
+/// type; everything else stays raw.
+fn queue_settings(queue_type: QueueType, arguments: &Arguments) -> QueueSpec {
+    let mut q = QueueSpec {
+        kind: (queue_type != QueueType::Classic).then(|| b(queue_type)),
+        ..QueueSpec::default()
+    };
+    let mut rest = arguments.clone();
+    let mut take_u64 = |key: &str| match rest.get(key).and_then(Value::as_u64) {
+        Some(n) => {
+            rest.remove(key);
+            Some(n)
+        }
+        None => None,
+    };
+    q.max_length = take_u64("x-max-length").map(b::<_>);
+    q.max_length_bytes = take_u64("x-max-length-bytes").map(b::<_>);
+    q.delivery_limit = take_u64("x-delivery-limit").map(b::<_>);
+    q.message_ttl = take_u64("x-message-ttl").map(|ms| b(Duration::from_millis(ms)));
+    q.expires = take_u64("x-expires").map(|ms| b(Duration::from_millis(ms)));
+    if let Some(p) = rest
+        .get("x-max-priority")
+        .and_then(Value::as_u64)
+        .and_then(|p| u8::try_from(p).ok())
+    {
+        rest.remove("x-max-priority");
+        q.max_priority = Some(b(p));
+    }
+    if let Some(sac) = rest
+        .get("x-single-active-consumer")
+        .and_then(Value::as_bool)
+    {
+        rest.remove("x-single-active-consumer");
+        q.single_active_consumer = Some(b(sac));
+    }
+    let overflow = match rest.get("x-overflow").and_then(Value::as_str) {
+        Some("drop-head") => Some(Overflow::DropHead),
+        Some("reject-publish") => Some(Overflow::RejectPublish),
+        Some("reject-publish-dlx") => Some(Overflow::RejectPublishDlx),
+        _ => None,
+    };
+    if overflow.is_some() {
+        rest.remove("x-overflow");
+        q.overflow = overflow.map(b::<_>);
+    }
+    let strategy = match rest.get("x-dead-letter-strategy").and_then(Value::as_str) {
+        Some("at-least-once") => Some(DeadLetterStrategy::AtLeastOnce),
+        Some("at-most-once") => Some(DeadLetterStrategy::AtMostOnce),
+        _ => None,
+    };
+    if strategy.is_some() {
+        rest.remove("x-dead-letter-strategy");
+        q.dead_letter_strategy = strategy.map(b::<_>);
+    }
+    let dlx = rest
+        .get("x-dead-letter-exchange")
+        .and_then(Value::as_str)
+        .map(String::from);
+    let dlrk = rest
+        .get("x-dead-letter-routing-key")
+        .and_then(Value::as_str)
+        .map(String::from);
+    // A routing key without an exchange is not a named setting.
+    if let Some(exchange) = dlx {
+        rest.remove("x-dead-letter-exchange");
+        if dlrk.is_some() {
+            rest.remove("x-dead-letter-routing-key");
+        }
+        q.dead_letter = Some(b(DeadLetterSpec {
+            exchange: (!exchange.is_empty()).then(|| b(exchange)),
+            routing_key: dlrk.map(b::<_>),
+        }));
+    }
+    q.arguments = raw(&rest);
+    q
+}
+
+/// The spec as YAML with the schema header.
+///
+/// # Errors
+/// Only if serialisation fails, which the spec types do not.
+pub fn to_spec_yaml(t: &Topology) -> Result<String, String> {
+    Ok(format!(
+        "{SCHEMA_HEADER}{}",
+        super::to_yaml(&from_topology(t))?
+    ))
+}
