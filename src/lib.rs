@@ -16,6 +16,7 @@ pub mod definitions;
 pub mod diagnostic;
 pub mod explain;
 pub mod graph;
+pub mod plan;
 pub mod routing;
 pub mod source;
 pub mod spec;

@@ -5,9 +5,11 @@
 mod amqp;
 mod error;
 mod http;
+mod observe;
 mod settings;
 
 pub use amqp::{amqp_headers, connect};
 pub use error::BrokerError;
 pub use http::{Http, http_client};
+pub use observe::{Observed, fingerprint, observe, queue_messages};
 pub use settings::{Password, Settings, SettingsInput, redact};

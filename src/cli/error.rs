@@ -1,3 +1,5 @@
+use crate::broker::BrokerError;
+use crate::definitions::DefinitionsError;
 use crate::spec::LoadError;
 
 /// Why a command could not do its job (findings are not errors).
@@ -5,6 +7,10 @@ use crate::spec::LoadError;
 pub enum CliError {
     #[error(transparent)]
     Load(#[from] LoadError),
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+    #[error(transparent)]
+    Definitions(#[from] DefinitionsError),
     #[error("cannot write output: {0}")]
     Io(#[from] std::io::Error),
     #[error("cannot serialise the output: {0}")]

@@ -2,12 +2,16 @@
 //! and all printing. The library below never writes to the terminal.
 
 mod checks;
+mod connection;
 mod error;
 mod exit;
 mod expand;
 mod explain;
+mod export;
 mod graph;
+mod import;
 mod output;
+mod plan;
 mod report;
 mod route;
 mod schema;
@@ -38,6 +42,12 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Print the compiled topology: what services and retry expand to.
     Expand(expand::ExpandArgs),
+    /// Show what would change on the broker to make it match the spec.
+    Plan(plan::PlanArgs),
+    /// Write a live vhost as spec YAML (--vhost NAME).
+    Export(export::ExportArgs),
+    /// Turn a RabbitMQ definitions export into spec YAML.
+    Import(import::ImportArgs),
     /// Draw the topology (Mermaid, DOT or SVG).
     Graph(graph::GraphArgs),
     /// Explain one service: inputs, outputs, retries, dead letters, permissions.
@@ -72,6 +82,9 @@ where
         Command::Expand(args) => expand::run(args, &mut out),
         Command::Route(args) => route::run(args, &mut out),
         Command::Graph(args) => graph::run(args, &mut out),
+        Command::Plan(args) => plan::run(args, &mut out),
+        Command::Export(args) => export::run(args, &mut out),
+        Command::Import(args) => import::run(args, &mut out),
         Command::Explain(args) => explain::run(args, &mut out),
         Command::Schema => schema::run(&mut out),
         Command::Checks => checks::run(&mut out),

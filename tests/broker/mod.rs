@@ -1,3 +1,5 @@
 //! Tests against the real broker, each in a vhost of its own.
 
+mod plan;
+mod round_trip;
 mod routing_differential;

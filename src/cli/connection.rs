@@ -1,0 +1,46 @@
+//! Flags every broker command shares.
+
+use clap::Args;
+
+use super::CliError;
+use crate::broker::{Settings, SettingsInput};
+
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// Management API URL [env: WARREN_HTTP_URL] [default: http://127.0.0.1:15672].
+    /// Credentials may be given in it (https://user:pass@host:15671).
+    #[arg(long, value_name = "URL")]
+    pub http_url: Option<String>,
+    /// AMQP URL [env: WARREN_AMQP_URL] [default: amqp://127.0.0.1:5672].
+    #[arg(long, value_name = "URL")]
+    pub amqp_url: Option<String>,
+    /// User name (default: from the URL, or guest on localhost).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Environment variable holding the password [default: WARREN_PASSWORD].
+    #[arg(long, value_name = "NAME")]
+    pub password_env: Option<String>,
+    /// Work on this vhost instead of the spec's (one spec, several environments).
+    #[arg(long)]
+    pub vhost: Option<String>,
+}
+
+impl ConnectionArgs {
+    pub fn settings(&self) -> Result<Settings, CliError> {
+        let input = SettingsInput {
+            http_url: self.http_url.clone(),
+            amqp_url: self.amqp_url.clone(),
+            user: self.user.clone(),
+            password_env: self.password_env.clone(),
+        };
+        Ok(Settings::resolve(&input, |name| std::env::var(name).ok())?)
+    }
+}
+
+/// A runtime for one command; the CLI is otherwise synchronous.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}

@@ -1,0 +1,128 @@
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::connection::{ConnectionArgs, runtime};
+use super::exit::Outcome;
+use super::{CliError, Output, report};
+use crate::broker::{http_client, observe, queue_messages};
+use crate::plan::{Action, ObjectKind, Options, Plan, diff, effective_policies, to_json, to_text};
+use crate::topology::Topology;
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Spec files or directories.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Also delete what the spec does not name (never amq.*, server-named,
+    /// exclusive or `ignore:`d objects).
+    #[arg(long)]
+    pub prune: bool,
+    /// Print the plan as JSON (format documented in docs/plan.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 0 when there is nothing to do, 2 when there are changes, 1 on errors.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Save the plan (JSON, with the fingerprint of the live state).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(args: &PlanArgs, out: &mut Output) -> Result<Outcome, CliError> {
+    let validation = crate::validate::validate(&args.paths)?;
+    if validation.has_errors() {
+        report::human(&validation.diagnostics, &validation.sources, out)?;
+        report::summary(&validation, out)?;
+        return Ok(Outcome::Findings);
+    }
+    let mut topologies = validation.topologies.clone();
+    if let Some(vhost) = &args.connection.vhost {
+        let [topology] = topologies.as_mut_slice() else {
+            return Err(CliError::Usage(
+                "--vhost needs the files of one vhost".into(),
+            ));
+        };
+        topology.vhost = vhost.clone();
+    }
+    let settings = args.connection.settings()?;
+    let http = http_client(&settings)?;
+    let options = Options { prune: args.prune };
+    let plans = runtime()?.block_on(async {
+        let mut plans = Vec::new();
+        for desired in &topologies {
+            plans.push(plan_one(&http, desired, &options).await?);
+        }
+        Ok::<_, CliError>(plans)
+    })?;
+    let documents: Vec<serde_json::Value> = plans
+        .iter()
+        .map(|p| to_json(p, Some(&validation.sources)))
+        .collect();
+    let document = match documents.as_slice() {
+        [one] => one.clone(),
+        many => serde_json::json!({ "plans": many }),
+    };
+    if let Some(path) = &args.out {
+        std::fs::write(
+            path,
+            serde_json::to_string_pretty(&document)
+                .map_err(|e| CliError::Serialize(e.to_string()))?
+                + "\n",
+        )?;
+    }
+    if args.json {
+        serde_json::to_writer_pretty(&mut out.stdout, &document)
+            .map_err(|e| CliError::Serialize(e.to_string()))?;
+        writeln!(out.stdout)?;
+    } else {
+        for plan in &plans {
+            out.stdout
+                .write_all(to_text(plan, settings.http_url.as_str(), out.color).as_bytes())?;
+        }
+    }
+    let changed = plans.iter().any(|p| !p.is_empty());
+    Ok(if args.detailed_exitcode && changed {
+        Outcome::Changes
+    } else {
+        Outcome::Success
+    })
+}
+
+/// Observes the vhost and diffs it; message counts are read only when a
+/// queue would be replaced or deleted.
+async fn plan_one(
+    http: &crate::broker::Http,
+    desired: &Topology,
+    options: &Options,
+) -> Result<Plan, CliError> {
+    let users: Vec<String> = desired.users.keys().cloned().collect();
+    let observed = observe(http, &desired.vhost, &users).await?;
+    let mut plan = diff(desired, &observed.topology, options);
+    plan.fingerprint = observed.fingerprint.clone();
+    let live_only: Vec<&crate::topology::Policy> = if options.prune {
+        Vec::new()
+    } else {
+        observed
+            .topology
+            .policies
+            .values()
+            .filter(|p| !desired.policies.contains_key(&p.name))
+            .collect()
+    };
+    plan.effective_policies = effective_policies(desired, &live_only, &observed.operator_policies);
+    let touches_queues = plan.changes.iter().any(|c| {
+        c.kind == ObjectKind::Queue && matches!(c.action, Action::Replace | Action::Delete)
+    });
+    if touches_queues {
+        let counts = queue_messages(http, &desired.vhost).await?;
+        for c in &mut plan.changes {
+            if c.kind == ObjectKind::Queue && matches!(c.action, Action::Replace | Action::Delete) {
+                c.messages = counts.get(&c.name).copied();
+            }
+        }
+    }
+    Ok(plan)
+}

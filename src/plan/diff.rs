@@ -1,0 +1,488 @@
+//! Desired × live → changes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use regex::Regex;
+use serde_json::{Value, json};
+
+use super::{Action, Attr, Change, ObjectKind, Plan};
+use crate::definitions::binding_key;
+use crate::topology::{Binding, DestinationType, Exchange, Policy, Queue, Topology, User};
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Delete what the spec does not name (never `amq.*`, server-named or
+    /// ignored objects: observe leaves those out, `ignore:` filters here).
+    pub prune: bool,
+}
+
+type Attrs = BTreeMap<String, Value>;
+
+/// Compares two topologies of one vhost.
+pub fn diff(desired: &Topology, live: &Topology, options: &Options) -> Plan {
+    let ignore: Vec<Regex> = desired
+        .ignore
+        .iter()
+        .filter_map(|p| Regex::new(p).ok())
+        .collect();
+    let ignored = |name: &str| ignore.iter().any(|re| re.is_match(name));
+    let mut plan = Plan {
+        vhost: desired.vhost.clone(),
+        ..Plan::default()
+    };
+    let mut out = Out {
+        plan: &mut plan,
+        prune: options.prune,
+    };
+
+    compare(
+        &mut out,
+        ObjectKind::Exchange,
+        &desired.exchanges,
+        &live.exchanges,
+        exchange_attrs,
+        |x| x.origin.span,
+        &ignored,
+        |d, l| {
+            let changed = changed_names(&exchange_attrs(l), &exchange_attrs(d));
+            (
+                Action::Replace,
+                Some(format!("an exchange's {changed} cannot change in place")),
+            )
+        },
+    );
+    compare(
+        &mut out,
+        ObjectKind::Queue,
+        &desired.queues,
+        &live.queues,
+        queue_attrs,
+        |q| q.origin.span,
+        &ignored,
+        |d, l| {
+            let changed = changed_names(&queue_attrs(l), &queue_attrs(d));
+            (
+                Action::Replace,
+                Some(format!(
+                    "a queue's {changed} cannot change in place (redeclaring fails with PRECONDITION_FAILED)"
+                )),
+            )
+        },
+    );
+    bindings(&mut out, desired, live, &ignored);
+    compare(
+        &mut out,
+        ObjectKind::Policy,
+        &desired.policies,
+        &live.policies,
+        policy_attrs,
+        |p| p.origin.span,
+        &ignored,
+        |_, _| (Action::Update, None),
+    );
+    users(&mut out, desired, live);
+    plan
+}
+
+struct Out<'p> {
+    plan: &'p mut Plan,
+    prune: bool,
+}
+
+impl Out<'_> {
+    fn push(&mut self, change: Change) {
+        self.plan.changes.push(change);
+    }
+    fn absent(&mut self, kind: ObjectKind, name: &str, before: Attrs) {
+        if self.prune {
+            self.push(Change {
+                action: Action::Delete,
+                kind,
+                name: name.to_string(),
+                attributes: before
+                    .into_iter()
+                    .map(|(n, v)| Attr {
+                        name: n,
+                        before: Some(v),
+                        after: None,
+                    })
+                    .collect(),
+                reason: None,
+                messages: None,
+                span: None,
+            });
+        } else {
+            self.plan.unmanaged.push((kind, name.to_string()));
+        }
+    }
+}
+
+/// Creates, changes (as `on_change` classifies them) and deletions for one
+/// kind of named object.
+#[allow(clippy::too_many_arguments)]
+fn compare<T>(
+    out: &mut Out,
+    kind: ObjectKind,
+    desired: &BTreeMap<String, T>,
+    live: &BTreeMap<String, T>,
+    attrs: fn(&T) -> Attrs,
+    span: fn(&T) -> Option<crate::source::Span>,
+    ignored: &dyn Fn(&str) -> bool,
+    on_change: impl Fn(&T, &T) -> (Action, Option<String>),
+) {
+    for (name, d) in desired {
+        let after = attrs(d);
+        match live.get(name) {
+            None => out.push(Change {
+                action: Action::Create,
+                kind,
+                name: name.clone(),
+                attributes: after
+                    .into_iter()
+                    .map(|(n, v)| Attr {
+                        name: n,
+                        before: None,
+                        after: Some(v),
+                    })
+                    .collect(),
+                reason: None,
+                messages: None,
+                span: span(d),
+            }),
+            Some(l) => {
+                let before = attrs(l);
+                let attributes = attr_diff(&before, &after);
+                if !attributes.is_empty() {
+                    let (action, reason) = on_change(d, l);
+                    out.push(Change {
+                        action,
+                        kind,
+                        name: name.clone(),
+                        attributes,
+                        reason,
+                        messages: None,
+                        span: span(d),
+                    });
+                }
+            }
+        }
+    }
+    for (name, l) in live {
+        if !desired.contains_key(name) && !ignored(name) {
+            out.absent(kind, name, attrs(l));
+        }
+    }
+}
+
+fn attr_diff(before: &Attrs, after: &Attrs) -> Vec<Attr> {
+    let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    names
+        .into_iter()
+        .filter(|n| before.get(*n) != after.get(*n))
+        .map(|n| Attr {
+            name: n.clone(),
+            before: before.get(n).cloned(),
+            after: after.get(n).cloned(),
+        })
+        .collect()
+}
+
+/// The names of the attributes that differ, joined for a message.
+fn changed_names(before: &Attrs, after: &Attrs) -> String {
+    attr_diff(before, after)
+        .into_iter()
+        .map(|a| a.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn with_arguments(mut attrs: Attrs, prefix: &str, args: &crate::topology::Arguments) -> Attrs {
+    for (k, v) in args {
+        attrs.insert(format!("{prefix}{k}"), v.clone());
+    }
+    attrs
+}
+
+fn exchange_attrs(x: &Exchange) -> Attrs {
+    let mut a = Attrs::new();
+    a.insert("type".into(), json!(x.kind.as_str()));
+    a.insert("durable".into(), json!(x.durable));
+    a.insert("auto_delete".into(), json!(x.auto_delete));
+    a.insert("internal".into(), json!(x.internal));
+    if let Some(ae) = &x.alternate_exchange {
+        a.insert("alternate_exchange".into(), json!(ae));
+    }
+    with_arguments(a, "arguments.", &x.arguments)
+}
+
+fn queue_attrs(q: &Queue) -> Attrs {
+    let mut a = Attrs::new();
+    a.insert("type".into(), json!(q.queue_type.as_str()));
+    a.insert("durable".into(), json!(q.durable));
+    a.insert("auto_delete".into(), json!(q.auto_delete));
+    with_arguments(a, "arguments.", &q.arguments)
+}
+
+fn policy_attrs(p: &Policy) -> Attrs {
+    let mut a = Attrs::new();
+    a.insert("pattern".into(), json!(p.pattern));
+    a.insert("apply_to".into(), json!(p.apply_to.as_str()));
+    a.insert("priority".into(), json!(p.priority));
+    with_arguments(a, "definition.", &p.definition)
+}
+
+/// `source -> destination [key]` (with arguments when there are any).
+pub fn binding_name(b: &Binding) -> String {
+    let arrow = match b.destination_type {
+        DestinationType::Queue => "->",
+        DestinationType::Exchange => "=>",
+    };
+    let mut name = format!("{} {arrow} {} [{}]", b.source, b.destination, b.routing_key);
+    if !b.arguments.is_empty() {
+        name.push_str(&format!(
+            " {}",
+            Value::from(
+                b.arguments
+                    .clone()
+                    .into_iter()
+                    .collect::<serde_json::Map<_, _>>()
+            )
+        ));
+    }
+    name
+}
+
+fn bindings(out: &mut Out, desired: &Topology, live: &Topology, ignored: &dyn Fn(&str) -> bool) {
+    let live_keys: BTreeSet<_> = live.bindings.iter().map(binding_key).collect();
+    let desired_keys: BTreeSet<_> = desired.bindings.iter().map(binding_key).collect();
+    let mut seen = BTreeSet::new();
+    for b in &desired.bindings {
+        let key = binding_key(b);
+        if !live_keys.contains(&key) && seen.insert(key) {
+            out.push(Change {
+                action: Action::Create,
+                kind: ObjectKind::Binding,
+                name: binding_name(b),
+                attributes: Vec::new(),
+                reason: None,
+                messages: None,
+                span: b.origin.span,
+            });
+        }
+    }
+    for b in &live.bindings {
+        if !desired_keys.contains(&binding_key(b))
+            && !ignored(&b.source)
+            && !ignored(&b.destination)
+        {
+            out.absent(ObjectKind::Binding, &binding_name(b), Attrs::new());
+        }
+    }
+}
+
+fn users(out: &mut Out, desired: &Topology, live: &Topology) {
+    for (name, d) in &desired.users {
+        let l: Option<&User> = live.users.get(name);
+        let tags = |u: &User| {
+            let mut tags = u.tags.clone();
+            tags.sort();
+            json!(tags.join(","))
+        };
+        match l {
+            None => out.push(Change {
+                action: Action::Create,
+                kind: ObjectKind::User,
+                name: name.clone(),
+                attributes: vec![
+                    Attr {
+                        name: "tags".into(),
+                        before: None,
+                        after: Some(tags(d)),
+                    },
+                    Attr {
+                        name: "password".into(),
+                        before: None,
+                        after: d.password_env.as_ref().map(|e| json!(format!("from ${e}"))),
+                    },
+                ],
+                reason: None,
+                messages: None,
+                span: d.origin.span,
+            }),
+            Some(l) if tags(l) != tags(d) => out.push(Change {
+                action: Action::Update,
+                kind: ObjectKind::User,
+                name: name.clone(),
+                attributes: vec![Attr {
+                    name: "tags".into(),
+                    before: Some(tags(l)),
+                    after: Some(tags(d)),
+                }],
+                reason: None,
+                messages: None,
+                span: d.origin.span,
+            }),
+            Some(_) => {}
+        }
+        let perm_attrs = |p: &crate::topology::Permissions| -> Attrs {
+            [
+                ("configure", &p.configure),
+                ("write", &p.write),
+                ("read", &p.read),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect()
+        };
+        if let Some(dp) = &d.permissions {
+            let before = l
+                .and_then(|l| l.permissions.as_ref())
+                .map(perm_attrs)
+                .unwrap_or_default();
+            let attributes = attr_diff(&before, &perm_attrs(dp));
+            if !attributes.is_empty() {
+                let action = if before.is_empty() {
+                    Action::Create
+                } else {
+                    Action::Update
+                };
+                out.push(Change {
+                    action,
+                    kind: ObjectKind::Permissions,
+                    name: name.clone(),
+                    attributes,
+                    reason: None,
+                    messages: None,
+                    span: d.origin.span,
+                });
+            }
+        }
+        for tp in &d.topic_permissions {
+            let after: Attrs = [
+                ("write".to_string(), json!(tp.write)),
+                ("read".to_string(), json!(tp.read)),
+            ]
+            .into();
+            let before: Attrs = l
+                .and_then(|l| {
+                    l.topic_permissions
+                        .iter()
+                        .find(|x| x.exchange == tp.exchange)
+                })
+                .map(|x| {
+                    [
+                        ("write".to_string(), json!(x.write)),
+                        ("read".to_string(), json!(x.read)),
+                    ]
+                    .into()
+                })
+                .unwrap_or_default();
+            let attributes = attr_diff(&before, &after);
+            if !attributes.is_empty() {
+                let action = if before.is_empty() {
+                    Action::Create
+                } else {
+                    Action::Update
+                };
+                out.push(Change {
+                    action,
+                    kind: ObjectKind::TopicPermissions,
+                    name: format!("{name} on {}", tp.exchange),
+                    attributes,
+                    reason: None,
+                    messages: None,
+                    span: d.origin.span,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::load_str;
+    use crate::topology::compile::compile;
+
+    fn topology(yaml: &str) -> Topology {
+        let loaded = load_str("t.yaml", yaml);
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        compile(&loaded).0.remove(0)
+    }
+
+    const BASE: &str = "version: 1\nexchanges:\n  e: { type: topic }\nqueues:\n  q: { message_ttl: 5s, bindings: [{ exchange: e, key: a }] }\npolicies:\n  p: { pattern: '^q$', definition: { max-length: 10 } }\n";
+
+    #[test]
+    fn identical_topologies_have_no_changes() {
+        let t = topology(BASE);
+        assert!(diff(&t, &t, &Options { prune: true }).is_empty());
+    }
+
+    #[test]
+    fn empty_live_creates_everything() {
+        let plan = diff(&topology(BASE), &Topology::default(), &Options::default());
+        let kinds: Vec<(Action, ObjectKind)> =
+            plan.changes.iter().map(|c| (c.action, c.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (Action::Create, ObjectKind::Exchange),
+                (Action::Create, ObjectKind::Queue),
+                (Action::Create, ObjectKind::Binding),
+                (Action::Create, ObjectKind::Policy)
+            ]
+        );
+    }
+
+    #[test]
+    fn change_classes() {
+        let live = topology(BASE);
+        let desired = topology(
+            &BASE
+                .replace("message_ttl: 5s", "message_ttl: 6s")
+                .replace("max-length: 10", "max-length: 20"),
+        );
+        let plan = diff(&desired, &live, &Options::default());
+        let queue = plan
+            .changes
+            .iter()
+            .find(|c| c.kind == ObjectKind::Queue)
+            .unwrap();
+        assert_eq!(queue.action, Action::Replace);
+        assert_eq!(queue.attributes[0].name, "arguments.x-message-ttl");
+        assert_eq!(queue.attributes[0].before, Some(json!(5000)));
+        assert!(
+            queue
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("arguments.x-message-ttl")
+        );
+        let policy = plan
+            .changes
+            .iter()
+            .find(|c| c.kind == ObjectKind::Policy)
+            .unwrap();
+        assert_eq!(policy.action, Action::Update);
+    }
+
+    #[test]
+    fn removals_need_prune() {
+        let live = topology(BASE);
+        let desired = topology("version: 1\n");
+        let kept = diff(&desired, &live, &Options::default());
+        assert!(kept.is_empty());
+        assert_eq!(kept.unmanaged.len(), 4);
+        let pruned = diff(&desired, &live, &Options { prune: true });
+        assert_eq!(pruned.summary().delete, 4);
+    }
+
+    #[test]
+    fn ignored_names_are_never_deleted() {
+        let live = topology(BASE);
+        let desired = topology("version: 1\nignore: ['^[eqp]$']\n");
+        let plan = diff(&desired, &live, &Options { prune: true });
+        assert!(plan.is_empty(), "{:?}", plan.changes);
+        assert!(plan.unmanaged.is_empty());
+    }
+}

@@ -1,0 +1,93 @@
+//! Which policy the broker applies to each queue the spec manages, counting
+//! the spec's policies, live policies the plan keeps, and operator policies.
+
+use regex::Regex;
+use serde::Serialize;
+
+use crate::topology::{Policy, Topology};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EffectivePolicy {
+    pub queue: String,
+    /// The winning policy, `None` when only an operator policy matches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// "spec" or "live" (a broker policy the spec does not name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator_policy: Option<String>,
+    /// Other policies of the same priority: the broker picks one arbitrarily.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tied_with: Vec<String>,
+    /// Keys the queue also sets as an argument, which take part over the
+    /// policy (RabbitMQ uses the argument, or the lower of two limits).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overridden_by_queue: Vec<String>,
+}
+
+/// Effective policies for the queues of `desired`. `live_only` are broker
+/// policies that stay (not in the spec, not pruned).
+pub fn effective_policies(
+    desired: &Topology,
+    live_only: &[&Policy],
+    operator: &[Policy],
+) -> Vec<EffectivePolicy> {
+    let compile = |p: &Policy| Regex::new(&p.pattern).ok();
+    let candidates: Vec<(&Policy, &'static str, Regex)> = desired
+        .policies
+        .values()
+        .map(|p| (p, "spec"))
+        .chain(live_only.iter().map(|p| (*p, "live")))
+        .filter_map(|(p, source)| compile(p).map(|re| (p, source, re)))
+        .collect();
+    let operators: Vec<(&Policy, Regex)> = operator
+        .iter()
+        .filter_map(|p| compile(p).map(|re| (p, re)))
+        .collect();
+    let mut out = Vec::new();
+    for q in desired.queues.values() {
+        let mut matching: Vec<&(&Policy, &str, Regex)> = candidates
+            .iter()
+            .filter(|(p, _, re)| p.apply_to.matches_queue(q.queue_type) && re.is_match(&q.name))
+            .collect();
+        matching.sort_by(|a, b| {
+            b.0.priority
+                .cmp(&a.0.priority)
+                .then(a.0.name.cmp(&b.0.name))
+        });
+        let operator_policy = operators
+            .iter()
+            .filter(|(p, re)| p.apply_to.matches_queue(q.queue_type) && re.is_match(&q.name))
+            .max_by_key(|(p, _)| p.priority)
+            .map(|(p, _)| p.name.clone());
+        if matching.is_empty() && operator_policy.is_none() {
+            continue;
+        }
+        let winner = matching.first();
+        let tied_with = matching
+            .iter()
+            .skip(1)
+            .filter(|m| winner.is_some_and(|w| w.0.priority == m.0.priority))
+            .map(|m| m.0.name.clone())
+            .collect();
+        let overridden_by_queue = winner
+            .map(|w| {
+                w.0.definition
+                    .keys()
+                    .filter(|k| q.arguments.contains_key(&format!("x-{k}")))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(EffectivePolicy {
+            queue: q.name.clone(),
+            policy: winner.map(|w| w.0.name.clone()),
+            source: winner.map(|w| w.1),
+            operator_policy,
+            tied_with,
+            overridden_by_queue,
+        });
+    }
+    out
+}

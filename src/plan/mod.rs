@@ -1,0 +1,59 @@
+//! What would change on the broker: `diff` of a desired and a live
+//! [`Topology`](crate::topology::Topology) into a [`Plan`] of typed
+//! [`Change`]s, and its text and JSON renderings. Pure: `broker::observe`
+//! produces the live side, `cli/plan.rs` prints.
+
+mod change;
+mod diff;
+mod effective_policy;
+mod json;
+mod text;
+
+pub use change::{Action, Attr, Change, ObjectKind};
+pub use diff::{Options, diff};
+pub use effective_policy::{EffectivePolicy, effective_policies};
+pub use json::to_json;
+pub use text::to_text;
+
+use serde::Serialize;
+
+/// The changes that make the broker match the spec, in the order they are
+/// listed (exchanges, queues, bindings, policies, users).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Plan {
+    pub vhost: String,
+    pub changes: Vec<Change>,
+    /// Objects on the broker that the spec does not name and that are kept
+    /// because `--prune` was not given.
+    pub unmanaged: Vec<(ObjectKind, String)>,
+    pub effective_policies: Vec<EffectivePolicy>,
+    /// Fingerprint of the live state the plan was computed from.
+    pub fingerprint: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub replace: usize,
+    pub delete: usize,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action {
+                Action::Create => s.create += 1,
+                Action::Update => s.update += 1,
+                Action::Replace => s.replace += 1,
+                Action::Delete => s.delete += 1,
+            }
+        }
+        s
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}

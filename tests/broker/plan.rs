@@ -1,0 +1,272 @@
+//! `warren plan` against a real vhost.
+
+use lapin::BasicProperties;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use warren::broker::connect;
+use warren::definitions::to_definitions;
+
+use crate::support::Warren;
+use crate::support::broker::TestVhost;
+
+/// Loads a fixture into the vhost with the broker's own definitions import.
+async fn load(vhost: &TestVhost, fixture: &str) {
+    let mut v = warren::validate::validate(&[fixture.into()]).unwrap();
+    assert!(!v.has_errors(), "{:?}", v.diagnostics);
+    let mut topology = v.topologies.remove(0);
+    topology.vhost = vhost.name.clone();
+    vhost.import(to_definitions(&topology)).await;
+}
+
+async fn publish(vhost: &TestVhost, exchange: &str, key: &str, count: usize) {
+    let connection = connect(&vhost.settings, &vhost.name).await.unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    for _ in 0..count {
+        channel
+            .basic_publish(
+                exchange.into(),
+                key.into(),
+                BasicPublishOptions::default(),
+                b"{}",
+                BasicProperties::default(),
+            )
+            .await
+            .unwrap();
+    }
+    channel.wait_for_confirms().await.unwrap();
+    let _ = connection.close(200, "done".into()).await;
+}
+
+/// Management stats lag behind the queues: poll until they show `count`.
+async fn await_messages(vhost: &TestVhost, queue: &str, count: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let counts = warren::broker::queue_messages(&vhost.http, &vhost.name)
+            .await
+            .unwrap();
+        if counts.get(queue) == Some(&count) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{queue} never showed {count} messages: {counts:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
+fn plan(vhost: &TestVhost, fixture: &str, extra: &[&str]) -> Warren {
+    Warren::new()
+        .args(["plan", fixture, "--vhost", &vhost.name])
+        .args(extra)
+}
+
+/// Output with the per-run parts (vhost name, fingerprint) replaced.
+fn stable(text: &str, vhost: &TestVhost) -> String {
+    let re = regex::Regex::new(r#""fingerprint": "[0-9a-f]{64}""#).unwrap();
+    re.replace_all(
+        &text.replace(&vhost.name, "<vhost>"),
+        r#""fingerprint": "<sha256>""#,
+    )
+    .into_owned()
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_on_an_empty_vhost_lists_every_object() {
+    let vhost = TestVhost::new("plan-empty").await;
+    let ran = plan(
+        &vhost,
+        "tests/fixtures/plan/base.yaml",
+        &["--detailed-exitcode"],
+    )
+    .status(2);
+    insta::assert_snapshot!("plan_empty_vhost", stable(&ran.stdout, &vhost));
+    let doc = json(
+        &plan(&vhost, "tests/fixtures/plan/base.yaml", &["--json"])
+            .success()
+            .stdout,
+    );
+    let summary = &doc["summary"];
+    // 4 exchanges + 6 queues + 7 bindings + 1 policy
+    assert_eq!(summary["create"], 18, "{doc}");
+    assert_eq!(summary["delete"], 0);
+    let first = &doc["changes"][0];
+    assert_eq!(first["action"], "create");
+    assert_eq!(first["kind"], "exchange");
+    assert_eq!(first["source"]["file"], "tests/fixtures/plan/base.yaml");
+    assert!(first["source"]["line"].as_u64().unwrap() > 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_is_empty_after_the_broker_imports_the_same_topology() {
+    let vhost = TestVhost::new("plan-noop").await;
+    load(&vhost, "tests/fixtures/plan/base.yaml").await;
+    let ran = plan(
+        &vhost,
+        "tests/fixtures/plan/base.yaml",
+        &["--detailed-exitcode", "--prune"],
+    )
+    .success();
+    assert!(ran.stdout.contains("No changes"), "{}", ran.stdout);
+    // The bundled topologies normalise the same way.
+    for fixture in ["topologies/exchange-types.yaml"] {
+        let vhost = TestVhost::new("plan-noop-bundled").await;
+        load(&vhost, fixture).await;
+        plan(&vhost, fixture, &["--detailed-exitcode", "--prune"]).success();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_kind_of_change_gets_its_class() {
+    let vhost = TestVhost::new("plan-changes").await;
+    load(&vhost, "tests/fixtures/plan/base.yaml").await;
+    publish(&vhost, "events", "payment.captured", 3).await;
+    await_messages(&vhost, "payments", 3).await;
+
+    let ran = plan(
+        &vhost,
+        "tests/fixtures/plan/changed.yaml",
+        &["--detailed-exitcode"],
+    )
+    .status(2);
+    insta::assert_snapshot!("plan_changes_text", stable(&ran.stdout, &vhost));
+    let ran = plan(&vhost, "tests/fixtures/plan/changed.yaml", &["--json"]).success();
+    insta::assert_snapshot!("plan_changes_json", stable(&ran.stdout, &vhost));
+    let doc = json(&ran.stdout);
+    let find = |kind: &str, name: &str| {
+        doc["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["kind"] == kind && c["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no change for {kind} {name}: {doc}"))
+    };
+    assert_eq!(find("queue", "refunds")["action"], "create");
+    assert_eq!(find("policy", "limits")["action"], "update");
+    let payments = find("queue", "payments");
+    assert_eq!(payments["action"], "replace");
+    assert_eq!(payments["messages"], 3, "{payments}");
+    assert!(
+        payments["reason"]
+            .as_str()
+            .unwrap()
+            .contains("x-message-ttl")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removals_show_only_with_prune() {
+    let vhost = TestVhost::new("plan-prune").await;
+    load(&vhost, "tests/fixtures/plan/base.yaml").await;
+    let kept = plan(
+        &vhost,
+        "tests/fixtures/plan/shrunk.yaml",
+        &["--detailed-exitcode"],
+    )
+    .success();
+    assert!(
+        kept.stdout
+            .contains("2 object(s) on the broker are not in the spec"),
+        "{}",
+        kept.stdout
+    );
+    let pruned = plan(
+        &vhost,
+        "tests/fixtures/plan/shrunk.yaml",
+        &["--prune", "--json"],
+    )
+    .success();
+    let doc = json(&pruned.stdout);
+    assert_eq!(doc["summary"]["delete"], 2, "{doc}");
+    let kinds: Vec<&str> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["queue", "binding"]);
+    assert_eq!(doc["changes"][0]["messages"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saved_plans_carry_the_live_fingerprint() {
+    let vhost = TestVhost::new("plan-out").await;
+    load(&vhost, "tests/fixtures/plan/base.yaml").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.json");
+    let ran = plan(
+        &vhost,
+        "tests/fixtures/plan/changed.yaml",
+        &["--json", "--out", file.to_str().unwrap()],
+    )
+    .success();
+    let saved = json(&std::fs::read_to_string(&file).unwrap());
+    assert_eq!(saved, json(&ran.stdout));
+    let fingerprint = saved["fingerprint"].as_str().unwrap();
+    assert_eq!(fingerprint.len(), 64);
+    // Another object on the broker changes the fingerprint.
+    publish(&vhost, "", "orders", 0).await;
+    let again = json(
+        &plan(&vhost, "tests/fixtures/plan/changed.yaml", &["--json"])
+            .success()
+            .stdout,
+    );
+    assert_eq!(
+        again["fingerprint"], fingerprint,
+        "messages are not part of the topology"
+    );
+    load(&vhost, "tests/fixtures/plan/changed.yaml").await;
+    let after = json(
+        &plan(&vhost, "tests/fixtures/plan/changed.yaml", &["--json"])
+            .success()
+            .stdout,
+    );
+    assert_ne!(after["fingerprint"], fingerprint);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_never_appear_in_output() {
+    let vhost = TestVhost::new("plan-secret").await;
+    let url = format!(
+        "http://{}:{}@127.0.0.1:15672",
+        vhost.settings.user,
+        vhost.settings.password.expose()
+    );
+    let ran = plan(
+        &vhost,
+        "tests/fixtures/plan/base.yaml",
+        &["--http-url", &url],
+    )
+    .success();
+    let secret = format!(
+        "{}:{}@",
+        vhost.settings.user,
+        vhost.settings.password.expose()
+    );
+    assert!(!ran.stdout.contains(&secret) && !ran.stderr.contains(&secret));
+    let bad = Warren::new()
+        .args([
+            "plan",
+            "tests/fixtures/plan/base.yaml",
+            "--vhost",
+            &vhost.name,
+        ])
+        .args(["--http-url", "http://guest:wrong-secret@127.0.0.1:15672"])
+        .status(1);
+    assert!(!bad.stderr.contains("wrong-secret"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("401")
+            || bad.stderr.contains("not_authorized")
+            || bad.stderr.contains("Unauthorized"),
+        "{}",
+        bad.stderr
+    );
+}
