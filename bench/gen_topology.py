@@ -5,7 +5,8 @@ Default size: 100 topic exchanges, 10,000 queues, 20,000 bindings (two per
 queue), 100 services that emit, 10 policies. Every queue is bound and marked
 external, so the topology validates clean and every check runs on all of it.
 
-usage: gen_topology.py [--queues N] [--exchanges N] [OUT]
+usage: gen_topology.py [--queues N] [--exchanges N] [--bindings-per-queue 1|2]
+                       [--vhost NAME] [--queue-type classic|quorum] [OUT]
 """
 import argparse
 import sys
@@ -15,15 +16,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queues", type=int, default=10_000)
     parser.add_argument("--exchanges", type=int, default=100)
+    parser.add_argument("--bindings-per-queue", type=int, choices=[1, 2], default=2)
+    parser.add_argument("--vhost", default="bench")
+    parser.add_argument("--queue-type", choices=["classic", "quorum"], default="quorum")
     parser.add_argument("out", nargs="?", default="-")
     args = parser.parse_args()
 
     lines = [
         "# yaml-language-server: $schema=../schemas/warren.schema.json",
         "version: 1",
-        "vhost: bench",
+        f"vhost: {args.vhost}",
         "defaults:",
-        "  queue_type: quorum",
+        f"  queue_type: {args.queue_type}",
         "exchanges:",
     ]
     for x in range(args.exchanges):
@@ -36,21 +40,23 @@ def main() -> None:
             "    external: true",
             "    bindings:",
             f"      - {{ exchange: events.{x}, key: \"entity{q}.created\" }}",
-            f"      - {{ exchange: events.{x}, key: \"entity{q}.*.updated\" }}",
         ]
+        if args.bindings_per_queue == 2:
+            lines.append(f"      - {{ exchange: events.{x}, key: \"entity{q}.*.updated\" }}")
     lines.append("policies:")
     for p in range(10):
         lines += [
             f"  limits.{p}:",
             f"    pattern: \"^q\\\\.{p}[0-9]*$\"",
-            "    apply_to: quorum_queues",
-            "    definition: { delivery-limit: 50 }",
+            "    apply_to: queues",
+            "    definition: { expires: 86400000 }",
         ]
     lines.append("services:")
     for s in range(args.exchanges):
+        keys = f"entity{s}.created" + (f", entity{s}.x.updated" if args.bindings_per_queue == 2 else "")
         lines += [
             f"  producer{s}:",
-            f"    emits: [{{ exchange: events.{s}, keys: [entity{s}.created, entity{s}.x.updated] }}]",
+            f"    emits: [{{ exchange: events.{s}, keys: [{keys}] }}]",
         ]
     text = "\n".join(lines) + "\n"
     if args.out == "-":
