@@ -2,6 +2,7 @@
 
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{Connection, ConnectionProperties};
+
 use serde_json::Value;
 
 use super::{BrokerError, Settings};

@@ -20,6 +20,11 @@ pub enum BrokerError {
         #[source]
         source: lapin::Error,
     },
+    #[error("cannot read CA certificates from {path}: {reason}")]
+    CaCert {
+        path: std::path::PathBuf,
+        reason: String,
+    },
     #[error("password environment variable {name} is not set")]
     MissingPassword { name: String },
     #[error(

@@ -15,7 +15,24 @@ pub type Http = Client<String, String, String>;
 /// The URL is not http(s) or the TLS stack cannot start.
 pub fn http_client(settings: &Settings) -> Result<Http, BrokerError> {
     let endpoint = format!("{}/api", settings.http_url.as_str().trim_end_matches('/'));
-    ClientBuilder::new()
+    let failed = |reason: String| BrokerError::HttpClient {
+        url: endpoint.clone(),
+        reason,
+    };
+    let mut builder = ClientBuilder::new();
+    if let Some(pem) = &settings.ca_pem {
+        let mut http = reqwest::Client::builder();
+        let certificates = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+            .map_err(|e| failed(format!("CA certificates: {e}")))?;
+        if certificates.is_empty() {
+            return Err(failed("the CA file holds no PEM certificate".into()));
+        }
+        for certificate in certificates {
+            http = http.add_root_certificate(certificate);
+        }
+        builder = builder.with_client(http.build().map_err(|e| failed(e.to_string()))?);
+    }
+    builder
         .with_endpoint(endpoint.clone())
         .with_basic_auth_credentials(
             settings.user.clone(),

@@ -42,6 +42,8 @@ pub struct Settings {
     pub amqp_url: Url,
     pub user: String,
     pub password: Password,
+    /// PEM certificates to trust for https/amqps, besides the system's.
+    pub ca_pem: Option<String>,
 }
 
 /// The raw inputs, before defaults: flags first, then the environment.
@@ -52,6 +54,8 @@ pub struct SettingsInput {
     pub user: Option<String>,
     /// Name of the environment variable that holds the password.
     pub password_env: Option<String>,
+    /// A PEM file of CA certificates for TLS.
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 pub const DEFAULT_HTTP_URL: &str = "http://127.0.0.1:15672";
@@ -104,11 +108,21 @@ impl Settings {
                 });
             }
         };
+        let ca_pem = match &input.ca_cert {
+            Some(path) => Some(
+                std::fs::read_to_string(path).map_err(|e| BrokerError::CaCert {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?,
+            ),
+            None => None,
+        };
         Ok(Settings {
             http_url,
             amqp_url,
             user,
             password: Password::new(password),
+            ca_pem,
         })
     }
 
@@ -237,6 +251,26 @@ mod tests {
         };
         let error = Settings::resolve(&input, no_env).unwrap_err().to_string();
         assert!(!error.contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn unreadable_ca_file_is_an_error() {
+        let input = SettingsInput {
+            ca_cert: Some("/nonexistent/ca.pem".into()),
+            ..SettingsInput::default()
+        };
+        let error = Settings::resolve(&input, no_env).unwrap_err();
+        assert!(matches!(error, BrokerError::CaCert { .. }), "{error}");
+    }
+
+    #[test]
+    fn a_ca_file_without_certificates_is_refused_by_the_client() {
+        let mut settings = Settings::resolve(&SettingsInput::default(), no_env).unwrap();
+        settings.ca_pem = Some("not a certificate".into());
+        let error = crate::broker::http_client(&settings)
+            .err()
+            .expect("refused");
+        assert!(error.to_string().contains("no PEM certificate"), "{error}");
     }
 
     #[test]

@@ -104,6 +104,36 @@ impl<'t> PolicyIndex<'t> {
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     overlaps(cx, out);
     keys(cx, out);
+    overridden(cx, out);
+}
+
+/// W506: one diagnostic per (policy, key), listing the queues whose own
+/// argument sets the key too.
+fn overridden(cx: &Context, out: &mut Vec<Diagnostic>) {
+    let mut found: BTreeMap<(&str, &str), Vec<&Queue>> = BTreeMap::new();
+    for q in cx.topology.queues.values() {
+        let Some(p) = cx.policies.effective(q) else {
+            continue;
+        };
+        for key in p.definition.keys() {
+            if q.arguments.contains_key(&format!("x-{key}")) {
+                found.entry((&p.name, key)).or_default().push(q);
+            }
+        }
+    }
+    for ((policy, key), queues) in found {
+        let names: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
+        let p = &cx.topology.policies[policy];
+        out.push(
+            Diagnostic::new(
+                &codes::ARGUMENT_OVERRIDES_POLICY,
+                format!("queue {} sets x-{key} itself, and policy {policy:?} sets {key:?}", list(&names)),
+            )
+            .label(queues[0].origin.attr(&format!("x-{key}")), "queue argument")
+            .label(p.origin.attr(key), "policy key")
+            .help("RabbitMQ uses the queue's argument (for length limits and TTLs the lower value): set it in one place so the policy can be changed later without redeclaring the queue"),
+        );
+    }
 }
 
 /// One diagnostic per set of overlapping policies, not per queue.

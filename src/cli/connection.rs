@@ -23,6 +23,9 @@ pub struct ConnectionArgs {
     /// Work on this vhost instead of the spec's (one spec, several environments).
     #[arg(long)]
     pub vhost: Option<String>,
+    /// PEM file of CA certificates to trust for https:// and amqps://.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 impl ConnectionArgs {
@@ -32,6 +35,7 @@ impl ConnectionArgs {
             amqp_url: self.amqp_url.clone(),
             user: self.user.clone(),
             password_env: self.password_env.clone(),
+            ca_cert: self.ca_cert.clone(),
         };
         Ok(Settings::resolve(&input, |name| std::env::var(name).ok())?)
     }

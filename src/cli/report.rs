@@ -50,6 +50,39 @@ pub fn render_human(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool
     text
 }
 
+/// The policy RabbitMQ applies to each queue (from `validate --http-url`).
+pub fn effective_policies(
+    vhost: &str,
+    policies: &[crate::plan::EffectivePolicy],
+    out: &mut Output,
+) -> std::io::Result<()> {
+    if policies.is_empty() {
+        return writeln!(
+            out.stderr,
+            "effective policies in vhost {vhost:?}: no policy matches a queue of the spec"
+        );
+    }
+    writeln!(out.stderr, "effective policies in vhost {vhost:?}:")?;
+    for e in policies {
+        let mut line = format!("  {}: ", e.queue);
+        line.push_str(&match (&e.policy, e.source) {
+            (Some(p), Some(source)) => format!("{p} ({source})"),
+            _ => "no policy".into(),
+        });
+        if let Some(op) = &e.operator_policy {
+            line.push_str(&format!(", operator policy {op}"));
+        }
+        if !e.overridden_by_queue.is_empty() {
+            line.push_str(&format!(
+                "; queue arguments also set {}",
+                e.overridden_by_queue.join(", ")
+            ));
+        }
+        writeln!(out.stderr, "{line}")?;
+    }
+    Ok(())
+}
+
 /// "2 errors, 1 warning" or "ok: ..." on stderr.
 pub fn summary(validation: &Validation, out: &mut Output) -> std::io::Result<()> {
     let (errors, warnings) = diagnostic::count(&validation.diagnostics);

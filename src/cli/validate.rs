@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::connection::{ConnectionArgs, runtime};
 use super::exit::Outcome;
 use super::{CliError, Output, report};
 use crate::diagnostic::{self, Severity};
@@ -17,6 +18,10 @@ pub struct ValidateArgs {
     /// Exit 1 on warnings too.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// With --http-url: also report, for every queue, which policy the
+    /// broker applies (spec, live or operator policy).
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -30,11 +35,24 @@ pub enum Format {
 }
 
 pub fn run(args: &ValidateArgs, out: &mut Output) -> Result<Outcome, CliError> {
-    let validation = crate::validate::validate(&args.paths)?;
+    let mut validation = crate::validate::validate(&args.paths)?;
+    let mut effective = Vec::new();
+    if args.connection.http_url.is_some() && !validation.has_errors() {
+        effective = live_policies(args, &validation.topologies)?;
+        for (topology, policies) in validation.topologies.iter().zip(&effective) {
+            validation
+                .diagnostics
+                .extend(crate::plan::live_conflicts(topology, policies));
+        }
+        crate::diagnostic::sort(&mut validation.diagnostics);
+    }
     let diagnostics = &validation.diagnostics;
     match args.format {
         Format::Human => {
             report::human(diagnostics, &validation.sources, out)?;
+            for (topology, policies) in validation.topologies.iter().zip(&effective) {
+                report::effective_policies(&topology.vhost, policies, out)?;
+            }
             report::summary(&validation, out)?;
         }
         Format::Json => report::json(diagnostics, &validation.sources, out)?,
@@ -47,5 +65,38 @@ pub fn run(args: &ValidateArgs, out: &mut Output) -> Result<Outcome, CliError> {
         Outcome::Findings
     } else {
         Outcome::Success
+    })
+}
+
+/// Effective policies per topology, from the live vhost (spec vhost or
+/// --vhost).
+fn live_policies(
+    args: &ValidateArgs,
+    topologies: &[crate::topology::Topology],
+) -> Result<Vec<Vec<crate::plan::EffectivePolicy>>, CliError> {
+    let settings = args.connection.settings()?;
+    let http = crate::broker::http_client(&settings)?;
+    runtime()?.block_on(async {
+        let mut all = Vec::new();
+        for desired in topologies {
+            let vhost = args
+                .connection
+                .vhost
+                .clone()
+                .unwrap_or_else(|| desired.vhost.clone());
+            let observed = crate::broker::observe(&http, &vhost, &[]).await?;
+            let live_only: Vec<&crate::topology::Policy> = observed
+                .topology
+                .policies
+                .values()
+                .filter(|p| !desired.policies.contains_key(&p.name))
+                .collect();
+            all.push(crate::plan::effective_policies(
+                desired,
+                &live_only,
+                &observed.operator_policies,
+            ));
+        }
+        Ok(all)
     })
 }

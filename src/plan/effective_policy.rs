@@ -91,3 +91,46 @@ pub fn effective_policies(
     }
     out
 }
+
+/// W505 for queues where a broker policy the spec does not name wins or
+/// ties: the spec's own policy would not be what RabbitMQ applies.
+pub fn live_conflicts(
+    desired: &Topology,
+    effective: &[EffectivePolicy],
+) -> Vec<crate::diagnostic::Diagnostic> {
+    use crate::diagnostic::{Diagnostic, codes};
+    let mut out = Vec::new();
+    for e in effective {
+        let live_wins = e.source == Some("live");
+        let live_ties = !e.tied_with.is_empty()
+            && e.tied_with
+                .iter()
+                .any(|t| !desired.policies.contains_key(t));
+        if !(live_wins || live_ties) {
+            continue;
+        }
+        let Some(q) = desired.queues.get(&e.queue) else {
+            continue;
+        };
+        let message = if live_wins {
+            format!(
+                "on the broker, policy {:?} (not in the spec) applies to queue {:?}",
+                e.policy.as_deref().unwrap_or_default(),
+                e.queue
+            )
+        } else {
+            format!(
+                "on the broker, policy {:?} ties with {} for queue {:?}: RabbitMQ picks one arbitrarily",
+                e.policy.as_deref().unwrap_or_default(),
+                e.tied_with.join(", "),
+                e.queue
+            )
+        };
+        out.push(
+            Diagnostic::new(&codes::LIVE_POLICY_CONFLICT, message)
+                .label(q.origin.span, "this queue")
+                .help("add the broker's policy to the spec (warren export shows it), or delete it with `warren plan --prune`"),
+        );
+    }
+    out
+}

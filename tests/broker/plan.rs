@@ -270,3 +270,71 @@ async fn credentials_never_appear_in_output() {
         bad.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_against_the_broker_reports_effective_policies() {
+    use rabbitmq_http_client::commons::PolicyTarget;
+    use rabbitmq_http_client::requests::PolicyParams;
+
+    let vhost = TestVhost::new("effective").await;
+    load(&vhost, "tests/fixtures/plan/base.yaml").await;
+    // A live policy the spec does not name, stronger than the spec's.
+    let mut definition = serde_json::Map::new();
+    definition.insert("max-length-bytes".into(), serde_json::json!(5));
+    let stronger = PolicyParams {
+        vhost: &vhost.name,
+        name: "hand-made",
+        pattern: "^payments$",
+        apply_to: PolicyTarget::Queues,
+        priority: 9,
+        definition: definition.clone(),
+    };
+    vhost.http.declare_policy(&stronger).await.unwrap();
+    let operator = PolicyParams {
+        name: "ops-cap",
+        priority: 0,
+        ..stronger
+    };
+    vhost.http.declare_operator_policy(&operator).await.unwrap();
+
+    let ran = Warren::new()
+        .args([
+            "validate",
+            "tests/fixtures/plan/base.yaml",
+            "--http-url",
+            "http://127.0.0.1:15672",
+            "--vhost",
+            &vhost.name,
+        ])
+        .success();
+    assert!(
+        ran.stderr.contains("W505(live-policy-conflict)"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr
+            .contains("payments: hand-made (live), operator policy ops-cap"),
+        "{}",
+        ran.stderr
+    );
+    Warren::new()
+        .args([
+            "validate",
+            "--deny-warnings",
+            "tests/fixtures/plan/base.yaml",
+            "--http-url",
+            "http://127.0.0.1:15672",
+            "--vhost",
+            &vhost.name,
+        ])
+        .status(1);
+    // The plan shows the same.
+    let plan = plan(&vhost, "tests/fixtures/plan/base.yaml", &[]).success();
+    assert!(
+        plan.stdout
+            .contains("queue payments: policy hand-made (live), operator policy ops-cap"),
+        "{}",
+        plan.stdout
+    );
+}
