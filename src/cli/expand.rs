@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::exit::Outcome;
-use super::{CliError, Output, report};
+use super::{CliError, Output};
 
 #[derive(Debug, Args)]
 pub struct ExpandArgs {
@@ -15,12 +15,9 @@ pub struct ExpandArgs {
 /// Prints the compiled topology as YAML. Refuses when the spec has errors:
 /// a half-compiled topology would mislead.
 pub fn run(args: &ExpandArgs, out: &mut Output) -> Result<Outcome, CliError> {
-    let validation = crate::validate::validate(&args.paths)?;
-    if validation.has_errors() {
-        report::human(&validation.diagnostics, &validation.sources, out)?;
-        report::summary(&validation, out)?;
+    let Some(validation) = super::valid_spec(&args.paths, out)? else {
         return Ok(Outcome::Findings);
-    }
+    };
     // One YAML document per vhost.
     for (i, topology) in validation.topologies.iter().enumerate() {
         if i > 0 {

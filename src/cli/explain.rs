@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::exit::Outcome;
-use super::{CliError, Output, report};
+use super::{CliError, Output};
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
@@ -14,12 +14,9 @@ pub struct ExplainArgs {
 }
 
 pub fn run(args: &ExplainArgs, out: &mut Output) -> Result<Outcome, CliError> {
-    let validation = crate::validate::validate(std::slice::from_ref(&args.path))?;
-    if validation.has_errors() {
-        report::human(&validation.diagnostics, &validation.sources, out)?;
-        report::summary(&validation, out)?;
+    let Some(validation) = super::valid_spec(std::slice::from_ref(&args.path), out)? else {
         return Ok(Outcome::Findings);
-    }
+    };
     let topology = super::single_topology(&validation.topologies)?;
     let explanation = crate::explain::explain(topology, &args.service).ok_or_else(|| {
         let known: Vec<&str> = topology.services.keys().map(String::as_str).collect();

@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use clap::{Args, ValueEnum};
 
 use super::exit::Outcome;
-use super::{CliError, Output, report};
+use super::{CliError, Output};
 use crate::graph::{build, to_dot, to_mermaid};
 
 #[derive(Debug, Args)]
@@ -26,12 +26,9 @@ pub enum GraphFormat {
 }
 
 pub fn run(args: &GraphArgs, out: &mut Output) -> Result<Outcome, CliError> {
-    let validation = crate::validate::validate(&args.paths)?;
-    if validation.has_errors() {
-        report::human(&validation.diagnostics, &validation.sources, out)?;
-        report::summary(&validation, out)?;
+    let Some(validation) = super::valid_spec(&args.paths, out)? else {
         return Ok(Outcome::Findings);
-    }
+    };
     let topology = super::single_topology(&validation.topologies)?;
     let graph = build(topology);
     let text = match args.format {

@@ -92,6 +92,21 @@ where
     exit::code(result, &mut out)
 }
 
+/// Loads and checks the spec; on errors reports them and returns `None`, so
+/// that no command works from a spec that `validate` rejects.
+fn valid_spec(
+    paths: &[std::path::PathBuf],
+    out: &mut Output,
+) -> Result<Option<crate::validate::Validation>, CliError> {
+    let validation = crate::validate::validate(paths)?;
+    if validation.has_errors() {
+        report::human(&validation.diagnostics, &validation.sources, out)?;
+        report::summary(&validation, out)?;
+        return Ok(None);
+    }
+    Ok(Some(validation))
+}
+
 /// The one topology a command about a single vhost works on.
 fn single_topology(
     topologies: &[crate::topology::Topology],

@@ -4,7 +4,7 @@ use clap::Args;
 
 use super::connection::{ConnectionArgs, runtime};
 use super::exit::Outcome;
-use super::{CliError, Output, report};
+use super::{CliError, Output};
 use crate::broker::{http_client, observe, queue_messages};
 use crate::plan::{Action, ObjectKind, Options, Plan, diff, effective_policies, to_json, to_text};
 use crate::topology::Topology;
@@ -32,12 +32,9 @@ pub struct PlanArgs {
 }
 
 pub fn run(args: &PlanArgs, out: &mut Output) -> Result<Outcome, CliError> {
-    let validation = crate::validate::validate(&args.paths)?;
-    if validation.has_errors() {
-        report::human(&validation.diagnostics, &validation.sources, out)?;
-        report::summary(&validation, out)?;
+    let Some(validation) = super::valid_spec(&args.paths, out)? else {
         return Ok(Outcome::Findings);
-    }
+    };
     let mut topologies = validation.topologies.clone();
     if let Some(vhost) = &args.connection.vhost {
         let [topology] = topologies.as_mut_slice() else {
@@ -79,8 +76,9 @@ pub fn run(args: &PlanArgs, out: &mut Output) -> Result<Outcome, CliError> {
         writeln!(out.stdout)?;
     } else {
         for plan in &plans {
-            out.stdout
-                .write_all(to_text(plan, settings.http_url.as_str(), out.color).as_bytes())?;
+            out.stdout.write_all(
+                to_text(plan, settings.http_url.as_str(), out.stdout_color).as_bytes(),
+            )?;
         }
     }
     let changed = plans.iter().any(|p| !p.is_empty());

@@ -4,7 +4,7 @@ use clap::Args;
 use serde_json::Value;
 
 use super::exit::Outcome;
-use super::{CliError, Output, report};
+use super::{CliError, Output};
 use crate::routing::{Headers, Hop, Route, Router};
 
 #[derive(Debug, Args)]
@@ -51,12 +51,9 @@ fn parse_header(text: &str) -> Result<(String, Value), String> {
 }
 
 pub fn run(args: &RouteArgs, out: &mut Output) -> Result<Outcome, CliError> {
-    let validation = crate::validate::validate(&args.paths)?;
-    if validation.has_errors() {
-        report::human(&validation.diagnostics, &validation.sources, out)?;
-        report::summary(&validation, out)?;
+    let Some(validation) = super::valid_spec(&args.paths, out)? else {
         return Ok(Outcome::Findings);
-    }
+    };
     let topology = super::single_topology(&validation.topologies)?;
     let (exchange, key) = match (&args.service, &args.emit) {
         (Some(service), Some(emit)) => {

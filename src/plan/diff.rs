@@ -43,13 +43,7 @@ pub fn diff(desired: &Topology, live: &Topology, options: &Options) -> Plan {
         exchange_attrs,
         |x| x.origin.span,
         &ignored,
-        |d, l| {
-            let changed = changed_names(&exchange_attrs(l), &exchange_attrs(d));
-            (
-                Action::Replace,
-                Some(format!("an exchange's {changed} cannot change in place")),
-            )
-        },
+        replace("an exchange's", "", exchange_attrs),
     );
     compare(
         &mut out,
@@ -59,15 +53,11 @@ pub fn diff(desired: &Topology, live: &Topology, options: &Options) -> Plan {
         queue_attrs,
         |q| q.origin.span,
         &ignored,
-        |d, l| {
-            let changed = changed_names(&queue_attrs(l), &queue_attrs(d));
-            (
-                Action::Replace,
-                Some(format!(
-                    "a queue's {changed} cannot change in place (redeclaring fails with PRECONDITION_FAILED)"
-                )),
-            )
-        },
+        replace(
+            "a queue's",
+            " (redeclaring fails with PRECONDITION_FAILED)",
+            queue_attrs,
+        ),
     );
     bindings(&mut out, desired, live, &ignored);
     compare(
@@ -187,13 +177,26 @@ fn attr_diff(before: &Attrs, after: &Attrs) -> Vec<Attr> {
         .collect()
 }
 
-/// The names of the attributes that differ, joined for a message.
-fn changed_names(before: &Attrs, after: &Attrs) -> String {
-    attr_diff(before, after)
-        .into_iter()
-        .map(|a| a.name)
-        .collect::<Vec<_>>()
-        .join(", ")
+/// Classifies a difference in an immutable object: a replace, naming the
+/// attributes that differ.
+fn replace<T>(
+    object: &'static str,
+    note: &'static str,
+    attrs: fn(&T) -> Attrs,
+) -> impl Fn(&T, &T) -> (Action, Option<String>) {
+    move |desired, live| {
+        let changed: Vec<String> = attr_diff(&attrs(live), &attrs(desired))
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        (
+            Action::Replace,
+            Some(format!(
+                "{object} {} cannot change in place{note}",
+                changed.join(", ")
+            )),
+        )
+    }
 }
 
 fn with_arguments(mut attrs: Attrs, prefix: &str, args: &crate::topology::Arguments) -> Attrs {
