@@ -51,6 +51,11 @@ impl BrokerError {
                 Some(reason) => format!("HTTP {status_code}: {reason}"),
                 None => format!("HTTP {status_code}"),
             },
+            HttpClientError::RequestError { error, .. }
+                if error.is_connect() || error.is_timeout() =>
+            {
+                format!("{error} (is RabbitMQ running here, with the management plugin enabled?)")
+            }
             other => other.to_string(),
         };
         BrokerError::Http {

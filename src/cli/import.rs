@@ -27,9 +27,14 @@ pub fn run(args: &ImportArgs, out: &mut Output) -> Result<Outcome, CliError> {
             path: args.file.clone(),
             source,
         })?;
-    let doc: serde_json::Value =
-        serde_json::from_str(&text).map_err(crate::definitions::DefinitionsError::Shape)?;
-    let imported = from_definitions(&doc, &args.vhost)?;
+    let invalid = |e: &dyn std::fmt::Display| {
+        CliError::Usage(format!(
+            "{} is not a RabbitMQ definitions export: {e}",
+            args.file.display()
+        ))
+    };
+    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| invalid(&e))?;
+    let imported = from_definitions(&doc, &args.vhost).map_err(|e| invalid(&e))?;
     for line in &imported.unsupported {
         writeln!(out.stderr, "warning: not imported: {line}")?;
     }

@@ -470,6 +470,16 @@ mod tests {
     }
 
     #[test]
+    fn integral_floats_from_the_broker_equal_integers_in_the_spec() {
+        let desired = topology(BASE);
+        let mut doc = crate::definitions::to_definitions(&desired);
+        doc["queues"][0]["arguments"]["x-message-ttl"] = json!(5000.0);
+        let live = crate::definitions::from_definitions(&doc, "/").unwrap().topologies.remove(0);
+        assert_eq!(live.queues["q"].arguments["x-message-ttl"], json!(5000));
+        assert!(diff(&desired, &live, &Options { prune: true }).is_empty());
+    }
+
+    #[test]
     fn removals_need_prune() {
         let live = topology(BASE);
         let desired = topology("version: 1\n");
