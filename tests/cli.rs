@@ -332,24 +332,51 @@ fn route_refuses_unknown_exchanges_and_services() {
 fn import_writes_one_spec_per_vhost_and_reports_what_it_leaves_out() {
     let dir = tempfile::tempdir().unwrap();
     let ran = Warren::new()
-        .args(["import", "tests/corpus/definitions/09-sutazai-4-vhosts-ha-policies.json", "--out-dir"])
+        .args([
+            "import",
+            "tests/corpus/definitions/09-sutazai-4-vhosts-ha-policies.json",
+            "--out-dir",
+        ])
         .arg_path(dir.path())
         .success();
-    for file in ["default.yaml", "agents.yaml", "monitoring.yaml", "sutazai.yaml"] {
+    for file in [
+        "default.yaml",
+        "agents.yaml",
+        "monitoring.yaml",
+        "sutazai.yaml",
+    ] {
         let path = dir.path().join(file);
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{file} missing: {}", ran.stderr));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("{file} missing: {}", ran.stderr));
         assert!(text.starts_with("# yaml-language-server: $schema="));
         Warren::new().args(["validate"]).arg_path(&path).success();
     }
-    assert!(ran.stderr.contains("warning: not imported: 2 user(s): password hashes are not kept"), "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("warning: not imported: 2 user(s): password hashes are not kept"),
+        "{}",
+        ran.stderr
+    );
 }
 
 #[test]
 fn import_refuses_what_is_not_a_definitions_export() {
     let ran = Warren::new().args(["import", "README.md"]).status(1);
-    assert!(ran.stderr.contains("README.md is not a RabbitMQ definitions export"), "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("README.md is not a RabbitMQ definitions export"),
+        "{}",
+        ran.stderr
+    );
     let ran = Warren::new()
-        .args(["import", "tests/corpus/definitions/09-sutazai-4-vhosts-ha-policies.json"])
+        .args([
+            "import",
+            "tests/corpus/definitions/09-sutazai-4-vhosts-ha-policies.json",
+        ])
         .status(1);
-    assert!(ran.stderr.contains("holds 4 vhosts: give --out-dir DIR"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("holds 4 vhosts: give --out-dir DIR"),
+        "{}",
+        ran.stderr
+    );
 }

@@ -474,7 +474,10 @@ mod tests {
         let desired = topology(BASE);
         let mut doc = crate::definitions::to_definitions(&desired);
         doc["queues"][0]["arguments"]["x-message-ttl"] = json!(5000.0);
-        let live = crate::definitions::from_definitions(&doc, "/").unwrap().topologies.remove(0);
+        let live = crate::definitions::from_definitions(&doc, "/")
+            .unwrap()
+            .topologies
+            .remove(0);
         assert_eq!(live.queues["q"].arguments["x-message-ttl"], json!(5000));
         assert!(diff(&desired, &live, &Options { prune: true }).is_empty());
     }

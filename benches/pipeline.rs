@@ -1,0 +1,83 @@
+//! Criterion benchmarks of the pure pipeline on a generated 10,000-queue
+//! topology: load (the baseline every other step adds to), compile and
+//! check, routing, and diffing two equal topologies.
+//!
+//! `cargo bench --bench pipeline`
+
+use std::fmt::Write;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use warren::plan::{Options, diff};
+use warren::routing::{Headers, Router};
+use warren::spec::load_str;
+use warren::topology::compile::compile;
+
+/// The same shape as bench/gen_topology.py: 100 topic exchanges, 10,000
+/// queues with two bindings each, 100 producing services.
+fn spec() -> String {
+    let mut s =
+        String::from("version: 1\nvhost: bench\ndefaults:\n  queue_type: quorum\nexchanges:\n");
+    for x in 0..100 {
+        let _ = writeln!(s, "  events.{x}: {{ type: topic }}");
+    }
+    s.push_str("queues:\n");
+    for q in 0..10_000 {
+        let x = q % 100;
+        let _ = writeln!(
+            s,
+            "  q.{q}:\n    external: true\n    bindings:\n      - {{ exchange: events.{x}, key: \"entity{q}.created\" }}\n      - {{ exchange: events.{x}, key: \"entity{q}.*.updated\" }}"
+        );
+    }
+    s.push_str("services:\n");
+    for p in 0..100 {
+        let _ = writeln!(
+            s,
+            "  producer{p}:\n    emits: [{{ exchange: events.{p}, keys: [entity{p}.created] }}]"
+        );
+    }
+    s
+}
+
+fn pipeline(c: &mut Criterion) {
+    let text = spec();
+    let mut group = c.benchmark_group("10k queues");
+    group.sample_size(10);
+    group.bench_function("load (baseline)", |b| {
+        b.iter(|| load_str("bench.yaml", &text))
+    });
+    group.bench_function("load + compile + check", |b| {
+        b.iter(|| warren::validate::validate_loaded(load_str("bench.yaml", &text)))
+    });
+    let loaded = load_str("bench.yaml", &text);
+    let topology = compile(&loaded).0.remove(0);
+    group.bench_function("compile + check", |b| {
+        b.iter(|| {
+            let (topologies, _) = compile(&loaded);
+            warren::check::check(&topologies[0])
+        })
+    });
+    group.bench_function("diff equal topologies", |b| {
+        b.iter(|| diff(&topology, &topology, &Options { prune: true }))
+    });
+    let router = Router::new(&topology);
+    let none = Headers::new();
+    group.bench_function("route 1,000 keys", |b| {
+        b.iter(|| {
+            (0..1_000)
+                .map(|i| {
+                    router
+                        .route(
+                            &format!("events.{}", i % 100),
+                            &format!("entity{i}.x.updated"),
+                            &none,
+                        )
+                        .map(|r| r.queues.len())
+                })
+                .count()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, pipeline);
+criterion_main!(benches);
