@@ -56,10 +56,30 @@ impl SourceFile {
         }
     }
 
+    /// 0-based line of a byte offset (clamped to the end of the file).
+    pub fn line_index(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        self.line_starts.partition_point(|&s| s <= offset) - 1
+    }
+
+    /// Byte offset where 0-based line `line` starts; the end of the text
+    /// past the last line.
+    pub fn line_start(&self, line: usize) -> usize {
+        self.line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len())
+    }
+
+    /// Number of lines (a trailing newline starts an empty last line).
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
     /// Line and column of a byte offset (clamped to the end of the file).
     pub fn line_col(&self, offset: usize) -> LineCol {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
+        let line = self.line_index(offset);
         let start = self.line_starts[line];
         let column = self
             .text
@@ -84,10 +104,11 @@ impl SourceFile {
     }
 }
 
-/// Every file a topology was loaded from.
+/// Every file a topology was loaded from. Files are shared (`Arc`) so that
+/// renderers can hold them without copying the text.
 #[derive(Debug, Default)]
 pub struct SourceMap {
-    files: Vec<SourceFile>,
+    files: Vec<std::sync::Arc<SourceFile>>,
 }
 
 impl SourceMap {
@@ -97,7 +118,8 @@ impl SourceMap {
 
     pub fn add(&mut self, path: impl Into<PathBuf>, text: String) -> FileId {
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
-        self.files.push(SourceFile::new(path.into(), text));
+        self.files
+            .push(std::sync::Arc::new(SourceFile::new(path.into(), text)));
         id
     }
 
@@ -113,7 +135,7 @@ impl SourceMap {
         self.file(span.file).line_col(span.start as usize)
     }
 
-    pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+    pub fn files(&self) -> impl Iterator<Item = (FileId, &std::sync::Arc<SourceFile>)> {
         self.files
             .iter()
             .enumerate()
