@@ -147,3 +147,57 @@ fn headers_routing_in_the_exchange_types_example() {
     assert!(reached(headers(serde_json::json!({"archived": "true"}))).is_empty());
     assert!(reached(headers(serde_json::json!({"format": "pdf"}))).is_empty());
 }
+
+#[test]
+fn handler_commands_in_bundled_topologies_exist_and_run() {
+    use warren::topology::Handler;
+    for path in bundled() {
+        let v = warren::validate::validate(std::slice::from_ref(&path)).unwrap();
+        for t in &v.topologies {
+            for s in t.services.values() {
+                let command = match &s.handler {
+                    Some(Handler::Exec(argv) | Handler::Stdio(argv)) => &argv[0],
+                    _ => continue,
+                };
+                let meta = std::fs::metadata(command)
+                    .unwrap_or_else(|_| panic!("{}: {command} missing", s.name));
+                use std::os::unix::fs::PermissionsExt;
+                assert!(
+                    meta.permissions().mode() & 0o111 != 0,
+                    "{command} is not executable"
+                );
+            }
+        }
+    }
+    // The exec handlers follow the contract: body in, events out, 65 for
+    // a permanent failure.
+    let run = |script: &str, body: &str| {
+        use std::io::Write;
+        let mut child = std::process::Command::new(script)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(body.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let ok = run(
+        "./examples/ecommerce/payment.sh",
+        r#"{"order": 7, "amount": 12}"#,
+    );
+    assert_eq!(ok.status.code(), Some(0));
+    let event: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(event["key"], "order.payment_success");
+    assert_eq!(event["body"]["order"], 7);
+    let refused = run(
+        "./examples/ecommerce/payment.sh",
+        r#"{"order": 8, "amount": 0}"#,
+    );
+    assert_eq!(refused.status.code(), Some(65));
+}
