@@ -83,6 +83,35 @@ impl Out<'_> {
     fn push(&mut self, change: Change) {
         self.plan.changes.push(change);
     }
+
+    /// Permissions: created when there were none, updated when they differ.
+    fn grant(
+        &mut self,
+        kind: ObjectKind,
+        name: String,
+        before: Attrs,
+        after: Attrs,
+        span: Option<crate::source::Span>,
+    ) {
+        let attributes = attr_diff(&before, &after);
+        if attributes.is_empty() {
+            return;
+        }
+        let action = if before.is_empty() {
+            Action::Create
+        } else {
+            Action::Update
+        };
+        self.push(Change {
+            action,
+            kind,
+            name,
+            attributes,
+            reason: None,
+            messages: None,
+            span,
+        });
+    }
     fn absent(&mut self, kind: ObjectKind, name: &str, before: Attrs) {
         if self.prune {
             self.push(Change {
@@ -338,65 +367,37 @@ fn users(out: &mut Out, desired: &Topology, live: &Topology) {
             .collect()
         };
         if let Some(dp) = &d.permissions {
-            let before = l
-                .and_then(|l| l.permissions.as_ref())
-                .map(perm_attrs)
-                .unwrap_or_default();
-            let attributes = attr_diff(&before, &perm_attrs(dp));
-            if !attributes.is_empty() {
-                let action = if before.is_empty() {
-                    Action::Create
-                } else {
-                    Action::Update
-                };
-                out.push(Change {
-                    action,
-                    kind: ObjectKind::Permissions,
-                    name: name.clone(),
-                    attributes,
-                    reason: None,
-                    messages: None,
-                    span: d.origin.span,
-                });
-            }
+            let before = l.and_then(|l| l.permissions.as_ref()).map(perm_attrs);
+            out.grant(
+                ObjectKind::Permissions,
+                name.clone(),
+                before.unwrap_or_default(),
+                perm_attrs(dp),
+                d.origin.span,
+            );
         }
         for tp in &d.topic_permissions {
-            let after: Attrs = [
-                ("write".to_string(), json!(tp.write)),
-                ("read".to_string(), json!(tp.read)),
-            ]
-            .into();
-            let before: Attrs = l
+            let attrs = |write: &str, read: &str| -> Attrs {
+                [
+                    ("write".to_string(), json!(write)),
+                    ("read".to_string(), json!(read)),
+                ]
+                .into()
+            };
+            let before = l
                 .and_then(|l| {
                     l.topic_permissions
                         .iter()
                         .find(|x| x.exchange == tp.exchange)
                 })
-                .map(|x| {
-                    [
-                        ("write".to_string(), json!(x.write)),
-                        ("read".to_string(), json!(x.read)),
-                    ]
-                    .into()
-                })
-                .unwrap_or_default();
-            let attributes = attr_diff(&before, &after);
-            if !attributes.is_empty() {
-                let action = if before.is_empty() {
-                    Action::Create
-                } else {
-                    Action::Update
-                };
-                out.push(Change {
-                    action,
-                    kind: ObjectKind::TopicPermissions,
-                    name: format!("{name} on {}", tp.exchange),
-                    attributes,
-                    reason: None,
-                    messages: None,
-                    span: d.origin.span,
-                });
-            }
+                .map(|x| attrs(&x.write, &x.read));
+            out.grant(
+                ObjectKind::TopicPermissions,
+                format!("{name} on {}", tp.exchange),
+                before.unwrap_or_default(),
+                attrs(&tp.write, &tp.read),
+                d.origin.span,
+            );
         }
     }
 }

@@ -338,3 +338,87 @@ async fn validate_against_the_broker_reports_effective_policies() {
         plan.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_and_permissions_are_observed_and_compared() {
+    use rabbitmq_http_client::password_hashing::{
+        base64_encoded_salted_password_hash_sha256, salt,
+    };
+    use rabbitmq_http_client::requests::{Permissions, TopicPermissions, UserParams};
+
+    let vhost = TestVhost::new("plan-users").await;
+    // Users are cluster-wide: a name of this run's own.
+    let user = format!("{}-svc", vhost.name);
+    let spec = format!(
+        "version: 1\nexchanges:\n  events: {{ type: topic }}\nqueues:\n  audit: {{ external: true, bindings: [{{ exchange: events, key: '#' }}] }}\n\
+         services:\n  producer:\n    emits: [{{ exchange: events, keys: [a.b] }}]\n    user: {user}\nusers:\n  {user}:\n    password_env: PRODUCER_PASSWORD\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.yaml");
+    std::fs::write(&path, &spec).unwrap();
+    let path = path.to_str().unwrap().to_string();
+    load(&vhost, &path).await;
+
+    let doc = json(&plan(&vhost, &path, &["--json"]).success().stdout);
+    let kinds: Vec<(&str, &str)> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["action"].as_str().unwrap(), c["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("create", "user"),
+            ("create", "permissions"),
+            ("create", "topic_permissions")
+        ],
+        "{doc}"
+    );
+
+    let hash = base64_encoded_salted_password_hash_sha256(&salt(), "not-used");
+    vhost
+        .http
+        .create_user(&UserParams {
+            name: &user,
+            password_hash: &hash,
+            tags: "",
+        })
+        .await
+        .unwrap();
+    let grant = |write: &'static str| Permissions {
+        user: &user,
+        vhost: &vhost.name,
+        configure: "^$",
+        read: "^$",
+        write,
+    };
+    vhost
+        .http
+        .declare_permissions(&grant("^(events)$"))
+        .await
+        .unwrap();
+    let topic = TopicPermissions {
+        user: &user,
+        vhost: &vhost.name,
+        exchange: "events",
+        write: r"^(a\.b)$",
+        read: "^$",
+    };
+    vhost.http.declare_topic_permissions(&topic).await.unwrap();
+    let result = plan(&vhost, &path, &["--detailed-exitcode", "--prune"]).status(0);
+    assert!(result.stdout.contains("No changes"), "{}", result.stdout);
+
+    // A broader grant on the broker shows as an update back to least privilege.
+    vhost.http.declare_permissions(&grant(".*")).await.unwrap();
+    let doc = json(&plan(&vhost, &path, &["--json"]).success().stdout);
+    let change = &doc["changes"][0];
+    assert_eq!(
+        (change["action"].as_str(), change["kind"].as_str()),
+        (Some("update"), Some("permissions")),
+        "{doc}"
+    );
+    assert_eq!(change["attributes"][0]["before"], ".*");
+    assert_eq!(change["attributes"][0]["after"], "^(events)$");
+    let _ = vhost.http.delete_user(&user, true).await;
+}
