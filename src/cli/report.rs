@@ -166,7 +166,8 @@ impl SourceCode for IndexedSource {
 struct MietteDiagnostic {
     code: String,
     message: String,
-    severity: Severity,
+    /// `None` for a related note (a label in another file).
+    severity: Option<Severity>,
     help: Option<String>,
     source: Option<Arc<NamedSource<IndexedSource>>>,
     labels: Vec<LabeledSpan>,
@@ -188,7 +189,7 @@ impl MietteDiagnostic {
             .map(|l| MietteDiagnostic {
                 code: String::new(),
                 message: l.message.clone(),
-                severity: Severity::Warning,
+                severity: None,
                 help: None,
                 source: Some(files[l.span.file.0 as usize].clone()),
                 labels: vec![labeled(l.span, &l.message)],
@@ -198,7 +199,7 @@ impl MietteDiagnostic {
         MietteDiagnostic {
             code: format!("{}({})", d.code.id, d.code.name),
             message: d.message.clone(),
-            severity: d.severity(),
+            severity: Some(d.severity()),
             help: d.help.clone(),
             source: primary.map(|f| files[f.0 as usize].clone()),
             labels,
@@ -228,8 +229,9 @@ impl miette::Diagnostic for MietteDiagnostic {
     }
     fn severity(&self) -> Option<miette::Severity> {
         Some(match self.severity {
-            Severity::Error => miette::Severity::Error,
-            Severity::Warning => miette::Severity::Warning,
+            Some(Severity::Error) => miette::Severity::Error,
+            Some(Severity::Warning) => miette::Severity::Warning,
+            None => miette::Severity::Advice,
         })
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
