@@ -10,6 +10,7 @@ mod binding;
 mod names;
 mod permissions;
 mod queue;
+mod retry;
 mod service;
 
 use crate::diagnostic::{Diagnostic, codes};

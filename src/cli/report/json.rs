@@ -1,0 +1,77 @@
+//! `--format json`.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::Output;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::source::{SourceMap, Span};
+
+/// One diagnostic in `--format json`. Field names are part of warren's
+/// interface: add fields, never rename them.
+#[derive(Serialize)]
+pub struct JsonDiagnostic<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub severity: Severity,
+    pub message: &'a str,
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub help: Option<&'a str>,
+    pub labels: Vec<JsonLabel<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct JsonLabel<'a> {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: &'a str,
+}
+
+pub fn to_json<'a>(d: &'a Diagnostic, sources: &SourceMap) -> JsonDiagnostic<'a> {
+    let at = |span: Span| {
+        let lc = sources.line_col(span);
+        (
+            sources.path(span.file).display().to_string(),
+            lc.line,
+            lc.column,
+        )
+    };
+    let primary = d.primary_span().map(at);
+    JsonDiagnostic {
+        code: d.code.id,
+        name: d.code.name,
+        severity: d.severity(),
+        message: &d.message,
+        file: primary.as_ref().map(|p| p.0.clone()),
+        line: primary.as_ref().map(|p| p.1),
+        column: primary.as_ref().map(|p| p.2),
+        help: d.help.as_deref(),
+        labels: d
+            .labels
+            .iter()
+            .map(|l| {
+                let (file, line, column) = at(l.span);
+                JsonLabel {
+                    file,
+                    line,
+                    column,
+                    message: &l.message,
+                }
+            })
+            .collect(),
+    }
+}
+
+pub fn json(
+    diagnostics: &[Diagnostic],
+    sources: &SourceMap,
+    out: &mut Output,
+) -> std::io::Result<()> {
+    let items: Vec<JsonDiagnostic> = diagnostics.iter().map(|d| to_json(d, sources)).collect();
+    serde_json::to_writer_pretty(&mut out.stdout, &items)?;
+    writeln!(out.stdout)
+}

@@ -1,0 +1,154 @@
+//! `retry:` expansion (DESIGN.md, "What `retry` expands to"): the service's
+//! queue dead-letters to a DLQ, a direct retry exchange routes by delay to
+//! one TTL queue per delay, and each TTL queue dead-letters back.
+
+use serde_json::Value;
+
+use super::{Compiler, Kind, at};
+use crate::diagnostic::{Diagnostic, codes};
+use crate::source::FileId;
+use crate::spec::Spanned;
+use crate::topology::{
+    Binding, Consumer, DeadLetterStrategy, DestinationType, Exchange, ExchangeType, Origin,
+    Overflow, Queue, QueueType, Retry,
+};
+
+impl Compiler {
+    /// Expands `retry:` for a service reading `queue`.
+    pub(super) fn retry(
+        &mut self,
+        file: FileId,
+        service: &str,
+        queue: &str,
+        spec: &Spanned<crate::spec::RetrySpec>,
+    ) -> Option<Retry> {
+        let span = at(file, spec);
+        let Some(main) = self.topology.queues.get(queue) else {
+            // consumes: { queue: X } with X undeclared; check reports it.
+            return None;
+        };
+        if let Some(existing) = main.dead_letter_exchange() {
+            let existing = existing.to_string();
+            self.report(
+                Diagnostic::new(
+                    &codes::RETRY_CONFLICT,
+                    format!("service {service:?} retries, but queue {queue:?} already dead-letters to exchange {existing:?}"),
+                )
+                .label(span, "retry")
+                .label(main.origin.attr("x-dead-letter-exchange"), "dead-letter target set here")
+                .help("retry routes dead letters to the service's DLQ: remove the queue's dead_letter setting"),
+            );
+            return None;
+        }
+        let queue_type = main.queue_type;
+        let retry_exchange = format!("{service}.retry");
+        let dead_letter_queue = format!("{service}.dlq");
+        let mut delays = Vec::new();
+        let mut delay_queues = Vec::new();
+
+        // The main queue dead-letters rejected messages into the DLQ.
+        if let Some(main) = self.topology.queues.get_mut(queue) {
+            dead_letter_to(main, &dead_letter_queue);
+            main.origin.with_attr("x-dead-letter-exchange", span);
+        }
+        if self.seen.generated(
+            Kind::Exchange,
+            &retry_exchange,
+            span,
+            service,
+            &mut self.diagnostics,
+        ) {
+            self.topology.exchanges.insert(
+                retry_exchange.clone(),
+                Exchange {
+                    name: retry_exchange.clone(),
+                    kind: ExchangeType::Direct,
+                    durable: true,
+                    auto_delete: false,
+                    internal: false,
+                    alternate_exchange: None,
+                    arguments: Default::default(),
+                    origin: Origin::generated(service, span),
+                },
+            );
+        }
+        for delay in &spec.delays {
+            let key = Retry::key_for(delay.value);
+            let name = format!("{service}.retry.{key}");
+            let delay_span = at(file, delay);
+            delays.push(delay.value);
+            delay_queues.push(name.clone());
+            if !self.seen.generated(
+                Kind::Queue,
+                &name,
+                delay_span,
+                service,
+                &mut self.diagnostics,
+            ) {
+                continue;
+            }
+            let mut q = Queue::new(&name, queue_type, Origin::generated(service, delay_span));
+            q.arguments
+                .insert("x-message-ttl".into(), Value::from(delay.value.millis));
+            dead_letter_to(&mut q, queue);
+            q.consumer = Consumer::Expiry;
+            self.topology.queues.insert(name.clone(), q);
+            let mut origin = Origin::generated(service, delay_span);
+            origin.with_attr("key", delay_span);
+            self.topology.bindings.push(Binding {
+                source: retry_exchange.clone(),
+                destination: name,
+                destination_type: DestinationType::Queue,
+                routing_key: key,
+                arguments: Default::default(),
+                origin,
+            });
+        }
+        if self.seen.generated(
+            Kind::Queue,
+            &dead_letter_queue,
+            span,
+            service,
+            &mut self.diagnostics,
+        ) {
+            let mut dlq = Queue::new(
+                &dead_letter_queue,
+                queue_type,
+                Origin::generated(service, span),
+            );
+            // Read by `warren dlq`, not by the service.
+            dlq.consumer = Consumer::External;
+            self.topology.queues.insert(dead_letter_queue.clone(), dlq);
+        }
+        Some(Retry {
+            delays,
+            exchange: retry_exchange,
+            delay_queues,
+            dead_letter_queue,
+            span,
+        })
+    }
+}
+
+/// Dead-letters through the default exchange straight to `target`. On a
+/// quorum queue also sets at-least-once and reject-publish: quorum
+/// dead-lettering is at-most-once otherwise, and at-least-once needs
+/// reject-publish to take effect.
+fn dead_letter_to(queue: &mut Queue, target: &str) {
+    queue
+        .arguments
+        .insert("x-dead-letter-exchange".into(), Value::from(""));
+    queue
+        .arguments
+        .insert("x-dead-letter-routing-key".into(), Value::from(target));
+    if queue.queue_type == QueueType::Quorum {
+        queue.arguments.insert(
+            "x-dead-letter-strategy".into(),
+            Value::from(DeadLetterStrategy::AtLeastOnce.as_str()),
+        );
+        queue.arguments.insert(
+            "x-overflow".into(),
+            Value::from(Overflow::RejectPublish.as_str()),
+        );
+    }
+}
