@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+
+use super::document::{Document, PermissionEntry, TopicPermissionEntry, UserEntry};
 use serde_json::Value;
 
 use crate::topology::{
@@ -28,117 +30,6 @@ pub struct Imported {
 pub enum DefinitionsError {
     #[error("not a RabbitMQ definitions document: {0}")]
     Shape(#[from] serde_json::Error),
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Document {
-    vhosts: Vec<NamedEntry>,
-    users: Vec<UserEntry>,
-    permissions: Vec<PermissionEntry>,
-    topic_permissions: Vec<TopicPermissionEntry>,
-    queues: Vec<QueueEntry>,
-    exchanges: Vec<ExchangeEntry>,
-    bindings: Vec<BindingEntry>,
-    policies: Vec<PolicyEntry>,
-    parameters: Vec<Value>,
-    global_parameters: Vec<Value>,
-}
-
-#[derive(Deserialize)]
-struct NamedEntry {
-    name: String,
-}
-
-#[derive(Deserialize)]
-struct UserEntry {
-    name: String,
-    #[serde(default)]
-    tags: Value,
-}
-
-#[derive(Deserialize)]
-struct PermissionEntry {
-    user: String,
-    vhost: String,
-    configure: String,
-    write: String,
-    read: String,
-}
-
-#[derive(Deserialize)]
-struct TopicPermissionEntry {
-    user: String,
-    vhost: String,
-    exchange: String,
-    write: String,
-    read: String,
-}
-
-#[derive(Deserialize)]
-struct QueueEntry {
-    name: String,
-    vhost: Option<String>,
-    #[serde(default = "yes")]
-    durable: bool,
-    #[serde(default)]
-    auto_delete: bool,
-    #[serde(default)]
-    exclusive: bool,
-    #[serde(default)]
-    arguments: Arguments,
-    /// 3.13 and later exports name the type here as well.
-    #[serde(rename = "type")]
-    kind: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ExchangeEntry {
-    name: String,
-    vhost: Option<String>,
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default = "yes")]
-    durable: bool,
-    #[serde(default)]
-    auto_delete: bool,
-    #[serde(default)]
-    internal: bool,
-    #[serde(default)]
-    arguments: Arguments,
-}
-
-#[derive(Deserialize)]
-struct BindingEntry {
-    source: String,
-    vhost: Option<String>,
-    destination: String,
-    destination_type: String,
-    #[serde(default)]
-    routing_key: String,
-    #[serde(default)]
-    arguments: Arguments,
-}
-
-#[derive(Deserialize)]
-struct PolicyEntry {
-    name: String,
-    vhost: Option<String>,
-    pattern: String,
-    #[serde(rename = "apply-to", default = "all")]
-    apply_to: String,
-    #[serde(default)]
-    priority: i64,
-    #[serde(default)]
-    definition: Arguments,
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn all() -> String {
-    "all".into()
 }
 
 /// Reads a definitions document (cluster-wide, or one vhost's export whose

@@ -5,6 +5,7 @@
 //! The broker's definitions import is also how tests load a topology into a
 //! fresh vhost in one request.
 
+mod document;
 mod export;
 mod import;
 

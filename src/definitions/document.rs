@@ -1,0 +1,118 @@
+//! The shape of a definitions document, as far as warren reads it. Fields
+//! it does not know are ignored; missing ones take the broker's defaults.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::topology::Arguments;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct Document {
+    pub(super) vhosts: Vec<NamedEntry>,
+    pub(super) users: Vec<UserEntry>,
+    pub(super) permissions: Vec<PermissionEntry>,
+    pub(super) topic_permissions: Vec<TopicPermissionEntry>,
+    pub(super) queues: Vec<QueueEntry>,
+    pub(super) exchanges: Vec<ExchangeEntry>,
+    pub(super) bindings: Vec<BindingEntry>,
+    pub(super) policies: Vec<PolicyEntry>,
+    pub(super) parameters: Vec<Value>,
+    pub(super) global_parameters: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct NamedEntry {
+    pub(super) name: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct UserEntry {
+    pub(super) name: String,
+    #[serde(default)]
+    pub(super) tags: Value,
+}
+
+#[derive(Deserialize)]
+pub(super) struct PermissionEntry {
+    pub(super) user: String,
+    pub(super) vhost: String,
+    pub(super) configure: String,
+    pub(super) write: String,
+    pub(super) read: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct TopicPermissionEntry {
+    pub(super) user: String,
+    pub(super) vhost: String,
+    pub(super) exchange: String,
+    pub(super) write: String,
+    pub(super) read: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct QueueEntry {
+    pub(super) name: String,
+    pub(super) vhost: Option<String>,
+    #[serde(default = "yes")]
+    pub(super) durable: bool,
+    #[serde(default)]
+    pub(super) auto_delete: bool,
+    #[serde(default)]
+    pub(super) exclusive: bool,
+    #[serde(default)]
+    pub(super) arguments: Arguments,
+    /// 3.13 and later exports name the type here as well.
+    #[serde(rename = "type")]
+    pub(super) kind: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct ExchangeEntry {
+    pub(super) name: String,
+    pub(super) vhost: Option<String>,
+    #[serde(rename = "type")]
+    pub(super) kind: String,
+    #[serde(default = "yes")]
+    pub(super) durable: bool,
+    #[serde(default)]
+    pub(super) auto_delete: bool,
+    #[serde(default)]
+    pub(super) internal: bool,
+    #[serde(default)]
+    pub(super) arguments: Arguments,
+}
+
+#[derive(Deserialize)]
+pub(super) struct BindingEntry {
+    pub(super) source: String,
+    pub(super) vhost: Option<String>,
+    pub(super) destination: String,
+    pub(super) destination_type: String,
+    #[serde(default)]
+    pub(super) routing_key: String,
+    #[serde(default)]
+    pub(super) arguments: Arguments,
+}
+
+#[derive(Deserialize)]
+pub(super) struct PolicyEntry {
+    pub(super) name: String,
+    pub(super) vhost: Option<String>,
+    pub(super) pattern: String,
+    #[serde(rename = "apply-to", default = "all")]
+    pub(super) apply_to: String,
+    #[serde(default)]
+    pub(super) priority: i64,
+    #[serde(default)]
+    pub(super) definition: Arguments,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn all() -> String {
+    "all".into()
+}
