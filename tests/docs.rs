@@ -26,7 +26,9 @@ fn readme_diagram_is_the_current_graph() {
     let readme = std::fs::read_to_string("README.md").unwrap();
     let start = readme.find("```mermaid\n").expect("a mermaid block") + "```mermaid\n".len();
     let end = start + readme[start..].find("```").unwrap();
-    let ran = crate::support::Warren::new().args(["graph", "topologies/ecommerce.yaml"]).success();
+    let ran = crate::support::Warren::new()
+        .args(["graph", "topologies/ecommerce.yaml"])
+        .success();
     assert_eq!(
         &readme[start..end],
         ran.stdout,
