@@ -29,7 +29,7 @@ pub use report::render_human;
 #[command(
     name = "warren",
     version,
-    about = "Keep a RabbitMQ topology as code: check it, plan it, apply it, run its workers."
+    about = "Keep a RabbitMQ topology as code: check it, see where messages go, plan changes against a live broker."
 )]
 pub struct Cli {
     #[command(subcommand)]
