@@ -119,8 +119,10 @@ fn short_label(message: &str) -> String {
 fn help_for(message: &str) -> String {
     let m = message.to_ascii_lowercase();
     if m.contains("unknown field") {
-        "check the spelling against docs/spec.md or the JSON Schema in schemas/warren.schema.json"
-            .into()
+        match closest_field(message) {
+            Some(field) => format!("did you mean `{field}`? (fields are listed in docs/spec.md)"),
+            None => "check the spelling against docs/spec.md or the JSON Schema in schemas/warren.schema.json".into(),
+        }
     } else if m.contains("duplicate") {
         "a key may appear once per mapping: merge the two entries or rename one".into()
     } else if m.contains("boolean") {
@@ -133,6 +135,22 @@ fn help_for(message: &str) -> String {
     } else {
         "see docs/spec.md for the spec format".into()
     }
+}
+
+/// From serde's "unknown field `durabel`, expected one of `type`,
+/// `durable`, ...", the expected field closest to the one written.
+fn closest_field(message: &str) -> Option<String> {
+    let (_, rest) = message.split_once("unknown field `")?;
+    let (field, rest) = rest.split_once('`')?;
+    let (_, expected) = rest.split_once("expected")?;
+    expected
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .map(|w| w.trim_matches('`'))
+        .filter(|w| !w.is_empty() && !matches!(*w, "one" | "of" | "or"))
+        .map(|candidate| (strsim::damerau_levenshtein(field, candidate), candidate))
+        .filter(|(distance, _)| *distance <= 3)
+        .min()
+        .map(|(_, candidate)| candidate.to_string())
 }
 
 fn spec_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
@@ -164,4 +182,22 @@ fn spec_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
         }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_the_closest_field() {
+        let message =
+            "unknown field `durabel`, expected one of type, durable, auto_delete, internal";
+        assert_eq!(closest_field(message).as_deref(), Some("durable"));
+        let message = "unknown field `durabel`, expected one of `type`, `durable`";
+        assert_eq!(closest_field(message).as_deref(), Some("durable"));
+        assert_eq!(
+            closest_field("unknown field `zzzzzzzz`, expected one of type, durable"),
+            None
+        );
+    }
 }
