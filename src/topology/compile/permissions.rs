@@ -1,4 +1,4 @@
-//! Least-privilege permissions derived from what services do (DESIGN.md,
+//! Least-privilege permissions derived from what services do (docs/design.md,
 //! "Least privilege from the spec").
 
 use std::collections::{BTreeMap, BTreeSet};

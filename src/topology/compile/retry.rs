@@ -1,4 +1,4 @@
-//! `retry:` expansion (DESIGN.md, "What `retry` expands to"): the service's
+//! `retry:` expansion (docs/design.md, "What `retry` expands to"): the service's
 //! queue dead-letters to a DLQ, a direct retry exchange routes by delay to
 //! one TTL queue per delay, and each TTL queue dead-letters back.
 
