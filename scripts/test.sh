@@ -19,6 +19,12 @@ if ! command -v cargo-nextest >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
 
+# Left-over debugging and placeholders fail the build.
+if git grep -n -E 'dbg!|todo!|unimplemented!|FIXME|TODO' -- src tests benches; then
+  echo "remove the debugging leftovers and placeholders above" >&2
+  exit 1
+fi
+
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo nextest run --locked --no-fail-fast
