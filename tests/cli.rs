@@ -276,6 +276,31 @@ fn route_says_when_the_broker_drops_a_message() {
 }
 
 #[test]
+fn route_explains_a_drop() {
+    let ran = Warren::new()
+        .args([
+            "route",
+            "tests/broken/W304-unroutable-emit.yaml",
+            "--exchange",
+            "order_events",
+            "--key",
+            "parcel.shipped",
+        ])
+        .success();
+    assert!(
+        ran.stdout
+            .contains("dropped: the broker discards the message"),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        ran.stdout.contains("order_events: topic exchange whose 1 binding(s) do not match; it has no alternate exchange"),
+        "{}",
+        ran.stdout
+    );
+}
+
+#[test]
 fn route_types_header_values() {
     let reach = |header: &str| {
         Warren::new()

@@ -82,13 +82,19 @@ pub fn run(args: &RouteArgs, out: &mut Output) -> Result<Outcome, CliError> {
         writeln!(out.stdout)?;
     } else {
         out.stdout
-            .write_all(render_text(&exchange, &key, &route).as_bytes())?;
+            .write_all(render_text(topology, &exchange, &key, &route).as_bytes())?;
     }
     Ok(Outcome::Success)
 }
 
-/// The path a message takes, one hop per line, then where it ends.
-pub fn render_text(exchange: &str, key: &str, route: &Route) -> String {
+/// The path a message takes, one hop per line, then where it ends; for a
+/// dropped message, why each exchange it reached let it go.
+pub fn render_text(
+    topology: &crate::topology::Topology,
+    exchange: &str,
+    key: &str,
+    route: &Route,
+) -> String {
     let mut text = format!("publish to {exchange:?} with key {key:?}\n");
     for hop in &route.hops {
         let line = match hop {
@@ -119,7 +125,48 @@ pub fn render_text(exchange: &str, key: &str, route: &Route) -> String {
         ));
     }
     if route.dropped() {
-        text.push_str("dropped: no binding matches and no alternate exchange catches it; the broker discards the message (or returns it to a mandatory publisher)\n");
+        text.push_str(
+            "dropped: the broker discards the message (or returns it to a mandatory publisher)\n",
+        );
+        let mut reached = vec![exchange.to_string()];
+        reached.extend(route.hops.iter().filter_map(|h| match h {
+            Hop::Binding {
+                destination,
+                destination_type: crate::topology::DestinationType::Exchange,
+                ..
+            } => Some(destination.clone()),
+            Hop::AlternateExchange { to, .. } => Some(to.clone()),
+            _ => None,
+        }));
+        for name in reached {
+            let reason = match topology.exchanges.get(&name) {
+                None if name.is_empty() => format!("no queue is named {key:?}"),
+                None => "it does not exist".to_string(),
+                Some(x) => {
+                    let bindings = topology
+                        .bindings
+                        .iter()
+                        .filter(|b| b.source == name)
+                        .count();
+                    let ae = match &x.alternate_exchange {
+                        Some(ae) => format!("; its alternate exchange is {ae}"),
+                        None => "; it has no alternate exchange".to_string(),
+                    };
+                    match bindings {
+                        0 => format!("{} exchange with no bindings{ae}", x.kind),
+                        n => format!("{} exchange whose {n} binding(s) do not match{ae}", x.kind),
+                    }
+                }
+            };
+            text.push_str(&format!(
+                "  {}: {reason}\n",
+                if name.is_empty() {
+                    "default exchange"
+                } else {
+                    &name
+                }
+            ));
+        }
     } else {
         let queues: Vec<&str> = route.queues.iter().map(String::as_str).collect();
         text.push_str(&format!("queues: {}\n", queues.join(", ")));
