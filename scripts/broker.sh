@@ -47,20 +47,17 @@ for i in $(seq 1 90); do
 done
 
 # Test vhosts (and the few test users) are deleted by the tests themselves;
-# remove any that a killed run left behind.
-curl -fsS -u guest:guest "$HTTP_URL/api/vhosts?columns=name" |
-  python3 -c 'import json,sys; [print(v["name"]) for v in json.load(sys.stdin) if v["name"].startswith("warren-test.")]' |
-  while read -r vhost; do
-    encoded=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$vhost")
-    curl -fsS -u guest:guest -X DELETE "$HTTP_URL/api/vhosts/$encoded" >/dev/null || true
-  done
-
-curl -fsS -u guest:guest "$HTTP_URL/api/users" |
-  python3 -c 'import json,sys; [print(u["name"]) for u in json.load(sys.stdin) if u["name"].startswith("warren-test.")]' |
-  while read -r user; do
-    encoded=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$user")
-    curl -fsS -u guest:guest -X DELETE "$HTTP_URL/api/users/$encoded" >/dev/null || true
-  done
+# remove any that a killed run left behind. $1 is "vhosts" or "users".
+delete_leftovers() {
+  curl -fsS -u guest:guest "$HTTP_URL/api/$1" |
+    python3 -c 'import json,sys; [print(o["name"]) for o in json.load(sys.stdin) if o["name"].startswith("warren-test.")]' |
+    while read -r name; do
+      encoded=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$name")
+      curl -fsS -u guest:guest -X DELETE "$HTTP_URL/api/$1/$encoded" >/dev/null || true
+    done
+}
+delete_leftovers vhosts
+delete_leftovers users
 
 if ! (exec 3<>"/dev/tcp/127.0.0.1/$AMQP_PORT") 2>/dev/null; then
   log "AMQP port $AMQP_PORT does not answer"

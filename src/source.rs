@@ -36,6 +36,14 @@ pub struct LineCol {
     pub column: usize,
 }
 
+/// Where a span starts, as a person or a program reads it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
 /// One loaded file: its path as the user gave it and its text.
 #[derive(Debug)]
 pub struct SourceFile {
@@ -133,6 +141,16 @@ impl SourceMap {
 
     pub fn line_col(&self, span: Span) -> LineCol {
         self.file(span.file).line_col(span.start as usize)
+    }
+
+    /// File name, line and column of a span's start.
+    pub fn locate(&self, span: Span) -> Location {
+        let lc = self.line_col(span);
+        Location {
+            file: self.path(span.file).display().to_string(),
+            line: lc.line,
+            column: lc.column,
+        }
     }
 
     pub fn files(&self) -> impl Iterator<Item = (FileId, &std::sync::Arc<SourceFile>)> {

@@ -180,9 +180,6 @@ pub async fn observe(http: &Http, vhost: &str, users: &[String]) -> Result<Obser
 /// SHA-256 over the observed objects in canonical JSON (maps are sorted).
 pub fn fingerprint(topology: &Topology) -> String {
     let mut doc = crate::definitions::to_definitions(topology);
-    if let Some(bindings) = doc["bindings"].as_array_mut() {
-        bindings.sort_by_key(|b| b.to_string());
-    }
     let users: Vec<Value> = topology
         .users
         .values()

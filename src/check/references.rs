@@ -2,7 +2,7 @@
 
 use super::Context;
 use crate::diagnostic::{Diagnostic, codes};
-use crate::topology::DestinationType;
+use crate::topology::{DestinationType, default_password_env};
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let t = cx.topology;
@@ -113,7 +113,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             out.push(
                     Diagnostic::new(&codes::UNKNOWN_USER, format!("service {:?} runs as user {user:?}, which is not declared", s.name))
                         .label(s.origin.attr("user"), "unknown user")
-                        .help(format!("add it under `users:` with `password_env:`, e.g.\n  users:\n    {user}:\n      password_env: WARREN_PASSWORD_{}", user.to_ascii_uppercase().replace(['.', '-'], "_"))),
+                        .help(format!("add it under `users:` with `password_env:`, e.g.\n  users:\n    {user}:\n      password_env: {}", default_password_env(user))),
                 );
         }
     }

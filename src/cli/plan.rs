@@ -6,7 +6,9 @@ use super::connection::{ConnectionArgs, runtime};
 use super::exit::Outcome;
 use super::{CliError, Output};
 use crate::broker::{http_client, observe, queue_messages};
-use crate::plan::{Action, ObjectKind, Options, Plan, diff, effective_policies, to_json, to_text};
+use crate::plan::{
+    Action, ObjectKind, Options, Plan, diff, effective_policies, live_only, to_json, to_text,
+};
 use crate::topology::Topology;
 
 #[derive(Debug, Args)]
@@ -100,17 +102,12 @@ async fn plan_one(
     let observed = observe(http, &desired.vhost, &users).await?;
     let mut plan = diff(desired, &observed.topology, options);
     plan.fingerprint = observed.fingerprint.clone();
-    let live_only: Vec<&crate::topology::Policy> = if options.prune {
+    let kept = if options.prune {
         Vec::new()
     } else {
-        observed
-            .topology
-            .policies
-            .values()
-            .filter(|p| !desired.policies.contains_key(&p.name))
-            .collect()
+        live_only(desired, &observed.topology)
     };
-    plan.effective_policies = effective_policies(desired, &live_only, &observed.operator_policies);
+    plan.effective_policies = effective_policies(desired, &kept, &observed.operator_policies);
     let touches_queues = plan.changes.iter().any(|c| {
         c.kind == ObjectKind::Queue && matches!(c.action, Action::Replace | Action::Delete)
     });

@@ -85,15 +85,9 @@ fn live_policies(
                 .clone()
                 .unwrap_or_else(|| desired.vhost.clone());
             let observed = crate::broker::observe(&http, &vhost, &[]).await?;
-            let live_only: Vec<&crate::topology::Policy> = observed
-                .topology
-                .policies
-                .values()
-                .filter(|p| !desired.policies.contains_key(&p.name))
-                .collect();
             all.push(crate::plan::effective_policies(
                 desired,
-                &live_only,
+                &crate::plan::live_only(desired, &observed.topology),
                 &observed.operator_policies,
             ));
         }

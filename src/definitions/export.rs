@@ -43,7 +43,7 @@ pub fn to_definitions(topology: &Topology) -> Value {
             })
         })
         .collect();
-    let bindings: Vec<Value> = topology
+    let mut bindings: Vec<Value> = topology
         .bindings
         .iter()
         .map(|b| {
@@ -57,6 +57,8 @@ pub fn to_definitions(topology: &Topology) -> Value {
             })
         })
         .collect();
+    // A stable order, so that equal topologies give equal documents.
+    bindings.sort_by_key(|b| b.to_string());
     let policies: Vec<Value> = topology
         .policies
         .values()

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::topology::{
     ApplyTo, Arguments, Binding, DestinationType, Exchange, ExchangeType, Origin, Permissions,
-    Policy, Queue, QueueType, TopicPermission, Topology, User, canonical,
+    Policy, Queue, QueueType, TopicPermission, Topology, User, canonical, default_password_env,
 };
 
 /// The result of reading a definitions document.
@@ -340,7 +340,7 @@ fn users(
                 u.name.clone(),
                 User {
                     name: u.name.clone(),
-                    password_env: Some(password_env(&u.name)),
+                    password_env: Some(default_password_env(&u.name)),
                     tags: tags.clone(),
                     permissions: p.map(|p| Permissions {
                         configure: p.configure.clone(),
@@ -361,19 +361,4 @@ fn users(
             );
         }
     }
-}
-
-/// `WARREN_PASSWORD_<NAME>`, upper-cased with non-alphanumerics as `_`.
-pub fn password_env(user: &str) -> String {
-    let name: String = user
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("WARREN_PASSWORD_{name}")
 }

@@ -10,6 +10,4 @@ mod export;
 mod import;
 
 pub use export::to_definitions;
-pub use import::{
-    DefinitionsError, Imported, binding_key, from_definitions, parse_apply_to, password_env,
-};
+pub use import::{DefinitionsError, Imported, binding_key, from_definitions, parse_apply_to};

@@ -26,6 +26,14 @@ pub struct EffectivePolicy {
     pub overridden_by_queue: Vec<String>,
 }
 
+/// Broker policies the spec does not name (they stay unless pruned).
+pub fn live_only<'a>(desired: &Topology, live: &'a Topology) -> Vec<&'a Policy> {
+    live.policies
+        .values()
+        .filter(|p| !desired.policies.contains_key(&p.name))
+        .collect()
+}
+
 /// Effective policies for the queues of `desired`. `live_only` are broker
 /// policies that stay (not in the spec, not pruned).
 pub fn effective_policies(

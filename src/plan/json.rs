@@ -16,10 +16,7 @@ pub fn to_json(plan: &Plan, sources: Option<&SourceMap>) -> Value {
         .map(|c| {
             let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
             let source = match (c.span, sources) {
-                (Some(span), Some(sources)) => {
-                    let lc = sources.line_col(span);
-                    json!({ "file": sources.path(span.file).display().to_string(), "line": lc.line, "column": lc.column })
-                }
+                (Some(span), Some(sources)) => json!(sources.locate(span)),
                 _ => Value::Null,
             };
             v["source"] = source;

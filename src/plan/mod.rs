@@ -11,7 +11,7 @@ mod text;
 
 pub use change::{Action, Attr, Change, ObjectKind};
 pub use diff::{Options, diff};
-pub use effective_policy::{EffectivePolicy, effective_policies, live_conflicts};
+pub use effective_policy::{EffectivePolicy, effective_policies, live_conflicts, live_only};
 pub use json::to_json;
 pub use text::to_text;
 

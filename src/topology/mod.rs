@@ -27,7 +27,7 @@ pub use origin::Origin;
 pub use policy::Policy;
 pub use queue::{Consumer, Queue};
 pub use service::{Emit, Handler, Retry, Service};
-pub use user::{Permissions, TopicPermission, User};
+pub use user::{Permissions, TopicPermission, User, default_password_env};
 
 /// The objects of one vhost, keyed by name where RabbitMQ keys them by name.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -42,11 +42,4 @@ pub struct Topology {
     /// Name patterns (regular expressions) the broker side leaves alone.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignore: Vec<String>,
-}
-
-impl Topology {
-    /// Bindings whose source is `exchange`.
-    pub fn bindings_from<'a>(&'a self, exchange: &'a str) -> impl Iterator<Item = &'a Binding> {
-        self.bindings.iter().filter(move |b| b.source == exchange)
-    }
 }

@@ -20,6 +20,22 @@ pub struct User {
     pub origin: Origin,
 }
 
+/// `WARREN_PASSWORD_<NAME>`, upper-cased with non-alphanumerics as `_`:
+/// the variable warren suggests for a user's password.
+pub fn default_password_env(user: &str) -> String {
+    let name: String = user
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("WARREN_PASSWORD_{name}")
+}
+
 /// Regular expressions over resource names, as RabbitMQ stores them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Permissions {

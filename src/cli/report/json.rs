@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::Output;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::source::{SourceMap, Span};
+use crate::source::SourceMap;
 
 /// One diagnostic in `--format json`. Field names are part of warren's
 /// interface: add fields, never rename them.
@@ -32,33 +32,25 @@ pub struct JsonLabel<'a> {
 }
 
 pub fn to_json<'a>(d: &'a Diagnostic, sources: &SourceMap) -> JsonDiagnostic<'a> {
-    let at = |span: Span| {
-        let lc = sources.line_col(span);
-        (
-            sources.path(span.file).display().to_string(),
-            lc.line,
-            lc.column,
-        )
-    };
-    let primary = d.primary_span().map(at);
+    let primary = d.primary_span().map(|span| sources.locate(span));
     JsonDiagnostic {
         code: d.code.id,
         name: d.code.name,
         severity: d.severity(),
         message: &d.message,
-        file: primary.as_ref().map(|p| p.0.clone()),
-        line: primary.as_ref().map(|p| p.1),
-        column: primary.as_ref().map(|p| p.2),
+        file: primary.as_ref().map(|p| p.file.clone()),
+        line: primary.as_ref().map(|p| p.line),
+        column: primary.as_ref().map(|p| p.column),
         help: d.help.as_deref(),
         labels: d
             .labels
             .iter()
             .map(|l| {
-                let (file, line, column) = at(l.span);
+                let at = sources.locate(l.span);
                 JsonLabel {
-                    file,
-                    line,
-                    column,
+                    file: at.file,
+                    line: at.line,
+                    column: at.column,
                     message: &l.message,
                 }
             })
