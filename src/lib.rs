@@ -17,6 +17,7 @@ pub mod diagnostic;
 pub mod explain;
 pub mod graph;
 pub mod plan;
+pub mod printable;
 pub mod routing;
 pub mod source;
 pub mod spec;

@@ -28,8 +28,12 @@ impl Span {
     }
 }
 
-/// A position a person can type into an editor: 1-based line and column
-/// (column counted in characters).
+/// A position a person can type into an editor: 1-based line and column.
+///
+/// Lines end at `\n`, `\r\n` or a lone `\r`, as YAML and editors break
+/// them; columns count characters (Unicode scalar values), not bytes. Every
+/// output format (human, JSON, GitHub) reads positions from here, so they
+/// agree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LineCol {
     pub line: usize,
@@ -54,9 +58,14 @@ pub struct SourceFile {
 
 impl SourceFile {
     fn new(path: PathBuf, text: String) -> SourceFile {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
+        let bytes = text.as_bytes();
+        let mut line_starts = vec![0];
+        for (i, &b) in bytes.iter().enumerate() {
+            // A `\r` followed by `\n` is one break, counted at the `\n`.
+            if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+                line_starts.push(i + 1);
+            }
+        }
         SourceFile {
             path,
             text,
@@ -84,19 +93,32 @@ impl SourceFile {
         self.line_starts.len()
     }
 
+    /// Byte offset where the text of 0-based line `line` ends, before its
+    /// line break.
+    pub fn line_end(&self, line: usize) -> usize {
+        let next = self.line_start(line + 1);
+        let text = &self.text.as_bytes()[self.line_start(line)..next];
+        let trimmed = match text {
+            [.., b'\r', b'\n'] => 2,
+            [.., b'\n' | b'\r'] => 1,
+            _ => 0,
+        };
+        next - trimmed
+    }
+
+    /// Characters from the start of the offset's line to the offset.
+    pub fn column_of(&self, offset: usize) -> usize {
+        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let start = self.line_starts[self.line_index(offset)];
+        self.text[start..offset].chars().count()
+    }
+
     /// Line and column of a byte offset (clamped to the end of the file).
     pub fn line_col(&self, offset: usize) -> LineCol {
         let offset = offset.min(self.text.len());
-        let line = self.line_index(offset);
-        let start = self.line_starts[line];
-        let column = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count())
-            + 1;
         LineCol {
-            line: line + 1,
-            column,
+            line: self.line_index(offset) + 1,
+            column: self.column_of(offset) + 1,
         }
     }
 
@@ -110,6 +132,24 @@ impl SourceFile {
             .nth(column.saturating_sub(1))
             .map_or(self.text.len(), |(i, _)| start + i)
     }
+}
+
+/// The largest char boundary at or before `offset`.
+pub fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// The smallest char boundary at or after `offset`.
+pub fn ceil_char_boundary(text: &str, mut offset: usize) -> usize {
+    offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset += 1;
+    }
+    offset
 }
 
 /// Every file a topology was loaded from. Files are shared (`Arc`) so that
@@ -176,5 +216,30 @@ mod tests {
         assert_eq!(file.line_col(5), LineCol { line: 2, column: 2 });
         assert_eq!(file.offset_of(2, 2), 5);
         assert_eq!(file.line_col(1000), LineCol { line: 3, column: 1 });
+    }
+
+    #[test]
+    fn every_line_break_counts_once() {
+        let mut map = SourceMap::new();
+        // \n, \r\n and a lone \r each end a line.
+        let id = map.add("a.yaml", "a\nb\r\nc\rd".to_string());
+        let file = map.file(id);
+        assert_eq!(file.line_count(), 4);
+        assert_eq!(file.line_col(2), LineCol { line: 2, column: 1 });
+        assert_eq!(file.line_col(5), LineCol { line: 3, column: 1 });
+        assert_eq!(file.line_col(7), LineCol { line: 4, column: 1 });
+        assert_eq!(file.line_end(1), 3);
+        assert_eq!(file.line_end(2), 6);
+        assert_eq!(file.offset_of(4, 1), 7);
+    }
+
+    #[test]
+    fn columns_inside_a_character_count_the_character_once() {
+        let mut map = SourceMap::new();
+        let id = map.add("a.yaml", "é: ü".to_string());
+        let file = map.file(id);
+        assert_eq!(file.column_of(1), 0);
+        assert_eq!(file.column_of(2), 1);
+        assert_eq!(file.line_col(4), LineCol { line: 1, column: 4 });
     }
 }

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use miette::{LabeledSpan, NamedSource, SourceSpan};
 
-use super::source::IndexedSource;
+use super::source::{IndexedSource, LONG_LINE};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::source::{FileId, Span};
+use crate::printable::for_people;
+use crate::source::Span;
 
 /// A warren diagnostic as miette sees it: one source file (that of the
 /// first label); labels in other files become related diagnostics.
@@ -28,19 +29,32 @@ impl MietteDiagnostic {
         d: &Diagnostic,
         files: &[Arc<NamedSource<IndexedSource>>],
     ) -> MietteDiagnostic {
-        let primary = d.primary_span().map(|s| s.file);
-        let in_file =
-            |file: Option<FileId>| d.labels.iter().filter(move |l| Some(l.span.file) == file);
-        let labels = in_file(primary)
+        let primary = d.primary_span();
+        let primary_file = primary.map(|s| s.file);
+        // A label goes in the primary snippet when it is in the same file
+        // and close enough to be drawn with it; others become notes.
+        let together = |l: &&crate::diagnostic::Label| match primary {
+            Some(p) => {
+                l.span.file == p.file
+                    && files[p.file.0 as usize]
+                        .inner()
+                        .shown_together(p.start as usize, l.span.start as usize)
+            }
+            None => false,
+        };
+        let labels = d
+            .labels
+            .iter()
+            .filter(together)
             .map(|l| labeled(l.span, &l.message))
             .collect();
         let related = d
             .labels
             .iter()
-            .filter(|l| Some(l.span.file) != primary)
+            .filter(|l| !together(l))
             .map(|l| MietteDiagnostic {
                 code: String::new(),
-                message: l.message.clone(),
+                message: for_people(&l.message),
                 severity: None,
                 help: None,
                 source: Some(files[l.span.file.0 as usize].clone()),
@@ -50,20 +64,25 @@ impl MietteDiagnostic {
             .collect();
         MietteDiagnostic {
             code: format!("{}({})", d.code.id, d.code.name),
-            message: d.message.clone(),
+            message: for_people(&d.message),
             severity: Some(d.severity()),
-            help: d.help.clone(),
-            source: primary.map(|f| files[f.0 as usize].clone()),
+            help: d.help.as_deref().map(for_people),
+            source: primary_file.map(|f| files[f.0 as usize].clone()),
             labels,
             related,
         }
     }
 }
 
+/// A label as miette draws it: its text made safe, its length capped (a
+/// span over a 200 MB value is drawn over its start).
 fn labeled(span: Span, message: &str) -> LabeledSpan {
     LabeledSpan::new_with_span(
-        Some(message.to_string()),
-        SourceSpan::new((span.start as usize).into(), span.len as usize),
+        Some(for_people(message)),
+        SourceSpan::new(
+            (span.start as usize).into(),
+            (span.len as usize).min(LONG_LINE),
+        ),
     )
 }
 

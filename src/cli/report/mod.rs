@@ -44,7 +44,7 @@ pub fn render_human(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool
         .files()
         .map(|(_, f)| {
             Arc::new(
-                NamedSource::new(f.path.display().to_string(), IndexedSource(f.clone()))
+                NamedSource::new(f.path.display().to_string(), IndexedSource::new(f.clone()))
                     .with_language("yaml"),
             )
         })
