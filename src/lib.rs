@@ -16,6 +16,7 @@ pub mod definitions;
 pub mod diagnostic;
 pub mod explain;
 pub mod graph;
+pub mod limits;
 pub mod plan;
 pub mod printable;
 pub mod routing;

@@ -17,6 +17,8 @@ pub struct Validation {
     /// parse errors are here: checking a partial topology would report
     /// references into the missing file as errors.
     pub diagnostics: Vec<Diagnostic>,
+    /// What loading skipped, and why (see `spec::Loaded::notes`).
+    pub notes: Vec<String>,
 }
 
 impl Validation {
@@ -36,6 +38,7 @@ pub fn validate(paths: &[PathBuf]) -> Result<Validation, LoadError> {
 
 /// [`validate`] for an already loaded topology (tests load from memory).
 pub fn validate_loaded(loaded: crate::spec::Loaded) -> Validation {
+    let notes = loaded.notes.clone();
     let (topologies, mut diagnostics) = if loaded.diagnostics.is_empty() {
         let (topologies, mut diagnostics) = compile(&loaded);
         for topology in &topologies {
@@ -50,5 +53,6 @@ pub fn validate_loaded(loaded: crate::spec::Loaded) -> Validation {
         sources: loaded.sources,
         topologies,
         diagnostics,
+        notes,
     }
 }

@@ -1,4 +1,14 @@
 //! The one place that decides exit codes.
+//!
+//! | code | meaning |
+//! |------|---------|
+//! | 0    | success (for `plan --detailed-exitcode`: nothing to change) |
+//! | 1    | findings (errors, or warnings with `--deny-warnings`), or warren could not do its job |
+//! | 2    | `plan --detailed-exitcode`: there are changes to make |
+//! | 64   | usage: an unknown flag, a missing argument, arguments that do not fit the topology |
+//!
+//! 2 means only "changes present", so a CI job never reads a typo as a diff;
+//! 64 is `EX_USAGE` from sysexits.h, as rabbitmqadmin v2 uses it.
 
 use std::io::{ErrorKind, Write};
 
@@ -15,6 +25,9 @@ pub enum Outcome {
     Changes,
 }
 
+/// Bad usage: an unknown flag, a missing argument, arguments that do not fit.
+pub const USAGE: i32 = 64;
+
 pub fn code(result: Result<Outcome, CliError>, out: &mut Output) -> i32 {
     match result {
         Ok(Outcome::Success) => 0,
@@ -23,14 +36,17 @@ pub fn code(result: Result<Outcome, CliError>, out: &mut Output) -> i32 {
         // `warren expand | head` closes the pipe early: not an error.
         Err(CliError::Io(e)) if e.kind() == ErrorKind::BrokenPipe => 0,
         Err(error) => {
-            let _ = writeln!(out.stderr, "error: {error}");
+            let message = crate::printable::for_people(&error.to_string());
+            let _ = writeln!(out.stderr, "error: {message}");
             match error {
+                CliError::Usage(_) => USAGE,
                 CliError::Load(_)
                 | CliError::Broker(_)
                 | CliError::Definitions(_)
                 | CliError::Io(_)
+                | CliError::WriteFile { .. }
                 | CliError::Serialize(_)
-                | CliError::Usage(_) => 1,
+                | CliError::Failed(_) => 1,
             }
         }
     }

@@ -28,7 +28,7 @@ pub fn run(args: &ExportArgs, out: &mut Output) -> Result<Outcome, CliError> {
     let http = http_client(&settings)?;
     let observed = runtime()?.block_on(observe(&http, &vhost, &[]))?;
     if !observed.vhost_exists {
-        return Err(CliError::Usage(format!(
+        return Err(CliError::Failed(format!(
             "vhost {vhost:?} does not exist on {}",
             settings.http_url
         )));
@@ -38,7 +38,7 @@ pub fn run(args: &ExportArgs, out: &mut Output) -> Result<Outcome, CliError> {
         writeln!(out.stderr, "warning: not exported: {line}")?;
     }
     match &args.out {
-        Some(path) => std::fs::write(path, yaml)?,
+        Some(path) => std::fs::write(path, yaml).map_err(CliError::write_file(path))?,
         None => out.stdout.write_all(yaml.as_bytes())?,
     }
     Ok(Outcome::Success)

@@ -42,7 +42,7 @@ pub fn run(args: &GraphArgs, out: &mut Output) -> Result<Outcome, CliError> {
 
 fn svg(dot: &str) -> Result<String, CliError> {
     let missing = || {
-        CliError::Usage(
+        CliError::Failed(
             "--format svg needs Graphviz's `dot` command: install it (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz), or use --format dot or mermaid".into(),
         )
     };
@@ -64,7 +64,7 @@ fn svg(dot: &str) -> Result<String, CliError> {
     }
     let output = child.wait_with_output()?;
     if !output.status.success() {
-        return Err(CliError::Usage(format!(
+        return Err(CliError::Failed(format!(
             "dot failed: {}",
             String::from_utf8_lossy(&output.stderr).trim()
         )));

@@ -22,18 +22,14 @@ pub struct ImportArgs {
 
 /// Turns a definitions export into spec YAML.
 pub fn run(args: &ImportArgs, out: &mut Output) -> Result<Outcome, CliError> {
-    let text =
-        std::fs::read_to_string(&args.file).map_err(|source| crate::spec::LoadError::Io {
-            path: args.file.clone(),
-            source,
-        })?;
+    let bytes = crate::spec::read_file(&args.file)?;
     let invalid = |e: &dyn std::fmt::Display| {
-        CliError::Usage(format!(
+        CliError::Failed(format!(
             "{} is not a RabbitMQ definitions export: {e}",
             args.file.display()
         ))
     };
-    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| invalid(&e))?;
+    let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| invalid(&e))?;
     let imported = from_definitions(&doc, &args.vhost).map_err(|e| invalid(&e))?;
     for line in &imported.unsupported {
         writeln!(out.stderr, "warning: not imported: {line}")?;
@@ -50,10 +46,12 @@ pub fn run(args: &ImportArgs, out: &mut Output) -> Result<Outcome, CliError> {
             )));
         }
         (Some(dir), topologies) => {
-            std::fs::create_dir_all(dir)?;
-            for t in topologies {
-                let path = dir.join(format!("{}.yaml", file_stem(&t.vhost)));
-                std::fs::write(&path, to_spec_yaml(t).map_err(CliError::Serialize)?)?;
+            std::fs::create_dir_all(dir).map_err(CliError::write_file(dir))?;
+            let vhosts: Vec<&str> = topologies.iter().map(|t| t.vhost.as_str()).collect();
+            for (t, stem) in topologies.iter().zip(file_stems(&vhosts)) {
+                let path = dir.join(format!("{stem}.yaml"));
+                std::fs::write(&path, to_spec_yaml(t).map_err(CliError::Serialize)?)
+                    .map_err(CliError::write_file(&path))?;
                 writeln!(out.stderr, "wrote {} (vhost {:?})", path.display(), t.vhost)?;
             }
         }
@@ -61,10 +59,30 @@ pub fn run(args: &ImportArgs, out: &mut Output) -> Result<Outcome, CliError> {
     Ok(Outcome::Success)
 }
 
-/// A file name for a vhost: "/" is `default`, other characters outside
-/// `[A-Za-z0-9._-]` become `_`.
+/// One file name per vhost, each different from the others even on a
+/// case-insensitive file system, and each one `validate DIR` reads (no
+/// leading dot). "/" is `default`; characters outside `[A-Za-z0-9._-]`
+/// become `_`; a name taken already gets `-2`, `-3`, ... (the vhost itself
+/// is written inside the file, so the name only has to be unique).
+fn file_stems(vhosts: &[&str]) -> Vec<String> {
+    let mut taken = std::collections::HashSet::new();
+    vhosts
+        .iter()
+        .map(|vhost| {
+            let base = file_stem(vhost);
+            let mut stem = base.clone();
+            let mut n = 1;
+            while !taken.insert(stem.to_lowercase()) {
+                n += 1;
+                stem = format!("{base}-{n}");
+            }
+            stem
+        })
+        .collect()
+}
+
 fn file_stem(vhost: &str) -> String {
-    let stem: String = vhost
+    let mut stem: String = vhost
         .trim_start_matches('/')
         .chars()
         .map(|c| {
@@ -75,6 +93,12 @@ fn file_stem(vhost: &str) -> String {
             }
         })
         .collect();
+    if stem.starts_with('.') {
+        // Hidden files are not read by `validate DIR`.
+        stem.replace_range(..1, "_");
+    }
+    // File names stop at 255 bytes; leave room for a suffix and `.yaml`.
+    stem.truncate(200);
     if stem.is_empty() {
         "default".into()
     } else {
@@ -89,5 +113,15 @@ mod tests {
         assert_eq!(super::file_stem("/"), "default");
         assert_eq!(super::file_stem("/agents"), "agents");
         assert_eq!(super::file_stem("shop eu"), "shop_eu");
+        assert_eq!(super::file_stem(".hidden"), "_hidden");
+    }
+
+    #[test]
+    fn every_vhost_gets_its_own_file() {
+        let stems = super::file_stems(&["/", "Default", "default", "a b", "a_b", ".x", "_x"]);
+        assert_eq!(
+            stems,
+            ["default", "Default-2", "default-3", "a_b", "a_b-2", "_x", "_x-2"]
+        );
     }
 }

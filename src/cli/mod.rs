@@ -70,13 +70,22 @@ where
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) => {
-            // clap prints help and version to stdout with code 0, usage
-            // errors to stderr with code 2.
+            // clap prints help and version to stdout (exit 0) and usage
+            // errors to stderr; those take warren's usage code, not clap's
+            // 2, which `plan --detailed-exitcode` uses for "changes".
             let _ = error.print();
-            return error.exit_code();
+            return if error.use_stderr() {
+                exit::USAGE
+            } else {
+                0
+            };
         }
     };
     let mut out = Output::terminal();
+    match crate::limits::Limits::from_env(|name| std::env::var(name).ok()) {
+        Ok(limits) => crate::limits::set(limits),
+        Err(message) => return exit::code(Err(CliError::Usage(message)), &mut out),
+    }
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, &mut out),
         Command::Expand(args) => expand::run(args, &mut out),
@@ -99,6 +108,7 @@ fn valid_spec(
     out: &mut Output,
 ) -> Result<Option<crate::validate::Validation>, CliError> {
     let validation = crate::validate::validate(paths)?;
+    report::notes(&validation.notes, out)?;
     if validation.has_errors() {
         report::human(&validation.diagnostics, &validation.sources, out)?;
         report::summary(&validation, out)?;

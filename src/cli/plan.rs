@@ -70,7 +70,8 @@ pub fn run(args: &PlanArgs, out: &mut Output) -> Result<Outcome, CliError> {
             serde_json::to_string_pretty(&document)
                 .map_err(|e| CliError::Serialize(e.to_string()))?
                 + "\n",
-        )?;
+        )
+        .map_err(CliError::write_file(path))?;
     }
     if args.json {
         serde_json::to_writer_pretty(&mut out.stdout, &document)

@@ -47,6 +47,7 @@ pub fn run(args: &ValidateArgs, out: &mut Output) -> Result<Outcome, CliError> {
         crate::diagnostic::sort(&mut validation.diagnostics);
     }
     let diagnostics = &validation.diagnostics;
+    report::notes(&validation.notes, out)?;
     match args.format {
         Format::Human => {
             report::human(diagnostics, &validation.sources, out)?;

@@ -91,6 +91,15 @@ pub fn effective_policies(
     Ok(())
 }
 
+/// What loading skipped, one `note:` line each on stderr (every format:
+/// JSON and GitHub output go to stdout).
+pub fn notes(notes: &[String], out: &mut Output) -> std::io::Result<()> {
+    for note in notes {
+        writeln!(out.stderr, "note: {}", crate::printable::for_people(note))?;
+    }
+    Ok(())
+}
+
 /// "2 errors, 1 warning" or "ok: ..." on stderr.
 pub fn summary(validation: &Validation, out: &mut Output) -> std::io::Result<()> {
     let (errors, warnings) = findings::count(&validation.diagnostics);
