@@ -146,11 +146,28 @@ fn empty_directory_is_an_error() {
 }
 
 #[test]
-fn usage_errors_exit_2() {
-    Warren::new().args(["validate"]).status(2);
+fn usage_errors_exit_64_never_2() {
+    // 2 is "changes present" under plan --detailed-exitcode.
+    Warren::new().args(["validate"]).status(64);
     Warren::new()
         .args(["validate", "--format", "xml", "topologies/"])
-        .status(2);
+        .status(64);
+    Warren::new()
+        .args([
+            "plan",
+            "--detailed-exitcode",
+            "--prnue",
+            "topologies/ecommerce.yaml",
+        ])
+        .status(64);
+    let ran = Warren::new().args(["export"]).status(64);
+    assert!(
+        ran.stderr.contains("export needs --vhost"),
+        "{}",
+        ran.stderr
+    );
+    Warren::new().args(["--help"]).success();
+    Warren::new().args(["--version"]).success();
 }
 
 #[test]
@@ -330,7 +347,7 @@ fn route_refuses_unknown_exchanges_and_services() {
             "--key",
             "a",
         ])
-        .status(1);
+        .status(64);
     assert!(
         ran.stderr.contains("exchange \"nope\" does not exist"),
         "{}",
@@ -345,7 +362,7 @@ fn route_refuses_unknown_exchanges_and_services() {
             "--emit",
             "a",
         ])
-        .status(1);
+        .status(64);
     assert!(
         ran.stderr.contains("no service \"nobody\""),
         "{}",
@@ -398,7 +415,7 @@ fn import_refuses_what_is_not_a_definitions_export() {
             "import",
             "tests/corpus/definitions/09-sutazai-4-vhosts-ha-policies.json",
         ])
-        .status(1);
+        .status(64);
     assert!(
         ran.stderr.contains("holds 4 vhosts: give --out-dir DIR"),
         "{}",

@@ -18,7 +18,10 @@ pub async fn connect(settings: &Settings, vhost: &str) -> Result<Connection, Bro
         .await
         .map_err(|e| {
             BrokerError::amqp(
-                format!("connect to {} vhost {vhost:?}", settings.amqp_url),
+                format!(
+                    "connect to {} vhost {vhost:?}",
+                    super::settings::shown(&settings.amqp_url)
+                ),
                 e,
             )
         })

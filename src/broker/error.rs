@@ -14,6 +14,27 @@ pub enum BrokerError {
     HttpClient { url: String, reason: String },
     #[error("{doing}: {reason}")]
     Http { doing: String, reason: String },
+    /// The broker answered with an error status; `reason` is its own words.
+    #[error("{doing}: HTTP {status}{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
+    Status {
+        doing: String,
+        status: u16,
+        reason: Option<String>,
+    },
+    #[error(
+        "{doing}: no complete answer within {}; raise the limit with --timeout if the broker is just slow",
+        crate::spec::Duration::from_millis(u64::try_from(after.as_millis()).unwrap_or(u64::MAX))
+    )]
+    Timeout {
+        doing: String,
+        after: std::time::Duration,
+    },
+    #[error(
+        "{doing}: the answer is larger than {limit_shown}; if the vhost really is that large, raise the limit with {var} (for example {var}=2GiB)",
+        limit_shown = crate::limits::show_size(*limit),
+        var = crate::limits::BODY_SIZE_VAR
+    )]
+    TooLarge { doing: String, limit: u64 },
     #[error("{doing}: {source}")]
     Amqp {
         doing: String,
@@ -51,11 +72,7 @@ impl BrokerError {
                 Some(reason) => format!("HTTP {status_code}: {reason}"),
                 None => format!("HTTP {status_code}"),
             },
-            HttpClientError::RequestError { error, .. }
-                if error.is_connect() || error.is_timeout() =>
-            {
-                format!("{error} (is RabbitMQ running here, with the management plugin enabled?)")
-            }
+            HttpClientError::RequestError { error, .. } => unreachable(error),
             other => other.to_string(),
         };
         BrokerError::Http {
@@ -64,10 +81,27 @@ impl BrokerError {
         }
     }
 
+    /// The HTTP status the broker answered with, if it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            BrokerError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
     pub fn amqp(doing: impl Into<String>, source: lapin::Error) -> BrokerError {
         BrokerError::Amqp {
             doing: doing.into(),
             source,
         }
+    }
+}
+
+/// A request that got no answer, with the likely cause.
+pub(super) fn unreachable(error: &reqwest::Error) -> String {
+    if error.is_connect() || error.is_timeout() {
+        format!("{error} (is RabbitMQ running here, with the management plugin enabled?)")
+    } else {
+        error.to_string()
     }
 }

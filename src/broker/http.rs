@@ -1,27 +1,48 @@
-//! The management HTTP API client, built once per command.
+//! The management HTTP API: one client per command, with timeouts on
+//! every request and a size limit on every response read.
+//!
+//! Writes go through rabbitmq_http_client ([`Http::api`]). Reads that can
+//! be large (a vhost's definitions, its queues) go through [`Http::get_json`],
+//! which streams the body and stops at the size limit: the client library
+//! reads whole bodies into memory, so a broker (or anything else on that
+//! port) that never ends its response would otherwise exhaust memory.
 
 use std::time::Duration;
 
 use rabbitmq_http_client::api::{Client, ClientBuilder};
+use serde::de::DeserializeOwned;
 
 use super::{BrokerError, Settings};
 
-pub type Http = Client<String, String, String>;
+/// The management API of one broker.
+pub struct Http {
+    api: Client<String, String, String>,
+    /// The same connection pool, for bounded reads.
+    raw: reqwest::Client,
+    /// `http://host:15672/api`, without credentials.
+    endpoint: String,
+    user: String,
+    password: super::Password,
+    timeout: Duration,
+}
 
 /// Builds the client. Retries stay at the library default (none): warren
 /// decides what is worth retrying.
 ///
 /// # Errors
-/// The URL is not http(s) or the TLS stack cannot start.
+/// The CA file holds no certificate or the TLS stack cannot start.
 pub fn http_client(settings: &Settings) -> Result<Http, BrokerError> {
     let endpoint = format!("{}/api", settings.http_url.as_str().trim_end_matches('/'));
     let failed = |reason: String| BrokerError::HttpClient {
         url: endpoint.clone(),
         reason,
     };
-    let mut builder = ClientBuilder::new();
+    // Our own reqwest client, so that the timeouts hold with a CA file too
+    // (the library ignores its timeout settings for a client passed in).
+    let mut http = reqwest::Client::builder()
+        .connect_timeout(settings.connect_timeout)
+        .timeout(settings.timeout);
     if let Some(pem) = &settings.ca_pem {
-        let mut http = reqwest::Client::builder();
         let certificates = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
             .map_err(|e| failed(format!("CA certificates: {e}")))?;
         if certificates.is_empty() {
@@ -30,19 +51,122 @@ pub fn http_client(settings: &Settings) -> Result<Http, BrokerError> {
         for certificate in certificates {
             http = http.add_root_certificate(certificate);
         }
-        builder = builder.with_client(http.build().map_err(|e| failed(e.to_string()))?);
     }
-    builder
+    let raw = http.build().map_err(|e| failed(e.to_string()))?;
+    let api = ClientBuilder::new()
+        .with_client(raw.clone())
         .with_endpoint(endpoint.clone())
         .with_basic_auth_credentials(
             settings.user.clone(),
             settings.password.expose().to_string(),
         )
-        .with_connect_timeout(Duration::from_secs(5))
-        .with_request_timeout(Duration::from_secs(60))
         .build()
-        .map_err(|e| BrokerError::HttpClient {
-            url: endpoint,
-            reason: e.to_string(),
+        .map_err(|e| failed(e.to_string()))?;
+    Ok(Http {
+        api,
+        raw,
+        endpoint,
+        user: settings.user.clone(),
+        password: settings.password.clone(),
+        timeout: settings.timeout,
+    })
+}
+
+impl Http {
+    /// The RabbitMQ team's client, for requests whose answers are small.
+    pub fn api(&self) -> &Client<String, String, String> {
+        &self.api
+    }
+
+    /// `GET /api/{path}` as `T`, reading at most the response size limit.
+    /// `path` holds already-encoded segments (see [`segment`]); `doing` says
+    /// what warren was doing, for the error.
+    ///
+    /// # Errors
+    /// The request fails or times out, the broker answers with an error
+    /// status (kept, with its reason), the body is over the limit, or it is
+    /// not JSON of the expected shape.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        doing: &str,
+    ) -> Result<T, BrokerError> {
+        let body = self.get(path, doing).await?;
+        serde_json::from_slice(&body).map_err(|e| BrokerError::Http {
+            doing: doing.to_string(),
+            reason: format!(
+                "the answer to GET /api/{path} is not what the management API sends ({e}); is {} a RabbitMQ management endpoint?",
+                self.endpoint
+            ),
         })
+    }
+
+    async fn get(&self, path: &str, doing: &str) -> Result<Vec<u8>, BrokerError> {
+        let url = format!("{}/{path}", self.endpoint);
+        let request_error = |e: reqwest::Error| self.request_error(doing, e);
+        let mut response = self
+            .raw
+            .get(&url)
+            .basic_auth(&self.user, Some(self.password.expose()))
+            .send()
+            .await
+            .map_err(request_error)?;
+        let status = response.status();
+        let limit = if status.is_success() {
+            crate::limits::get().body_bytes
+        } else {
+            // An error answer is a short JSON reason; keep its start.
+            64 * 1024
+        };
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(request_error)? {
+            if (body.len() + chunk.len()) as u64 > limit {
+                if !status.is_success() {
+                    break;
+                }
+                return Err(BrokerError::TooLarge {
+                    doing: doing.to_string(),
+                    limit,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if !status.is_success() {
+            return Err(BrokerError::Status {
+                doing: doing.to_string(),
+                status: status.as_u16(),
+                reason: error_reason(&body),
+            });
+        }
+        Ok(body)
+    }
+
+    fn request_error(&self, doing: &str, e: reqwest::Error) -> BrokerError {
+        if e.is_timeout() {
+            BrokerError::Timeout {
+                doing: doing.to_string(),
+                after: self.timeout,
+            }
+        } else {
+            BrokerError::Http {
+                doing: doing.to_string(),
+                reason: super::error::unreachable(&e),
+            }
+        }
+    }
+}
+
+/// The management API's `{"error": ..., "reason": ...}`, or the start of
+/// whatever else came back.
+fn error_reason(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_string);
+    text("reason").or_else(|| text("error"))
+}
+
+/// One path segment, percent-encoded (a vhost may be `/` or hold spaces).
+pub fn segment(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }

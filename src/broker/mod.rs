@@ -10,6 +10,6 @@ mod settings;
 
 pub use amqp::{amqp_headers, connect};
 pub use error::BrokerError;
-pub use http::{Http, http_client};
+pub use http::{Http, http_client, segment};
 pub use observe::{Observed, fingerprint, observe, queue_messages};
 pub use settings::{Password, Settings, SettingsInput, redact};

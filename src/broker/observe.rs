@@ -3,11 +3,10 @@
 //! permissions and operator policies. Normalised by the same code that
 //! imports a definitions file, so `plan::diff` compares like with like.
 
-use rabbitmq_http_client::error::HttpClientError;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{BrokerError, Http};
+use super::{BrokerError, Http, segment};
 use crate::definitions::{from_definitions, parse_apply_to};
 use crate::topology::{Origin, Policy, Topology, canonical};
 
@@ -32,89 +31,97 @@ pub struct Observed {
 /// Reads `vhost`; `users` are the user names the spec manages.
 ///
 /// # Errors
-/// The management API is unreachable or refuses (the message says which
-/// request and gives the broker's reason).
+/// The management API is unreachable, refuses, or answers something that
+/// is not what it sends (the message says which request and gives the
+/// broker's reason).
 pub async fn observe(http: &Http, vhost: &str, users: &[String]) -> Result<Observed, BrokerError> {
+    use rabbitmq_http_client::responses;
+    let v = segment(vhost);
+    let doing_definitions = format!("export the definitions of vhost {vhost:?}");
+    let doing_permissions = format!("list permissions in vhost {vhost:?}");
+    let doing_topic = format!("list topic permissions in vhost {vhost:?}");
+    let doing_operator = format!("list operator policies in vhost {vhost:?}");
+    let managed = !users.is_empty();
+    let definitions_path = format!("definitions/{v}");
+    let operator_path = format!("operator-policies/{v}");
     let (definitions, all_users, permissions, topic_permissions, operator) = tokio::join!(
-        http.export_vhost_definitions_as_string(vhost),
+        http.get_json::<Value>(&definitions_path, &doing_definitions),
         async {
-            if users.is_empty() {
-                Ok(Vec::new())
+            if managed {
+                http.get_json::<Vec<responses::User>>("users", "list users")
+                    .await
             } else {
-                http.list_users().await
+                Ok(Vec::new())
             }
         },
         async {
-            if users.is_empty() {
-                Ok(Vec::new())
+            if managed {
+                http.get_json::<Vec<responses::Permissions>>(
+                    &format!("vhosts/{v}/permissions"),
+                    &doing_permissions,
+                )
+                .await
             } else {
-                http.list_permissions_in(vhost).await
+                Ok(Vec::new())
             }
         },
         async {
-            if users.is_empty() {
-                Ok(Vec::new())
+            if managed {
+                http.get_json::<Vec<responses::TopicPermission>>(
+                    &format!("vhosts/{v}/topic-permissions"),
+                    &doing_topic,
+                )
+                .await
             } else {
-                http.list_topic_permissions_in(vhost).await
+                Ok(Vec::new())
             }
         },
-        http.list_operator_policies_in(vhost),
+        http.get_json::<Vec<responses::Policy>>(&operator_path, &doing_operator),
     );
     let (mut doc, vhost_exists) = match definitions {
-        Ok(text) => (
-            serde_json::from_str::<Value>(&text).map_err(|e| BrokerError::Http {
-                doing: format!("read the definitions of vhost {vhost:?}"),
-                reason: e.to_string(),
-            })?,
-            true,
-        ),
-        Err(e) if is_not_found(&e) => (json!({}), false),
-        Err(e) => {
-            return Err(BrokerError::http(
-                format!("export the definitions of vhost {vhost:?}"),
-                e,
-            ));
+        Ok(Value::Object(doc)) => (doc, true),
+        Ok(_) => {
+            return Err(BrokerError::Http {
+                doing: doing_definitions,
+                reason: "the answer is not a JSON object, as a definitions export is".into(),
+            });
         }
+        Err(e) if is_not_found(&e) => (serde_json::Map::new(), false),
+        Err(e) => return Err(e),
     };
     let named = |name: &str| users.iter().any(|u| u == name);
-    let all_users = all_users.map_err(|e| BrokerError::http("list users", e))?;
-    let permissions = if vhost_exists {
-        permissions
-            .map_err(|e| BrokerError::http(format!("list permissions in vhost {vhost:?}"), e))?
+    let all_users = all_users?;
+    let (permissions, topic_permissions) = if vhost_exists {
+        (permissions?, topic_permissions?)
     } else {
-        Vec::new()
-    };
-    let topic_permissions = if vhost_exists {
-        topic_permissions.map_err(|e| {
-            BrokerError::http(format!("list topic permissions in vhost {vhost:?}"), e)
-        })?
-    } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     // Users and permissions enter through the same import as a file's.
-    let to_values = |items: Vec<Value>| Value::Array(items);
-    doc["users"] = to_values(
+    doc.insert(
+        "users".into(),
         all_users
             .iter()
             .filter(|u| named(&u.name))
             .map(|u| json!({ "name": u.name, "tags": serde_json::to_value(&u.tags).unwrap_or(Value::Null) }))
             .collect(),
     );
-    doc["permissions"] = to_values(
+    doc.insert(
+        "permissions".into(),
         permissions
             .iter()
             .filter(|p| named(&p.user))
             .map(|p| json!({ "user": p.user, "vhost": vhost, "configure": p.configure, "write": p.write, "read": p.read }))
             .collect(),
     );
-    doc["topic_permissions"] = to_values(
+    doc.insert(
+        "topic_permissions".into(),
         topic_permissions
             .iter()
             .filter(|p| named(&p.user))
             .map(|p| json!({ "user": p.user, "vhost": vhost, "exchange": p.exchange, "write": p.write, "read": p.read }))
             .collect(),
     );
-    let imported = from_definitions(&doc, vhost).map_err(|e| BrokerError::Http {
+    let imported = from_definitions(&Value::Object(doc), vhost).map_err(|e| BrokerError::Http {
         doing: format!("read the definitions of vhost {vhost:?}"),
         reason: e.to_string(),
     })?;
@@ -160,12 +167,7 @@ pub async fn observe(http: &Http, vhost: &str, users: &[String]) -> Result<Obser
             })
             .collect(),
         Err(e) if is_not_found(&e) => Vec::new(),
-        Err(e) => {
-            return Err(BrokerError::http(
-                format!("list operator policies in vhost {vhost:?}"),
-                e,
-            ));
-        }
+        Err(e) => return Err(e),
     };
     let fingerprint = fingerprint(&topology);
     Ok(Observed {
@@ -192,19 +194,10 @@ pub fn fingerprint(topology: &Topology) -> String {
 
 /// 404, or the 400 `vhost_not_found` the definitions endpoint answers for
 /// a vhost that does not exist yet.
-fn is_not_found(e: &HttpClientError) -> bool {
+fn is_not_found(e: &BrokerError) -> bool {
     match e {
-        HttpClientError::NotFound => true,
-        HttpClientError::ClientErrorResponse {
-            status_code,
-            error_details,
-            ..
-        } => {
-            status_code.as_u16() == 404
-                || error_details
-                    .as_ref()
-                    .and_then(|d| d.reason())
-                    .is_some_and(|r| r.contains("not_found"))
+        BrokerError::Status { status, reason, .. } => {
+            *status == 404 || reason.as_deref().is_some_and(|r| r.contains("not_found"))
         }
         _ => false,
     }
@@ -218,12 +211,17 @@ pub async fn queue_messages(
     http: &Http,
     vhost: &str,
 ) -> Result<std::collections::BTreeMap<String, u64>, BrokerError> {
-    let queues = http
-        .list_queues_in(vhost)
-        .await
-        .map_err(|e| BrokerError::http(format!("list queues in vhost {vhost:?}"), e))?;
-    Ok(queues
-        .into_iter()
-        .map(|q| (q.name, q.message_count))
-        .collect())
+    #[derive(serde::Deserialize)]
+    struct Count {
+        name: String,
+        #[serde(default)]
+        messages: u64,
+    }
+    let queues: Vec<Count> = http
+        .get_json(
+            &format!("queues/{}?columns=name,messages", segment(vhost)),
+            &format!("list queues in vhost {vhost:?}"),
+        )
+        .await?;
+    Ok(queues.into_iter().map(|q| (q.name, q.messages)).collect())
 }

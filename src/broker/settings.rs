@@ -44,6 +44,10 @@ pub struct Settings {
     pub password: Password,
     /// PEM certificates to trust for https/amqps, besides the system's.
     pub ca_pem: Option<String>,
+    /// How long to wait for a connection to the broker.
+    pub connect_timeout: std::time::Duration,
+    /// How long one management API request may take, answer included.
+    pub timeout: std::time::Duration,
 }
 
 /// The raw inputs, before defaults: flags first, then the environment.
@@ -56,7 +60,15 @@ pub struct SettingsInput {
     pub password_env: Option<String>,
     /// A PEM file of CA certificates for TLS.
     pub ca_cert: Option<std::path::PathBuf>,
+    pub connect_timeout: Option<std::time::Duration>,
+    pub timeout: Option<std::time::Duration>,
 }
+
+/// A broker that has not accepted a connection in 5 s is not coming.
+pub const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Long enough for the definitions of a 100,000-queue vhost; short enough
+/// that a silent endpoint does not hold a CI job.
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub const DEFAULT_HTTP_URL: &str = "http://127.0.0.1:15672";
 pub const DEFAULT_AMQP_URL: &str = "amqp://127.0.0.1:5672";
@@ -123,6 +135,8 @@ impl Settings {
             user,
             password: Password::new(password),
             ca_pem,
+            connect_timeout: input.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            timeout: input.timeout.unwrap_or(DEFAULT_TIMEOUT),
         })
     }
 
@@ -151,8 +165,18 @@ fn parse(
         reason,
     };
     let mut url = Url::parse(text).map_err(|e| invalid(e.to_string()))?;
-    if !schemes.contains(&url.scheme()) {
-        return Err(invalid(format!("expected {}", schemes.join(" or "))));
+    if !schemes.contains(&url.scheme()) || !url.has_host() {
+        return Err(invalid(format!(
+            "expected {}://HOST:PORT",
+            schemes.join(":// or ")
+        )));
+    }
+    // warren appends the API's paths to the management URL; a query or a
+    // fragment would end up in the middle of every request.
+    if schemes.contains(&"http") && (url.query().is_some() || url.fragment().is_some()) {
+        return Err(invalid(
+            "a management URL takes no query (?...) or fragment (#...)".into(),
+        ));
     }
     let decode = |s: &str| percent_decode(s);
     let user = (!url.username().is_empty()).then(|| decode(url.username()));
@@ -169,14 +193,30 @@ fn percent_decode(text: &str) -> String {
         .unwrap_or_default()
 }
 
-/// A URL with any `user:password@` removed, for messages.
+/// Any text given as a URL, safe to print: everything up to the last `@`
+/// (user and password, with or without a scheme, `//u:pw@host` too) and any
+/// query or fragment (`?password=...`) removed. It errs on the side of
+/// hiding: the text need not be a valid URL.
 pub fn redact(text: &str) -> String {
-    match (text.find("://"), text.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            format!("{}{}", &text[..scheme_end + 3], &text[at + 1..])
-        }
-        _ => text.to_string(),
+    let scheme_end = text
+        .find("://")
+        .map(|i| i + 3)
+        .or_else(|| text.starts_with("//").then_some(2));
+    let (prefix, rest) = text.split_at(scheme_end.unwrap_or(0));
+    let rest = match rest.rfind('@') {
+        Some(at) => &rest[at + 1..],
+        None => rest,
+    };
+    match rest.find(['?', '#']) {
+        Some(i) => format!("{prefix}{}?…", &rest[..i]),
+        None => format!("{prefix}{rest}"),
     }
+}
+
+/// A parsed URL as messages show it: without its query (an AMQP URL may
+/// carry options there).
+pub fn shown(url: &Url) -> String {
+    redact(url.as_str())
 }
 
 fn is_local(url: &Url) -> bool {
@@ -251,6 +291,70 @@ mod tests {
         };
         let error = Settings::resolve(&input, no_env).unwrap_err().to_string();
         assert!(!error.contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn no_url_error_prints_a_secret() {
+        let secret = "S3cr3t";
+        let bad = [
+            "guest:S3cr3t@127.0.0.1:15672",
+            "//guest:S3cr3t@127.0.0.1:15672",
+            "http//guest:S3cr3t@127.0.0.1:15672",
+            "gopher://guest:S3cr3t@127.0.0.1:15672",
+            "http://guest:S3cr3t@127.0.0.1:15672/?password=S3cr3t",
+            "http://127.0.0.1:15672/?password=S3cr3t",
+            "http://127.0.0.1:15672/#S3cr3t",
+            "http://guest:S3cr3t@:15672",
+            "http://gu@est:S3c/r3t@[::1",
+            "http://guest:S3c?r3t@host",
+            "S3cr3t",
+        ];
+        for text in bad {
+            for field in ["http", "amqp"] {
+                let mut input = SettingsInput::default();
+                let value = Some(text.replace("http", field));
+                match field {
+                    "http" => input.http_url = value,
+                    _ => input.amqp_url = value,
+                }
+                let Err(error) = Settings::resolve(&input, no_env) else {
+                    continue;
+                };
+                let error = error.to_string();
+                // The bare word is the password only when it is not the
+                // whole input, which cannot be told apart from a host.
+                if text != secret {
+                    assert!(!error.contains(secret), "{text}: {error}");
+                }
+            }
+        }
+        assert_eq!(
+            redact("amqp://u:pw@host/vh?heartbeat=5"),
+            "amqp://host/vh?…"
+        );
+        assert_eq!(redact("u:pw@host"), "host");
+    }
+
+    #[test]
+    fn a_management_url_with_a_query_is_refused() {
+        let input = SettingsInput {
+            http_url: Some("http://127.0.0.1:15672/?x=1".into()),
+            ..SettingsInput::default()
+        };
+        let error = Settings::resolve(&input, no_env).unwrap_err().to_string();
+        assert!(error.contains("no query"), "{error}");
+        // AMQP options live in the query and are kept.
+        let input = SettingsInput {
+            amqp_url: Some("amqp://127.0.0.1:5672/?heartbeat=5".into()),
+            ..SettingsInput::default()
+        };
+        let settings = Settings::resolve(&input, no_env).unwrap();
+        assert!(
+            settings.amqp_uri("v").ends_with("/v?heartbeat=5"),
+            "{}",
+            settings.amqp_uri("v")
+        );
+        assert_eq!(shown(&settings.amqp_url), "amqp://127.0.0.1:5672/?…");
     }
 
     #[test]

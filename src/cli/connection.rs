@@ -26,6 +26,21 @@ pub struct ConnectionArgs {
     /// PEM file of CA certificates to trust for https:// and amqps://.
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<std::path::PathBuf>,
+    /// How long to wait for a connection to the broker [default: 5s].
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub connect_timeout: Option<std::time::Duration>,
+    /// How long one management API request may take [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// `250ms`, `5s`, `2m`, as in a spec.
+fn duration(text: &str) -> Result<std::time::Duration, String> {
+    let d = crate::spec::Duration::parse(text)?;
+    if d.millis == 0 {
+        return Err("a timeout of 0 would fail every request".into());
+    }
+    Ok(std::time::Duration::from_millis(d.millis))
 }
 
 impl ConnectionArgs {
@@ -36,6 +51,8 @@ impl ConnectionArgs {
             user: self.user.clone(),
             password_env: self.password_env.clone(),
             ca_cert: self.ca_cert.clone(),
+            connect_timeout: self.connect_timeout,
+            timeout: self.timeout,
         };
         Ok(Settings::resolve(&input, |name| std::env::var(name).ok())?)
     }

@@ -121,7 +121,15 @@ mod tests {
         let stems = super::file_stems(&["/", "Default", "default", "a b", "a_b", ".x", "_x"]);
         assert_eq!(
             stems,
-            ["default", "Default-2", "default-3", "a_b", "a_b-2", "_x", "_x-2"]
+            [
+                "default",
+                "Default-2",
+                "default-3",
+                "a_b",
+                "a_b-2",
+                "_x",
+                "_x-2"
+            ]
         );
     }
 }

@@ -74,11 +74,7 @@ where
             // errors to stderr; those take warren's usage code, not clap's
             // 2, which `plan --detailed-exitcode` uses for "changes".
             let _ = error.print();
-            return if error.use_stderr() {
-                exit::USAGE
-            } else {
-                0
-            };
+            return if error.use_stderr() { exit::USAGE } else { 0 };
         }
     };
     let mut out = Output::terminal();

@@ -66,7 +66,10 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, LoadError> {
         limit,
     };
     let file = std::fs::File::open(path).map_err(io)?;
-    if file.metadata().is_ok_and(|m| m.is_file() && m.len() > limit) {
+    if file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() > limit)
+    {
         return Err(too_large());
     }
     let mut bytes = Vec::new();

@@ -289,13 +289,18 @@ async fn validate_against_the_broker_reports_effective_policies() {
         priority: 9,
         definition: definition.clone(),
     };
-    vhost.http.declare_policy(&stronger).await.unwrap();
+    vhost.http.api().declare_policy(&stronger).await.unwrap();
     let operator = PolicyParams {
         name: "ops-cap",
         priority: 0,
         ..stronger
     };
-    vhost.http.declare_operator_policy(&operator).await.unwrap();
+    vhost
+        .http
+        .api()
+        .declare_operator_policy(&operator)
+        .await
+        .unwrap();
 
     let ran = Warren::new()
         .args([
@@ -379,6 +384,7 @@ async fn users_and_permissions_are_observed_and_compared() {
     let hash = base64_encoded_salted_password_hash_sha256(&salt(), "not-used");
     vhost
         .http
+        .api()
         .create_user(&UserParams {
             name: &user,
             password_hash: &hash,
@@ -395,6 +401,7 @@ async fn users_and_permissions_are_observed_and_compared() {
     };
     vhost
         .http
+        .api()
         .declare_permissions(&grant("^(events)$"))
         .await
         .unwrap();
@@ -405,12 +412,22 @@ async fn users_and_permissions_are_observed_and_compared() {
         write: r"^(a\.b)$",
         read: "^$",
     };
-    vhost.http.declare_topic_permissions(&topic).await.unwrap();
+    vhost
+        .http
+        .api()
+        .declare_topic_permissions(&topic)
+        .await
+        .unwrap();
     let result = plan(&vhost, &path, &["--detailed-exitcode", "--prune"]).status(0);
     assert!(result.stdout.contains("No changes"), "{}", result.stdout);
 
     // A broader grant on the broker shows as an update back to least privilege.
-    vhost.http.declare_permissions(&grant(".*")).await.unwrap();
+    vhost
+        .http
+        .api()
+        .declare_permissions(&grant(".*"))
+        .await
+        .unwrap();
     let doc = json(&plan(&vhost, &path, &["--json"]).success().stdout);
     let change = &doc["changes"][0];
     assert_eq!(
@@ -420,5 +437,5 @@ async fn users_and_permissions_are_observed_and_compared() {
     );
     assert_eq!(change["attributes"][0]["before"], ".*");
     assert_eq!(change["attributes"][0]["after"], "^(events)$");
-    let _ = vhost.http.delete_user(&user, true).await;
+    let _ = vhost.http.api().delete_user(&user, true).await;
 }

@@ -67,6 +67,7 @@ async fn corpus_plans_empty_and_exports_back() {
             let desired = validation.topologies.remove(0);
             if let Err(e) = vhost
                 .http
+                .api()
                 .import_vhost_definitions(&vhost.name, to_definitions(&desired))
                 .await
             {

@@ -32,13 +32,15 @@ impl TestVhost {
         );
         let settings = settings();
         let http = http_client(&settings).expect("http client");
-        let _ = http.delete_vhost(&name, true).await;
-        http.create_vhost(&VirtualHostParams::named(&name))
+        let _ = http.api().delete_vhost(&name, true).await;
+        http.api()
+            .create_vhost(&VirtualHostParams::named(&name))
             .await
             .unwrap_or_else(|e| {
                 panic!("create vhost {name}: {e} (is the broker up? run scripts/broker.sh)")
             });
-        http.grant_full_permissions(&settings.user, &name)
+        http.api()
+            .grant_full_permissions(&settings.user, &name)
             .await
             .expect("grant permissions");
         TestVhost {
@@ -51,6 +53,7 @@ impl TestVhost {
     /// Loads a definitions document into this vhost.
     pub async fn import(&self, definitions: serde_json::Value) {
         self.http
+            .api()
             .import_vhost_definitions(&self.name, definitions)
             .await
             .unwrap_or_else(|e| panic!("import definitions into {}: {e:?}", self.name));
@@ -69,7 +72,7 @@ impl Drop for TestVhost {
                 .expect("runtime");
             runtime.block_on(async {
                 if let Ok(http) = http_client(&settings) {
-                    let _ = http.delete_vhost(&name, true).await;
+                    let _ = http.api().delete_vhost(&name, true).await;
                 }
             });
         })
