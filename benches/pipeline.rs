@@ -57,7 +57,7 @@ fn pipeline(c: &mut Criterion) {
         })
     });
     group.bench_function("diff equal topologies", |b| {
-        b.iter(|| diff(&topology, &topology, &Options { prune: true }))
+        b.iter(|| diff(&topology, &topology, &Options { prune: true, ..Options::default() }))
     });
     let router = Router::new(&topology);
     let none = Headers::new();

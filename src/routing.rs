@@ -36,8 +36,10 @@ impl Route {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "via", rename_all = "snake_case")]
+/// One step of a message's path. Serialised in one shape for every kind
+/// of hop (`via`, `source`, `destination`, `destination_type`,
+/// `routing_key`), so a program reads every hop the same way.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Hop {
     /// A binding matched.
     Binding {
@@ -50,6 +52,50 @@ pub enum Hop {
     AlternateExchange { from: String, to: String },
     /// The default exchange delivered to the queue named by the key.
     DefaultExchange { queue: String },
+}
+
+impl Serialize for Hop {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        /// `routing_key` is the key of the binding that matched: the queue's
+        /// name for the default exchange, none for an alternate exchange.
+        #[derive(Serialize)]
+        struct Flat<'a> {
+            via: &'static str,
+            source: &'a str,
+            destination: &'a str,
+            destination_type: DestinationType,
+            routing_key: Option<&'a str>,
+        }
+        let flat = match self {
+            Hop::Binding {
+                source,
+                destination,
+                destination_type,
+                routing_key,
+            } => Flat {
+                via: "binding",
+                source,
+                destination,
+                destination_type: *destination_type,
+                routing_key: Some(routing_key),
+            },
+            Hop::AlternateExchange { from, to } => Flat {
+                via: "alternate_exchange",
+                source: from,
+                destination: to,
+                destination_type: DestinationType::Exchange,
+                routing_key: None,
+            },
+            Hop::DefaultExchange { queue } => Flat {
+                via: "default_exchange",
+                source: "",
+                destination: queue,
+                destination_type: DestinationType::Queue,
+                routing_key: Some(queue),
+            },
+        };
+        flat.serialize(serializer)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -26,7 +26,8 @@ pub fn run(args: &ExplainArgs, out: &mut Output) -> Result<Outcome, CliError> {
             known.join(", ")
         ))
     })?;
+    let text = crate::explain::render_text(&explanation);
     out.stdout
-        .write_all(crate::explain::render_text(&explanation).as_bytes())?;
+        .write_all(crate::printable::printable(&text).as_bytes())?;
     Ok(Outcome::Success)
 }

@@ -48,7 +48,10 @@ pub fn run(args: &PlanArgs, out: &mut Output) -> Result<Outcome, CliError> {
     }
     let settings = args.connection.settings()?;
     let http = http_client(&settings)?;
-    let options = Options { prune: args.prune };
+    let options = Options {
+        prune: args.prune,
+        ..Options::default()
+    };
     let plans = runtime()?.block_on(async {
         let mut plans = Vec::new();
         for desired in &topologies {
@@ -101,7 +104,11 @@ async fn plan_one(
 ) -> Result<Plan, CliError> {
     let users: Vec<String> = desired.users.keys().cloned().collect();
     let observed = observe(http, &desired.vhost, &users).await?;
-    let mut plan = diff(desired, &observed.topology, options);
+    let options = Options {
+        vhost_missing: !observed.vhost_exists,
+        ..*options
+    };
+    let mut plan = diff(desired, &observed.topology, &options);
     plan.fingerprint = observed.fingerprint.clone();
     let kept = if options.prune {
         Vec::new()

@@ -81,8 +81,9 @@ pub fn run(args: &RouteArgs, out: &mut Output) -> Result<Outcome, CliError> {
             .map_err(|e| CliError::Serialize(e.to_string()))?;
         writeln!(out.stdout)?;
     } else {
+        let text = render_text(topology, &exchange, &key, &route);
         out.stdout
-            .write_all(render_text(topology, &exchange, &key, &route).as_bytes())?;
+            .write_all(crate::printable::printable(&text).as_bytes())?;
     }
     Ok(Outcome::Success)
 }

@@ -17,6 +17,7 @@ pub enum Action {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectKind {
+    Vhost,
     Exchange,
     Queue,
     Binding,
@@ -29,6 +30,7 @@ pub enum ObjectKind {
 impl ObjectKind {
     pub fn as_str(self) -> &'static str {
         match self {
+            ObjectKind::Vhost => "vhost",
             ObjectKind::Exchange => "exchange",
             ObjectKind::Queue => "queue",
             ObjectKind::Binding => "binding",

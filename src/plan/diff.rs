@@ -14,6 +14,9 @@ pub struct Options {
     /// Delete what the spec does not name (never `amq.*`, server-named or
     /// ignored objects: observe leaves those out, `ignore:` filters here).
     pub prune: bool,
+    /// The vhost does not exist on the broker: creating it is the first
+    /// change.
+    pub vhost_missing: bool,
 }
 
 type Attrs = BTreeMap<String, Value>;
@@ -30,6 +33,17 @@ pub fn diff(desired: &Topology, live: &Topology, options: &Options) -> Plan {
         vhost: desired.vhost.clone(),
         ..Plan::default()
     };
+    if options.vhost_missing {
+        plan.changes.push(Change {
+            action: Action::Create,
+            kind: ObjectKind::Vhost,
+            name: desired.vhost.clone(),
+            attributes: Vec::new(),
+            reason: None,
+            messages: None,
+            span: None,
+        });
+    }
     let mut out = Out {
         plan: &mut plan,
         prune: options.prune,
@@ -419,7 +433,7 @@ mod tests {
     #[test]
     fn identical_topologies_have_no_changes() {
         let t = topology(BASE);
-        assert!(diff(&t, &t, &Options { prune: true }).is_empty());
+        assert!(diff(&t, &t, &Options { prune: true, ..Options::default() }).is_empty());
     }
 
     #[test]
@@ -480,7 +494,7 @@ mod tests {
             .topologies
             .remove(0);
         assert_eq!(live.queues["q"].arguments["x-message-ttl"], json!(5000));
-        assert!(diff(&desired, &live, &Options { prune: true }).is_empty());
+        assert!(diff(&desired, &live, &Options { prune: true, ..Options::default() }).is_empty());
     }
 
     #[test]
@@ -490,7 +504,7 @@ mod tests {
         let kept = diff(&desired, &live, &Options::default());
         assert!(kept.is_empty());
         assert_eq!(kept.unmanaged.len(), 4);
-        let pruned = diff(&desired, &live, &Options { prune: true });
+        let pruned = diff(&desired, &live, &Options { prune: true, ..Options::default() });
         assert_eq!(pruned.summary().delete, 4);
     }
 
@@ -498,7 +512,7 @@ mod tests {
     fn ignored_names_are_never_deleted() {
         let live = topology(BASE);
         let desired = topology("version: 1\nignore: ['^[eqp]$']\n");
-        let plan = diff(&desired, &live, &Options { prune: true });
+        let plan = diff(&desired, &live, &Options { prune: true, ..Options::default() });
         assert!(plan.is_empty(), "{:?}", plan.changes);
         assert!(plan.unmanaged.is_empty());
     }

@@ -29,10 +29,10 @@ pub fn github(
             "title={}",
             escape_property(&format!("{} {}", d.code.id, d.code.name))
         ));
-        let mut message = d.message.clone();
+        let mut message = crate::printable::for_people(&d.message);
         if let Some(help) = &d.help {
             message.push_str("\nhelp: ");
-            message.push_str(help);
+            message.push_str(&crate::printable::for_people(help));
         }
         writeln!(
             out.stdout,
