@@ -57,7 +57,16 @@ fn pipeline(c: &mut Criterion) {
         })
     });
     group.bench_function("diff equal topologies", |b| {
-        b.iter(|| diff(&topology, &topology, &Options { prune: true, ..Options::default() }))
+        b.iter(|| {
+            diff(
+                &topology,
+                &topology,
+                &Options {
+                    prune: true,
+                    ..Options::default()
+                },
+            )
+        })
     });
     let router = Router::new(&topology);
     let none = Headers::new();
@@ -79,5 +88,43 @@ fn pipeline(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pipeline);
+/// `n` services on one topic exchange, each consuming one key, emitting
+/// the next service's key, with a retry chain and a user of its own: the
+/// shape whose validation grew with the cube of `n` before the router
+/// indexed its bindings.
+fn services_spec(n: usize) -> String {
+    let mut s = String::from(
+        "version: 1\nvhost: bench\nexchanges:\n  events: { type: topic }\nservices:\n",
+    );
+    for i in 0..n {
+        let _ = writeln!(
+            s,
+            "  s{i}:\n    consumes: {{ exchange: events, keys: [\"k.{i}.*\"] }}\n    emits: [{{ exchange: events, keys: [k.{}.done] }}]\n    retry: {{ delays: [5s] }}\n    user: u{i}",
+            (i + 1) % n
+        );
+    }
+    s.push_str("users:\n");
+    for i in 0..n {
+        let _ = writeln!(s, "  u{i}: {{ password_env: PW_{i} }}");
+    }
+    s
+}
+
+/// Validation time per service should stay flat as services grow.
+fn services(c: &mut Criterion) {
+    let mut group = c.benchmark_group("services");
+    group.sample_size(10);
+    for n in [1_000, 2_000, 4_000] {
+        let text = services_spec(n);
+        group.bench_function(format!("load {n} (baseline)"), |b| {
+            b.iter(|| load_str("bench.yaml", &text))
+        });
+        group.bench_function(format!("validate {n}"), |b| {
+            b.iter(|| warren::validate::validate_loaded(load_str("bench.yaml", &text)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, pipeline, services);
 criterion_main!(benches);

@@ -106,20 +106,122 @@ pub enum RouteError {
     InternalExchange(String),
 }
 
-/// Bindings indexed by source exchange, built once per topology.
+/// Bindings indexed by source exchange, built once per topology: direct
+/// bindings by key, topic bindings in a trie of words (as RabbitMQ keeps
+/// them), so that routing one message costs the bindings it matches, not
+/// every binding of the exchange. Checks route every emitted event; with
+/// thousands of services a linear scan made validation quadratic.
 pub struct Router<'t> {
     topology: &'t Topology,
-    by_source: HashMap<&'t str, Vec<&'t Binding>>,
+    by_source: HashMap<&'t str, Index<'t>>,
+}
+
+/// One exchange's bindings, numbered in topology order so that a route
+/// lists its hops in that order whatever the index.
+#[derive(Default)]
+struct Index<'t> {
+    all: Vec<&'t Binding>,
+    by_key: HashMap<&'t str, Vec<usize>>,
+    trie: Trie<'t>,
+}
+
+/// Topic binding keys, word by word; `*` and `#` are children of their own.
+#[derive(Default)]
+struct Trie<'t> {
+    words: HashMap<&'t str, Trie<'t>>,
+    star: Option<Box<Trie<'t>>>,
+    hash: Option<Box<Trie<'t>>>,
+    /// Bindings whose key ends here.
+    bindings: Vec<usize>,
+}
+
+impl<'t> Trie<'t> {
+    fn insert(&mut self, pattern: &[&'t str], binding: usize) {
+        match pattern.split_first() {
+            None => self.bindings.push(binding),
+            Some((&"*", rest)) => self.star.get_or_insert_default().insert(rest, binding),
+            Some((&"#", rest)) => self.hash.get_or_insert_default().insert(rest, binding),
+            Some((word, rest)) => self.words.entry(word).or_default().insert(rest, binding),
+        }
+    }
+
+    /// Adds to `out` every binding whose pattern matches `key`.
+    /// `visited` keeps `#` from trying the same (node, position) twice,
+    /// which keeps the walk linear in the trie times the key.
+    fn matches(
+        &self,
+        key: &[&str],
+        at: usize,
+        out: &mut Vec<usize>,
+        visited: &mut HashSet<(*const Trie<'t>, usize)>,
+    ) {
+        if !visited.insert((self as *const Trie<'t>, at)) {
+            return;
+        }
+        if at == key.len() {
+            out.extend(&self.bindings);
+        } else {
+            if let Some(next) = self.words.get(key[at]) {
+                next.matches(key, at + 1, out, visited);
+            }
+            if let Some(star) = &self.star {
+                star.matches(key, at + 1, out, visited);
+            }
+        }
+        if let Some(hash) = &self.hash {
+            // `#` takes zero or more words.
+            for skip in at..=key.len() {
+                hash.matches(key, skip, out, visited);
+            }
+        }
+    }
+}
+
+impl<'t> Index<'t> {
+    fn add(&mut self, kind: Option<&ExchangeType>, binding: &'t Binding) {
+        let i = self.all.len();
+        self.all.push(binding);
+        match kind {
+            Some(ExchangeType::Direct) => self
+                .by_key
+                .entry(binding.routing_key.as_str())
+                .or_default()
+                .push(i),
+            Some(ExchangeType::Topic) => self.trie.insert(&words(&binding.routing_key), i),
+            _ => {}
+        }
+    }
+
+    /// The bindings that match, in topology order.
+    fn matching(&self, kind: &ExchangeType, key: &str, headers: &Headers) -> Vec<&'t Binding> {
+        let mut found = match kind {
+            ExchangeType::Direct => self.by_key.get(key).cloned().unwrap_or_default(),
+            ExchangeType::Topic => {
+                let mut found = Vec::new();
+                self.trie
+                    .matches(&words(key), 0, &mut found, &mut HashSet::new());
+                found.sort_unstable();
+                found.dedup();
+                found
+            }
+            _ => (0..self.all.len())
+                .filter(|&i| binding_matches(kind, self.all[i], key, headers))
+                .collect(),
+        };
+        found.sort_unstable();
+        found.into_iter().map(|i| self.all[i]).collect()
+    }
 }
 
 impl<'t> Router<'t> {
     pub fn new(topology: &'t Topology) -> Router<'t> {
-        let mut by_source: HashMap<&str, Vec<&Binding>> = HashMap::new();
+        let mut by_source: HashMap<&str, Index> = HashMap::new();
         for binding in &topology.bindings {
+            let kind = topology.exchanges.get(&binding.source).map(|x| &x.kind);
             by_source
                 .entry(binding.source.as_str())
                 .or_default()
-                .push(binding);
+                .add(kind, binding);
         }
         Router {
             topology,
@@ -162,14 +264,11 @@ impl<'t> Router<'t> {
                 route.unknown.push(name.to_string());
                 continue;
             }
-            let matched: Vec<&Binding> = self
+            let matched = self
                 .by_source
                 .get(name)
-                .into_iter()
-                .flatten()
-                .copied()
-                .filter(|b| binding_matches(&x.kind, b, key, headers))
-                .collect();
+                .map(|index| index.matching(&x.kind, key, headers))
+                .unwrap_or_default();
             if matched.is_empty() {
                 if let Some(ae) = &x.alternate_exchange {
                     route.hops.push(Hop::AlternateExchange {

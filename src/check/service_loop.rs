@@ -15,19 +15,23 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         .keys()
         .map(|name| (name.as_str(), graph.add_node(name.as_str())))
         .collect();
+    // Which services consume each queue, so that an emit's edges cost the
+    // queues it reaches, not every service.
+    let mut consumers: std::collections::HashMap<&str, Vec<&str>> = Default::default();
+    for target in t.services.values() {
+        if let Some(q) = &target.queue {
+            consumers.entry(q).or_default().push(&target.name);
+        }
+    }
     let none = Headers::new();
     for s in t.services.values() {
         for e in &s.emits {
             let Ok(route) = cx.router.route(&e.exchange, &e.key, &none) else {
                 continue;
             };
-            for target in t.services.values() {
-                if target
-                    .queue
-                    .as_ref()
-                    .is_some_and(|q| route.queues.contains(q))
-                {
-                    graph.update_edge(nodes[s.name.as_str()], nodes[target.name.as_str()], ());
+            for queue in &route.queues {
+                for target in consumers.get(queue.as_str()).into_iter().flatten() {
+                    graph.update_edge(nodes[s.name.as_str()], nodes[target], ());
                 }
             }
         }

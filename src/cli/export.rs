@@ -35,7 +35,11 @@ pub fn run(args: &ExportArgs, out: &mut Output) -> Result<Outcome, CliError> {
     }
     let yaml = to_spec_yaml(&observed.topology).map_err(CliError::Serialize)?;
     for line in &observed.unsupported {
-        writeln!(out.stderr, "warning: not exported: {}", crate::printable::for_people(line))?;
+        writeln!(
+            out.stderr,
+            "warning: not exported: {}",
+            crate::printable::for_people(line)
+        )?;
     }
     match &args.out {
         Some(path) => std::fs::write(path, yaml).map_err(CliError::write_file(path))?,

@@ -32,7 +32,11 @@ pub fn run(args: &ImportArgs, out: &mut Output) -> Result<Outcome, CliError> {
     let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| invalid(&e))?;
     let imported = from_definitions(&doc, &args.vhost).map_err(|e| invalid(&e))?;
     for line in &imported.unsupported {
-        writeln!(out.stderr, "warning: not imported: {}", crate::printable::for_people(line))?;
+        writeln!(
+            out.stderr,
+            "warning: not imported: {}",
+            crate::printable::for_people(line)
+        )?;
     }
     match (&args.out_dir, imported.topologies.as_slice()) {
         (None, [one]) => out
@@ -52,7 +56,12 @@ pub fn run(args: &ImportArgs, out: &mut Output) -> Result<Outcome, CliError> {
                 let path = dir.join(format!("{stem}.yaml"));
                 std::fs::write(&path, to_spec_yaml(t).map_err(CliError::Serialize)?)
                     .map_err(CliError::write_file(&path))?;
-                writeln!(out.stderr, "wrote {} (vhost {:?})", path.display(), crate::printable::clip(&t.vhost))?;
+                writeln!(
+                    out.stderr,
+                    "wrote {} (vhost {:?})",
+                    path.display(),
+                    crate::printable::clip(&t.vhost)
+                )?;
             }
         }
     }

@@ -30,6 +30,9 @@ pub struct Imported {
 pub enum DefinitionsError {
     #[error("not a RabbitMQ definitions document: {0}")]
     Shape(#[from] serde_json::Error),
+    /// The document has the right shape but holds what RabbitMQ refuses.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Reads a definitions document (cluster-wide, or one vhost's export whose
@@ -163,10 +166,15 @@ pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, De
             );
             continue;
         }
-        let destination_type = if b.destination_type == "exchange" {
-            DestinationType::Exchange
-        } else {
-            DestinationType::Queue
+        let destination_type = match b.destination_type.as_str() {
+            "exchange" => DestinationType::Exchange,
+            "queue" => DestinationType::Queue,
+            other => {
+                return Err(DefinitionsError::Invalid(format!(
+                    "vhost {vhost:?}: the binding from {:?} to {:?} has destination_type {:?}; RabbitMQ knows only \"queue\" and \"exchange\"",
+                    b.source, b.destination, other
+                )));
+            }
         };
         if let Some(t) = by_vhost.get_mut(&vhost) {
             t.bindings.push(Binding {

@@ -433,7 +433,17 @@ mod tests {
     #[test]
     fn identical_topologies_have_no_changes() {
         let t = topology(BASE);
-        assert!(diff(&t, &t, &Options { prune: true, ..Options::default() }).is_empty());
+        assert!(
+            diff(
+                &t,
+                &t,
+                &Options {
+                    prune: true,
+                    ..Options::default()
+                }
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -494,7 +504,17 @@ mod tests {
             .topologies
             .remove(0);
         assert_eq!(live.queues["q"].arguments["x-message-ttl"], json!(5000));
-        assert!(diff(&desired, &live, &Options { prune: true, ..Options::default() }).is_empty());
+        assert!(
+            diff(
+                &desired,
+                &live,
+                &Options {
+                    prune: true,
+                    ..Options::default()
+                }
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -504,7 +524,14 @@ mod tests {
         let kept = diff(&desired, &live, &Options::default());
         assert!(kept.is_empty());
         assert_eq!(kept.unmanaged.len(), 4);
-        let pruned = diff(&desired, &live, &Options { prune: true, ..Options::default() });
+        let pruned = diff(
+            &desired,
+            &live,
+            &Options {
+                prune: true,
+                ..Options::default()
+            },
+        );
         assert_eq!(pruned.summary().delete, 4);
     }
 
@@ -512,7 +539,14 @@ mod tests {
     fn ignored_names_are_never_deleted() {
         let live = topology(BASE);
         let desired = topology("version: 1\nignore: ['^[eqp]$']\n");
-        let plan = diff(&desired, &live, &Options { prune: true, ..Options::default() });
+        let plan = diff(
+            &desired,
+            &live,
+            &Options {
+                prune: true,
+                ..Options::default()
+            },
+        );
         assert!(plan.is_empty(), "{:?}", plan.changes);
         assert!(plan.unmanaged.is_empty());
     }

@@ -24,7 +24,11 @@ pub fn to_text(plan: &Plan, target: &str, color: bool) -> String {
     if plan.changes.is_empty() {
         out.push_str("\nNo changes: the broker matches the spec.\n");
     }
-    if plan.changes.first().is_some_and(|c| c.kind == ObjectKind::Vhost) {
+    if plan
+        .changes
+        .first()
+        .is_some_and(|c| c.kind == ObjectKind::Vhost)
+    {
         let _ = writeln!(
             out,
             "\nThe vhost {} does not exist on the broker: it is created first.",

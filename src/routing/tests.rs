@@ -217,3 +217,73 @@ fn publishing_to_internal_or_unknown_exchanges_fails() {
         Err(RouteError::UnknownExchange("nope".into()))
     );
 }
+
+mod trie {
+    use proptest::prelude::*;
+
+    use crate::routing::{Headers, Router, topic_matches};
+    use crate::topology::{
+        Binding, DestinationType, Exchange, ExchangeType, Origin, Queue, QueueType, Topology,
+    };
+
+    fn word() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("*".to_string()),
+            Just("#".to_string()),
+            Just("a".to_string()),
+            Just("b".to_string()),
+            Just("".to_string()),
+            Just("a*".to_string()),
+        ]
+    }
+
+    fn key(words: impl Strategy<Value = String>) -> impl Strategy<Value = String> {
+        prop::collection::vec(words, 0..5).prop_map(|w| w.join("."))
+    }
+
+    proptest! {
+        /// The router's trie matches exactly the bindings the word-by-word
+        /// definition of topic matching accepts, in topology order.
+        #[test]
+        fn trie_routes_as_topic_matching_says(
+            patterns in prop::collection::vec(key(word()), 1..12),
+            message in key(prop_oneof![Just("a".to_string()), Just("b".to_string()), Just("".to_string()), Just("a*".to_string())]),
+        ) {
+            let mut t = Topology { vhost: "v".into(), ..Topology::default() };
+            t.exchanges.insert("x".into(), Exchange {
+                name: "x".into(),
+                kind: ExchangeType::Topic,
+                durable: true,
+                auto_delete: false,
+                internal: false,
+                alternate_exchange: None,
+                arguments: Default::default(),
+                origin: Origin::default(),
+            });
+            for (i, p) in patterns.iter().enumerate() {
+                let q = format!("q{i}");
+                t.queues.insert(q.clone(), Queue::new(&q, QueueType::Classic, Origin::default()));
+                t.bindings.push(Binding {
+                    source: "x".into(),
+                    destination: q,
+                    destination_type: DestinationType::Queue,
+                    routing_key: p.clone(),
+                    arguments: Default::default(),
+                    origin: Origin::default(),
+                });
+            }
+            let route = Router::new(&t).route("x", &message, &Headers::new()).unwrap();
+            let expected: Vec<String> = patterns
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| topic_matches(p, &message))
+                .map(|(i, _)| format!("q{i}"))
+                .collect();
+            let got: Vec<String> = route.hops.iter().map(|h| match h {
+                crate::routing::Hop::Binding { destination, .. } => destination.clone(),
+                other => panic!("unexpected hop {other:?}"),
+            }).collect();
+            prop_assert_eq!(got, expected);
+        }
+    }
+}

@@ -72,11 +72,26 @@ pub(super) fn build(
             .as_ref()
             .map(|s| (Value::from(s.value), at(file, s))),
     );
+    let age = spec.max_age.as_ref().filter(|a| {
+        let whole_seconds = a.value.millis > 0 && a.value.millis.is_multiple_of(1000);
+        if !whole_seconds {
+            cx.report(
+                Diagnostic::new(
+                    &codes::INVALID_VALUE,
+                    format!(
+                        "max_age {} is not a whole number of seconds, at least 1s",
+                        a.value
+                    ),
+                )
+                .label(at(file, a), "RabbitMQ counts a stream's age in seconds")
+                .help("write the age in s, m, h or d (1s at least), for example max_age: 7d"),
+            );
+        }
+        whole_seconds
+    });
     set(
         "x-max-age",
-        spec.max_age
-            .as_ref()
-            .map(|a| (Value::from(max_age(a.value)), at(file, a))),
+        age.map(|a| (Value::from(max_age(a.value)), at(file, a))),
     );
     if let Some(dl) = &spec.dead_letter {
         let exchange = dl.exchange.as_ref().map_or("", |e| e.value.as_str());
@@ -115,9 +130,10 @@ pub(super) fn build(
 }
 
 /// RabbitMQ's `x-max-age` is a string with units Y, M, D, h, m, s; warren
-/// writes the largest exact unit, rounding sub-second ages up to 1s.
+/// writes the largest exact unit (the caller has refused ages that are not
+/// whole seconds).
 fn max_age(age: Duration) -> String {
-    let seconds = age.millis.div_ceil(1000).max(1);
+    let seconds = age.millis / 1000;
     for (unit, factor) in [("D", 86_400), ("h", 3_600), ("m", 60)] {
         if seconds.is_multiple_of(factor) {
             return format!("{}{unit}", seconds / factor);
@@ -164,6 +180,5 @@ mod tests {
         assert_eq!(max_age(Duration::from_millis(7 * 86_400_000)), "7D");
         assert_eq!(max_age(Duration::from_millis(7_200_000)), "2h");
         assert_eq!(max_age(Duration::from_millis(90_000)), "90s");
-        assert_eq!(max_age(Duration::from_millis(250)), "1s");
     }
 }
