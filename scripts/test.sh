@@ -27,4 +27,6 @@ fi
 
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
+# A missing broker fails the broker tests here instead of skipping them.
+export WARREN_REQUIRE_BROKER=1
 cargo nextest run --locked --no-fail-fast

@@ -72,3 +72,36 @@ fn schema_accepts_valid_specs_and_rejects_unknown_fields() {
         serde_json::json!({"version": 1, "queues": {"q": {"message_ttl": "5 minutes"}}});
     assert!(!validator.is_valid(&bad_duration));
 }
+
+/// The binary and the schema give one answer on scalars: quoted numbers and
+/// booleans, and numbers or booleans in text fields, are accepted by both;
+/// a bare number as a duration and a quoted word as a number by neither.
+#[test]
+fn schema_and_binary_agree_on_scalars() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&warren::spec::schema::json()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    let accepted = [
+        "version: 1\nvhost: 2024\n",
+        "version: 1\nvhost: true\n",
+        "version: 1\nqueues:\n  q: { external: true, max_length: \"10\", durable: \"true\" }\n",
+        "version: 1\nexchanges:\n  x: { type: direct }\nqueues:\n  q: { external: true, bindings: [{ exchange: x, key: 42 }] }\n",
+    ];
+    let refused = [
+        "version: 1\nqueues:\n  q: { external: true, message_ttl: 10 }\n",
+        "version: 1\nqueues:\n  q: { external: true, max_length: \"ten\" }\n",
+        "version: 1\nqueues:\n  q: { external: true, durable: \"yes\" }\n",
+    ];
+    for (text, ok) in accepted
+        .iter()
+        .map(|t| (t, true))
+        .chain(refused.iter().map(|t| (t, false)))
+    {
+        let loaded = warren::spec::load_str("s.yaml", text);
+        let binary_ok = loaded.diagnostics.is_empty();
+        let doc: serde_json::Value = serde_saphyr::from_str(text).unwrap();
+        let schema_ok = validator.is_valid(&doc);
+        assert_eq!(binary_ok, ok, "binary on {text}: {:?}", loaded.diagnostics);
+        assert_eq!(schema_ok, ok, "schema on {text}");
+    }
+}

@@ -80,6 +80,9 @@ fn json(text: &str) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_on_an_empty_vhost_lists_every_object() {
+    if !crate::support::broker::available() {
+        return;
+    }
     let vhost = TestVhost::new("plan-empty").await;
     let ran = plan(
         &vhost,
@@ -106,6 +109,9 @@ async fn plan_on_an_empty_vhost_lists_every_object() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_is_empty_after_the_broker_imports_the_same_topology() {
+    if !crate::support::broker::available() {
+        return;
+    }
     let vhost = TestVhost::new("plan-noop").await;
     load(&vhost, "tests/fixtures/plan/base.yaml").await;
     let ran = plan(
@@ -125,6 +131,9 @@ async fn plan_is_empty_after_the_broker_imports_the_same_topology() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_kind_of_change_gets_its_class() {
+    if !crate::support::broker::available() {
+        return;
+    }
     let vhost = TestVhost::new("plan-changes").await;
     load(&vhost, "tests/fixtures/plan/base.yaml").await;
     publish(&vhost, "events", "payment.captured", 3).await;
@@ -164,6 +173,9 @@ async fn each_kind_of_change_gets_its_class() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removals_show_only_with_prune() {
+    if !crate::support::broker::available() {
+        return;
+    }
     let vhost = TestVhost::new("plan-prune").await;
     load(&vhost, "tests/fixtures/plan/base.yaml").await;
     let kept = plan(
@@ -198,6 +210,9 @@ async fn removals_show_only_with_prune() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn saved_plans_carry_the_live_fingerprint() {
+    if !crate::support::broker::available() {
+        return;
+    }
     let vhost = TestVhost::new("plan-out").await;
     load(&vhost, "tests/fixtures/plan/base.yaml").await;
     let dir = tempfile::tempdir().unwrap();
@@ -234,6 +249,9 @@ async fn saved_plans_carry_the_live_fingerprint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_never_appear_in_output() {
+    if !crate::support::broker::available() {
+        return;
+    }
     let vhost = TestVhost::new("plan-secret").await;
     let url = format!(
         "http://{}:{}@127.0.0.1:15672",
@@ -273,6 +291,9 @@ async fn credentials_never_appear_in_output() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validate_against_the_broker_reports_effective_policies() {
+    if !crate::support::broker::available() {
+        return;
+    }
     use rabbitmq_http_client::commons::PolicyTarget;
     use rabbitmq_http_client::requests::PolicyParams;
 
@@ -346,6 +367,9 @@ async fn validate_against_the_broker_reports_effective_policies() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_and_permissions_are_observed_and_compared() {
+    if !crate::support::broker::available() {
+        return;
+    }
     use rabbitmq_http_client::password_hashing::{
         base64_encoded_salted_password_hash_sha256, salt,
     };

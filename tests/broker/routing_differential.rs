@@ -278,6 +278,9 @@ async fn reduce(mut t: Topology, probe: &Probe) -> Topology {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routing_matches_the_broker() {
+    if !crate::support::broker::available() {
+        return;
+    }
     let mut total = 0;
     for case in 0..CASES {
         let seed = FIRST_SEED + case;

@@ -7,6 +7,43 @@ use warren::broker::{Http, Settings, SettingsInput, http_client};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
+/// The variable that turns a missing broker into a failure (CI sets it).
+pub const REQUIRE_VAR: &str = "WARREN_REQUIRE_BROKER";
+
+/// Whether a broker answers; broker tests return early when not. Without a
+/// broker a plain `cargo test` passes the offline tests and says, once per
+/// test, that the broker tests were skipped; with `WARREN_REQUIRE_BROKER=1`
+/// (as CI runs) a missing broker fails them.
+pub fn available() -> bool {
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let up = *AVAILABLE.get_or_init(|| {
+        let settings = settings();
+        [&settings.http_url, &settings.amqp_url].iter().all(|url| {
+            let port = url.port_or_known_default().unwrap_or(0);
+            let host = url.host_str().unwrap_or("127.0.0.1").trim_matches(['[', ']']);
+            std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+                .ok()
+                .and_then(|mut addrs| addrs.next())
+                .is_some_and(|addr| {
+                    std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2))
+                        .is_ok()
+                })
+        })
+    });
+    if !up {
+        let settings = settings();
+        let message = format!(
+            "no RabbitMQ at {} and {} (bash scripts/broker.sh starts one)",
+            settings.http_url, settings.amqp_url
+        );
+        if std::env::var_os(REQUIRE_VAR).is_some() {
+            panic!("{message}; {REQUIRE_VAR} is set, so broker tests fail without it");
+        }
+        eprintln!("skipped: {message}; set {REQUIRE_VAR}=1 to fail instead");
+    }
+    up
+}
+
 /// Settings for the local test broker (guest on localhost, or the
 /// WARREN_* variables when set).
 pub fn settings() -> Settings {
