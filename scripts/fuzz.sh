@@ -23,7 +23,7 @@ mkdir -p fuzz/corpus/spec fuzz/corpus/definitions
 cp topologies/*.yaml tests/broken/*.yaml fuzz/corpus/spec/
 cp tests/corpus/definitions/*.json fuzz/corpus/definitions/
 for t in spec definitions; do
-  if [ -d "tests/fuzz/$t" ]; then cp "tests/fuzz/$t"/* "fuzz/corpus/$t/" 2>/dev/null || true; fi
+  if [ -d "tests/fuzz/$t" ]; then cp "tests/fuzz/$t"/* "fuzz/corpus/$t/"; fi
 done
 
 # libFuzzer's instrumentation needs unstable flags; the stable toolchain

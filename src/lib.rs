@@ -15,6 +15,8 @@ pub mod cli;
 pub mod definitions;
 pub mod diagnostic;
 pub mod explain;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graph;
 pub mod limits;
 pub mod plan;

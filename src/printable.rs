@@ -36,7 +36,7 @@ pub fn printable(text: &str) -> Cow<'_, str> {
 /// by one of the same byte length (`?`, `¿` or `�`), so that byte offsets
 /// into the file stay valid; a lone `\r` becomes `\n`, the line break it is.
 pub fn snippet_text(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|c| is_hostile(c)) {
+    if !text.chars().any(is_hostile) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());

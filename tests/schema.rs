@@ -78,8 +78,7 @@ fn schema_accepts_valid_specs_and_rejects_unknown_fields() {
 /// a bare number as a duration and a quoted word as a number by neither.
 #[test]
 fn schema_and_binary_agree_on_scalars() {
-    let schema: serde_json::Value =
-        serde_json::from_str(&warren::spec::schema::json()).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&warren::spec::schema::json()).unwrap();
     let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
     let accepted = [
         "version: 1\nvhost: 2024\n",

@@ -27,10 +27,12 @@ pub struct Label {
 }
 
 impl Diagnostic {
+    /// Messages, labels and help are clipped (`printable::clip`): a
+    /// 200 MB name must not reach any output whole.
     pub fn new(code: &'static Code, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             code,
-            message: message.into(),
+            message: clipped(message.into()),
             labels: Vec::new(),
             help: None,
         }
@@ -41,14 +43,14 @@ impl Diagnostic {
         if let Some(span) = span.into() {
             self.labels.push(Label {
                 span,
-                message: message.into(),
+                message: clipped(message.into()),
             });
         }
         self
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(clipped(help.into()));
         self
     }
 
@@ -58,6 +60,13 @@ impl Diagnostic {
 
     pub fn primary_span(&self) -> Option<Span> {
         self.labels.first().map(|l| l.span)
+    }
+}
+
+fn clipped(text: String) -> String {
+    match crate::printable::clip(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(short) => short,
     }
 }
 

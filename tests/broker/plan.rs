@@ -463,3 +463,28 @@ async fn users_and_permissions_are_observed_and_compared() {
     assert_eq!(change["attributes"][0]["after"], "^(events)$");
     let _ = vhost.http.api().delete_user(&user, true).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vhost_that_does_not_exist_is_created_first() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let missing = format!("warren-test.missing.{}", std::process::id());
+    let args = |extra: &[&str]| {
+        Warren::new()
+            .args(["plan", "tests/fixtures/plan/base.yaml", "--vhost", &missing])
+            .args(extra)
+    };
+    let text = args(&[]).success().stdout;
+    assert!(
+        text.contains(&format!(
+            "The vhost {missing:?} does not exist on the broker"
+        )),
+        "{text}"
+    );
+    let plan = json(&args(&["--json"]).success().stdout);
+    assert_eq!(plan["changes"][0]["kind"], "vhost");
+    assert_eq!(plan["changes"][0]["action"], "create");
+    assert_eq!(plan["changes"][0]["name"], missing.as_str());
+    assert!(plan["changes"].as_array().unwrap().len() > 1);
+}

@@ -20,7 +20,10 @@ pub fn available() -> bool {
         let settings = settings();
         [&settings.http_url, &settings.amqp_url].iter().all(|url| {
             let port = url.port_or_known_default().unwrap_or(0);
-            let host = url.host_str().unwrap_or("127.0.0.1").trim_matches(['[', ']']);
+            let host = url
+                .host_str()
+                .unwrap_or("127.0.0.1")
+                .trim_matches(['[', ']']);
             std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
                 .ok()
                 .and_then(|mut addrs| addrs.next())

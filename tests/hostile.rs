@@ -1,0 +1,589 @@
+//! Hostile input: what a careless script or a broken server hands warren.
+//! Each test is a class of input, not one example: warren must not panic,
+//! hang, leak a secret, use memory without bound, or mislead.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+
+use crate::support::Warren;
+
+fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `file:line:column` from a human diagnostic's header.
+fn human_position(stderr: &str) -> (usize, usize) {
+    let start = stderr.find("╭─[").expect("a snippet header") + "╭─[".len();
+    let end = start + stderr[start..].find(']').unwrap();
+    let mut parts = stderr[start..end].rsplitn(3, ':');
+    let column = parts.next().unwrap().parse().unwrap();
+    let line = parts.next().unwrap().parse().unwrap();
+    (line, column)
+}
+
+fn json_position(stdout: &str) -> (usize, usize) {
+    let items: serde_json::Value = serde_json::from_str(stdout).unwrap();
+    let first = &items[0];
+    (
+        first["line"].as_u64().unwrap() as usize,
+        first["column"].as_u64().unwrap() as usize,
+    )
+}
+
+#[test]
+fn a_diagnostic_far_along_one_line_renders_an_excerpt() {
+    let dir = tempfile::tempdir().unwrap();
+    for width in [65_600, 70_000, 300_000] {
+        let spec = write(
+            dir.path(),
+            "wide.yaml",
+            format!(
+                "version: 1\nqueues: {{{}q: {{external: true}}}}\n",
+                " ".repeat(width)
+            ),
+        );
+        // Valid, but warns: the renderer must draw a warning past column 65,535.
+        let ran = Warren::new().args(["validate"]).arg_path(&spec).success();
+        assert!(ran.stderr.contains("W321"), "{}", ran.stderr);
+        assert!(ran.stderr.len() < 4_000, "{} bytes", ran.stderr.len());
+        let json = Warren::new()
+            .args(["validate", "--format", "json"])
+            .arg_path(&spec)
+            .success();
+        assert_eq!(human_position(&ran.stderr), json_position(&json.stdout));
+        assert_eq!(json_position(&json.stdout), (2, width + 10));
+    }
+}
+
+#[test]
+fn every_format_gives_the_same_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let texts = [
+        // Lone CR line breaks.
+        "version: 1\rqueues:\r  q: { exchange_typo: 1 }\r",
+        // CRLF.
+        "version: 1\r\nqueues:\r\n  q: { exchange_typo: 1 }\r\n",
+        // Non-ASCII before the error on its line.
+        "version: 1\nqueues:\n  ünïcødé: { external: true, bindings: [{ exchange: nope }] }\n",
+        "version: 1\nqueues:\n  \"日本語\": { external: true, bindings: [{ exchange: nope }] }\n",
+    ];
+    for text in texts {
+        let spec = write(dir.path(), "pos.yaml", text);
+        let human = Warren::new().args(["validate"]).arg_path(&spec).status(1);
+        let json = Warren::new()
+            .args(["validate", "--format", "json"])
+            .arg_path(&spec)
+            .status(1);
+        let github = Warren::new()
+            .args(["validate", "--format", "github"])
+            .arg_path(&spec)
+            .status(1);
+        let (line, column) = json_position(&json.stdout);
+        assert_eq!(human_position(&human.stderr), (line, column), "{text:?}");
+        assert!(
+            github.stdout.contains(&format!("line={line},col={column}")),
+            "{text:?}: {}",
+            github.stdout
+        );
+        assert!(line >= 3, "{text:?}: line {line}");
+    }
+}
+
+#[test]
+fn control_characters_never_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write(
+        dir.path(),
+        "ctl.yaml",
+        "version: 1\nqueues:\n  \"evil\\e[2J\\a\\r\": { external: true, bindings: [{ exchange: \"x\\e]0;pwned\\a\" }] }\n",
+    );
+    for format in ["human", "github"] {
+        let ran = Warren::new()
+            .args(["validate", "--format", format])
+            .arg_path(&spec)
+            .status(1);
+        for output in [&ran.stdout, &ran.stderr] {
+            assert!(
+                !output.contains(['\u{1b}', '\u{7}', '\r']),
+                "{format}: {output:?}"
+            );
+        }
+        assert!(
+            ran.stdout.contains("\\u{1b}") || ran.stderr.contains("\\u{1b}"),
+            "{format}: escaped form shown"
+        );
+    }
+    let ran = Warren::new()
+        .args(["route", "--exchange", "x\u{1b}", "--key", "k"])
+        .arg_path(&spec)
+        .status(1);
+    assert!(!ran.stderr.contains('\u{1b}'), "{:?}", ran.stderr);
+}
+
+#[test]
+fn a_huge_value_is_never_echoed_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = "x".repeat(5_000_000);
+    let cases = [
+        // A huge name in a finding.
+        format!(
+            "version: 1\nqueues:\n  q: {{ external: true, bindings: [{{ exchange: {huge} }}] }}\n"
+        ),
+        // A huge value in a parse error.
+        format!("version: 1\nqueues:\n  q: {{ max_length: {huge} }}\n"),
+        // A huge unknown field.
+        format!("version: 1\n{huge}: 1\n"),
+    ];
+    for text in cases {
+        let spec = write(dir.path(), "huge.yaml", &text);
+        for format in ["human", "json", "github"] {
+            let ran = Warren::new()
+                .args(["validate", "--format", format])
+                .arg_path(&spec)
+                .status(1);
+            let printed = ran.stdout.len() + ran.stderr.len();
+            assert!(printed < 20_000, "{format}: {printed} bytes");
+        }
+    }
+}
+
+#[test]
+fn a_directory_that_links_to_itself_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "a.yaml",
+        "version: 1\nexchanges:\n  x: { type: fanout }\nqueues:\n  q: { external: true, bindings: [{ exchange: x }] }\n",
+    );
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::os::unix::fs::symlink("..", dir.path().join("sub/up")).unwrap();
+    std::os::unix::fs::symlink(".", dir.path().join("self")).unwrap();
+    std::os::unix::fs::symlink("a.yaml", dir.path().join("again.yaml")).unwrap();
+    let ran = Warren::new()
+        .args(["validate", "--deny-warnings"])
+        .arg_path(dir.path())
+        .arg_path(&dir.path().join("a.yaml"))
+        .arg_path(&dir.path().join("sub/../a.yaml"))
+        .success();
+    assert!(!ran.stderr.contains("E103"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("it leads to a directory already read"),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("1 queues"), "{}", ran.stderr);
+}
+
+#[test]
+fn files_that_are_not_regular_are_skipped_in_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "a.yaml",
+        "version: 1\nexchanges:\n  x: { type: fanout }\nqueues:\n  q: { external: true, bindings: [{ exchange: x }] }\n",
+    );
+    let fifo = dir.path().join("x.yaml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let socket = std::os::unix::net::UnixListener::bind(dir.path().join("s.yml")).unwrap();
+    let ran = Warren::new()
+        .args(["validate"])
+        .arg_path(dir.path())
+        .success();
+    assert!(ran.stderr.contains("not a regular file"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("x.yaml") && ran.stderr.contains("s.yml"));
+    drop(socket);
+}
+
+#[test]
+fn input_files_have_a_size_limit() {
+    // An endless file is refused at the limit, not read until memory runs out.
+    let ran = Warren::new()
+        .env("WARREN_MAX_FILE_SIZE", "1MiB")
+        .args(["validate", "/dev/zero"])
+        .status(1);
+    assert!(ran.stderr.contains("larger than 1 MiB"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("WARREN_MAX_FILE_SIZE"),
+        "{}",
+        ran.stderr
+    );
+    let ran = Warren::new()
+        .env("WARREN_MAX_FILE_SIZE", "1KiB")
+        .args([
+            "import",
+            "tests/corpus/definitions/01-yoko-reporting-large-export.json",
+        ])
+        .status(1);
+    assert!(
+        ran.stderr.contains("larger than 1024 bytes"),
+        "{}",
+        ran.stderr
+    );
+    let ran = Warren::new()
+        .env("WARREN_MAX_FILE_SIZE", "lots")
+        .args(["validate", "topologies/"])
+        .status(64);
+    assert!(ran.stderr.contains("is not a size"), "{}", ran.stderr);
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_located_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write(dir.path(), "latin1.yaml", b"version: 1\nvhost: caf\xe9\n");
+    for format in ["human", "json", "github"] {
+        let ran = Warren::new()
+            .args(["validate", "--format", format])
+            .arg_path(&spec)
+            .status(1);
+        let all = format!("{}{}", ran.stdout, ran.stderr);
+        assert!(all.contains("not UTF-8"), "{format}: {all}");
+        assert!(
+            all.contains("2:11") || all.contains("\"column\": 11") || all.contains("col=11"),
+            "{format}: {all}"
+        );
+    }
+}
+
+#[test]
+fn parser_limits_fit_large_specs_and_say_what_they_refuse() {
+    // 50,000 queues in one file, half of them through one merge-key anchor.
+    let mut spec = String::from(
+        "version: 1\nexchanges:\n  x: { type: direct }\nqueues:\n  q0: &q { external: true, durable: true, bindings: [{ exchange: x, key: k }] }\n",
+    );
+    for i in 1..50_000 {
+        if i % 2 == 0 {
+            spec.push_str(&format!("  q{i}: {{ <<: *q, max_length: {i} }}\n"));
+        } else {
+            spec.push_str(&format!(
+                "  q{i}: {{ external: true, bindings: [{{ exchange: x, key: k{i} }}] }}\n"
+            ));
+        }
+    }
+    let loaded = warren::spec::load_str("big.yaml", &spec);
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics[0]);
+    // Nesting that runs away is refused in plain words.
+    let deep = format!(
+        "version: 1\nqueues:\n  q:\n    arguments: {}1{}\n",
+        "{a: ".repeat(100),
+        "}".repeat(100)
+    );
+    let loaded = warren::spec::load_str("deep.yaml", &deep);
+    let message = &loaded.diagnostics[0].message;
+    assert!(message.contains("nests more than 64 levels"), "{message}");
+    // An alias bomb is refused before it expands.
+    let mut bomb = String::from("version: 1\nvhost: v\nx0: &a0 [z, z, z, z, z, z, z, z, z, z]\n");
+    for i in 1..12 {
+        let prev = i - 1;
+        bomb.push_str(&format!(
+            "x{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
+        ));
+    }
+    let loaded = warren::spec::load_str("bomb.yaml", &bomb);
+    assert!(!loaded.diagnostics.is_empty());
+}
+
+#[test]
+fn parser_messages_name_no_library_internals() {
+    let cases = [
+        "version: 1\nqueues:\n  q: {}\n  q: {}\n",
+        "version: 1\n---\nversion: 1\n",
+        "version: 1\nqueues:\n  q: { max_length: -3 }\n",
+        "version: 1\nqueues:\n  q: { durable: 3 }\n",
+        &format!(
+            "version: 1\nqueues:\n  q:\n    arguments: {}1{}\n",
+            "{a: ".repeat(100),
+            "}".repeat(100)
+        ),
+    ];
+    for text in cases {
+        let loaded = warren::spec::load_str("s.yaml", text);
+        let d = &loaded.diagnostics[0];
+        let shown = format!("{} {}", d.message, d.help.clone().unwrap_or_default());
+        for internal in [
+            "DuplicateKeyPolicy",
+            "from_str_multiple",
+            "Options",
+            "u64",
+            "u32",
+            "i64",
+            "budget breached",
+            "Depth {",
+        ] {
+            assert!(!shown.contains(internal), "{text:?}: {shown}");
+        }
+    }
+}
+
+#[test]
+fn urls_never_print_their_password() {
+    for flag in ["--http-url", "--amqp-url"] {
+        for url in [
+            "guest:S3cr3t@127.0.0.1:15672",
+            "//guest:S3cr3t@127.0.0.1:15672",
+            "amqp:/guest:S3cr3t@host",
+            "http://127.0.0.1:15672/?password=S3cr3t",
+            "gopher://u:S3cr3t@host",
+        ] {
+            let ran = Warren::new()
+                .args(["export", "--vhost", "v", flag, url])
+                .status(1);
+            assert!(
+                !ran.stdout.contains("S3cr3t") && !ran.stderr.contains("S3cr3t"),
+                "{flag} {url}: {}",
+                ran.stderr
+            );
+        }
+    }
+}
+
+/// A server on a local port that answers every request the same way.
+struct FakeServer {
+    url: String,
+}
+
+enum Answer {
+    /// A complete response with this status and body.
+    Json(u16, &'static str),
+    /// A 200 whose chunked body never ends.
+    Endless,
+    /// Accepts the connection and never answers.
+    Silent,
+}
+
+impl FakeServer {
+    fn start(answer: Answer) -> FakeServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let answer = std::sync::Arc::new(answer);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let answer = answer.clone();
+                std::thread::spawn(move || {
+                    let mut request = [0u8; 8192];
+                    let _ = stream.read(&mut request);
+                    match &*answer {
+                        Answer::Json(status, body) => {
+                            let _ = write!(
+                                stream,
+                                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                                body.len()
+                            );
+                        }
+                        Answer::Endless => {
+                            let _ = write!(
+                                stream,
+                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+                            );
+                            let chunk = format!("10000\r\n{}\r\n", "[".repeat(0x10000));
+                            // Bounded: stops after 64 MiB, long past the limit the test sets.
+                            for _ in 0..1024 {
+                                if stream.write_all(chunk.as_bytes()).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        Answer::Silent => std::thread::sleep(std::time::Duration::from_secs(30)),
+                    }
+                });
+            }
+        });
+        FakeServer { url }
+    }
+}
+
+#[test]
+fn an_unexpected_answer_is_an_error_that_names_the_request() {
+    for body in ["[]", "{\"unexpected\": true}", "null", "not json"] {
+        let server = FakeServer::start(Answer::Json(200, body));
+        for args in [
+            vec!["export", "--vhost", "v"],
+            vec!["plan", "topologies/ecommerce.yaml"],
+        ] {
+            let ran = Warren::new()
+                .args(&args)
+                .args(["--http-url", &server.url])
+                .status(1);
+            assert!(!ran.stderr.contains("panicked"), "{body}: {}", ran.stderr);
+            assert!(
+                ran.stderr.contains("vhost \"")
+                    || ran.stderr.contains("list users")
+                    || ran.stderr.contains("GET /api/"),
+                "{body} {args:?}: {}",
+                ran.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn the_broker_s_own_reason_is_kept() {
+    let server = FakeServer::start(Answer::Json(
+        401,
+        r#"{"error":"not_authorised","reason":"Login failed"}"#,
+    ));
+    let ran = Warren::new()
+        .args(["export", "--vhost", "v", "--http-url", &server.url])
+        .status(1);
+    assert!(
+        ran.stderr.contains("HTTP 401: Login failed"),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn an_endless_answer_stops_at_the_size_limit() {
+    let server = FakeServer::start(Answer::Endless);
+    let ran = Warren::new()
+        .env("WARREN_MAX_RESPONSE_SIZE", "1MiB")
+        .args(["export", "--vhost", "v", "--http-url", &server.url])
+        .status(1);
+    assert!(ran.stderr.contains("larger than 1 MiB"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("WARREN_MAX_RESPONSE_SIZE"),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn a_silent_endpoint_times_out_and_says_which_request() {
+    let server = FakeServer::start(Answer::Silent);
+    let started = std::time::Instant::now();
+    let ran = Warren::new()
+        .args([
+            "export",
+            "--vhost",
+            "v",
+            "--timeout",
+            "1s",
+            "--http-url",
+            &server.url,
+        ])
+        .status(1);
+    assert!(
+        ran.stderr
+            .contains("export the definitions of vhost \"v\": no complete answer within 1s"),
+        "{}",
+        ran.stderr
+    );
+    // A hang guard, not a measurement: the default timeout is 30 s.
+    assert!(started.elapsed() < std::time::Duration::from_secs(25));
+}
+
+#[test]
+fn import_gives_every_vhost_a_file_validate_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let definitions = write(
+        dir.path(),
+        "defs.json",
+        serde_json::json!({
+            "vhosts": [{"name": "/"}, {"name": "default"}, {"name": "Default"}, {"name": ".hidden"}, {"name": "a/b"}, {"name": "a_b"}],
+            "exchanges": [], "queues": [], "bindings": [], "policies": []
+        })
+        .to_string(),
+    );
+    let out = dir.path().join("out");
+    Warren::new()
+        .args(["import"])
+        .arg_path(&definitions)
+        .args(["--out-dir"])
+        .arg_path(&out)
+        .success();
+    let files = std::fs::read_dir(&out).unwrap().count();
+    assert_eq!(files, 6);
+    let ran = Warren::new().args(["validate"]).arg_path(&out).success();
+    for vhost in ["/", "default", "Default", ".hidden", "a/b", "a_b"] {
+        assert!(
+            ran.stderr.contains(&format!("ok: vhost {vhost:?}")),
+            "{vhost}: {}",
+            ran.stderr
+        );
+    }
+}
+
+#[test]
+fn import_refuses_a_binding_to_no_known_kind_of_destination() {
+    let dir = tempfile::tempdir().unwrap();
+    let definitions = write(
+        dir.path(),
+        "defs.json",
+        serde_json::json!({
+            "exchanges": [{"name": "x", "vhost": "/", "type": "fanout", "durable": true, "auto_delete": false, "internal": false, "arguments": {}}],
+            "queues": [{"name": "q", "vhost": "/", "durable": true, "auto_delete": false, "arguments": {}}],
+            "bindings": [{"source": "x", "vhost": "/", "destination": "q", "destination_type": "banana", "routing_key": "", "arguments": {}}]
+        })
+        .to_string(),
+    );
+    let ran = Warren::new()
+        .args(["import"])
+        .arg_path(&definitions)
+        .status(1);
+    assert!(
+        ran.stderr.contains("destination_type \"banana\""),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn write_errors_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = write(dir.path(), "not-a-dir", "x");
+    let ran = Warren::new()
+        .args([
+            "import",
+            "tests/corpus/definitions/09-sutazai-4-vhosts-ha-policies.json",
+            "--out-dir",
+        ])
+        .arg_path(&blocker.join("sub"))
+        .status(1);
+    assert!(ran.stderr.contains("not-a-dir/sub"), "{}", ran.stderr);
+}
+
+#[test]
+fn route_json_hops_have_one_shape() {
+    let ran = Warren::new()
+        .args([
+            "route",
+            "topologies/ecommerce.yaml",
+            "--exchange",
+            "order_events",
+            "--key",
+            "nobody.listens",
+            "--json",
+        ])
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    let hops = doc["hops"].as_array().unwrap();
+    assert!(hops.iter().any(|h| h["via"] == "alternate_exchange"));
+    assert!(hops.iter().any(|h| h["via"] == "binding"));
+    for hop in hops {
+        let mut keys: Vec<&str> = hop
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "destination",
+                "destination_type",
+                "routing_key",
+                "source",
+                "via"
+            ],
+            "{hop}"
+        );
+    }
+}
