@@ -15,6 +15,15 @@ if ! command -v dot >/dev/null 2>&1; then
   fi
 fi
 
+# Node.js: the editor check drives yaml-language-server, installed from npm.
+if ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+fi
+
 if ! command -v cargo-nextest >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
@@ -27,6 +36,8 @@ fi
 
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
+# What an editor shows for the specs, through yaml-language-server.
+python3 scripts/editor-check.py
 # A missing broker fails the broker tests here instead of skipping them.
 export WARREN_REQUIRE_BROKER=1
 cargo nextest run --locked --no-fail-fast

@@ -104,3 +104,72 @@ fn schema_and_binary_agree_on_scalars() {
         assert_eq!(schema_ok, ok, "schema on {text}");
     }
 }
+
+/// What an editor shows from the schema: every property has a title and a
+/// Markdown description on one line per paragraph, and no Rust type name
+/// appears anywhere a person can see it. (`scripts/editor-check.py` checks
+/// the same through yaml-language-server.)
+#[test]
+fn schema_documents_every_property_in_plain_words() {
+    fn walk(value: &serde_json::Value, path: &str, problems: &mut Vec<String>) {
+        let rust =
+            regex::Regex::new(r"[A-Z][a-z]+Spec\b|OneOrMany|Spanned|\bu64\b|\bu32\b").unwrap();
+
+        match value {
+            serde_json::Value::Object(map) => {
+                // Rules (if/then, dependentSchemas) constrain; they are not shown.
+                let rule = ["allOf", "/if", "/then", "dependentSchemas"]
+                    .iter()
+                    .any(|k| path.contains(k));
+                if let (false, Some(serde_json::Value::Object(props))) =
+                    (rule, map.get("properties"))
+                {
+                    for (name, property) in props {
+                        let at = format!("{path}.{name}");
+                        let has = |k: &str| property.get(k).is_some_and(|v| v.is_string());
+                        // `version` is a constant; its text is on the property.
+                        if !has("title") || !has("markdownDescription") {
+                            problems.push(format!("{at} lacks a title or markdownDescription"));
+                        }
+                    }
+                }
+                for (key, child) in map {
+                    if let serde_json::Value::String(text) = child {
+                        let shown = [
+                            "title",
+                            "description",
+                            "markdownDescription",
+                            "errorMessage",
+                            "patternErrorMessage",
+                        ];
+                        if shown.contains(&key.as_str()) {
+                            if rust.is_match(text) {
+                                problems.push(format!("{path}.{key} names a Rust type: {text}"));
+                            }
+                            if text.split("\n\n").any(|p| p.contains('\n')) {
+                                problems.push(format!("{path}.{key} is hard-wrapped: {text:?}"));
+                            }
+                        }
+                    }
+                    walk(child, &format!("{path}/{key}"), problems);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, &format!("{path}[{i}]"), problems);
+                }
+            }
+            _ => {}
+        }
+    }
+    let schema: serde_json::Value = serde_json::from_str(&warren::spec::schema::json()).unwrap();
+    let mut problems = Vec::new();
+    walk(&schema, "", &mut problems);
+    for name in schema["$defs"].as_object().unwrap().keys() {
+        assert!(
+            name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+            "definition {name} is not named for people"
+        );
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}

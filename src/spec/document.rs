@@ -23,20 +23,32 @@ pub struct SpecFile {
     /// topology must agree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vhost: Option<Spanned<String>>,
+    /// Settings every queue of this file gets unless it sets its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defaults: Option<Defaults>,
+    /// The exchanges publishers send to, by name: each has a `type`
+    /// (direct, fanout, topic, headers or a plugin type).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub exchanges: Named<ExchangeSpec>,
+    /// The queues, by name: their settings as named fields and the
+    /// `bindings` that feed them. Services declare their own queues.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub queues: Named<QueueSpec>,
     /// Bindings that belong to no queue block: exchange-to-exchange bindings,
     /// or queue bindings kept apart from the queue.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bindings: Vec<BindingSpec>,
+    /// Policies, by name: settings the broker applies to every queue or
+    /// exchange whose name matches `pattern`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub policies: Named<PolicySpec>,
+    /// The services around the broker, by name: what each consumes and
+    /// emits, its retries, its user and how `warren run` calls it. Each gets
+    /// a queue of its own unless it consumes a declared one.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub services: Named<ServiceSpec>,
+    /// Broker users, by name, with least-privilege permissions derived from
+    /// the services that run as them. Passwords come from the environment.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub users: Named<UserSpec>,
     /// Regular expressions of object names warren leaves alone on the broker

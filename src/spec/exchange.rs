@@ -10,6 +10,9 @@ use crate::topology::ExchangeType;
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeSpec {
+    /// How the exchange routes: `direct` (key equals binding key), `fanout`
+    /// (every binding), `topic` (key matches a `*`/`#` pattern), `headers`
+    /// (header values), or a plugin type such as `x-consistent-hash`.
     #[serde(rename = "type")]
     pub kind: Spanned<ExchangeType>,
     /// Survives a broker restart (default true).

@@ -12,6 +12,7 @@ use crate::topology::ApplyTo;
 pub struct PolicySpec {
     /// Regular expression matched against object names.
     pub pattern: Spanned<String>,
+    /// Which objects the policy applies to (default all, as in RabbitMQ).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_to: Option<Spanned<ApplyTo>>,
     /// Highest priority wins when several policies match (default 0).

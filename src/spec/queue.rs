@@ -44,7 +44,8 @@ pub struct QueueSpec {
     /// dead-lettered (`x-delivery-limit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_limit: Option<Spanned<u64>>,
-    /// Classic queues only: highest priority (`x-max-priority`, 1 to 255).
+    /// Classic queues only: highest priority (`x-max-priority`, 0 to 255;
+    /// 0 turns priorities off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_priority: Option<Spanned<u8>>,
     /// One consumer at a time (`x-single-active-consumer`).
@@ -60,6 +61,8 @@ pub struct QueueSpec {
     /// Consumed by something outside this spec: no "nobody consumes" warning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external: Option<bool>,
+    /// What feeds the queue: each binding names a source exchange and the
+    /// keys (or headers) it selects.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bindings: Vec<BindingSpec>,
 }
@@ -69,8 +72,11 @@ pub struct QueueSpec {
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeadLetterSpec {
+    /// Exchange dead letters are published to (default: the default
+    /// exchange, which delivers to the queue named by the routing key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange: Option<Spanned<String>>,
+    /// Routing key of dead letters (default: the message's own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing_key: Option<Spanned<String>>,
 }

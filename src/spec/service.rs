@@ -27,6 +27,9 @@ pub struct ServiceSpec {
     /// Broker user the service runs as; its permissions are derived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<Spanned<String>>,
+    /// How `warren run` hands each message to the service's code: `exec`
+    /// (a process per message), `stdio` (one long-lived process) or `http`
+    /// (a POST per message).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handler: Option<Spanned<Handler>>,
     /// Name of the service's queue (default: the service's name).
@@ -42,10 +45,13 @@ pub struct ServiceSpec {
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsumeSpec {
+    /// Exchange whose messages the service's own queue receives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange: Option<Spanned<String>>,
+    /// Binding keys on `exchange`: one binding of the service's queue each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<Spanned<String>>,
+    /// A queue declared in `queues:` to consume instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<Spanned<String>>,
 }
@@ -54,10 +60,14 @@ pub struct ConsumeSpec {
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmitSpec {
+    /// Exchange the events are published to.
     pub exchange: Spanned<String>,
+    /// Routing keys the service publishes with; any other key is refused.
     pub keys: Vec<Spanned<String>>,
 }
 
+/// Retries after a transient failure: one delay queue per delay, then the
+/// service's dead-letter queue.
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetrySpec {

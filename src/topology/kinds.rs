@@ -73,11 +73,24 @@ impl JsonSchema for ExchangeType {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "direct, fanout, topic, headers, or a plugin type such as x-consistent-hash",
+            "description": "direct, fanout, topic, headers, or a plugin type such as `x-consistent-hash`",
             "anyOf": [
-                { "enum": ["direct", "fanout", "topic", "headers"] },
-                { "type": "string", "pattern": "^x-.+" }
-            ]
+                {
+                    "enum": ["direct", "fanout", "topic", "headers"],
+                    "markdownEnumDescriptions": [
+                        "Routes to bindings whose key equals the routing key.",
+                        "Routes to every binding, ignoring keys.",
+                        "Routes to bindings whose pattern matches the key: `*` is one word, `#` zero or more.",
+                        "Routes by header values (`headers` and `match` on the binding)."
+                    ]
+                },
+                {
+                    "type": "string",
+                    "pattern": "^x-.+",
+                    "examples": ["x-consistent-hash", "x-delayed-message", "x-modulus-hash", "x-random"]
+                }
+            ],
+            "errorMessage": "direct, fanout, topic, headers, or a plugin type starting with x-"
         })
     }
 }
@@ -98,9 +111,15 @@ impl JsonSchema for ExchangeType {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum QueueType {
+    /// A single-node queue: priorities, exclusive and auto-delete queues,
+    /// no replication (RabbitMQ's default).
     #[default]
     Classic,
+    /// A replicated queue (Raft) that survives node failures: the choice
+    /// for data that must not be lost.
     Quorum,
+    /// A replicated, append-only log that consumers read from any offset;
+    /// messages stay until retention (`max_age`, `max_length_bytes`).
     Stream,
 }
 
@@ -129,8 +148,11 @@ impl fmt::Display for QueueType {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Overflow {
+    /// Drop (or dead-letter) the oldest messages to make room (default).
     DropHead,
+    /// Refuse new messages; publishers with confirms get a nack.
     RejectPublish,
+    /// Refuse new messages and dead-letter them (classic queues only).
     RejectPublishDlx,
 }
 
@@ -148,7 +170,10 @@ impl Overflow {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeadLetterStrategy {
+    /// Dead letters may be lost if their target is unavailable (default).
     AtMostOnce,
+    /// The queue keeps a dead letter until its target confirms it; needs
+    /// `overflow: reject-publish`.
     AtLeastOnce,
 }
 
@@ -161,15 +186,21 @@ impl DeadLetterStrategy {
     }
 }
 
-/// What a policy applies to (`apply-to`).
+/// What a policy applies to (`apply_to`; RabbitMQ calls it `apply-to`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApplyTo {
+    /// Every queue of any type.
     Queues,
+    /// Classic queues only (RabbitMQ 3.12 and later).
     ClassicQueues,
+    /// Quorum queues only (RabbitMQ 3.12 and later).
     QuorumQueues,
+    /// Streams only (RabbitMQ 3.12 and later).
     Streams,
+    /// Exchanges only.
     Exchanges,
+    /// Queues and exchanges (default).
     All,
 }
 
@@ -201,9 +232,13 @@ impl ApplyTo {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum HeadersMatch {
+    /// Every listed header must match (default).
     All,
+    /// One listed header is enough.
     Any,
+    /// As `all`, comparing `x-` headers too.
     AllWithX,
+    /// As `any`, comparing `x-` headers too.
     AnyWithX,
 }
 

@@ -10,6 +10,8 @@ mod binding;
 mod names;
 mod permissions;
 mod queue;
+
+pub use queue::NAMED_ARGUMENTS;
 mod retry;
 mod service;
 

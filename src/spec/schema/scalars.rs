@@ -1,18 +1,4 @@
-//! The JSON Schema of the spec format, for editors and CI.
-
-use super::SpecFile;
-
-/// The schema as pretty-printed JSON with a trailing newline, exactly as
-/// committed in schemas/warren.schema.json.
-pub fn json() -> String {
-    let schema = schemars::schema_for!(SpecFile);
-    let mut value = schema.to_value();
-    scalars_as_warren_reads_them(&mut value);
-    // Serialising a schema (a JSON value) cannot fail.
-    let mut text = serde_json::to_string_pretty(&value).expect("a schema is plain JSON");
-    text.push('\n');
-    text
-}
+//! Scalars in the schema as warren reads them.
 
 /// How warren reads a YAML scalar, in the schema's terms, so that editors
 /// and `warren validate` accept the same files (docs/spec.md, "Scalars"):
@@ -20,7 +6,7 @@ pub fn json() -> String {
 /// field (a name, a routing key, a vhost) takes a number or boolean as its
 /// text (`key: 42`). Fields with a format of their own (durations, enums)
 /// stay as they are: warren refuses `message_ttl: 10` and `type: 42`.
-fn scalars_as_warren_reads_them(schema: &mut serde_json::Value) {
+pub(super) fn as_warren_reads_them(schema: &mut serde_json::Value) {
     use serde_json::{Value, json};
     match schema {
         Value::Object(map) => {
@@ -45,11 +31,19 @@ fn scalars_as_warren_reads_them(schema: &mut serde_json::Value) {
                     "pattern".into(),
                     json!("^[+-]?(0x[0-9a-fA-F]+|0o[0-7]+|[0-9]+)$"),
                 );
+                map.insert(
+                    "patternErrorMessage".into(),
+                    json!("expected a whole number"),
+                );
             } else if has("boolean") && !has("string") {
                 add.push("string");
                 map.insert(
                     "pattern".into(),
                     json!("^(true|True|TRUE|false|False|FALSE)$"),
+                );
+                map.insert(
+                    "patternErrorMessage".into(),
+                    json!("expected true or false (yes, no, on and off are not booleans here)"),
                 );
             } else if plain_string {
                 add.extend(["number", "boolean"]);
@@ -60,10 +54,10 @@ fn scalars_as_warren_reads_them(schema: &mut serde_json::Value) {
                 map.insert("type".into(), json!(all));
             }
             for v in map.values_mut() {
-                scalars_as_warren_reads_them(v);
+                as_warren_reads_them(v);
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(scalars_as_warren_reads_them),
+        Value::Array(items) => items.iter_mut().for_each(as_warren_reads_them),
         _ => {}
     }
 }
