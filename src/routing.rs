@@ -217,7 +217,7 @@ impl<'t> Router<'t> {
     pub fn new(topology: &'t Topology) -> Router<'t> {
         let mut by_source: HashMap<&str, Index> = HashMap::new();
         for binding in &topology.bindings {
-            let kind = topology.exchanges.get(&binding.source).map(|x| &x.kind);
+            let kind = topology.exchange(&binding.source).map(|x| &x.kind);
             by_source
                 .entry(binding.source.as_str())
                 .or_default()
@@ -247,8 +247,7 @@ impl<'t> Router<'t> {
         }
         let start = self
             .topology
-            .exchanges
-            .get(exchange)
+            .exchange(exchange)
             .ok_or_else(|| RouteError::UnknownExchange(exchange.to_string()))?;
         if start.internal {
             return Err(RouteError::InternalExchange(exchange.to_string()));
@@ -257,7 +256,7 @@ impl<'t> Router<'t> {
         let mut work = vec![start.name.as_str()];
         while let Some(name) = work.pop() {
             // An exchange removed from the topology routes nothing.
-            let Some(x) = self.topology.exchanges.get(name) else {
+            let Some(x) = self.topology.exchange(name) else {
                 continue;
             };
             if let ExchangeType::Plugin(_) = x.kind {

@@ -36,15 +36,18 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
 
 fn name_rules(kind: &str, name: &str, span: Option<Span>, out: &mut Vec<Diagnostic>) {
     if name.starts_with("amq.") {
+        let predeclared = crate::topology::PREDECLARED.iter().any(|(p, _)| *p == name);
         out.push(
             Diagnostic::new(
                 &codes::RESERVED_NAME,
                 format!("{kind} name {name:?} starts with \"amq.\", which RabbitMQ reserves"),
             )
             .label(span, "reserved prefix")
-            .help(
-                "the broker refuses to declare such names: choose a name without the amq. prefix",
-            ),
+            .help(if predeclared {
+                format!("{name} exists in every vhost already: bind to it and emit to it without declaring it")
+            } else {
+                "the broker refuses to declare such names: choose a name without the amq. prefix".into()
+            }),
         );
     }
     if name.is_empty() {

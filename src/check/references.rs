@@ -6,7 +6,7 @@ use crate::topology::{DestinationType, default_password_env};
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let t = cx.topology;
-    let exchange_exists = |name: &str| name.is_empty() || t.exchanges.contains_key(name);
+    let exchange_exists = |name: &str| name.is_empty() || t.exchange(name).is_some();
     let unknown_exchange = |name: &str, what: &str| {
         Diagnostic::new(
             &codes::UNKNOWN_EXCHANGE,

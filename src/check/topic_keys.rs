@@ -13,7 +13,7 @@ pub fn wildcard_inside_word(key: &str) -> bool {
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     for b in &cx.topology.bindings {
-        let Some(x) = cx.topology.exchanges.get(&b.source) else {
+        let Some(x) = cx.topology.exchange(&b.source) else {
             continue;
         };
         match x.kind {

@@ -17,7 +17,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 );
                 continue;
             }
-            let Some(x) = cx.topology.exchanges.get(&e.exchange) else {
+            let Some(x) = cx.topology.exchange(&e.exchange) else {
                 continue;
             };
             // Headers routing depends on headers the spec does not declare.

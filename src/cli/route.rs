@@ -140,7 +140,7 @@ pub fn render_text(
             _ => None,
         }));
         for name in reached {
-            let reason = match topology.exchanges.get(&name) {
+            let reason = match topology.exchange(&name) {
                 None if name.is_empty() => format!("no queue is named {key:?}"),
                 None => "it does not exist".to_string(),
                 Some(x) => {

@@ -13,8 +13,9 @@ use super::document::{Document, PermissionEntry, TopicPermissionEntry, UserEntry
 use serde_json::Value;
 
 use crate::topology::{
-    ApplyTo, Arguments, Binding, DestinationType, Exchange, ExchangeType, Origin, Permissions,
-    Policy, Queue, QueueType, TopicPermission, Topology, User, canonical, default_password_env,
+    ApplyTo, Arguments, Binding, DestinationType, Exchange, ExchangeType, Origin, PREDECLARED,
+    Permissions, Policy, Queue, QueueType, TopicPermission, Topology, User, canonical,
+    default_password_env,
 };
 
 /// The result of reading a definitions document.
@@ -156,11 +157,12 @@ pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, De
         if b.source.is_empty() {
             continue; // the default exchange's implicit bindings
         }
-        if b.source.starts_with("amq.") {
+        let predeclared = PREDECLARED.iter().any(|(name, _)| *name == b.source);
+        if b.source.starts_with("amq.") && !predeclared {
             skip(
                 &mut imported,
                 format!(
-                    "vhost {vhost:?}: binding from predeclared exchange {:?} to {:?} (a spec binds from its own exchanges)",
+                    "vhost {vhost:?}: binding from the broker's internal exchange {:?} to {:?}",
                     b.source, b.destination
                 ),
             );

@@ -23,3 +23,35 @@ pub struct Exchange {
 pub(crate) fn is_plain(origin: &Origin) -> bool {
     origin.generated_by.is_none()
 }
+
+/// The exchanges RabbitMQ declares in every vhost. Queues may bind to them
+/// and services emit to them without a spec declaring them; they are never
+/// planned, created or exported.
+pub const PREDECLARED: [(&str, ExchangeType); 5] = [
+    ("amq.direct", ExchangeType::Direct),
+    ("amq.fanout", ExchangeType::Fanout),
+    ("amq.topic", ExchangeType::Topic),
+    ("amq.headers", ExchangeType::Headers),
+    ("amq.match", ExchangeType::Headers),
+];
+
+/// The predeclared exchanges as the broker has them: durable, not
+/// auto-delete, not internal.
+pub(super) fn predeclared(name: &str) -> Option<&'static Exchange> {
+    static EXCHANGES: std::sync::LazyLock<Vec<Exchange>> = std::sync::LazyLock::new(|| {
+        PREDECLARED
+            .iter()
+            .map(|(name, kind)| Exchange {
+                name: (*name).to_string(),
+                kind: kind.clone(),
+                durable: true,
+                auto_delete: false,
+                internal: false,
+                alternate_exchange: None,
+                arguments: Arguments::new(),
+                origin: Origin::default(),
+            })
+            .collect()
+    });
+    EXCHANGES.iter().find(|x| x.name == name)
+}

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 pub use arguments::{Arguments, canonical};
 pub use binding::{Binding, DestinationType};
-pub use exchange::Exchange;
+pub use exchange::{Exchange, PREDECLARED};
 pub use kinds::{ApplyTo, DeadLetterStrategy, ExchangeType, HeadersMatch, Overflow, QueueType};
 pub use origin::Origin;
 pub use policy::Policy;
@@ -42,4 +42,16 @@ pub struct Topology {
     /// Name patterns (regular expressions) the broker side leaves alone.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignore: Vec<String>,
+}
+
+impl Topology {
+    /// An exchange of this vhost: one the topology declares, or one RabbitMQ
+    /// predeclares in every vhost (`amq.topic`, ...). Routing and checks
+    /// look exchanges up here; `exchanges` holds only what the topology
+    /// declares (and so what a plan creates).
+    pub fn exchange(&self, name: &str) -> Option<&Exchange> {
+        self.exchanges
+            .get(name)
+            .or_else(|| exchange::predeclared(name))
+    }
 }

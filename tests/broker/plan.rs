@@ -488,3 +488,34 @@ async fn a_vhost_that_does_not_exist_is_created_first() {
     assert_eq!(plan["changes"][0]["name"], missing.as_str());
     assert!(plan["changes"].as_array().unwrap().len() > 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn predeclared_exchanges_are_bound_without_being_declared() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let vhost = TestVhost::new("plan-predeclared").await;
+    let fixture = "tests/fixtures/plan/predeclared.yaml";
+    let plan_json = json(&plan(&vhost, fixture, &["--json"]).success().stdout);
+    let changes = plan_json["changes"].as_array().unwrap();
+    assert!(
+        changes.iter().all(|c| c["kind"] != "exchange"),
+        "{plan_json}"
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["kind"] == "binding" && c["name"].as_str().unwrap().starts_with("amq.topic")),
+        "{plan_json}"
+    );
+    load(&vhost, fixture).await;
+    let after = json(
+        &plan(&vhost, fixture, &["--json", "--prune"])
+            .success()
+            .stdout,
+    );
+    assert_eq!(after["changes"], serde_json::json!([]), "{after}");
+    // The broker routes through amq.topic as warren says it does.
+    publish(&vhost, "amq.topic", "order.created", 3).await;
+    await_messages(&vhost, "audit", 3).await;
+}
