@@ -8,6 +8,7 @@ mod docs;
 mod fuzz;
 mod graph;
 mod hostile;
+mod normal_form;
 mod proptests;
 mod schema;
 mod support;

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use crate::topology::{
     ApplyTo, Arguments, Binding, DestinationType, Exchange, ExchangeType, Origin, PREDECLARED,
-    Permissions, Policy, Queue, QueueType, TopicPermission, Topology, User, canonical,
-    default_password_env,
+    Permissions, Policy, QUEUE_TYPE, Queue, QueueType, TopicPermission, Topology, User, canonical,
+    default_password_env, normalize, queue_type,
 };
 
 /// The result of reading a definitions document.
@@ -76,19 +76,11 @@ pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, De
                 continue;
             }
         };
-        let mut arguments: Arguments = x
+        let arguments: Arguments = x
             .arguments
             .into_iter()
             .map(|(k, v)| (k, canonical(v)))
             .collect();
-        let alternate_exchange = match arguments.remove("alternate-exchange") {
-            Some(Value::String(ae)) => Some(ae),
-            Some(other) => {
-                arguments.insert("alternate-exchange".into(), other);
-                None
-            }
-            None => None,
-        };
         by_vhost.get_mut(&vhost).map(|t| {
             t.exchanges.insert(
                 x.name.clone(),
@@ -98,7 +90,7 @@ pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, De
                     durable: x.durable,
                     auto_delete: x.auto_delete,
                     internal: x.internal,
-                    alternate_exchange,
+                    alternate_exchange: None,
                     arguments,
                     origin: Origin::default(),
                 },
@@ -117,21 +109,20 @@ pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, De
             );
             continue;
         }
-        let mut arguments: Arguments = q
+        let arguments: Arguments = q
             .arguments
             .into_iter()
             .map(|(k, v)| (k, canonical(v)))
             .collect();
         let declared = arguments
-            .remove("x-queue-type")
+            .get(QUEUE_TYPE)
             .and_then(|t| t.as_str().map(String::from))
             .or(q.kind.clone());
         let queue_type = match declared {
-            Some(t) => match t.as_str() {
-                "quorum" => QueueType::Quorum,
-                "stream" => QueueType::Stream,
-                "classic" => QueueType::Classic,
-                other => {
+            Some(t) => match queue_type(&t) {
+                Some(kind) => kind,
+                None => {
+                    let other = t;
                     skip(
                         &mut imported,
                         format!(
@@ -273,6 +264,10 @@ pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, De
         t.bindings.dedup_by(|a, b| binding_key(a) == binding_key(b));
     }
     imported.topologies = by_vhost.into_values().collect();
+    for t in &mut imported.topologies {
+        // A definitions document has no named settings to disagree with.
+        let _ = normalize(t);
+    }
     Ok(imported)
 }
 

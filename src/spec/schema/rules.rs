@@ -176,12 +176,24 @@ fn queue_arguments(schema: &mut Value) {
             })
         })
         .collect();
+    // A raw x-queue-type alone is the queue's type; beside `type:` it is
+    // a second answer.
     rules.push(json!({
-        "properties": { "arguments": { "properties": {
-            "x-queue-type": forbidden("set the queue type with `type:` (E007)")
-        } } }
+        "if": { "required": ["type"] },
+        "then": { "properties": { "arguments": { "properties": {
+            "x-queue-type": forbidden("`type` sets the queue type already: remove x-queue-type (E007)")
+        } } } }
     }));
     push_all_of(&mut defs(schema)["QueueSpec"], rules);
+    push_all_of(
+        &mut defs(schema)["ExchangeSpec"],
+        [json!({
+            "if": { "required": ["alternate_exchange"] },
+            "then": { "properties": { "arguments": { "properties": {
+                "alternate-exchange": forbidden("`alternate_exchange` sets it already: remove the raw argument (E007)")
+            } } } }
+        })],
+    );
 }
 
 /// E602, E603: retry and a handler act on consumed messages.

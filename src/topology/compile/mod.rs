@@ -69,6 +69,11 @@ fn compile_vhost(vhost: &str, files: &[&(FileId, SpecFile)]) -> (Topology, Vec<D
         cx.top_level_bindings(*file, spec);
         cx.ignore(*file, spec);
     }
+    // Before services: a queue typed by a raw x-queue-type is a quorum queue
+    // to the retry chain a service builds on it, too. Compile has refused
+    // raw arguments that repeat a named field, so nothing can disagree.
+    let disagreements = crate::topology::normalize(&mut cx.topology);
+    debug_assert!(disagreements.is_empty(), "{disagreements:?}");
     for (file, spec) in files {
         cx.services(*file, spec);
     }
@@ -123,14 +128,15 @@ impl Compiler {
                 origin.with_attr("alternate_exchange", at(file, ae));
                 ae.value.clone()
             });
-            let arguments = x
-                .arguments
-                .iter()
-                .map(|(k, v)| {
-                    origin.with_attr(k.value.clone(), at(file, k));
-                    (k.value.clone(), canonical(v.clone()))
-                })
-                .collect();
+            let mut arguments = crate::topology::Arguments::new();
+            for (k, v) in &x.arguments {
+                if k.value == crate::topology::ALTERNATE_EXCHANGE && alternate_exchange.is_some() {
+                    self.report(queue::conflict(file, k, "alternate_exchange"));
+                    continue;
+                }
+                origin.with_attr(k.value.clone(), at(file, k));
+                arguments.insert(k.value.clone(), canonical(v.clone()));
+            }
             self.topology.exchanges.insert(
                 name.value.clone(),
                 Exchange {

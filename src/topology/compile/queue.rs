@@ -113,7 +113,9 @@ pub(super) fn build(
     }
     for (key, value) in &spec.arguments {
         cx.ambiguous_boolean(file, key, value);
-        if key.value == "x-queue-type" {
+        // A raw x-queue-type alone is the queue's type (the normaliser
+        // lifts it); beside `type:` it is a second answer.
+        if key.value == crate::topology::QUEUE_TYPE && spec.kind.is_some() {
             cx.report(conflict(file, key, "type"));
             continue;
         }
@@ -166,7 +168,7 @@ fn named_field(argument: &str) -> &str {
         .map_or(argument, |(field, _)| field)
 }
 
-fn conflict(file: FileId, key: &Spanned<String>, field: &str) -> Diagnostic {
+pub(super) fn conflict(file: FileId, key: &Spanned<String>, field: &str) -> Diagnostic {
     Diagnostic::new(
         &codes::ARGUMENT_CONFLICT,
         format!(
