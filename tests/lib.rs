@@ -9,6 +9,7 @@ mod fuzz;
 mod graph;
 mod hostile;
 mod normal_form;
+mod policies;
 mod proptests;
 mod schema;
 mod support;

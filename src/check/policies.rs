@@ -3,91 +3,43 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use regex::Regex;
-
 use super::{Context, list};
 use crate::diagnostic::{Diagnostic, codes};
+use crate::topology::policy_match::{Fit, PolicySet, is_known_key};
 use crate::topology::{Policy, Queue, QueueType, Topology};
 
-/// Policy keys for queues and the queue types that honour them.
-const QUEUE_KEYS: &[(&str, &[QueueType])] = {
-    use QueueType::*;
-    &[
-        ("max-length", &[Classic, Quorum]),
-        ("max-length-bytes", &[Classic, Quorum, Stream]),
-        ("overflow", &[Classic, Quorum]),
-        ("message-ttl", &[Classic, Quorum]),
-        ("expires", &[Classic, Quorum]),
-        ("dead-letter-exchange", &[Classic, Quorum]),
-        ("dead-letter-routing-key", &[Classic, Quorum]),
-        ("dead-letter-strategy", &[Quorum]),
-        ("delivery-limit", &[Quorum]),
-        ("max-in-memory-length", &[Quorum]),
-        ("max-in-memory-bytes", &[Quorum]),
-        ("queue-leader-locator", &[Quorum, Stream]),
-        ("initial-cluster-size", &[Stream]),
-        ("max-age", &[Stream]),
-        ("stream-max-segment-size-bytes", &[Stream]),
-        ("queue-mode", &[Classic]),
-        ("queue-version", &[Classic]),
-        ("queue-master-locator", &[Classic]),
-        ("ha-mode", &[Classic]),
-        ("ha-params", &[Classic]),
-        ("ha-sync-mode", &[Classic]),
-        ("ha-sync-batch-size", &[Classic]),
-        ("ha-promote-on-shutdown", &[Classic]),
-        ("ha-promote-on-failure", &[Classic]),
-        ("consumer-timeout", &[Classic, Quorum]),
-        ("federation-upstream", &[Classic, Quorum]),
-        ("federation-upstream-set", &[Classic, Quorum]),
-    ]
-};
-
-/// Keys for exchanges (and federation, which applies to both).
-const EXCHANGE_KEYS: &[&str] = &[
-    "alternate-exchange",
-    "federation-upstream",
-    "federation-upstream-set",
-];
-
-/// Which policies match each queue, highest priority first.
+/// Which policies each queue gets, highest priority first, decided by
+/// `topology::policy_match` as the broker decides it.
 pub struct PolicyIndex<'t> {
+    set: PolicySet<'t>,
     by_queue: HashMap<&'t str, Vec<&'t Policy>>,
 }
 
 impl<'t> PolicyIndex<'t> {
     /// Builds the index; reports patterns that are not regular expressions.
     pub fn new(topology: &'t Topology, out: &mut Vec<Diagnostic>) -> PolicyIndex<'t> {
-        let mut compiled = Vec::new();
-        for p in topology.policies.values() {
-            match Regex::new(&p.pattern) {
-                Ok(re) => compiled.push((p, re)),
-                Err(error) => out.push(
-                    Diagnostic::new(&codes::INVALID_PATTERN, format!("policy {:?} has an invalid pattern {:?}", p.name, p.pattern))
-                        .label(p.origin.attr("pattern"), error.to_string().lines().last().unwrap_or("invalid").trim().to_string())
-                        .help("the pattern is a regular expression over queue or exchange names, e.g. \"^orders\\\\.\""),
-                ),
-            }
+        let (set, invalid) = PolicySet::new(topology.policies.values());
+        for (p, reason) in invalid {
+            out.push(
+                Diagnostic::new(&codes::INVALID_PATTERN, format!("policy {:?} has an invalid pattern {:?}", p.name, p.pattern))
+                    .label(p.origin.attr("pattern"), reason)
+                    .help("the pattern is a regular expression (PCRE, as RabbitMQ reads it) over queue or exchange names, e.g. \"^orders\\.\""),
+            );
         }
         let mut by_queue: HashMap<&str, Vec<&Policy>> = HashMap::new();
-        if !compiled.is_empty() {
+        if !topology.policies.is_empty() {
             for q in topology.queues.values() {
-                let mut matching: Vec<&Policy> = compiled
-                    .iter()
-                    .filter(|(p, re)| {
-                        p.apply_to.matches_queue(q.queue_type) && re.is_match(&q.name)
-                    })
-                    .map(|(p, _)| *p)
-                    .collect();
-                if !matching.is_empty() {
-                    matching.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.name.cmp(&b.name)));
-                    by_queue.insert(q.name.as_str(), matching);
+                let applicable = set.applicable(q);
+                if !applicable.is_empty() {
+                    by_queue.insert(q.name.as_str(), applicable);
                 }
             }
         }
-        PolicyIndex { by_queue }
+        PolicyIndex { set, by_queue }
     }
 
+    /// The policies the broker considers for the queue, highest priority
+    /// first.
     pub fn matching(&self, queue: &Queue) -> &[&'t Policy] {
         self.by_queue
             .get(queue.name.as_str())
@@ -187,39 +139,42 @@ fn overlaps(cx: &Context, out: &mut Vec<Diagnostic>) {
 }
 
 fn keys(cx: &Context, out: &mut Vec<Diagnostic>) {
-    // (policy, key, queue type) -> matched queues of that type
-    let mut not_applicable: BTreeMap<(&str, &str, QueueType), Vec<&str>> = BTreeMap::new();
+    // (policy, key, queue type) -> queues of that type the policy reaches
+    // but does not apply to, because the type does not support the key.
+    let mut passed_over: BTreeMap<(&str, &str, QueueType), Vec<&str>> = BTreeMap::new();
     for q in cx.topology.queues.values() {
-        let Some(p) = cx.policies.effective(q) else {
-            continue;
-        };
-        for key in p.definition.keys() {
-            if let Some((_, types)) = QUEUE_KEYS.iter().find(|(k, _)| k == key)
-                && !types.contains(&q.queue_type)
-            {
-                not_applicable
+        for (p, fit) in cx.policies.set.reaching(q) {
+            if let Fit::Unsupported(key) = fit {
+                passed_over
                     .entry((&p.name, key, q.queue_type))
                     .or_default()
                     .push(&q.name);
             }
         }
     }
-    for ((policy, key, queue_type), queues) in not_applicable {
+    for ((policy, key, queue_type), queues) in passed_over {
         let p = &cx.topology.policies[policy];
+        let instead = cx
+            .topology
+            .queues
+            .get(queues[0])
+            .and_then(|q| cx.policies.effective(q));
+        let instead = match instead {
+            Some(other) => format!("policy {:?} applies instead", other.name),
+            None => "no policy applies".to_string(),
+        };
         out.push(
             Diagnostic::new(
                 &codes::POLICY_KEY_NOT_APPLICABLE,
-                format!("policy {policy:?} sets {key:?}, which {queue_type} queues ignore; it matches {queue_type} queue {}", list(&queues)),
+                format!("policy {policy:?} sets {key:?}, which {queue_type} queues do not support, so RabbitMQ does not apply it at all to {queue_type} queue {} ({instead})", list(&queues)),
             )
-            .label(p.origin.attr(key), "does not apply")
-            .help("narrow the policy with `apply_to:` (classic_queues, quorum_queues, streams) or its pattern, or drop the key"),
+            .label(p.origin.attr(key), "not supported by these queues")
+            .help("narrow the policy with `apply_to:` (classic_queues, quorum_queues, streams) or its pattern, or move the key to a policy of its own"),
         );
     }
     for p in cx.topology.policies.values() {
         for key in p.definition.keys() {
-            let known =
-                QUEUE_KEYS.iter().any(|(k, _)| k == key) || EXCHANGE_KEYS.contains(&key.as_str());
-            if !known {
+            if !is_known_key(key) {
                 let hint = key
                     .strip_prefix("x-")
                     .map(|k| format!("policy keys have no x- prefix: write {k:?}"))

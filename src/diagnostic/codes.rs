@@ -56,7 +56,7 @@ codes! {
     // Policies.
     OVERLAPPING_POLICIES = "W501" "overlapping-policies" Warning "several policies match a queue; only the highest priority applies";
     POLICY_TIE = "E502" "policy-tie" Error "several policies of the same highest priority match a queue";
-    POLICY_KEY_NOT_APPLICABLE = "W503" "policy-key-not-applicable" Warning "a policy key that does not apply to a matched queue's type";
+    POLICY_KEY_NOT_APPLICABLE = "W503" "policy-key-not-applicable" Warning "a policy the broker passes over for a queue, because the queue's type does not support one of its keys";
     UNKNOWN_POLICY_KEY = "W504" "unknown-policy-key" Warning "a policy key RabbitMQ does not know";
     LIVE_POLICY_CONFLICT = "W505" "live-policy-conflict" Warning "on the broker, a policy the spec does not name ties with or overrides the spec's policy for a queue";
     ARGUMENT_OVERRIDES_POLICY = "W506" "argument-overrides-policy" Warning "a queue argument and its policy set the same key; the argument takes part over the policy";

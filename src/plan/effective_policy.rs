@@ -1,9 +1,9 @@
 //! Which policy the broker applies to each queue the spec manages, counting
 //! the spec's policies, live policies the plan keeps, and operator policies.
 
-use regex::Regex;
 use serde::Serialize;
 
+use crate::topology::policy_match::PolicySet;
 use crate::topology::{Policy, Topology};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -41,34 +41,20 @@ pub fn effective_policies(
     live_only: &[&Policy],
     operator: &[Policy],
 ) -> Vec<EffectivePolicy> {
-    let compile = |p: &Policy| Regex::new(&p.pattern).ok();
-    let candidates: Vec<(&Policy, &'static str, Regex)> = desired
-        .policies
-        .values()
-        .map(|p| (p, "spec"))
-        .chain(live_only.iter().map(|p| (*p, "live")))
-        .filter_map(|(p, source)| compile(p).map(|re| (p, source, re)))
-        .collect();
-    let operators: Vec<(&Policy, Regex)> = operator
-        .iter()
-        .filter_map(|p| compile(p).map(|re| (p, re)))
-        .collect();
+    let (candidates, _) =
+        PolicySet::new(desired.policies.values().chain(live_only.iter().copied()));
+    let (operators, _) = PolicySet::new(operator);
+    let source = |p: &Policy| {
+        if desired.policies.contains_key(&p.name) {
+            "spec"
+        } else {
+            "live"
+        }
+    };
     let mut out = Vec::new();
     for q in desired.queues.values() {
-        let mut matching: Vec<&(&Policy, &str, Regex)> = candidates
-            .iter()
-            .filter(|(p, _, re)| p.apply_to.matches_queue(q.queue_type) && re.is_match(&q.name))
-            .collect();
-        matching.sort_by(|a, b| {
-            b.0.priority
-                .cmp(&a.0.priority)
-                .then(a.0.name.cmp(&b.0.name))
-        });
-        let operator_policy = operators
-            .iter()
-            .filter(|(p, re)| p.apply_to.matches_queue(q.queue_type) && re.is_match(&q.name))
-            .max_by_key(|(p, _)| p.priority)
-            .map(|(p, _)| p.name.clone());
+        let matching = candidates.applicable(q);
+        let operator_policy = operators.applicable(q).first().map(|p| p.name.clone());
         if matching.is_empty() && operator_policy.is_none() {
             continue;
         }
@@ -76,12 +62,12 @@ pub fn effective_policies(
         let tied_with = matching
             .iter()
             .skip(1)
-            .filter(|m| winner.is_some_and(|w| w.0.priority == m.0.priority))
-            .map(|m| m.0.name.clone())
+            .filter(|m| winner.is_some_and(|w| w.priority == m.priority))
+            .map(|m| m.name.clone())
             .collect();
         let overridden_by_queue = winner
             .map(|w| {
-                w.0.definition
+                w.definition
                     .keys()
                     .filter(|k| q.arguments.contains_key(&format!("x-{k}")))
                     .cloned()
@@ -90,8 +76,8 @@ pub fn effective_policies(
             .unwrap_or_default();
         out.push(EffectivePolicy {
             queue: q.name.clone(),
-            policy: winner.map(|w| w.0.name.clone()),
-            source: winner.map(|w| w.1),
+            policy: winner.map(|w| w.name.clone()),
+            source: winner.map(|w| source(w)),
             operator_policy,
             tied_with,
             overridden_by_queue,

@@ -12,6 +12,7 @@ mod kinds;
 mod normal;
 mod origin;
 mod policy;
+pub mod policy_match;
 mod queue;
 mod service;
 mod user;

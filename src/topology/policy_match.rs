@@ -1,0 +1,235 @@
+//! Which policy RabbitMQ applies to a queue: the one decision the checks
+//! and the plan both ask, made the way the broker makes it.
+//!
+//! - A pattern is a PCRE regular expression matched against the name's
+//!   bytes (RabbitMQ uses Erlang's `re` without its unicode option): `.`
+//!   and `\w` see bytes, `(?i)` folds ASCII only, look-ahead and
+//!   back-references work. warren matches with PCRE2 in the same mode.
+//! - A policy applies to a queue only if its `apply-to` covers the queue's
+//!   type and the queue's type supports every key of its definition; a
+//!   policy with one unsupported key (`delivery-limit` on a classic queue)
+//!   is passed over whole, and the next one is considered.
+//! - Of the policies that apply, the highest priority wins; several at that
+//!   priority are a tie the broker breaks arbitrarily.
+
+use super::{Policy, Queue, QueueType};
+
+/// Policy keys for queues and the queue types that support them.
+pub const QUEUE_KEYS: &[(&str, &[QueueType])] = {
+    use QueueType::*;
+    &[
+        ("max-length", &[Classic, Quorum]),
+        ("max-length-bytes", &[Classic, Quorum, Stream]),
+        ("overflow", &[Classic, Quorum]),
+        ("message-ttl", &[Classic, Quorum]),
+        ("expires", &[Classic, Quorum]),
+        ("dead-letter-exchange", &[Classic, Quorum]),
+        ("dead-letter-routing-key", &[Classic, Quorum]),
+        ("dead-letter-strategy", &[Quorum]),
+        ("delivery-limit", &[Quorum]),
+        ("max-in-memory-length", &[Quorum]),
+        ("max-in-memory-bytes", &[Quorum]),
+        ("queue-leader-locator", &[Quorum, Stream]),
+        ("initial-cluster-size", &[Stream]),
+        ("max-age", &[Stream]),
+        ("stream-max-segment-size-bytes", &[Stream]),
+        ("queue-mode", &[Classic]),
+        ("queue-version", &[Classic]),
+        ("queue-master-locator", &[Classic]),
+        ("ha-mode", &[Classic]),
+        ("ha-params", &[Classic]),
+        ("ha-sync-mode", &[Classic]),
+        ("ha-sync-batch-size", &[Classic]),
+        ("ha-promote-on-shutdown", &[Classic]),
+        ("ha-promote-on-failure", &[Classic]),
+        ("consumer-timeout", &[Classic, Quorum]),
+        ("federation-upstream", &[Classic, Quorum]),
+        ("federation-upstream-set", &[Classic, Quorum]),
+    ]
+};
+
+/// Policy keys for exchanges (federation applies to both).
+pub const EXCHANGE_KEYS: &[&str] = &[
+    "alternate-exchange",
+    "federation-upstream",
+    "federation-upstream-set",
+];
+
+/// Whether RabbitMQ knows `key` as a policy key.
+pub fn is_known_key(key: &str) -> bool {
+    QUEUE_KEYS.iter().any(|(k, _)| *k == key) || EXCHANGE_KEYS.contains(&key)
+}
+
+/// Whether queues of `queue_type` support policy `key`. A key warren does
+/// not know is taken as supported: the broker refuses unknown keys when the
+/// policy is declared, so a live policy only holds keys of some plugin.
+pub fn supports(queue_type: QueueType, key: &str) -> bool {
+    QUEUE_KEYS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .is_none_or(|(_, types)| types.contains(&queue_type))
+}
+
+/// A policy pattern compiled as RabbitMQ compiles it.
+#[derive(Debug)]
+pub struct Pattern(pcre2::bytes::Regex);
+
+impl Pattern {
+    /// # Errors
+    /// The pattern is not a PCRE regular expression; the text says why.
+    pub fn new(pattern: &str) -> Result<Pattern, String> {
+        pcre2::bytes::RegexBuilder::new()
+            .build(pattern)
+            .map(Pattern)
+            .map_err(|e| e.to_string().trim_start_matches("PCRE2: ").to_string())
+    }
+
+    /// Whether the pattern matches somewhere in `name`, byte by byte. A
+    /// match error (PCRE's backtracking limit) counts as no match, as it
+    /// does for the broker.
+    pub fn is_match(&self, name: &str) -> bool {
+        self.0.is_match(name.as_bytes()).unwrap_or(false)
+    }
+}
+
+/// Policies of one kind (the vhost's own, or operator policies) ready to
+/// match queues.
+#[derive(Debug, Default)]
+pub struct PolicySet<'p> {
+    policies: Vec<(&'p Policy, Pattern)>,
+}
+
+/// How one policy stands towards one queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fit {
+    /// Its `apply-to` or pattern does not reach the queue.
+    Misses,
+    /// It reaches the queue but sets a key the queue's type does not
+    /// support, so the broker passes it over.
+    Unsupported(&'static str),
+    /// It is a candidate for the queue.
+    Applies,
+}
+
+impl<'p> PolicySet<'p> {
+    /// Compiles the patterns; a policy whose pattern does not compile is
+    /// left out and returned with the reason.
+    pub fn new(
+        policies: impl IntoIterator<Item = &'p Policy>,
+    ) -> (PolicySet<'p>, Vec<(&'p Policy, String)>) {
+        let mut set = PolicySet::default();
+        let mut invalid = Vec::new();
+        for p in policies {
+            match Pattern::new(&p.pattern) {
+                Ok(pattern) => set.policies.push((p, pattern)),
+                Err(reason) => invalid.push((p, reason)),
+            }
+        }
+        (set, invalid)
+    }
+
+    /// How `policy`, which must be in the set, stands towards `queue`.
+    pub fn fit(&self, policy: &Policy, queue: &Queue) -> Fit {
+        self.policies
+            .iter()
+            .find(|(p, _)| std::ptr::eq(*p, policy))
+            .map_or(Fit::Misses, |(p, pattern)| fit(p, pattern, queue))
+    }
+
+    /// Every policy that reaches `queue` (by `apply-to` and pattern), with
+    /// how it fits, highest priority first (then by name).
+    pub fn reaching(&self, queue: &Queue) -> Vec<(&'p Policy, Fit)> {
+        let mut found: Vec<(&Policy, Fit)> = self
+            .policies
+            .iter()
+            .map(|(p, pattern)| (*p, fit(p, pattern, queue)))
+            .filter(|(_, fit)| *fit != Fit::Misses)
+            .collect();
+        found.sort_by(|a, b| {
+            b.0.priority
+                .cmp(&a.0.priority)
+                .then(a.0.name.cmp(&b.0.name))
+        });
+        found
+    }
+
+    /// The policies the broker considers for `queue`, highest priority
+    /// first: the first wins, and those of its priority after it tie.
+    pub fn applicable(&self, queue: &Queue) -> Vec<&'p Policy> {
+        self.reaching(queue)
+            .into_iter()
+            .filter(|(_, fit)| *fit == Fit::Applies)
+            .map(|(p, _)| p)
+            .collect()
+    }
+}
+
+fn fit(policy: &Policy, pattern: &Pattern, queue: &Queue) -> Fit {
+    if !policy.apply_to.matches_queue(queue.queue_type) || !pattern.is_match(&queue.name) {
+        return Fit::Misses;
+    }
+    match policy
+        .definition
+        .keys()
+        .find(|k| !supports(queue.queue_type, k))
+    {
+        Some(key) => Fit::Unsupported(
+            QUEUE_KEYS
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or("", |(k, _)| k),
+        ),
+        None => Fit::Applies,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::{ApplyTo, Origin};
+    use serde_json::json;
+
+    fn policy(name: &str, pattern: &str, priority: i64, keys: &[&str]) -> Policy {
+        Policy {
+            name: name.into(),
+            pattern: pattern.into(),
+            apply_to: ApplyTo::Queues,
+            priority,
+            definition: keys.iter().map(|k| (k.to_string(), json!(1))).collect(),
+            origin: Origin::default(),
+        }
+    }
+
+    #[test]
+    fn a_policy_with_an_unsupported_key_is_passed_over() {
+        let hi = policy("hi", "^c", 5, &["message-ttl", "delivery-limit"]);
+        let lo = policy("lo", "^c", 1, &["max-length"]);
+        let (set, invalid) = PolicySet::new([&hi, &lo]);
+        assert!(invalid.is_empty());
+        let classic = Queue::new("c1", QueueType::Classic, Origin::default());
+        let quorum = Queue::new("c2", QueueType::Quorum, Origin::default());
+        assert_eq!(set.applicable(&classic), vec![&lo]);
+        assert_eq!(set.applicable(&quorum), vec![&hi, &lo]);
+        assert_eq!(set.fit(&hi, &classic), Fit::Unsupported("delivery-limit"));
+        let stream = Queue::new("c3", QueueType::Stream, Origin::default());
+        assert!(set.applicable(&stream).is_empty());
+    }
+
+    #[test]
+    fn patterns_match_bytes_as_the_broker_does() {
+        let name = "ünï.q3";
+        // `.` is one byte: "ü" is two.
+        assert!(Pattern::new("^..n").unwrap().is_match(name));
+        assert!(!Pattern::new("^.n").unwrap().is_match(name));
+        // `\w` is ASCII only in byte mode.
+        assert!(!Pattern::new("^\\w").unwrap().is_match(name));
+        // `(?i)` folds ASCII only.
+        assert!(!Pattern::new("(?i)^Ü").unwrap().is_match(name));
+        assert!(Pattern::new("(?i)Q3$").unwrap().is_match(name));
+        // PCRE features the regex crate refuses.
+        assert!(Pattern::new("^(?!amq\\.)").unwrap().is_match("orders"));
+        assert!(!Pattern::new("^(?!amq\\.)").unwrap().is_match("amq.gen-1"));
+        assert!(Pattern::new("^(a)\\1$").unwrap().is_match("aa"));
+        assert!(Pattern::new("(").is_err());
+    }
+}
