@@ -14,7 +14,8 @@ use std::sync::OnceLock;
 pub struct Limits {
     /// Largest spec or definitions file, in bytes.
     pub file_bytes: u64,
-    /// Largest management API response body, in bytes.
+    /// Largest management API answer, in bytes (for all the answers one
+    /// command reads at once).
     pub body_bytes: u64,
 }
 
@@ -29,7 +30,7 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             file_bytes: 256 * MIB,
-            body_bytes: 512 * MIB,
+            body_bytes: 256 * MIB,
         }
     }
 }
@@ -54,6 +55,70 @@ impl Limits {
         }
         Ok(limits)
     }
+}
+
+/// Why [`read_file`] read nothing.
+#[derive(Debug)]
+pub enum ReadError {
+    Io(std::io::Error),
+    /// Over [`Limits::file_bytes`].
+    TooLarge {
+        limit: u64,
+    },
+    /// A FIFO that nothing writes to.
+    NoWriter,
+}
+
+/// Reads a whole input file (a spec, a definitions export, a CA bundle),
+/// refusing one over the size limit before it fills memory (`/dev/zero`).
+/// A FIFO is opened without waiting for a writer, so a FIFO nothing writes
+/// to is an error instead of a hang; a pipe with a writer (`<(generate)`)
+/// is read to its end.
+///
+/// # Errors
+/// The file cannot be read, is too large, or is a FIFO without a writer.
+pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let limit = get().file_bytes;
+    let fifo = std::fs::metadata(path)
+        .map_err(ReadError::Io)?
+        .file_type()
+        .is_fifo();
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(if fifo { libc::O_NONBLOCK } else { 0 })
+        .open(path)
+        .map_err(ReadError::Io)?;
+    if file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() > limit)
+    {
+        return Err(ReadError::TooLarge { limit });
+    }
+    let mut bytes = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                if (bytes.len() + n) as u64 > limit {
+                    return Err(ReadError::TooLarge { limit });
+                }
+                bytes.extend_from_slice(&chunk[..n]);
+            }
+            // A FIFO whose writer has not written yet.
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ReadError::Io(e)),
+        }
+    }
+    if fifo && bytes.is_empty() {
+        return Err(ReadError::NoWriter);
+    }
+    Ok(bytes)
 }
 
 static LIMITS: OnceLock<Limits> = OnceLock::new();

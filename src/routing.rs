@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::topology::{Binding, DestinationType, ExchangeType, Topology};
+use crate::topology::{Binding, DestinationType, Exchange, ExchangeType, Topology};
 
 /// Message headers, typed as a publisher sends them.
 pub type Headers = BTreeMap<String, Value>;
@@ -26,6 +26,30 @@ pub struct Route {
     pub hops: Vec<Hop>,
     /// Plugin exchanges on the path, whose routing warren cannot predict.
     pub unknown: Vec<String>,
+}
+
+/// A route by reference into the topology ([`Router::reach`]).
+#[derive(Debug, Default)]
+pub struct Reached<'t> {
+    /// Every queue the message reaches, each once.
+    pub queues: BTreeSet<&'t str>,
+    /// Plugin exchanges on the path.
+    pub unknown: Vec<&'t str>,
+    hops: Vec<HopRef<'t>>,
+}
+
+impl Reached<'_> {
+    /// As [`Route::dropped`].
+    pub fn dropped(&self) -> bool {
+        self.queues.is_empty() && self.unknown.is_empty()
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum HopRef<'t> {
+    Binding(&'t Binding),
+    Alternate(&'t str, &'t str),
+    Default(&'t str),
 }
 
 impl Route {
@@ -104,6 +128,8 @@ pub enum RouteError {
     UnknownExchange(String),
     #[error("exchange {0:?} is internal: publishers cannot publish to it")]
     InternalExchange(String),
+    #[error("a routing key is at most 255 bytes; this one is {0}")]
+    KeyTooLong(usize),
 }
 
 /// Bindings indexed by source exchange, built once per topology: direct
@@ -123,7 +149,12 @@ struct Index<'t> {
     all: Vec<&'t Binding>,
     by_key: HashMap<&'t str, Vec<usize>>,
     trie: Trie<'t>,
+    /// Topic bindings whose key is too long for the trie.
+    long: Vec<usize>,
 }
+
+/// The longest routing or binding key AMQP 0-9-1 carries (a short string).
+pub const MAX_KEY_BYTES: usize = 255;
 
 /// Topic binding keys, word by word; `*` and `#` are children of their own.
 #[derive(Default)]
@@ -187,7 +218,13 @@ impl<'t> Index<'t> {
                 .entry(binding.routing_key.as_str())
                 .or_default()
                 .push(i),
-            Some(ExchangeType::Topic) => self.trie.insert(&words(&binding.routing_key), i),
+            // AMQP keys are at most 255 bytes, so the trie is at most 128
+            // words deep; a longer key (refused by validate) is matched by
+            // scanning, never by recursion.
+            Some(ExchangeType::Topic) if binding.routing_key.len() <= MAX_KEY_BYTES => {
+                self.trie.insert(&words(&binding.routing_key), i)
+            }
+            Some(ExchangeType::Topic) => self.long.push(i),
             _ => {}
         }
     }
@@ -197,7 +234,12 @@ impl<'t> Index<'t> {
         let mut found = match kind {
             ExchangeType::Direct => self.by_key.get(key).cloned().unwrap_or_default(),
             ExchangeType::Topic => {
-                let mut found = Vec::new();
+                let mut found: Vec<usize> = self
+                    .long
+                    .iter()
+                    .copied()
+                    .filter(|&i| topic_matches(&self.all[i].routing_key, key))
+                    .collect();
                 self.trie
                     .matches(&words(key), 0, &mut found, &mut HashSet::new());
                 found.sort_unstable();
@@ -235,13 +277,52 @@ impl<'t> Router<'t> {
     /// The exchange does not exist or is internal (the broker refuses the
     /// publish in both cases).
     pub fn route(&self, exchange: &str, key: &str, headers: &Headers) -> Result<Route, RouteError> {
-        let mut route = Route::default();
+        let reached = self.reach(exchange, key, headers)?;
+        Ok(Route {
+            queues: reached.queues.iter().map(|q| q.to_string()).collect(),
+            hops: reached
+                .hops
+                .iter()
+                .map(|hop| match *hop {
+                    HopRef::Binding(b) => Hop::Binding {
+                        source: b.source.clone(),
+                        destination: b.destination.clone(),
+                        destination_type: b.destination_type,
+                        routing_key: b.routing_key.clone(),
+                    },
+                    HopRef::Alternate(from, to) => Hop::AlternateExchange {
+                        from: from.to_string(),
+                        to: to.to_string(),
+                    },
+                    HopRef::Default(queue) => Hop::DefaultExchange {
+                        queue: queue.to_string(),
+                    },
+                })
+                .collect(),
+            unknown: reached.unknown.iter().map(|x| x.to_string()).collect(),
+        })
+    }
+
+    /// [`Router::route`] by reference into the topology, without copying a
+    /// name: what checks ask for every emitted event (thousands of
+    /// services, each reaching thousands of queues).
+    ///
+    /// # Errors
+    /// As [`Router::route`].
+    pub fn reach(
+        &self,
+        exchange: &str,
+        key: &str,
+        headers: &Headers,
+    ) -> Result<Reached<'t>, RouteError> {
+        if key.len() > MAX_KEY_BYTES {
+            return Err(RouteError::KeyTooLong(key.len()));
+        }
+        let mut route = Reached::default();
         if exchange.is_empty() {
-            if self.topology.queues.contains_key(key) {
-                route.queues.insert(key.to_string());
-                route.hops.push(Hop::DefaultExchange {
-                    queue: key.to_string(),
-                });
+            if let Some((queue, _)) = self.topology.queues.get_key_value(key) {
+                route.queues.insert(queue.as_str());
+                route.hops.push(HopRef::Default(queue.as_str()));
             }
             return Ok(route);
         }
@@ -253,49 +334,45 @@ impl<'t> Router<'t> {
             return Err(RouteError::InternalExchange(exchange.to_string()));
         }
         let mut seen: HashSet<&str> = HashSet::from([start.name.as_str()]);
-        let mut work = vec![start.name.as_str()];
-        while let Some(name) = work.pop() {
-            // An exchange removed from the topology routes nothing.
-            let Some(x) = self.topology.exchange(name) else {
-                continue;
-            };
+        let mut work: Vec<&'t Exchange> = vec![start];
+        while let Some(x) = work.pop() {
             if let ExchangeType::Plugin(_) = x.kind {
-                route.unknown.push(name.to_string());
+                route.unknown.push(x.name.as_str());
                 continue;
             }
             let matched = self
                 .by_source
-                .get(name)
+                .get(x.name.as_str())
                 .map(|index| index.matching(&x.kind, key, headers))
                 .unwrap_or_default();
             if matched.is_empty() {
                 if let Some(ae) = &x.alternate_exchange {
-                    route.hops.push(Hop::AlternateExchange {
-                        from: name.to_string(),
-                        to: ae.clone(),
-                    });
-                    if seen.insert(ae.as_str()) {
-                        work.push(ae.as_str());
+                    route
+                        .hops
+                        .push(HopRef::Alternate(x.name.as_str(), ae.as_str()));
+                    // An exchange missing from the topology routes nothing.
+                    if seen.insert(ae.as_str())
+                        && let Some(next) = self.topology.exchange(ae)
+                    {
+                        work.push(next);
                     }
                 }
                 continue;
             }
             for b in matched {
-                route.hops.push(Hop::Binding {
-                    source: b.source.clone(),
-                    destination: b.destination.clone(),
-                    destination_type: b.destination_type,
-                    routing_key: b.routing_key.clone(),
-                });
+                route.hops.push(HopRef::Binding(b));
                 match b.destination_type {
                     DestinationType::Queue => {
-                        if self.topology.queues.contains_key(&b.destination) {
-                            route.queues.insert(b.destination.clone());
+                        if let Some((queue, _)) = self.topology.queues.get_key_value(&b.destination)
+                        {
+                            route.queues.insert(queue.as_str());
                         }
                     }
                     DestinationType::Exchange => {
-                        if seen.insert(b.destination.as_str()) {
-                            work.push(b.destination.as_str());
+                        if seen.insert(b.destination.as_str())
+                            && let Some(next) = self.topology.exchange(&b.destination)
+                        {
+                            work.push(next);
                         }
                     }
                 }

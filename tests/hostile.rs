@@ -296,6 +296,11 @@ fn parser_messages_name_no_library_internals() {
         "version: 1\n---\nversion: 1\n",
         "version: 1\nqueues:\n  q: { max_length: -3 }\n",
         "version: 1\nqueues:\n  q: { durable: 3 }\n",
+        "version: 1\nexchanges: {ex: {type: null}}\n",
+        "version: 1\nservices:\n  s: { handler: [] }\n",
+        "version: 1\nservices:\n  s: { handler: {} }\n",
+        "version: 1\nservices:\n  s: { consumes: null }\n",
+        "version: 1\nqueues: {q: &x {arguments: {a: *x}}}\n",
         &format!(
             "version: 1\nqueues:\n  q:\n    arguments: {}1{}\n",
             "{a: ".repeat(100),
@@ -307,6 +312,10 @@ fn parser_messages_name_no_library_internals() {
         let d = &loaded.diagnostics[0];
         let shown = format!("{} {}", d.message, d.help.clone().unwrap_or_default());
         for internal in [
+            "Option<",
+            "unit value",
+            "externally tagged",
+            "weak recursion",
             "DuplicateKeyPolicy",
             "from_str_multiple",
             "Options",
@@ -330,6 +339,8 @@ fn urls_never_print_their_password() {
             "amqp:/guest:S3cr3t@host",
             "http://127.0.0.1:15672/?password=S3cr3t",
             "gopher://u:S3cr3t@host",
+            "http://guest:S3cr3t",
+            "guest:S3cr3t",
         ] {
             let ran = Warren::new()
                 .args(["export", "--vhost", "v", flag, url])
@@ -586,4 +597,184 @@ fn route_json_hops_have_one_shape() {
             "{hop}"
         );
     }
+}
+
+#[test]
+fn a_merge_chain_past_the_nesting_limit_is_refused_in_plain_words() {
+    let mut spec = String::from("version: 1\nqueues:\n  q0: &q0 { durable: true }\n");
+    for i in 1..100 {
+        spec.push_str(&format!("  q{i}: &q{i} {{ <<: *q{} }}\n", i - 1));
+    }
+    let loaded = warren::spec::load_str("merge.yaml", &spec);
+    let message = &loaded.diagnostics[0].message;
+    assert!(
+        !message.contains("Depth {") && !message.contains("budget"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_key_longer_than_amqp_allows_is_refused_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = format!("{}b", "a.".repeat(20_000));
+    let spec = write(
+        dir.path(),
+        "key.yaml",
+        format!(
+            "version: 1\nexchanges: {{ ex: {{ type: topic }} }}\nqueues:\n  q: {{ external: true, bindings: [{{ exchange: ex, key: \"{key}\" }}] }}\n"
+        ),
+    );
+    let ran = Warren::new().args(["validate"]).arg_path(&spec).status(1);
+    assert!(ran.stderr.contains("at most 255"), "{}", ran.stderr);
+    let fine = write(
+        dir.path(),
+        "ok.yaml",
+        "version: 1\nexchanges: { ex: { type: topic } }\nqueues:\n  q: { external: true, bindings: [{ exchange: ex, key: \"a.#\" }] }\n",
+    );
+    let ran = Warren::new()
+        .args(["route"])
+        .arg_path(&fine)
+        .args(["--exchange", "ex", "--key", &key])
+        .status(64);
+    assert!(ran.stderr.contains("at most 255 bytes"), "{}", ran.stderr);
+    assert!(ran.stderr.len() < 1_000);
+}
+
+#[test]
+fn a_fifo_given_by_name_with_no_writer_is_an_error_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("f.yaml");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let ran = Warren::new().args(["validate"]).arg_path(&fifo).status(1);
+    assert!(
+        ran.stderr.contains("nothing writes to it"),
+        "{}",
+        ran.stderr
+    );
+    let ran = Warren::new().args(["import"]).arg_path(&fifo).status(1);
+    assert!(
+        ran.stderr.contains("nothing writes to it"),
+        "{}",
+        ran.stderr
+    );
+    let ran = Warren::new()
+        .args(["plan", "topologies/ecommerce.yaml", "--ca-cert"])
+        .arg_path(&fifo)
+        .status(1);
+    assert!(ran.stderr.contains("nothing writes to"), "{}", ran.stderr);
+    // A pipe with a writer is read to its end.
+    let ran = std::process::Command::new("bash")
+        .args([
+            "-c",
+            &format!(
+                "{} validate <(cat topologies/ecommerce.yaml)",
+                env!("CARGO_BIN_EXE_warren")
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+}
+
+#[test]
+fn a_password_in_a_spec_is_not_shown_in_its_snippet() {
+    let ran = Warren::new()
+        .args(["validate", "tests/broken/E004-password-in-spec.yaml"])
+        .status(1);
+    assert!(ran.stderr.contains("E004"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains("hunter2"), "{}", ran.stderr);
+}
+
+#[test]
+fn huge_arguments_are_not_echoed_whole() {
+    let huge = "x".repeat(100_000);
+    let dir = tempfile::tempdir().unwrap();
+    let vhost = write(dir.path(), "v.yaml", format!("version: 1\nvhost: {huge}\n"));
+    for ran in [
+        Warren::new().args(["validate"]).arg_path(&vhost).success(),
+        Warren::new()
+            .args(["validate", "--format", &huge, "topologies/"])
+            .status(64),
+        Warren::new()
+            .args([
+                "route",
+                "topologies/ecommerce.yaml",
+                "--exchange",
+                "order_events",
+                "--key",
+                "k",
+                "--header",
+                &huge,
+            ])
+            .status(64),
+        Warren::new()
+            .args(["plan", "--timeout", &huge, "topologies/ecommerce.yaml"])
+            .status(64),
+    ] {
+        assert!(
+            ran.stdout.len() + ran.stderr.len() < 5_000,
+            "{}",
+            ran.stderr.len()
+        );
+    }
+}
+
+#[test]
+fn graph_output_escapes_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write(
+        dir.path(),
+        "g.yaml",
+        "version: 1\nexchanges:\n  \"ex\\e[2J\\a\\r\": { type: fanout }\nqueues:\n  q: { external: true, bindings: [{ exchange: \"ex\\e[2J\\a\\r\" }] }\n",
+    );
+    for format in ["mermaid", "dot"] {
+        let ran = Warren::new()
+            .args(["graph", "--format", format])
+            .arg_path(&spec)
+            .success();
+        assert!(
+            !ran.stdout.contains(['\u{1b}', '\u{7}', '\r']),
+            "{format}: {:?}",
+            ran.stdout
+        );
+    }
+}
+
+#[test]
+fn an_empty_vhost_is_refused() {
+    let ran = Warren::new().args(["export", "--vhost", ""]).status(64);
+    assert!(
+        ran.stderr.contains("--vhost needs a name"),
+        "{}",
+        ran.stderr
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write(dir.path(), "e.yaml", "version: 1\nvhost: \"\"\n");
+    let ran = Warren::new().args(["validate"]).arg_path(&spec).status(1);
+    assert!(ran.stderr.contains("E010"), "{}", ran.stderr);
+}
+
+#[test]
+fn parallel_endless_answers_share_one_size_limit() {
+    let server = FakeServer::start(Answer::Endless);
+    let ran = Warren::new()
+        .env("WARREN_MAX_RESPONSE_SIZE", "4MiB")
+        .args([
+            "plan",
+            "topologies/ecommerce.yaml",
+            "--http-url",
+            &server.url,
+        ])
+        .status(1);
+    assert!(ran.stderr.contains("larger than 4 MiB"), "{}", ran.stderr);
 }

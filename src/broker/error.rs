@@ -30,6 +30,14 @@ pub enum BrokerError {
         after: std::time::Duration,
     },
     #[error(
+        "{doing}: could not connect within {}; raise the limit with --connect-timeout if the broker is just slow",
+        crate::spec::Duration::from_millis(u64::try_from(after.as_millis()).unwrap_or(u64::MAX))
+    )]
+    ConnectTimeout {
+        doing: String,
+        after: std::time::Duration,
+    },
+    #[error(
         "{doing}: the answer is larger than {limit_shown}; if the vhost really is that large, raise the limit with {var} (for example {var}=2GiB)",
         limit_shown = crate::limits::show_size(*limit),
         var = crate::limits::BODY_SIZE_VAR

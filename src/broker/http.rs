@@ -24,6 +24,11 @@ pub struct Http {
     user: String,
     password: super::Password,
     timeout: Duration,
+    connect_timeout: Duration,
+    /// Bytes of answers being read right now, across concurrent requests:
+    /// the size limit holds for all of them together, so five parallel
+    /// endless answers cannot take five times the memory.
+    reading: std::sync::atomic::AtomicU64,
 }
 
 /// Builds the client. Retries stay at the library default (none): warren
@@ -69,6 +74,8 @@ pub fn http_client(settings: &Settings) -> Result<Http, BrokerError> {
         user: settings.user.clone(),
         password: settings.password.clone(),
         timeout: settings.timeout,
+        connect_timeout: settings.connect_timeout,
+        reading: std::sync::atomic::AtomicU64::new(0),
     })
 }
 
@@ -102,6 +109,10 @@ impl Http {
     }
 
     async fn get(&self, path: &str, doing: &str) -> Result<Vec<u8>, BrokerError> {
+        let mut held = Held {
+            counter: &self.reading,
+            bytes: 0,
+        };
         let url = format!("{}/{path}", self.endpoint);
         let request_error = |e: reqwest::Error| self.request_error(doing, e);
         let mut response = self
@@ -120,7 +131,8 @@ impl Http {
         };
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(request_error)? {
-            if (body.len() + chunk.len()) as u64 > limit {
+            let all = held.add(chunk.len() as u64);
+            if all > limit || (body.len() + chunk.len()) as u64 > limit {
                 if !status.is_success() {
                     break;
                 }
@@ -142,7 +154,12 @@ impl Http {
     }
 
     fn request_error(&self, doing: &str, e: reqwest::Error) -> BrokerError {
-        if e.is_timeout() {
+        if e.is_connect() && e.is_timeout() {
+            BrokerError::ConnectTimeout {
+                doing: doing.to_string(),
+                after: self.connect_timeout,
+            }
+        } else if e.is_timeout() {
             BrokerError::Timeout {
                 doing: doing.to_string(),
                 after: self.timeout,
@@ -153,6 +170,29 @@ impl Http {
                 reason: super::error::unreachable(&e),
             }
         }
+    }
+}
+
+/// Bytes one request counts in [`Http::reading`], given back when it ends.
+struct Held<'a> {
+    counter: &'a std::sync::atomic::AtomicU64,
+    bytes: u64,
+}
+
+impl Held<'_> {
+    /// Counts `more` bytes; returns what all requests now hold.
+    fn add(&mut self, more: u64) -> u64 {
+        self.bytes += more;
+        self.counter
+            .fetch_add(more, std::sync::atomic::Ordering::SeqCst)
+            + more
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.counter
+            .fetch_sub(self.bytes, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

@@ -121,12 +121,25 @@ impl Settings {
             }
         };
         let ca_pem = match &input.ca_cert {
-            Some(path) => Some(
-                std::fs::read_to_string(path).map_err(|e| BrokerError::CaCert {
+            Some(path) => {
+                let failed = |reason: String| BrokerError::CaCert {
                     path: path.clone(),
-                    reason: e.to_string(),
-                })?,
-            ),
+                    reason,
+                };
+                let bytes = crate::limits::read_file(path).map_err(|e| {
+                    failed(match e {
+                        crate::limits::ReadError::Io(e) => e.to_string(),
+                        crate::limits::ReadError::TooLarge { limit } => format!(
+                            "larger than {}, far more than a CA bundle",
+                            crate::limits::show_size(limit)
+                        ),
+                        crate::limits::ReadError::NoWriter => {
+                            "a FIFO that nothing writes to".into()
+                        }
+                    })
+                })?;
+                Some(String::from_utf8(bytes).map_err(|_| failed("not PEM text".into()))?)
+            }
             None => None,
         };
         Ok(Settings {
@@ -204,12 +217,28 @@ pub fn redact(text: &str) -> String {
         .or_else(|| text.starts_with("//").then_some(2));
     let (prefix, rest) = text.split_at(scheme_end.unwrap_or(0));
     let rest = match rest.rfind('@') {
-        Some(at) => &rest[at + 1..],
-        None => rest,
+        Some(at) => rest[at + 1..].to_string(),
+        None => hide_bare_password(rest),
     };
     match rest.find(['?', '#']) {
         Some(i) => format!("{prefix}{}?…", &rest[..i]),
         None => format!("{prefix}{rest}"),
+    }
+}
+
+/// `user:secret` with no `@host` after it: what follows the colon is a
+/// password unless it is a port number.
+fn hide_bare_password(rest: &str) -> String {
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    match authority.split_once(':') {
+        Some((_, after))
+            if !authority.starts_with('[') && !after.chars().all(|c| c.is_ascii_digit()) =>
+        {
+            let colon = authority.find(':').unwrap_or(0);
+            format!("{}:…{}", &rest[..colon], &rest[end..])
+        }
+        _ => rest.to_string(),
     }
 }
 
@@ -307,6 +336,8 @@ mod tests {
             "http://guest:S3cr3t@:15672",
             "http://gu@est:S3c/r3t@[::1",
             "http://guest:S3c?r3t@host",
+            "http://guest:S3cr3t",
+            "guest:S3cr3t",
             "S3cr3t",
         ];
         for text in bad {
@@ -333,6 +364,12 @@ mod tests {
             "amqp://host/vh?…"
         );
         assert_eq!(redact("u:pw@host"), "host");
+        assert_eq!(
+            redact("http://127.0.0.1:15672/x"),
+            "http://127.0.0.1:15672/x"
+        );
+        assert_eq!(redact("http://[::1]:15672"), "http://[::1]:15672");
+        assert_eq!(redact("http://guest:S3cr3t"), "http://guest:…");
     }
 
     #[test]

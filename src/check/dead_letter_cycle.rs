@@ -39,6 +39,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             .push(b.routing_key.as_str());
     }
     let none = Headers::new();
+    let mut edges = std::collections::HashSet::new();
     for q in dead_lettering {
         let dlx = q.dead_letter_exchange().unwrap_or_default();
         let arrived_with = incoming
@@ -46,11 +47,16 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             .map(Vec::as_slice)
             .unwrap_or_default();
         for key in dead_letter_keys(q, arrived_with) {
-            let Ok(route) = cx.router.route(dlx, &key, &none) else {
+            let Ok(route) = cx.router.reach(dlx, &key, &none) else {
                 continue;
             };
             for target in &route.queues {
-                graph.update_edge(index[q.name.as_str()], index[target.as_str()], ());
+                // `update_edge` would scan every edge of the node: see
+                // service_loop.rs.
+                let edge = (index[q.name.as_str()], index[*target]);
+                if edges.insert(edge) {
+                    graph.add_edge(edge.0, edge.1, ());
+                }
             }
         }
     }

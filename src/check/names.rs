@@ -21,6 +21,29 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     for (kind, name, span) in exchanges.chain(queues) {
         name_rules(kind, name, span, out);
     }
+    // Routing and binding keys are AMQP short strings too.
+    let keys = t
+        .bindings
+        .iter()
+        .map(|b| (b.routing_key.as_str(), b.origin.attr("key")))
+        .chain(
+            t.services
+                .values()
+                .flat_map(|s| s.emits.iter().map(|e| (e.key.as_str(), e.span))),
+        );
+    for (key, span) in keys.filter(|(k, _)| k.len() > crate::routing::MAX_KEY_BYTES) {
+        out.push(
+            Diagnostic::new(
+                &codes::INVALID_VALUE,
+                format!(
+                    "a routing key of {} bytes: AMQP carries at most 255",
+                    key.len()
+                ),
+            )
+            .label(span, "key too long")
+            .help("shorten the key; RabbitMQ refuses a longer key on bind and on publish"),
+        );
+    }
     for b in &t.bindings {
         let to_default =
             b.destination_type == DestinationType::Exchange && b.destination.is_empty();

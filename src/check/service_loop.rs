@@ -24,14 +24,20 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         }
     }
     let none = Headers::new();
+    // `update_edge` scans a node's edges for a duplicate: with every service
+    // reaching every queue (`keys: ["#"]`) that made the check cubic.
+    let mut edges = std::collections::HashSet::new();
     for s in t.services.values() {
         for e in &s.emits {
-            let Ok(route) = cx.router.route(&e.exchange, &e.key, &none) else {
+            let Ok(route) = cx.router.reach(&e.exchange, &e.key, &none) else {
                 continue;
             };
             for queue in &route.queues {
-                for target in consumers.get(queue.as_str()).into_iter().flatten() {
-                    graph.update_edge(nodes[s.name.as_str()], nodes[target], ());
+                for target in consumers.get(*queue).into_iter().flatten() {
+                    let edge = (nodes[s.name.as_str()], nodes[target]);
+                    if edges.insert(edge) {
+                        graph.add_edge(edge.0, edge.1, ());
+                    }
                 }
             }
         }

@@ -24,7 +24,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             if x.kind == ExchangeType::Headers {
                 continue;
             }
-            let Ok(route) = cx.router.route(&e.exchange, &e.key, &none) else {
+            let Ok(route) = cx.router.reach(&e.exchange, &e.key, &none) else {
                 continue;
             };
             if route.dropped() {

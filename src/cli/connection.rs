@@ -45,6 +45,11 @@ fn duration(text: &str) -> Result<std::time::Duration, String> {
 
 impl ConnectionArgs {
     pub fn settings(&self) -> Result<Settings, CliError> {
+        if self.vhost.as_deref() == Some("") {
+            return Err(CliError::Usage(
+                "--vhost needs a name; RabbitMQ's default vhost is \"/\"".into(),
+            ));
+        }
         let input = SettingsInput {
             http_url: self.http_url.clone(),
             amqp_url: self.amqp_url.clone(),

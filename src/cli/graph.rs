@@ -31,10 +31,12 @@ pub fn run(args: &GraphArgs, out: &mut Output) -> Result<Outcome, CliError> {
     };
     let topology = super::single_topology(&validation.topologies)?;
     let graph = build(topology);
+    // Names with control characters are escaped, as everywhere else.
+    let dot = || crate::printable::printable(&to_dot(&graph)).into_owned();
     let text = match args.format {
-        GraphFormat::Mermaid => to_mermaid(&graph),
-        GraphFormat::Dot => to_dot(&graph),
-        GraphFormat::Svg => svg(&to_dot(&graph))?,
+        GraphFormat::Mermaid => crate::printable::printable(&to_mermaid(&graph)).into_owned(),
+        GraphFormat::Dot => dot(),
+        GraphFormat::Svg => svg(&dot())?,
     };
     out.stdout.write_all(text.as_bytes())?;
     Ok(Outcome::Success)

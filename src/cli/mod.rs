@@ -73,8 +73,18 @@ where
             // clap prints help and version to stdout (exit 0) and usage
             // errors to stderr; those take warren's usage code, not clap's
             // 2, which `plan --detailed-exitcode` uses for "changes".
-            let _ = error.print();
-            return if error.use_stderr() { exit::USAGE } else { 0 };
+            if !error.use_stderr() {
+                let _ = error.print();
+                return 0;
+            }
+            // A usage error may quote what was typed: keep a huge or hostile
+            // argument off the terminal.
+            let text = crate::printable::for_people(&error.render().to_string());
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("{}\n", text.trim_end()).as_bytes(),
+            );
+            return exit::USAGE;
         }
     };
     let mut out = Output::terminal();

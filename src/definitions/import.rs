@@ -29,7 +29,7 @@ pub struct Imported {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DefinitionsError {
-    #[error("not a RabbitMQ definitions document: {0}")]
+    #[error("not a RabbitMQ definitions document: {}", crate::spec::plain_words(&.0.to_string()))]
     Shape(#[from] serde_json::Error),
     /// The document has the right shape but holds what RabbitMQ refuses.
     #[error("{0}")]

@@ -20,7 +20,7 @@ codes! {
     INVALID_CONSUMES = "E006" "invalid-consumes" Error "a service's consumes names both or neither of exchange and queue";
     ARGUMENT_CONFLICT = "E007" "argument-conflict" Error "a named setting and a raw argument set the same thing";
     AMBIGUOUS_BOOLEAN = "W008" "ambiguous-boolean" Warning "a raw value reads yes/no/on/off, a string here, a boolean to YAML 1.1 tools";
-    INVALID_VALUE = "E010" "invalid-value" Error "a setting's value that RabbitMQ refuses or cannot represent (a stream max_age under a second or not whole seconds)";
+    INVALID_VALUE = "E010" "invalid-value" Error "a setting's value that RabbitMQ refuses or cannot represent (a stream max_age under a second or not whole seconds, a routing key over 255 bytes)";
     INVALID_PATTERN = "E009" "invalid-pattern" Error "an ignore or policy pattern is not a valid regular expression";
     // Names and references.
     UNKNOWN_EXCHANGE = "E101" "unknown-exchange" Error "a reference to an exchange the topology does not declare";

@@ -16,6 +16,8 @@ pub enum LoadError {
         var = crate::limits::FILE_SIZE_VAR
     )]
     TooLarge { path: PathBuf, limit: u64 },
+    #[error("{path} is a FIFO and nothing writes to it")]
+    NoWriter { path: PathBuf },
     #[error("{path} holds no spec files (*.yaml or *.yml)")]
     NoSpecFiles { path: PathBuf },
 }

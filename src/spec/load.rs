@@ -55,31 +55,20 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
 /// # Errors
 /// The file cannot be read or is over [`crate::limits::Limits::file_bytes`].
 pub fn read_file(path: &Path) -> Result<Vec<u8>, LoadError> {
-    use std::io::Read;
-    let io = |source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let limit = crate::limits::get().file_bytes;
-    let too_large = || LoadError::TooLarge {
-        path: path.to_path_buf(),
-        limit,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    if file
-        .metadata()
-        .is_ok_and(|m| m.is_file() && m.len() > limit)
-    {
-        return Err(too_large());
-    }
-    let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > limit {
-        return Err(too_large());
-    }
-    Ok(bytes)
+    use crate::limits::ReadError;
+    crate::limits::read_file(path).map_err(|e| match e {
+        ReadError::Io(source) => LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        ReadError::TooLarge { limit } => LoadError::TooLarge {
+            path: path.to_path_buf(),
+            limit,
+        },
+        ReadError::NoWriter => LoadError::NoWriter {
+            path: path.to_path_buf(),
+        },
+    })
 }
 
 /// The spec files below the paths given, each real file once.
@@ -102,7 +91,8 @@ impl Walk {
             source,
         };
         let meta = std::fs::metadata(path).map_err(io)?;
-        let canonical = std::fs::canonicalize(path).map_err(io)?;
+        // A pipe from `<(generate)` has no canonical path: its own will do.
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         if !meta.is_dir() {
             if !given && !meta.is_file() {
                 self.notes.push(format!(
@@ -283,11 +273,52 @@ fn describe(error: &serde_saphyr::Error) -> (String, String) {
             )
         }
         other => {
-            let message = clean_message(&other.to_string());
+            let message = plain_words(&clean_message(&other.to_string()));
+            if message.contains("budget breached") {
+                // A budget breach wrapped in another error (a merge chain).
+                return (
+                    "the YAML is too large to read: aliases or merge keys nest or expand past warren's limit for a file of this size".into(),
+                    "a spec never needs this: look for aliases (`*name`) and merge keys (`<<`) that expand into each other".into(),
+                );
+            }
             let help = help_for(&message);
             (message, help)
         }
     }
+}
+
+/// serde's and the parser's phrases in a spec author's words: no Rust
+/// types, no API advice.
+pub fn plain_words(message: &str) -> String {
+    static RUST_TYPE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\b(struct|enum) [A-Z]\w*|\b[ui](8|16|32|64|128|size)\b|\bf(32|64)\b")
+            .expect("a valid pattern")
+    });
+    let message = message
+        .replace(
+            "cannot deserialize null into string; use Option<String>",
+            "expected text here, not an empty value",
+        )
+        .replace("unit value", "an empty value")
+        .replace(
+            "recursive references require weak recursion types",
+            "an alias refers to the mapping that contains it: aliases cannot loop",
+        )
+        .replace(
+            "externally tagged enum expected scalar or mapping",
+            "expected one key naming the kind, for example { exec: [./handle.sh] }",
+        )
+        .replace(
+            "expected string key for externally tagged enum",
+            "expected one key naming the kind, for example { exec: [./handle.sh] }",
+        );
+    RUST_TYPE
+        .replace_all(&message, |c: &regex::Captures| match &c[0] {
+            t if t.starts_with("struct") || t.starts_with("enum") => "an object".to_string(),
+            t if t.starts_with('f') => "a number".to_string(),
+            _ => "a whole number".to_string(),
+        })
+        .into_owned()
 }
 
 /// serde-saphyr appends "at line L, column C" and API advice; warren prints

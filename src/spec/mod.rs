@@ -26,7 +26,7 @@ pub use duration::Duration;
 pub use error::LoadError;
 pub use exchange::ExchangeSpec;
 pub use from_topology::{SCHEMA_HEADER, from_topology, to_spec_yaml};
-pub use load::{Loaded, load_paths, load_str, read_file};
+pub use load::{Loaded, load_paths, load_str, plain_words, read_file};
 pub use one_or_many::OneOrMany;
 pub use policy::PolicySpec;
 pub use queue::{DeadLetterSpec, QueueSpec};

@@ -64,6 +64,7 @@ pub fn effective_policies(
     policies: &[crate::plan::EffectivePolicy],
     out: &mut Output,
 ) -> std::io::Result<()> {
+    let vhost = crate::printable::clip(vhost);
     if policies.is_empty() {
         return writeln!(
             out.stderr,
@@ -86,7 +87,7 @@ pub fn effective_policies(
                 e.overridden_by_queue.join(", ")
             ));
         }
-        writeln!(out.stderr, "{line}")?;
+        writeln!(out.stderr, "{}", crate::printable::for_people(&line))?;
     }
     Ok(())
 }
@@ -108,7 +109,7 @@ pub fn summary(validation: &Validation, out: &mut Output) -> std::io::Result<()>
             writeln!(
                 out.stderr,
                 "ok: vhost {:?}: {} exchanges, {} queues, {} bindings, {} services",
-                t.vhost,
+                crate::printable::clip(&t.vhost),
                 t.exchanges.len(),
                 t.queues.len(),
                 t.bindings.len(),

@@ -30,9 +30,13 @@ const EXCERPT_MARGIN: usize = 80;
 
 impl IndexedSource {
     pub(super) fn new(file: Arc<SourceFile>) -> IndexedSource {
-        let shown = match crate::printable::snippet_text(&file.text) {
-            std::borrow::Cow::Borrowed(_) => None,
+        let safe = crate::printable::snippet_text(&file.text);
+        let shown = match mask_passwords(&safe) {
             std::borrow::Cow::Owned(text) => Some(text),
+            std::borrow::Cow::Borrowed(_) => match safe {
+                std::borrow::Cow::Owned(text) => Some(text),
+                std::borrow::Cow::Borrowed(_) => None,
+            },
         };
         IndexedSource { file, shown }
     }
@@ -52,6 +56,33 @@ impl IndexedSource {
     fn is_long(&self, line: usize) -> bool {
         self.file.line_end(line) - self.file.line_start(line) > LONG_LINE
     }
+}
+
+/// The value of every `password:` key masked with `*` of the same byte
+/// length: E004 points at a password written in a spec, and a snippet must
+/// not print it (nor the neighbour of any other finding).
+fn mask_passwords(text: &str) -> std::borrow::Cow<'_, str> {
+    static PASSWORD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"(?m)(?:^|[\s{,])["']?password["']?[ \t]*:[ \t]*([^\s,}#][^\n\r,}#]*)"#)
+            .expect("a valid pattern")
+    });
+    let mut ranges = PASSWORD
+        .captures_iter(text)
+        .filter_map(|c| c.get(1))
+        .map(|m| m.range())
+        .peekable();
+    if ranges.peek().is_none() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for range in ranges {
+        out.push_str(&text[at..range.start]);
+        out.push_str(&"*".repeat(range.len()));
+        at = range.end;
+    }
+    out.push_str(&text[at..]);
+    std::borrow::Cow::Owned(out)
 }
 
 impl SourceCode for IndexedSource {
@@ -127,6 +158,19 @@ mod tests {
     use super::*;
     use crate::source::SourceMap;
     use proptest::prelude::*;
+
+    #[test]
+    fn passwords_are_masked_in_snippets() {
+        let text =
+            "users:\n  u: { password: S3cr3t, tags: [] }\n  v:\n    \"password\": 'hunter 2'\n";
+        let masked = mask_passwords(text);
+        assert!(
+            !masked.contains("S3cr3t") && !masked.contains("hunter"),
+            "{masked}"
+        );
+        assert_eq!(masked.len(), text.len());
+        assert!(masked.contains("tags: []"), "{masked}");
+    }
 
     proptest! {
         /// The indexed reader returns what miette's own reader returns.

@@ -112,6 +112,13 @@ impl Compiler {
                 .help("this warren reads version: 1"),
             );
         }
+        if let Some(vhost) = spec.vhost.as_ref().filter(|v| v.value.is_empty()) {
+            self.report(
+                Diagnostic::new(&codes::INVALID_VALUE, "the vhost name is empty")
+                    .label(at(file, vhost), "empty vhost")
+                    .help("RabbitMQ's default vhost is \"/\": write vhost: \"/\" or leave the field out"),
+            );
+        }
     }
 
     fn exchanges(&mut self, file: FileId, spec: &SpecFile) {
