@@ -35,3 +35,35 @@ fn readme_diagram_is_the_current_graph() {
         "README's diagram is stale: paste the output of `warren graph topologies/ecommerce.yaml`"
     );
 }
+
+/// docs/plan.md names every attribute a plan shows, in the normal form
+/// (a raw `alternate-exchange` argument shows as `alternate_exchange`).
+#[test]
+fn plan_md_names_the_attributes_plans_show() {
+    let doc = std::fs::read_to_string("docs/plan.md").unwrap();
+    let spec = "version: 1\nexchanges:\n  x: { type: topic, internal: true, arguments: { alternate-exchange: y } }\n  y: { type: fanout }\nqueues:\n  q: { external: true, message_ttl: 5s, bindings: [{ exchange: y }] }\npolicies:\n  p: { pattern: '^q$', definition: { max-length: 5 } }\n";
+    let validation = warren::validate::validate_loaded(warren::spec::load_str("s.yaml", spec));
+    let desired = &validation.topologies[0];
+    let empty = warren::topology::Topology {
+        vhost: desired.vhost.clone(),
+        ..Default::default()
+    };
+    let plan = warren::plan::diff(desired, &empty, &warren::plan::Options::default());
+    let mut names = std::collections::BTreeSet::new();
+    for change in &plan.changes {
+        for attr in &change.attributes {
+            let base = match attr.name.split_once('.') {
+                Some((prefix, _)) => format!("{prefix}."),
+                None => attr.name.clone(),
+            };
+            names.insert(base);
+        }
+    }
+    assert!(names.contains("alternate_exchange"), "{names:?}");
+    for name in names {
+        assert!(
+            doc.contains(&format!("`{name}")),
+            "docs/plan.md does not name `{name}`"
+        );
+    }
+}

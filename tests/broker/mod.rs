@@ -1,5 +1,6 @@
 //! Tests against the real broker, each in a vhost of its own.
 
 mod plan;
+mod policies;
 mod round_trip;
 mod routing_differential;

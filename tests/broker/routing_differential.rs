@@ -15,32 +15,11 @@ use warren::topology::{
 };
 
 use crate::support::broker::TestVhost;
+use crate::support::rng::Rng;
 
 /// Topologies per run and the seed of the first; a failure names its seed.
 const CASES: u64 = 24;
 const FIRST_SEED: u64 = 0x5eed_0001;
-
-/// SplitMix64: small, seedable, good enough to pick test shapes.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
 
 const WORDS: &[&str] = &["a", "b", "c", ""];
 /// Header names and values; h1 comes as an integer, a string and a boolean

@@ -63,3 +63,4 @@ impl Warren {
 }
 
 pub mod broker;
+pub mod rng;
