@@ -26,3 +26,4 @@ pub mod source;
 pub mod spec;
 pub mod topology;
 pub mod validate;
+pub mod vocabulary;

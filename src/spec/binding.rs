@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Spanned;
-use crate::topology::HeadersMatch;
+use crate::vocabulary::HeadersMatch;
 
 /// A binding. Inside a queue block it binds that queue; at the top level it
 /// names its destination with `queue:` or `to_exchange:`.

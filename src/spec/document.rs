@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{BindingSpec, ExchangeSpec, PolicySpec, QueueSpec, ServiceSpec, Spanned, UserSpec};
-use crate::topology::QueueType;
+use crate::vocabulary::QueueType;
 
 /// Objects are keyed by name; a name is unique per kind across all files of a
 /// topology.

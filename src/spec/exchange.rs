@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Spanned;
-use crate::topology::ExchangeType;
+use crate::vocabulary::ExchangeType;
 
 /// An exchange.
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]

@@ -6,7 +6,6 @@
 
 mod binding;
 mod document;
-mod duration;
 mod error;
 mod exchange;
 mod from_topology;
@@ -20,9 +19,9 @@ mod spanned;
 mod user;
 mod yaml;
 
+pub use crate::vocabulary::Duration;
 pub use binding::BindingSpec;
 pub use document::{Defaults, Named, SpecFile};
-pub use duration::Duration;
 pub use error::LoadError;
 pub use exchange::ExchangeSpec;
 pub use from_topology::{SCHEMA_HEADER, from_topology, to_spec_yaml};

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Spanned;
-use crate::topology::ApplyTo;
+use crate::vocabulary::ApplyTo;
 
 /// A policy: arguments applied by the broker to every matching object.
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]

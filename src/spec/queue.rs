@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{BindingSpec, Duration, Spanned};
-use crate::topology::{DeadLetterStrategy, Overflow, QueueType};
+use crate::vocabulary::{DeadLetterStrategy, Overflow, QueueType};
 
 /// A queue: its settings as named fields, and the bindings that feed it.
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]

@@ -2,7 +2,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Duration, OneOrMany, QueueSpec, Spanned};
-use crate::topology::Handler;
+use crate::vocabulary::Handler;
 
 /// A service: what it consumes and emits, how it retries, who it runs as and
 /// how `warren run` hands it messages.

@@ -8,7 +8,6 @@ mod arguments;
 mod binding;
 pub mod compile;
 mod exchange;
-mod kinds;
 mod normal;
 mod origin;
 mod policy;
@@ -21,15 +20,17 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use crate::vocabulary::{
+    ApplyTo, DeadLetterStrategy, ExchangeType, Handler, HeadersMatch, Overflow, QueueType,
+};
 pub use arguments::{Arguments, canonical};
 pub use binding::{Binding, DestinationType};
 pub use exchange::{Exchange, PREDECLARED};
-pub use kinds::{ApplyTo, DeadLetterStrategy, ExchangeType, HeadersMatch, Overflow, QueueType};
 pub use normal::{ALTERNATE_EXCHANGE, Disagreement, QUEUE_TYPE, normalize, queue_type};
 pub use origin::Origin;
 pub use policy::Policy;
 pub use queue::{Consumer, Queue};
-pub use service::{Emit, Handler, Retry, Service};
+pub use service::{Emit, Retry, Service};
 pub use user::{Permissions, TopicPermission, User, default_password_env};
 
 /// The objects of one vhost, keyed by name where RabbitMQ keys them by name.

@@ -1,9 +1,8 @@
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::Origin;
 use crate::source::Span;
-use crate::spec::Duration;
+use crate::vocabulary::{Duration, Handler};
 
 /// A service as `warren run` and the checks see it: where it reads, what it
 /// may publish, how it retries.
@@ -49,18 +48,6 @@ pub struct Retry {
     pub dead_letter_queue: String,
     #[serde(skip)]
     pub span: Option<Span>,
-}
-
-/// How `warren run` hands a message to the service's code.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
-pub enum Handler {
-    /// Run a command per message (body on stdin).
-    Exec(Vec<String>),
-    /// One long-lived process speaking JSON lines.
-    Stdio(Vec<String>),
-    /// POST each message to a URL.
-    Http(String),
 }
 
 impl Retry {

@@ -110,6 +110,15 @@ fn case(seed: u64, vhost: &str) -> (Topology, Vec<Policy>) {
     (t, operators)
 }
 
+/// What warren predicts for one queue.
+#[derive(Debug)]
+struct Want {
+    policy: Option<String>,
+    operator: Option<String>,
+    /// Policies of the winner's priority: the broker may pick any.
+    tied: Vec<String>,
+}
+
 /// Each queue's (policy, operator policy) as the broker shows them.
 async fn broker_view(vhost: &TestVhost) -> BTreeMap<String, (Option<String>, Option<String>)> {
     let queues: Vec<Value> = vhost
@@ -166,18 +175,18 @@ async fn effective_policies_match_the_broker() {
                 .unwrap_or_else(|e| panic!("seed {seed:#x}: operator policy {}: {e}", op.name));
         }
         let predicted = effective_policies(&t, &[], &operators);
-        let expected: BTreeMap<String, (Option<String>, Option<String>, Vec<String>)> = t
+        let expected: BTreeMap<String, Want> = t
             .queues
             .keys()
             .map(|q| {
                 let e = predicted.iter().find(|e| &e.queue == q);
                 (
                     q.clone(),
-                    (
-                        e.and_then(|e| e.policy.clone()),
-                        e.and_then(|e| e.operator_policy.clone()),
-                        e.map(|e| e.tied_with.clone()).unwrap_or_default(),
-                    ),
+                    Want {
+                        policy: e.and_then(|e| e.policy.clone()),
+                        operator: e.and_then(|e| e.operator_policy.clone()),
+                        tied: e.map(|e| e.tied_with.clone()).unwrap_or_default(),
+                    },
                 )
             })
             .collect();
@@ -185,14 +194,23 @@ async fn effective_policies_match_the_broker() {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
         loop {
             let seen = broker_view(&vhost).await;
-            let agrees = expected.iter().all(|(q, (policy, operator, tied))| {
-                let Some((p, o)) = seen.get(q) else {
-                    return false;
-                };
-                // A tie is the broker's choice: any of the tied policies.
-                let policy_ok = p == policy || p.as_ref().is_some_and(|p| tied.contains(p));
-                policy_ok && o == operator
-            });
+            let agrees = expected.iter().all(
+                |(
+                    q,
+                    Want {
+                        policy,
+                        operator,
+                        tied,
+                    },
+                )| {
+                    let Some((p, o)) = seen.get(q) else {
+                        return false;
+                    };
+                    // A tie is the broker's choice: any of the tied policies.
+                    let policy_ok = p == policy || p.as_ref().is_some_and(|p| tied.contains(p));
+                    policy_ok && o == operator
+                },
+            );
             if agrees {
                 break;
             }

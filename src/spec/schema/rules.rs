@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::topology::compile::NAMED_ARGUMENTS;
+use crate::vocabulary::NAMED_ARGUMENTS;
 
 pub(super) fn add(schema: &mut Value) {
     version(schema);

@@ -11,7 +11,6 @@ mod names;
 mod permissions;
 mod queue;
 
-pub use queue::NAMED_ARGUMENTS;
 mod retry;
 mod service;
 

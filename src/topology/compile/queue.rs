@@ -144,25 +144,8 @@ fn max_age(age: Duration) -> String {
     format!("{seconds}s")
 }
 
-/// Each named queue field and the queue argument it sets. Setting both in
-/// one queue is E007; the JSON Schema refuses the same pairs.
-pub const NAMED_ARGUMENTS: &[(&str, &str)] = &[
-    ("max_length", "x-max-length"),
-    ("max_length_bytes", "x-max-length-bytes"),
-    ("delivery_limit", "x-delivery-limit"),
-    ("message_ttl", "x-message-ttl"),
-    ("expires", "x-expires"),
-    ("overflow", "x-overflow"),
-    ("dead_letter_strategy", "x-dead-letter-strategy"),
-    ("max_priority", "x-max-priority"),
-    ("single_active_consumer", "x-single-active-consumer"),
-    ("max_age", "x-max-age"),
-    ("dead_letter", "x-dead-letter-exchange"),
-    ("dead_letter", "x-dead-letter-routing-key"),
-];
-
 fn named_field(argument: &str) -> &str {
-    NAMED_ARGUMENTS
+    crate::vocabulary::NAMED_ARGUMENTS
         .iter()
         .find(|(_, a)| *a == argument)
         .map_or(argument, |(field, _)| field)
