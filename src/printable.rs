@@ -107,6 +107,42 @@ pub fn for_people(text: &str) -> String {
     printable(&clip(text)).into_owned()
 }
 
+/// Any text given as a URL, safe to print: everything up to the last `@`
+/// (user and password, with or without a scheme, `//u:pw@host` too) and any
+/// query or fragment (`?password=...`) removed. It errs on the side of
+/// hiding: the text need not be a valid URL.
+pub fn redact(text: &str) -> String {
+    let scheme_end = text
+        .find("://")
+        .map(|i| i + 3)
+        .or_else(|| text.starts_with("//").then_some(2));
+    let (prefix, rest) = text.split_at(scheme_end.unwrap_or(0));
+    let rest = match rest.rfind('@') {
+        Some(at) => rest[at + 1..].to_string(),
+        None => hide_bare_password(rest),
+    };
+    match rest.find(['?', '#']) {
+        Some(i) => format!("{prefix}{}?…", &rest[..i]),
+        None => format!("{prefix}{rest}"),
+    }
+}
+
+/// `user:secret` with no `@host` after it: what follows the colon is a
+/// password unless it is a port number.
+fn hide_bare_password(rest: &str) -> String {
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    match authority.split_once(':') {
+        Some((_, after))
+            if !authority.starts_with('[') && !after.chars().all(|c| c.is_ascii_digit()) =>
+        {
+            let colon = authority.find(':').unwrap_or(0);
+            format!("{}:…{}", &rest[..colon], &rest[end..])
+        }
+        _ => rest.to_string(),
+    }
+}
+
 fn floor(text: &str, at: usize) -> usize {
     crate::source::floor_char_boundary(text, at)
 }

@@ -8,8 +8,9 @@ mod http;
 mod observe;
 mod settings;
 
+pub use crate::printable::redact;
 pub use amqp::{amqp_headers, connect};
 pub use error::BrokerError;
 pub use http::{Http, http_client, segment};
 pub use observe::{Observed, fingerprint, observe, queue_messages};
-pub use settings::{Password, Settings, SettingsInput, redact};
+pub use settings::{Password, Settings, SettingsInput};

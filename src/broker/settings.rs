@@ -5,6 +5,7 @@ use std::fmt;
 use url::Url;
 
 use super::BrokerError;
+use crate::printable::redact;
 
 /// A password that never prints: `Debug` and `Display` show `[REDACTED]`.
 #[derive(Clone, PartialEq, Eq)]
@@ -204,42 +205,6 @@ fn percent_decode(text: &str) -> String {
         .next()
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
-}
-
-/// Any text given as a URL, safe to print: everything up to the last `@`
-/// (user and password, with or without a scheme, `//u:pw@host` too) and any
-/// query or fragment (`?password=...`) removed. It errs on the side of
-/// hiding: the text need not be a valid URL.
-pub fn redact(text: &str) -> String {
-    let scheme_end = text
-        .find("://")
-        .map(|i| i + 3)
-        .or_else(|| text.starts_with("//").then_some(2));
-    let (prefix, rest) = text.split_at(scheme_end.unwrap_or(0));
-    let rest = match rest.rfind('@') {
-        Some(at) => rest[at + 1..].to_string(),
-        None => hide_bare_password(rest),
-    };
-    match rest.find(['?', '#']) {
-        Some(i) => format!("{prefix}{}?…", &rest[..i]),
-        None => format!("{prefix}{rest}"),
-    }
-}
-
-/// `user:secret` with no `@host` after it: what follows the colon is a
-/// password unless it is a port number.
-fn hide_bare_password(rest: &str) -> String {
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..end];
-    match authority.split_once(':') {
-        Some((_, after))
-            if !authority.starts_with('[') && !after.chars().all(|c| c.is_ascii_digit()) =>
-        {
-            let colon = authority.find(':').unwrap_or(0);
-            format!("{}:…{}", &rest[..colon], &rest[end..])
-        }
-        _ => rest.to_string(),
-    }
 }
 
 /// A parsed URL as messages show it: without its query (an AMQP URL may

@@ -92,7 +92,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                         s.name
                     ),
                 )
-                .label(s.origin.span, "this service")
+                .label(s.origin.attr("consumes"), "unknown queue")
                 .help(format!(
                     "declare it under `queues:`, or consume from an exchange{}",
                     suggest(queue, t.queues.keys())
@@ -103,7 +103,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             if !exchange_exists(&e.exchange) {
                 out.push(
                     unknown_exchange(&e.exchange, &format!("service {:?} emits to", s.name))
-                        .label(e.span, "emitted here"),
+                        .label(e.exchange_span.or(e.span), "unknown exchange"),
                 );
             }
         }

@@ -20,6 +20,15 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             let Some(x) = cx.topology.exchange(&e.exchange) else {
                 continue;
             };
+            if x.internal {
+                out.push(
+                    Diagnostic::new(&codes::EMIT_TO_INTERNAL, format!("service {:?} emits to {:?}, an internal exchange", s.name, e.exchange))
+                        .label(e.exchange_span.or(e.span), "internal exchange")
+                        .label(x.origin.attr("internal"), "internal here")
+                        .help("only other exchanges can publish to an internal exchange: emit to the exchange that binds to it, or make it not internal"),
+                );
+                continue;
+            }
             // Headers routing depends on headers the spec does not declare.
             if x.kind == ExchangeType::Headers {
                 continue;

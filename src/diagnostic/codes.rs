@@ -29,6 +29,7 @@ codes! {
     RESERVED_NAME = "E104" "reserved-name" Error "a name starts with amq., which RabbitMQ reserves";
     INVALID_NAME = "E105" "invalid-name" Error "a name is empty or longer than 255 bytes";
     DEFAULT_EXCHANGE_BINDING = "E106" "default-exchange-binding" Error "a binding to or from the default exchange";
+    EMIT_TO_INTERNAL = "E108" "emit-to-internal-exchange" Error "a service emits to an internal exchange, to which the broker refuses publishes";
     UNKNOWN_USER = "E107" "unknown-user" Error "a service runs as a user the topology does not declare";
     // Queue types.
     REPLICATED_NOT_DURABLE = "E201" "replicated-queue-not-durable" Error "a quorum queue or stream that is not durable, or is exclusive or auto-delete";

@@ -33,8 +33,12 @@ pub struct Service {
 pub struct Emit {
     pub exchange: String,
     pub key: String,
+    /// The key as written.
     #[serde(skip)]
     pub span: Option<Span>,
+    /// The exchange as written: findings about the exchange point here.
+    #[serde(skip)]
+    pub exchange_span: Option<Span>,
 }
 
 /// The retry chain compile generated for a service.

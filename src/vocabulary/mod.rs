@@ -7,8 +7,10 @@ mod duration;
 mod handler;
 mod kinds;
 mod named;
+mod policy_values;
 
 pub use duration::Duration;
 pub use handler::Handler;
 pub use kinds::{ApplyTo, DeadLetterStrategy, ExchangeType, HeadersMatch, Overflow, QueueType};
 pub use named::NAMED_ARGUMENTS;
+pub use policy_values::{POLICY_VALUES, ValueKind, policy_value_problem};

@@ -66,17 +66,26 @@ fn mask_passwords(text: &str) -> std::borrow::Cow<'_, str> {
         regex::Regex::new(r#"(?m)(?:^|[\s{,])["']?password["']?[ \t]*:[ \t]*([^\s,}#][^\n\r,}#]*)"#)
             .expect("a valid pattern")
     });
-    let mut ranges = PASSWORD
+    static URL_PASSWORD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"://[^/\s:@]*:([^@\s/]+)@").expect("a valid pattern")
+    });
+    let mut ranges: Vec<std::ops::Range<usize>> = PASSWORD
         .captures_iter(text)
+        .chain(URL_PASSWORD.captures_iter(text))
         .filter_map(|c| c.get(1))
         .map(|m| m.range())
-        .peekable();
+        .collect();
+    ranges.sort_by_key(|r| r.start);
+    let mut ranges = ranges.into_iter().peekable();
     if ranges.peek().is_none() {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     for range in ranges {
+        if range.start < at {
+            continue;
+        }
         out.push_str(&text[at..range.start]);
         out.push_str(&"*".repeat(range.len()));
         at = range.end;

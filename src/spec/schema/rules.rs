@@ -16,6 +16,7 @@ pub(super) fn add(schema: &mut Value) {
     queue_arguments(schema);
     services(schema);
     durations(schema);
+    values(schema);
 }
 
 fn defs(schema: &mut Value) -> &mut Map<String, Value> {
@@ -232,4 +233,44 @@ fn push_all_of(target: &mut Value, rules: impl IntoIterator<Item = Value>) {
         .as_array_mut()
         .expect("allOf is a list")
         .extend(rules);
+}
+
+/// E010: values RabbitMQ or `warren run` refuse (`compile/values.rs`).
+fn values(schema: &mut Value) {
+    let defs = defs(schema);
+    defs["RetrySpec"]["properties"]["delays"]["minItems"] = json!(1);
+    defs["RetrySpec"]["properties"]["delays"]["errorMessage"] =
+        json!("list one delay per retry, e.g. [5s, 1m] (E010)");
+    let mut keys = Map::new();
+    for (key, kind) in crate::vocabulary::POLICY_VALUES {
+        let rule = match kind {
+            crate::vocabulary::ValueKind::WholeAtLeast(min) => json!({
+                "type": "integer", "minimum": min,
+                "errorMessage": format!("{key} is a whole number of at least {min} (E010)")
+            }),
+            crate::vocabulary::ValueKind::OneOf(words) => json!({
+                "enum": words,
+                "errorMessage": format!("{key} is one of {} (E010)", words.join(", "))
+            }),
+            crate::vocabulary::ValueKind::Text => json!({ "type": "string" }),
+        };
+        let mut rule = rule;
+        rule["description"] = json!(format!("The `{key}` policy key, which RabbitMQ checks."));
+        keys.insert(key.to_string(), rule);
+    }
+    defs["PolicySpec"]["properties"]["definition"]["properties"] = Value::Object(keys);
+    // An http handler is an http(s) URL without credentials.
+    if let Some(Value::Array(forms)) = defs["Handler"].get_mut("oneOf") {
+        for form in forms {
+            if form["properties"].get("http").is_some() {
+                form["properties"]["http"]["pattern"] = json!("^https?://(?![^/]*@)");
+                form["properties"]["http"]["patternErrorMessage"] =
+                    json!("an http(s) URL without user or password in it (E010)");
+            }
+        }
+    }
+    defs["UserSpec"]["properties"]["password_env"]["pattern"] = json!("^[A-Za-z_][A-Za-z0-9_]*$");
+    defs["UserSpec"]["properties"]["password_env"]["patternErrorMessage"] = json!(
+        "an environment variable name: letters, digits and _, not starting with a digit (E010)"
+    );
 }

@@ -17,6 +17,7 @@ impl Compiler {
         queue: Option<&str>,
         generated_by: Option<&str>,
     ) {
+        self.binding_values(file, spec);
         let Some((destination, destination_type, dest_span)) = self.destination(file, spec, queue)
         else {
             return;

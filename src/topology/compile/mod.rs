@@ -13,6 +13,7 @@ mod queue;
 
 mod retry;
 mod service;
+mod values;
 
 use crate::diagnostic::{Diagnostic, codes};
 use crate::source::{FileId, Span};
@@ -169,6 +170,7 @@ impl Compiler {
                 continue;
             }
             let origin = Origin::at(at(file, name));
+            self.queue_values(file, &name.value, q);
             let mut queue = queue::build(self, file, &name.value, q, default_type, origin);
             if q.external == Some(true) {
                 queue.consumer = crate::topology::Consumer::External;
@@ -194,6 +196,7 @@ impl Compiler {
             {
                 continue;
             }
+            self.policy_values(file, &name.value, p);
             let mut origin = Origin::at(at(file, name));
             origin.with_attr("pattern", at(file, &p.pattern));
             origin.with_attr("definition", at(file, &p.definition));
@@ -231,6 +234,7 @@ impl Compiler {
             {
                 continue;
             }
+            self.user_values(file, &name.value, u);
             if let Some(password) = &u.password {
                 self.report(
                     Diagnostic::new(

@@ -30,6 +30,7 @@ impl Compiler {
         default_type: Option<QueueType>,
     ) -> Service {
         let service_span = at(file, name);
+        self.service_values(file, &name.value, s);
         let queue = self.service_queue(file, name, s, default_type);
         if s.consumes.is_empty() && s.emits.is_empty() {
             self.report(
@@ -80,6 +81,7 @@ impl Compiler {
                     exchange: e.exchange.value.clone(),
                     key: k.value.clone(),
                     span: at(file, k),
+                    exchange_span: at(file, &e.exchange),
                 })
             })
             .collect();
@@ -89,6 +91,9 @@ impl Compiler {
         }
         if let Some(u) = &s.user {
             origin.with_attr("user", at(file, u));
+        }
+        if let Some(q) = s.consumes.iter().find_map(|c| c.queue.as_ref()) {
+            origin.with_attr("consumes", at(file, q));
         }
         Service {
             name: name.value.clone(),

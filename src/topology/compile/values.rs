@@ -1,0 +1,129 @@
+//! E010 invalid-value: values of a spec that RabbitMQ (or `warren run`)
+//! would refuse, reported at the value itself. Compile runs these while it
+//! still has the spec's spans.
+
+use super::{Compiler, at};
+use crate::diagnostic::{Diagnostic, codes};
+use crate::source::FileId;
+use crate::spec::{BindingSpec, PolicySpec, QueueSpec, ServiceSpec, UserSpec};
+use crate::vocabulary::Handler;
+
+impl Compiler {
+    fn invalid(
+        &mut self,
+        span: Option<crate::source::Span>,
+        message: String,
+        label: &str,
+        help: &str,
+    ) {
+        self.report(
+            Diagnostic::new(&codes::INVALID_VALUE, message)
+                .label(span, label)
+                .help(help),
+        );
+    }
+
+    pub(super) fn queue_values(&mut self, file: FileId, name: &str, q: &QueueSpec) {
+        if let Some(e) = q.expires.as_ref().filter(|e| e.value.millis == 0) {
+            self.invalid(
+                at(file, e),
+                format!("queue {name:?} expires after 0s"),
+                "RabbitMQ refuses x-expires 0",
+                "expires is how long an unused queue lives: give at least 1ms, or leave it out",
+            );
+        }
+    }
+
+    pub(super) fn binding_values(&mut self, file: FileId, b: &BindingSpec) {
+        for (header, value) in &b.headers {
+            if value.is_null() {
+                self.invalid(
+                    at(file, header),
+                    format!("header {:?} has no value", header.value),
+                    "null header value",
+                    "a headers binding compares values: give one (a string, number or boolean)",
+                );
+            }
+        }
+    }
+
+    pub(super) fn policy_values(&mut self, file: FileId, name: &str, p: &PolicySpec) {
+        for (key, value) in p.definition.iter() {
+            if let Some(problem) = crate::vocabulary::policy_value_problem(&key.value, value) {
+                self.invalid(
+                    at(file, key),
+                    format!("policy {name:?} sets {:?} to {value}: {problem}", key.value),
+                    "refused by RabbitMQ",
+                    "RabbitMQ refuses the whole policy when one value is wrong: fix the value",
+                );
+            }
+        }
+    }
+
+    pub(super) fn service_values(&mut self, file: FileId, name: &str, s: &ServiceSpec) {
+        if let Some(retry) = s.retry.as_ref().filter(|r| r.value.delays.is_empty()) {
+            self.invalid(
+                at(file, retry),
+                format!("service {name:?} retries with no delay"),
+                "empty delays",
+                "list one delay per retry, e.g. retry: { delays: [5s, 1m] }, or remove retry",
+            );
+        }
+        if let Some(handler) = &s.handler {
+            let problem = match &handler.value {
+                Handler::Exec(cmd) | Handler::Stdio(cmd)
+                    if cmd.first().is_none_or(|c| c.trim().is_empty()) =>
+                {
+                    Some(
+                        "the command is empty: name the program to run, e.g. exec: [./handle.sh]"
+                            .to_string(),
+                    )
+                }
+                Handler::Http(url) => http_handler_problem(url),
+                _ => None,
+            };
+            if let Some(problem) = problem {
+                self.invalid(
+                    at(file, handler),
+                    format!("service {name:?} has an unusable handler: {problem}"),
+                    "handler",
+                    "see docs/spec.md, Services, for the handler forms",
+                );
+            }
+        }
+    }
+
+    pub(super) fn user_values(&mut self, file: FileId, name: &str, u: &UserSpec) {
+        if let Some(var) = &u.password_env
+            && !is_variable_name(&var.value)
+        {
+            self.invalid(
+                at(file, var),
+                format!("user {name:?} reads its password from {:?}, which is not an environment variable name", var.value),
+                "not a variable name",
+                "write a name of letters, digits and underscores that does not start with a digit, e.g. WARREN_PASSWORD_INVENTORY",
+            );
+        }
+    }
+}
+
+fn http_handler_problem(url: &str) -> Option<String> {
+    match url::Url::parse(url) {
+        Err(e) => Some(format!("{:?} is not a URL ({e})", crate::printable::redact(url))),
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => {
+            Some(format!("{:?} is not http(s)", crate::printable::redact(url)))
+        }
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => Some(
+            "the URL holds credentials, which `warren expand` would print: put them in the handler's own configuration".into(),
+        ),
+        Ok(_) => None,
+    }
+}
+
+fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
