@@ -250,16 +250,7 @@ mod trie {
             message in key(prop_oneof![Just("a".to_string()), Just("b".to_string()), Just("".to_string()), Just("a*".to_string())]),
         ) {
             let mut t = Topology { vhost: "v".into(), ..Topology::default() };
-            t.exchanges.insert("x".into(), Exchange {
-                name: "x".into(),
-                kind: ExchangeType::Topic,
-                durable: true,
-                auto_delete: false,
-                internal: false,
-                alternate_exchange: None,
-                arguments: Default::default(),
-                origin: Origin::default(),
-            });
+            t.exchanges.insert("x".into(), Exchange::new("x", ExchangeType::Topic, Origin::default()));
             for (i, p) in patterns.iter().enumerate() {
                 let q = format!("q{i}");
                 t.queues.insert(q.clone(), Queue::new(&q, QueueType::Classic, Origin::default()));

@@ -20,6 +20,23 @@ pub struct Exchange {
     pub origin: Origin,
 }
 
+impl Exchange {
+    /// An exchange as RabbitMQ declares one by default: durable, not
+    /// auto-delete, not internal, no alternate exchange, no arguments.
+    pub fn new(name: impl Into<String>, kind: ExchangeType, origin: Origin) -> Exchange {
+        Exchange {
+            name: name.into(),
+            kind,
+            durable: true,
+            auto_delete: false,
+            internal: false,
+            alternate_exchange: None,
+            arguments: Arguments::new(),
+            origin,
+        }
+    }
+}
+
 pub(crate) fn is_plain(origin: &Origin) -> bool {
     origin.generated_by.is_none()
 }
@@ -41,16 +58,7 @@ pub(super) fn predeclared(name: &str) -> Option<&'static Exchange> {
     static EXCHANGES: std::sync::LazyLock<Vec<Exchange>> = std::sync::LazyLock::new(|| {
         PREDECLARED
             .iter()
-            .map(|(name, kind)| Exchange {
-                name: (*name).to_string(),
-                kind: kind.clone(),
-                durable: true,
-                auto_delete: false,
-                internal: false,
-                alternate_exchange: None,
-                arguments: Arguments::new(),
-                origin: Origin::default(),
-            })
+            .map(|(name, kind)| Exchange::new(*name, kind.clone(), Origin::default()))
             .collect()
     });
     EXCHANGES.iter().find(|x| x.name == name)

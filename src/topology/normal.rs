@@ -109,16 +109,7 @@ mod tests {
     #[test]
     fn raw_arguments_move_into_their_named_settings() {
         let mut t = Topology::default();
-        let mut x = Exchange {
-            name: "x".into(),
-            kind: ExchangeType::Topic,
-            durable: true,
-            auto_delete: false,
-            internal: false,
-            alternate_exchange: None,
-            arguments: Arguments::new(),
-            origin: Origin::default(),
-        };
+        let mut x = Exchange::new("x", ExchangeType::Topic, Origin::default());
         x.arguments
             .insert(ALTERNATE_EXCHANGE.into(), json!("spill"));
         t.exchanges.insert("x".into(), x);
@@ -146,19 +137,10 @@ mod tests {
     #[test]
     fn a_disagreeing_raw_argument_is_reported_and_the_named_setting_kept() {
         let mut t = Topology::default();
-        t.exchanges.insert(
-            "x".into(),
-            Exchange {
-                name: "x".into(),
-                kind: ExchangeType::Fanout,
-                durable: true,
-                auto_delete: false,
-                internal: false,
-                alternate_exchange: Some("named".into()),
-                arguments: Arguments::from([(ALTERNATE_EXCHANGE.into(), json!("raw"))]),
-                origin: Origin::default(),
-            },
-        );
+        let mut x = Exchange::new("x", ExchangeType::Fanout, Origin::default());
+        x.alternate_exchange = Some("named".into());
+        x.arguments.insert(ALTERNATE_EXCHANGE.into(), json!("raw"));
+        t.exchanges.insert("x".into(), x);
         let found = normalize(&mut t);
         assert_eq!(found.len(), 1);
         assert_eq!(
