@@ -6,6 +6,7 @@ mod amqp;
 mod error;
 mod http;
 mod observe;
+mod planning;
 mod settings;
 
 pub use crate::printable::redact;
@@ -13,4 +14,5 @@ pub use amqp::{amqp_headers, connect};
 pub use error::BrokerError;
 pub use http::{Http, http_client, segment};
 pub use observe::{Observed, fingerprint, observe, queue_messages};
+pub use planning::{live_policies, plan};
 pub use settings::{Password, Settings, SettingsInput};

@@ -5,11 +5,8 @@ use clap::Args;
 use super::connection::{ConnectionArgs, runtime};
 use super::exit::Outcome;
 use super::{CliError, Output};
-use crate::broker::{http_client, observe, queue_messages};
-use crate::plan::{
-    Action, ObjectKind, Options, Plan, diff, effective_policies, live_only, to_json, to_text,
-};
-use crate::topology::Topology;
+use crate::broker::http_client;
+use crate::plan::{Options, to_json, to_text};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -55,7 +52,7 @@ pub fn run(args: &PlanArgs, out: &mut Output) -> Result<Outcome, CliError> {
     let plans = runtime()?.block_on(async {
         let mut plans = Vec::new();
         for desired in &topologies {
-            plans.push(plan_one(&http, desired, &options).await?);
+            plans.push(crate::broker::plan(&http, desired, &options).await?);
         }
         Ok::<_, CliError>(plans)
     })?;
@@ -93,39 +90,4 @@ pub fn run(args: &PlanArgs, out: &mut Output) -> Result<Outcome, CliError> {
     } else {
         Outcome::Success
     })
-}
-
-/// Observes the vhost and diffs it; message counts are read only when a
-/// queue would be replaced or deleted.
-async fn plan_one(
-    http: &crate::broker::Http,
-    desired: &Topology,
-    options: &Options,
-) -> Result<Plan, CliError> {
-    let users: Vec<String> = desired.users.keys().cloned().collect();
-    let observed = observe(http, &desired.vhost, &users).await?;
-    let options = Options {
-        vhost_missing: !observed.vhost_exists,
-        ..*options
-    };
-    let mut plan = diff(desired, &observed.topology, &options);
-    plan.fingerprint = observed.fingerprint.clone();
-    let kept = if options.prune {
-        Vec::new()
-    } else {
-        live_only(desired, &observed.topology)
-    };
-    plan.effective_policies = effective_policies(desired, &kept, &observed.operator_policies);
-    let touches_queues = plan.changes.iter().any(|c| {
-        c.kind == ObjectKind::Queue && matches!(c.action, Action::Replace | Action::Delete)
-    });
-    if touches_queues {
-        let counts = queue_messages(http, &desired.vhost).await?;
-        for c in &mut plan.changes {
-            if c.kind == ObjectKind::Queue && matches!(c.action, Action::Replace | Action::Delete) {
-                c.messages = counts.get(&c.name).copied();
-            }
-        }
-    }
-    Ok(plan)
 }

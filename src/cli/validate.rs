@@ -85,12 +85,7 @@ fn live_policies(
                 .vhost
                 .clone()
                 .unwrap_or_else(|| desired.vhost.clone());
-            let observed = crate::broker::observe(&http, &vhost, &[]).await?;
-            all.push(crate::plan::effective_policies(
-                desired,
-                &crate::plan::live_only(desired, &observed.topology),
-                &observed.operator_policies,
-            ));
+            all.push(crate::broker::live_policies(&http, desired, &vhost).await?);
         }
         Ok(all)
     })

@@ -1,0 +1,63 @@
+//! Planning against a live vhost: observe it, diff the spec against it,
+//! work out the policy each queue really gets, and count the messages at
+//! stake. `warren plan` prints the result; `apply` will execute it.
+
+use super::{BrokerError, Http, observe, queue_messages};
+use crate::plan::{
+    Action, EffectivePolicy, ObjectKind, Options, Plan, diff, effective_policies, live_only,
+};
+use crate::topology::Topology;
+
+/// The plan that makes `desired.vhost` match `desired`. Message counts are
+/// read (one more request) only when a queue would be replaced or deleted.
+///
+/// # Errors
+/// The management API is unreachable, refuses, times out or answers what
+/// it never sends; the error keeps the request and the broker's status and
+/// reason.
+pub async fn plan(http: &Http, desired: &Topology, options: &Options) -> Result<Plan, BrokerError> {
+    let users: Vec<String> = desired.users.keys().cloned().collect();
+    let observed = observe(http, &desired.vhost, &users).await?;
+    let options = Options {
+        vhost_missing: !observed.vhost_exists,
+        ..*options
+    };
+    let mut plan = diff(desired, &observed.topology, &options);
+    plan.fingerprint = observed.fingerprint.clone();
+    let kept = if options.prune {
+        Vec::new()
+    } else {
+        live_only(desired, &observed.topology)
+    };
+    plan.effective_policies = effective_policies(desired, &kept, &observed.operator_policies);
+    let at_stake = |kind: ObjectKind, action: Action| {
+        kind == ObjectKind::Queue && matches!(action, Action::Replace | Action::Delete)
+    };
+    if plan.changes.iter().any(|c| at_stake(c.kind, c.action)) {
+        let counts = queue_messages(http, &desired.vhost).await?;
+        for c in &mut plan.changes {
+            if at_stake(c.kind, c.action) {
+                c.messages = counts.get(&c.name).copied();
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// The policy the broker applies to each queue of `desired` in `vhost`,
+/// counting the policies already there (`validate --http-url`).
+///
+/// # Errors
+/// As [`plan`].
+pub async fn live_policies(
+    http: &Http,
+    desired: &Topology,
+    vhost: &str,
+) -> Result<Vec<EffectivePolicy>, BrokerError> {
+    let observed = observe(http, vhost, &[]).await?;
+    Ok(effective_policies(
+        desired,
+        &live_only(desired, &observed.topology),
+        &observed.operator_policies,
+    ))
+}
