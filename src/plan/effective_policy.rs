@@ -128,3 +128,94 @@ pub fn live_conflicts(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::{ApplyTo, Origin, Queue, QueueType};
+    use serde_json::json;
+
+    fn policy(name: &str, pattern: &str, priority: i64) -> Policy {
+        Policy {
+            name: name.into(),
+            pattern: pattern.into(),
+            apply_to: ApplyTo::Queues,
+            priority,
+            definition: [("max-length".to_string(), json!(10))]
+                .into_iter()
+                .collect(),
+            origin: Origin::default(),
+        }
+    }
+
+    fn topology(policies: &[Policy]) -> Topology {
+        let mut t = Topology::default();
+        let mut q = Queue::new("q", QueueType::Classic, Origin::default());
+        q.arguments.insert("x-max-length".into(), json!(3));
+        t.queues.insert("q".into(), q);
+        t.queues.insert(
+            "alone".into(),
+            Queue::new("alone", QueueType::Classic, Origin::default()),
+        );
+        t.queues.insert(
+            "ops".into(),
+            Queue::new("ops", QueueType::Classic, Origin::default()),
+        );
+        for p in policies {
+            t.policies.insert(p.name.clone(), p.clone());
+        }
+        t
+    }
+
+    #[test]
+    fn live_only_keeps_what_the_spec_does_not_name() {
+        let desired = topology(&[policy("p1", "^q$", 1)]);
+        let live = topology(&[policy("p1", "^q$", 1), policy("hand", "^q$", 2)]);
+        let kept: Vec<&str> = live_only(&desired, &live)
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(kept, ["hand"]);
+    }
+
+    #[test]
+    fn the_winner_its_source_ties_operators_and_overrides() {
+        let desired = topology(&[policy("p1", "^q$", 1)]);
+        let hand = policy("hand", "^q$", 2);
+        let operator = [policy("cap", "^(q|ops)$", 0)];
+        let found = effective_policies(&desired, &[&hand], &operator);
+        let q = found.iter().find(|e| e.queue == "q").unwrap();
+        assert_eq!(q.policy.as_deref(), Some("hand"));
+        assert_eq!(q.source, Some("live"));
+        assert_eq!(q.operator_policy.as_deref(), Some("cap"));
+        assert!(q.tied_with.is_empty());
+        assert_eq!(q.overridden_by_queue, ["max-length"]);
+        // Only an operator policy reaches `ops`; nothing reaches `alone`.
+        let ops = found.iter().find(|e| e.queue == "ops").unwrap();
+        assert_eq!(
+            (ops.policy.as_deref(), ops.operator_policy.as_deref()),
+            (None, Some("cap"))
+        );
+        assert!(found.iter().all(|e| e.queue != "alone"));
+        // The spec's policy wins against a weaker live one, and ties an equal one.
+        let weak = policy("hand", "^q$", 0);
+        let found = effective_policies(&desired, &[&weak], &[]);
+        assert_eq!(found[0].policy.as_deref(), Some("p1"));
+        assert_eq!(found[0].source, Some("spec"));
+        let equal = policy("hand", "^q$", 1);
+        let found = effective_policies(&desired, &[&equal], &[]);
+        assert_eq!(found[0].tied_with.len(), 1);
+    }
+
+    #[test]
+    fn a_live_policy_that_wins_or_ties_is_w505() {
+        let desired = topology(&[policy("p1", "^q$", 1)]);
+        for (priority, expected) in [(2, 1), (1, 1), (0, 0)] {
+            let hand = policy("hand", "^q$", priority);
+            let effective = effective_policies(&desired, &[&hand], &[]);
+            let found = live_conflicts(&desired, &effective);
+            assert_eq!(found.len(), expected, "priority {priority}");
+            assert!(found.iter().all(|d| d.code.id == "W505"));
+        }
+    }
+}

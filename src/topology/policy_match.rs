@@ -216,6 +216,23 @@ mod tests {
     }
 
     #[test]
+    fn apply_to_and_pattern_must_both_reach_the_queue() {
+        let mut exchanges_only = policy("x", ".*", 9, &["max-length"]);
+        exchanges_only.apply_to = ApplyTo::Exchanges;
+        let mut quorum_only = policy("qq", "^c", 8, &["max-length"]);
+        quorum_only.apply_to = ApplyTo::QuorumQueues;
+        let elsewhere = policy("other", "^zzz", 7, &["max-length"]);
+        let (set, _) = PolicySet::new([&exchanges_only, &quorum_only, &elsewhere]);
+        let classic = Queue::new("c1", QueueType::Classic, Origin::default());
+        assert_eq!(set.fit(&exchanges_only, &classic), Fit::Misses);
+        assert_eq!(set.fit(&quorum_only, &classic), Fit::Misses);
+        assert_eq!(set.fit(&elsewhere, &classic), Fit::Misses);
+        assert!(set.reaching(&classic).is_empty());
+        let quorum = Queue::new("c2", QueueType::Quorum, Origin::default());
+        assert_eq!(set.applicable(&quorum), vec![&quorum_only]);
+    }
+
+    #[test]
     fn patterns_match_bytes_as_the_broker_does() {
         let name = "ünï.q3";
         // `.` is one byte: "ü" is two.
