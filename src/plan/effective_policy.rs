@@ -217,5 +217,22 @@ mod tests {
             assert_eq!(found.len(), expected, "priority {priority}");
             assert!(found.iter().all(|d| d.code.id == "W505"));
         }
+        // The spec's policy wins the tie by name, but a live one ties: W505.
+        let desired = topology(&[policy("a1", "^q$", 1)]);
+        let late = policy("zz", "^q$", 1);
+        let effective = effective_policies(&desired, &[&late], &[]);
+        assert_eq!(effective[0].source, Some("spec"));
+        let found = live_conflicts(&desired, &effective);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.contains("ties with"),
+            "{}",
+            found[0].message
+        );
+        // Two of the spec's own policies tie: that is E502, not W505.
+        let desired = topology(&[policy("a1", "^q$", 1), policy("a2", "^q$", 1)]);
+        let effective = effective_policies(&desired, &[], &[]);
+        assert_eq!(effective[0].tied_with, ["a2"]);
+        assert!(live_conflicts(&desired, &effective).is_empty());
     }
 }
