@@ -242,8 +242,6 @@ impl<'t> Index<'t> {
                     .collect();
                 self.trie
                     .matches(&words(key), 0, &mut found, &mut HashSet::new());
-                found.sort_unstable();
-                found.dedup();
                 found
             }
             _ => (0..self.all.len())
@@ -251,6 +249,7 @@ impl<'t> Index<'t> {
                 .collect(),
         };
         found.sort_unstable();
+        found.dedup();
         found.into_iter().map(|i| self.all[i]).collect()
     }
 }

@@ -23,7 +23,7 @@ pub enum BrokerError {
     },
     #[error(
         "{doing}: no complete answer within {}; raise the limit with --timeout if the broker is just slow",
-        crate::spec::Duration::from_millis(u64::try_from(after.as_millis()).unwrap_or(u64::MAX))
+        shown(*after)
     )]
     Timeout {
         doing: String,
@@ -31,7 +31,7 @@ pub enum BrokerError {
     },
     #[error(
         "{doing}: could not connect within {}; raise the limit with --connect-timeout if the broker is just slow",
-        crate::spec::Duration::from_millis(u64::try_from(after.as_millis()).unwrap_or(u64::MAX))
+        shown(*after)
     )]
     ConnectTimeout {
         doing: String,
@@ -89,14 +89,6 @@ impl BrokerError {
         }
     }
 
-    /// The HTTP status the broker answered with, if it answered.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            BrokerError::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
     pub fn amqp(doing: impl Into<String>, source: lapin::Error) -> BrokerError {
         BrokerError::Amqp {
             doing: doing.into(),
@@ -112,4 +104,9 @@ pub(super) fn unreachable(error: &reqwest::Error) -> String {
     } else {
         error.to_string()
     }
+}
+
+/// `30s`, `250ms`: a timeout as a flag takes it.
+fn shown(after: std::time::Duration) -> crate::vocabulary::Duration {
+    crate::vocabulary::Duration::from_millis(u64::try_from(after.as_millis()).unwrap_or(u64::MAX))
 }

@@ -131,8 +131,8 @@ impl Http {
         };
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(request_error)? {
-            let all = held.add(chunk.len() as u64);
-            if all > limit || (body.len() + chunk.len()) as u64 > limit {
+            // What all requests hold, this one's body included.
+            if held.add(chunk.len() as u64) > limit {
                 if !status.is_success() {
                     break;
                 }

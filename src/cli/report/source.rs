@@ -30,13 +30,11 @@ const EXCERPT_MARGIN: usize = 80;
 
 impl IndexedSource {
     pub(super) fn new(file: Arc<SourceFile>) -> IndexedSource {
+        use std::borrow::Cow;
         let safe = crate::printable::snippet_text(&file.text);
-        let shown = match mask_passwords(&safe) {
-            std::borrow::Cow::Owned(text) => Some(text),
-            std::borrow::Cow::Borrowed(_) => match safe {
-                std::borrow::Cow::Owned(text) => Some(text),
-                std::borrow::Cow::Borrowed(_) => None,
-            },
+        let shown = match (&safe, mask_passwords(&safe)) {
+            (Cow::Borrowed(_), Cow::Borrowed(_)) => None,
+            (_, shown) => Some(shown.into_owned()),
         };
         IndexedSource { file, shown }
     }
