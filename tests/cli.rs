@@ -422,3 +422,25 @@ fn import_refuses_what_is_not_a_definitions_export() {
         ran.stderr
     );
 }
+
+#[test]
+fn import_refuses_values_the_broker_refuses_and_says_where_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("defs.json");
+    for (doc, expected) in [
+        (
+            r#"{"queues":[{"name":"ok","vhost":"/","durable":true,"auto_delete":false,"arguments":{}},
+               {"name":"orders","vhost":"/","durable":true,"auto_delete":false,"arguments":{"x-message-ttl":1.5}}]}"#,
+            r#"queues[1], queue "orders" of vhost "/", argument "x-message-ttl" is 1.5"#,
+        ),
+        (
+            r#"{"policies":[{"name":"p","vhost":"/","pattern":"^a","apply-to":"queues","priority":0,"definition":{"max-length":"ten"}}]}"#,
+            r#"policies[0], policy "p" of vhost "/", key "max-length" is "ten""#,
+        ),
+    ] {
+        std::fs::write(&file, doc).unwrap();
+        let ran = Warren::new().args(["import"]).arg_path(&file).status(1);
+        assert!(ran.stderr.contains(expected), "{}", ran.stderr);
+        assert!(ran.stderr.contains("whole number"), "{}", ran.stderr);
+    }
+}

@@ -12,7 +12,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         let span = q.origin.attr("x-dead-letter-strategy");
         if q.queue_type != QueueType::Quorum {
             out.push(
-                Diagnostic::new(&codes::AT_LEAST_ONCE_NOT_QUORUM, format!("{} queue {:?} sets at-least-once dead-lettering, which only quorum queues honour", q.queue_type, q.name))
+                Diagnostic::new(&codes::AT_LEAST_ONCE_NOT_QUORUM, format!("{} queue {:?} sets at-least-once dead-lettering, which only quorum queues have", q.queue_type, q.name))
                     .label(span, "ignored")
                     .help("make the queue `type: quorum`, or remove dead_letter_strategy"),
             );

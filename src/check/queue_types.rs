@@ -3,18 +3,7 @@
 use super::Context;
 use crate::diagnostic::{Diagnostic, codes};
 use crate::topology::{Queue, QueueType};
-
-/// Arguments streams refuse or ignore.
-const NOT_FOR_STREAMS: &[(&str, &str)] = &[
-    ("x-message-ttl", "message_ttl"),
-    ("x-dead-letter-exchange", "dead_letter"),
-    ("x-dead-letter-routing-key", "dead_letter"),
-    ("x-dead-letter-strategy", "dead_letter_strategy"),
-    ("x-max-length", "max_length"),
-    ("x-overflow", "overflow"),
-    ("x-delivery-limit", "delivery_limit"),
-    ("x-expires", "expires"),
-];
+use crate::vocabulary::{Applies, Setting};
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     for q in cx.topology.queues.values() {
@@ -33,18 +22,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 .help("quorum queues support drop-head and reject-publish: use reject-publish"),
             );
         }
-        if q.queue_type == QueueType::Stream {
-            for (arg, field) in NOT_FOR_STREAMS {
-                if q.arguments.contains_key(*arg) {
-                    out.push(
-                        Diagnostic::new(&codes::STREAM_UNSUPPORTED, format!("stream {:?} sets `{field}`, which streams do not support", q.name))
-                            .label(q.origin.attr(arg), "not for streams")
-                            .help("streams keep messages until retention removes them: use max_age or max_length_bytes, or make this a quorum queue"),
-                    );
-                }
-            }
-        }
-        ignored(q, out);
+        arguments(q, out);
     }
 }
 
@@ -77,26 +55,79 @@ fn priority(q: &Queue, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn ignored(q: &Queue, out: &mut Vec<Diagnostic>) {
-    let mut warn = |arg: &str, field: &str, only: &str| {
-        if q.arguments.contains_key(arg) {
+/// Arguments the queue's type refuses (the broker answers "invalid arg"
+/// and declares nothing) or that RabbitMQ does not know (it accepts and
+/// ignores them), by the settings table.
+fn arguments(q: &Queue, out: &mut Vec<Diagnostic>) {
+    for argument in q.arguments.keys() {
+        let span = q.origin.attr(argument);
+        let setting = Setting::by_argument(argument);
+        let Some(setting) = setting.filter(|s| s.applies != Applies::Exchanges) else {
             out.push(
                 Diagnostic::new(
                     &codes::SETTING_IGNORED,
                     format!(
-                        "{} queue {:?} sets `{field}`, which only {only} use",
+                        "queue {:?} sets {argument:?}, which RabbitMQ does not know",
+                        q.name
+                    ),
+                )
+                .label(span, "ignored by the broker")
+                .help(unknown_help(argument)),
+            );
+            continue;
+        };
+        // E202 has its own words for priorities.
+        if setting.applies_to(q.queue_type) || argument == "x-max-priority" {
+            continue;
+        }
+        let name = setting.top_field().unwrap_or(argument);
+        let takes = setting.applies_text();
+        if q.queue_type == QueueType::Stream {
+            out.push(
+                Diagnostic::new(&codes::STREAM_UNSUPPORTED, format!("stream {:?} sets `{name}`, which streams do not support", q.name))
+                    .label(span, "not for streams")
+                    .help("streams keep messages until retention removes them: use max_age or max_length_bytes, or make this a quorum queue"),
+            );
+        } else {
+            out.push(
+                Diagnostic::new(
+                    &codes::QUEUE_TYPE_REFUSES,
+                    format!(
+                        "{} queue {:?} sets `{name}`, which only {takes} take",
                         q.queue_type, q.name
                     ),
                 )
-                .label(q.origin.attr(arg), "ignored")
-                .help(format!("remove `{field}` or change the queue type")),
+                .label(span, format!("refused by {} queues", q.queue_type))
+                .help(format!(
+                    "RabbitMQ refuses to declare the queue (\"invalid arg\"): remove `{name}` or change the queue type"
+                )),
             );
         }
-    };
-    if q.queue_type == QueueType::Classic {
-        warn("x-delivery-limit", "delivery_limit", "quorum queues");
     }
-    if q.queue_type != QueueType::Stream {
-        warn("x-max-age", "max_age", "streams");
+}
+
+/// A hint for an argument RabbitMQ does not know: the known one it was
+/// probably meant to be.
+fn unknown_help(argument: &str) -> String {
+    let spelled = format!(
+        "x-{}",
+        argument
+            .trim_start_matches("x-")
+            .replace('_', "-")
+            .to_lowercase()
+    );
+    match Setting::by_argument(&spelled) {
+        Some(s) if s.applies != Applies::Exchanges => match s.field {
+            Some(field) => format!(
+                "did you mean {spelled:?}? Better, use the named field `{}:`",
+                field.split('.').next().unwrap_or(field)
+            ),
+            None => format!("did you mean {spelled:?}?"),
+        },
+        _ if argument == "alternate-exchange" => {
+            "alternate-exchange is an exchange argument: set `alternate_exchange:` on the exchange"
+                .into()
+        }
+        _ => "check the name against RabbitMQ's queue arguments, or remove it".into(),
     }
 }

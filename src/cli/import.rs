@@ -4,7 +4,7 @@ use clap::Args;
 
 use super::exit::Outcome;
 use super::{CliError, Output};
-use crate::definitions::from_definitions;
+use crate::definitions::{DefinitionsError, from_definitions};
 use crate::spec::to_spec_yaml;
 
 #[derive(Debug, Args)]
@@ -30,7 +30,13 @@ pub fn run(args: &ImportArgs, out: &mut Output) -> Result<Outcome, CliError> {
         ))
     };
     let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| invalid(&e))?;
-    let imported = from_definitions(&doc, &args.vhost).map_err(|e| invalid(&e))?;
+    let imported = from_definitions(&doc, &args.vhost).map_err(|e| match e {
+        DefinitionsError::Invalid(why) => CliError::Failed(format!(
+            "{}: {why}\n  help: fix the value in the file; RabbitMQ refuses it too",
+            args.file.display()
+        )),
+        shape => invalid(&shape),
+    })?;
     for line in &imported.unsupported {
         writeln!(
             out.stderr,

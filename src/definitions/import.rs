@@ -17,6 +17,7 @@ use crate::topology::{
     Permissions, Policy, QUEUE_TYPE, Queue, QueueType, TopicPermission, Topology, User, canonical,
     default_password_env, normalize, queue_type,
 };
+use crate::vocabulary::Setting;
 
 /// The result of reading a definitions document.
 #[derive(Debug, Default)]
@@ -34,6 +35,25 @@ pub enum DefinitionsError {
     /// The document has the right shape but holds what RabbitMQ refuses.
     #[error("{0}")]
     Invalid(String),
+}
+
+/// A value the broker would refuse, by the settings table: the document
+/// cannot have come from a broker, and importing it would only move the
+/// refusal to `apply`. `at` names where it is, as a path into the document.
+fn refused_values(
+    values: &Arguments,
+    setting: fn(&str) -> Option<&'static Setting>,
+    at: impl Fn() -> String,
+) -> Result<(), DefinitionsError> {
+    for (key, value) in values {
+        if let Some(problem) = setting(key).and_then(|s| s.value_problem(value)) {
+            return Err(DefinitionsError::Invalid(format!(
+                "{} {key:?} is {value}, which RabbitMQ refuses: {problem}",
+                at()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Reads a definitions document (cluster-wide, or one vhost's export whose
@@ -97,7 +117,7 @@ pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, De
             )
         });
     }
-    for q in doc.queues {
+    for (index, q) in doc.queues.into_iter().enumerate() {
         let vhost = topology(&mut by_vhost, &q.vhost);
         if q.name.starts_with("amq.") || q.exclusive {
             skip(
@@ -114,6 +134,12 @@ pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, De
             .into_iter()
             .map(|(k, v)| (k, canonical(v)))
             .collect();
+        refused_values(&arguments, Setting::by_argument, || {
+            format!(
+                "queues[{index}], queue {:?} of vhost {vhost:?}, argument",
+                q.name
+            )
+        })?;
         let declared = arguments
             .get(QUEUE_TYPE)
             .and_then(|t| t.as_str().map(String::from))
@@ -184,7 +210,7 @@ pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, De
             });
         }
     }
-    for p in doc.policies {
+    for (index, p) in doc.policies.into_iter().enumerate() {
         let vhost = topology(&mut by_vhost, &p.vhost);
         let Some(apply_to) = parse_apply_to(&p.apply_to) else {
             skip(
@@ -196,6 +222,17 @@ pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, De
             );
             continue;
         };
+        let definition: Arguments = p
+            .definition
+            .into_iter()
+            .map(|(k, v)| (k, canonical(v)))
+            .collect();
+        refused_values(&definition, Setting::by_policy_key, || {
+            format!(
+                "policies[{index}], policy {:?} of vhost {vhost:?}, key",
+                p.name
+            )
+        })?;
         if let Some(t) = by_vhost.get_mut(&vhost) {
             t.policies.insert(
                 p.name.clone(),
@@ -204,11 +241,7 @@ pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, De
                     pattern: p.pattern,
                     apply_to,
                     priority: p.priority,
-                    definition: p
-                        .definition
-                        .into_iter()
-                        .map(|(k, v)| (k, canonical(v)))
-                        .collect(),
+                    definition,
                     origin: Origin::default(),
                 },
             );

@@ -36,7 +36,8 @@ codes! {
     PRIORITY_NOT_SUPPORTED = "E202" "priority-not-supported" Error "max_priority on a quorum queue or stream";
     REJECT_PUBLISH_DLX_ON_QUORUM = "E203" "reject-publish-dlx-on-quorum" Error "overflow reject-publish-dlx on a quorum queue";
     STREAM_UNSUPPORTED = "E204" "stream-unsupported-setting" Error "TTL, dead-lettering, max-length count, overflow or delivery limit on a stream";
-    SETTING_IGNORED = "W205" "setting-ignored" Warning "a setting the queue's type ignores (delivery_limit on classic, max_age off streams)";
+    SETTING_IGNORED = "W205" "setting-ignored" Warning "a queue argument RabbitMQ does not know (a typo such as x-message_ttl), which the broker accepts and ignores";
+    QUEUE_TYPE_REFUSES = "E206" "queue-type-refuses-setting" Error "a setting the classic or quorum queue type refuses (delivery_limit on classic, max_age off streams)";
     // Bindings and routing.
     INVALID_X_MATCH = "E301" "invalid-x-match" Error "a headers binding whose x-match is not all, any, all-with-x or any-with-x";
     WILDCARD_INSIDE_WORD = "W302" "wildcard-inside-word" Warning "* or # inside a word of a topic key, where it matches literally";

@@ -6,13 +6,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{
-    BindingSpec, DeadLetterSpec, Duration, ExchangeSpec, PolicySpec, QueueSpec, Spanned, SpecFile,
-    UserSpec,
-};
-use crate::topology::{
-    Arguments, DeadLetterStrategy, DestinationType, Overflow, QueueType, Topology,
-};
+use super::{BindingSpec, ExchangeSpec, PolicySpec, QueueSpec, Spanned, SpecFile, UserSpec};
+use crate::topology::{Arguments, DestinationType, QueueType, Topology};
+use crate::vocabulary::SETTINGS;
 
 /// The first line of every spec warren writes.
 pub const SCHEMA_HEADER: &str = "# yaml-language-server: $schema=../schemas/warren.schema.json\n";
@@ -101,78 +97,24 @@ fn raw(arguments: &Arguments) -> BTreeMap<Spanned<String>, Value> {
         .collect()
 }
 
-/// Named fields for the arguments that have one and a value of the right
-/// type; everything else stays raw.
+/// Named fields for the arguments that have one (the settings table says
+/// which) and a value that fits the field; everything else stays raw.
 fn queue_settings(queue_type: QueueType, arguments: &Arguments) -> QueueSpec {
     let mut q = QueueSpec {
         kind: (queue_type != QueueType::Classic).then(|| b(queue_type)),
         ..QueueSpec::default()
     };
     let mut rest = arguments.clone();
-    let mut take_u64 = |key: &str| match rest.get(key).and_then(Value::as_u64) {
-        Some(n) => {
-            rest.remove(key);
-            Some(n)
+    // Table order: a dead-letter exchange comes before its routing key.
+    for setting in SETTINGS {
+        let (Some(field), Some(argument)) = (setting.field, setting.argument) else {
+            continue;
+        };
+        if let Some(value) = rest.get(argument)
+            && q.set_named(field, value)
+        {
+            rest.remove(argument);
         }
-        None => None,
-    };
-    q.max_length = take_u64("x-max-length").map(b::<_>);
-    q.max_length_bytes = take_u64("x-max-length-bytes").map(b::<_>);
-    q.delivery_limit = take_u64("x-delivery-limit").map(b::<_>);
-    q.message_ttl = take_u64("x-message-ttl").map(|ms| b(Duration::from_millis(ms)));
-    q.expires = take_u64("x-expires").map(|ms| b(Duration::from_millis(ms)));
-    if let Some(p) = rest
-        .get("x-max-priority")
-        .and_then(Value::as_u64)
-        .and_then(|p| u8::try_from(p).ok())
-    {
-        rest.remove("x-max-priority");
-        q.max_priority = Some(b(p));
-    }
-    if let Some(sac) = rest
-        .get("x-single-active-consumer")
-        .and_then(Value::as_bool)
-    {
-        rest.remove("x-single-active-consumer");
-        q.single_active_consumer = Some(b(sac));
-    }
-    let overflow = match rest.get("x-overflow").and_then(Value::as_str) {
-        Some("drop-head") => Some(Overflow::DropHead),
-        Some("reject-publish") => Some(Overflow::RejectPublish),
-        Some("reject-publish-dlx") => Some(Overflow::RejectPublishDlx),
-        _ => None,
-    };
-    if overflow.is_some() {
-        rest.remove("x-overflow");
-        q.overflow = overflow.map(b::<_>);
-    }
-    let strategy = match rest.get("x-dead-letter-strategy").and_then(Value::as_str) {
-        Some("at-least-once") => Some(DeadLetterStrategy::AtLeastOnce),
-        Some("at-most-once") => Some(DeadLetterStrategy::AtMostOnce),
-        _ => None,
-    };
-    if strategy.is_some() {
-        rest.remove("x-dead-letter-strategy");
-        q.dead_letter_strategy = strategy.map(b::<_>);
-    }
-    let dlx = rest
-        .get("x-dead-letter-exchange")
-        .and_then(Value::as_str)
-        .map(String::from);
-    let dlrk = rest
-        .get("x-dead-letter-routing-key")
-        .and_then(Value::as_str)
-        .map(String::from);
-    // A routing key without an exchange is not a named setting.
-    if let Some(exchange) = dlx {
-        rest.remove("x-dead-letter-exchange");
-        if dlrk.is_some() {
-            rest.remove("x-dead-letter-routing-key");
-        }
-        q.dead_letter = Some(b(DeadLetterSpec {
-            exchange: (!exchange.is_empty()).then(|| b(exchange)),
-            routing_key: dlrk.map(b::<_>),
-        }));
     }
     q.arguments = raw(&rest);
     q

@@ -80,3 +80,133 @@ pub struct DeadLetterSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing_key: Option<Spanned<String>>,
 }
+
+/// A named setting as the broker writes it: the settings-table field, the
+/// argument's value, and where the spec wrote it.
+#[derive(Debug, PartialEq)]
+pub struct NamedValue {
+    pub field: &'static str,
+    pub value: serde_json::Value,
+    pub loc: super::spanned::Loc,
+}
+
+impl QueueSpec {
+    /// The named settings this queue sets, other than its type, durability
+    /// and auto-delete, in the broker's form. The settings table says which
+    /// argument each field is; this is the one place that knows the
+    /// struct's members. A `max_age` that is not whole seconds has no
+    /// broker form and is left out (compile reports it).
+    pub fn named_values(&self) -> Vec<NamedValue> {
+        use serde_json::Value;
+        let mut out = Vec::new();
+        let mut put = |field: &'static str, value: Option<(Value, super::spanned::Loc)>| {
+            if let Some((value, loc)) = value {
+                out.push(NamedValue { field, value, loc });
+            }
+        };
+        let count = |v: &Option<Spanned<u64>>| v.as_ref().map(|v| (Value::from(v.value), v.loc));
+        let millis =
+            |v: &Option<Spanned<Duration>>| v.as_ref().map(|v| (Value::from(v.millis), v.loc));
+        put("max_length", count(&self.max_length));
+        put("max_length_bytes", count(&self.max_length_bytes));
+        put(
+            "overflow",
+            self.overflow
+                .as_ref()
+                .map(|o| (Value::from(o.as_str()), o.loc)),
+        );
+        put("message_ttl", millis(&self.message_ttl));
+        put("expires", millis(&self.expires));
+        if let Some(dl) = &self.dead_letter {
+            let exchange = dl.exchange.as_ref();
+            put(
+                "dead_letter.exchange",
+                Some((
+                    Value::from(exchange.map_or("", |e| e.value.as_str())),
+                    exchange.map_or(dl.loc, |e| e.loc),
+                )),
+            );
+            put(
+                "dead_letter.routing_key",
+                dl.routing_key
+                    .as_ref()
+                    .map(|k| (Value::from(k.value.as_str()), k.loc)),
+            );
+        }
+        put(
+            "dead_letter_strategy",
+            self.dead_letter_strategy
+                .as_ref()
+                .map(|s| (Value::from(s.as_str()), s.loc)),
+        );
+        put("delivery_limit", count(&self.delivery_limit));
+        put(
+            "max_priority",
+            self.max_priority
+                .as_ref()
+                .map(|p| (Value::from(p.value), p.loc)),
+        );
+        put(
+            "single_active_consumer",
+            self.single_active_consumer
+                .as_ref()
+                .map(|s| (Value::from(s.value), s.loc)),
+        );
+        put(
+            "max_age",
+            self.max_age
+                .as_ref()
+                .and_then(|a| a.as_age().map(|age| (Value::from(age), a.loc))),
+        );
+        out
+    }
+
+    /// Sets the named field `field` from the broker's `value`; false when
+    /// the value does not fit the field (it then stays a raw argument).
+    pub fn set_named(&mut self, field: &str, value: &serde_json::Value) -> bool {
+        let count = value.as_u64();
+        let millis = count.map(Duration::from_millis);
+        let word = value.as_str();
+        match field {
+            "max_length" => self.max_length = count.map(Spanned::bare),
+            "max_length_bytes" => self.max_length_bytes = count.map(Spanned::bare),
+            "overflow" => {
+                self.overflow = serde_json::from_value(value.clone())
+                    .ok()
+                    .map(Spanned::bare)
+            }
+            "message_ttl" => self.message_ttl = millis.map(Spanned::bare),
+            "expires" => self.expires = millis.map(Spanned::bare),
+            "dead_letter.exchange" => {
+                self.dead_letter = word.map(|e| {
+                    Spanned::bare(DeadLetterSpec {
+                        exchange: (!e.is_empty()).then(|| Spanned::bare(e.to_string())),
+                        routing_key: None,
+                    })
+                });
+            }
+            // A routing key without an exchange is not a named setting.
+            "dead_letter.routing_key" => match (&mut self.dead_letter, word) {
+                (Some(dl), Some(key)) => {
+                    dl.value.routing_key = Some(Spanned::bare(key.to_string()))
+                }
+                _ => return false,
+            },
+            "dead_letter_strategy" => {
+                self.dead_letter_strategy = serde_json::from_value(value.clone())
+                    .ok()
+                    .map(Spanned::bare);
+            }
+            "delivery_limit" => self.delivery_limit = count.map(Spanned::bare),
+            "max_priority" => {
+                self.max_priority = count.and_then(|p| u8::try_from(p).ok()).map(Spanned::bare);
+            }
+            "single_active_consumer" => {
+                self.single_active_consumer = value.as_bool().map(Spanned::bare)
+            }
+            "max_age" => self.max_age = word.and_then(Duration::from_age).map(Spanned::bare),
+            _ => return false,
+        }
+        self.named_values().iter().any(|n| n.field == field)
+    }
+}

@@ -25,6 +25,41 @@ impl Duration {
         Duration { millis }
     }
 
+    /// A stream's `x-max-age` for this duration, in the largest exact unit
+    /// of RabbitMQ's D, h, m and s; none unless it is whole seconds, at
+    /// least one.
+    pub fn as_age(&self) -> Option<String> {
+        if self.millis == 0 || !self.millis.is_multiple_of(1000) {
+            return None;
+        }
+        let seconds = self.millis / 1000;
+        for (unit, factor) in [("D", 86_400), ("h", 3_600), ("m", 60)] {
+            if seconds.is_multiple_of(factor) {
+                return Some(format!("{}{unit}", seconds / factor));
+            }
+        }
+        Some(format!("{seconds}s"))
+    }
+
+    /// Reads an `x-max-age` of D, h, m or s; Y and M (years and months of
+    /// the broker's calendar) have no exact duration.
+    pub fn from_age(age: &str) -> Option<Duration> {
+        let unit = age.chars().last()?;
+        let factor = match unit {
+            'D' => 86_400_000,
+            'h' => 3_600_000,
+            'm' => 60_000,
+            's' => 1_000,
+            _ => return None,
+        };
+        let digits = &age[..age.len() - 1];
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let millis = digits.parse::<u64>().ok()?.checked_mul(factor)?;
+        (millis > 0).then_some(Duration { millis })
+    }
+
     /// Parses `<digits><unit>`; the error text is shown to the user as is.
     pub fn parse(text: &str) -> Result<Duration, String> {
         let digits_end = text
@@ -111,6 +146,31 @@ impl JsonSchema for Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ages_use_rabbitmq_units_both_ways() {
+        let week = Duration::from_millis(7 * 86_400_000);
+        assert_eq!(week.as_age().as_deref(), Some("7D"));
+        assert_eq!(
+            Duration::from_millis(7_200_000).as_age().as_deref(),
+            Some("2h")
+        );
+        assert_eq!(
+            Duration::from_millis(90_000).as_age().as_deref(),
+            Some("90s")
+        );
+        assert_eq!(Duration::from_millis(1_500).as_age(), None);
+        assert_eq!(Duration::from_millis(0).as_age(), None);
+        assert_eq!(Duration::from_age("7D"), Some(week));
+        assert_eq!(
+            Duration::from_age("90s"),
+            Some(Duration::from_millis(90_000))
+        );
+        assert_eq!(Duration::from_age("1Y"), None);
+        assert_eq!(Duration::from_age("0s"), None);
+        assert_eq!(Duration::from_age("s"), None);
+        assert_eq!(Duration::from_age("ü"), None);
+    }
 
     #[test]
     fn parses_each_unit() {

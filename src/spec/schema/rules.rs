@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::vocabulary::NAMED_ARGUMENTS;
+use crate::vocabulary::{Applies, QueueType, SETTINGS, Setting, ValueKind};
 
 pub(super) fn add(schema: &mut Value) {
     version(schema);
@@ -115,7 +115,7 @@ fn only(values: Value, reason: &str) -> Value {
     json!({ "enum": values, "errorMessage": reason })
 }
 
-/// E201, E202, E203, E204, W205's errors: what each queue type refuses,
+/// E201, E202, E203, E204 and E206: what each queue type refuses,
 /// when the queue names its type (`defaults.queue_type` is not visible
 /// from one queue's block).
 fn queue_types(schema: &mut Value) {
@@ -128,7 +128,7 @@ fn queue_types(schema: &mut Value) {
             "then": { "properties": then }
         })
     };
-    let quorum = if_type(
+    let mut quorum = if_type(
         "quorum",
         json!({
             "durable": only(truthy.clone(), "quorum queues are replicated and always durable (E201)"),
@@ -137,20 +137,29 @@ fn queue_types(schema: &mut Value) {
             "overflow": only(json!(["drop-head", "reject-publish"]), "quorum queues do not support reject-publish-dlx (E203)"),
         }),
     );
-    let streams = if_type(
+    let mut streams = if_type(
         "stream",
         json!({
             "durable": only(truthy, "streams are replicated and always durable (E201)"),
             "auto_delete": only(falsy, "streams cannot be auto-delete (E201)"),
             "max_priority": forbidden("streams have no message priorities (E202)"),
-            "message_ttl": forbidden(&format!("{stream}: use max_age (E204)")),
-            "dead_letter": forbidden(&format!("{stream}: nothing is dead-lettered (E204)")),
-            "dead_letter_strategy": forbidden(&format!("{stream}: nothing is dead-lettered (E204)")),
-            "max_length": forbidden(&format!("{stream}: use max_length_bytes (E204)")),
-            "overflow": forbidden(&format!("{stream}: they never overflow (E204)")),
-            "delivery_limit": forbidden(&format!("{stream}: consumers track their own offsets (E204)")),
         }),
     );
+    for field in refused_fields(QueueType::Stream) {
+        streams["then"]["properties"][field] = forbidden(&format!(
+            "{stream}: they do not take `{field}` (retention is max_age or max_length_bytes) (E204)"
+        ));
+    }
+    let mut classic = if_type("classic", json!({}));
+    for (rule, kind) in [
+        (&mut classic, QueueType::Classic),
+        (&mut quorum, QueueType::Quorum),
+    ] {
+        for field in refused_fields(kind) {
+            rule["then"]["properties"][field] =
+                forbidden(&format!("{kind} queues refuse `{field}` (E206)"));
+        }
+    }
     let at_least_once = json!({
         "if": { "properties": { "dead_letter_strategy": { "const": "at-least-once" } }, "required": ["dead_letter_strategy"] },
         "then": {
@@ -160,14 +169,29 @@ fn queue_types(schema: &mut Value) {
     });
     push_all_of(
         &mut defs(schema)["QueueSpec"],
-        [quorum, streams, at_least_once],
+        [classic, quorum, streams, at_least_once],
     );
+}
+
+/// The named fields a queue type refuses (E204, E206; max_priority is
+/// E202).
+fn refused_fields(kind: QueueType) -> impl Iterator<Item = &'static str> {
+    let mut fields: Vec<&str> = SETTINGS
+        .iter()
+        .filter(|s| s.applies != Applies::Exchanges && !s.applies_to(kind))
+        .filter_map(Setting::top_field)
+        .filter(|f| *f != "max_priority")
+        .collect();
+    fields.dedup();
+    fields.into_iter()
 }
 
 /// E007: a named setting and the raw argument it stands for, both set.
 fn queue_arguments(schema: &mut Value) {
-    let mut rules: Vec<Value> = NAMED_ARGUMENTS
+    let rules: Vec<Value> = SETTINGS
         .iter()
+        .filter(|s| s.applies != Applies::Exchanges)
+        .filter_map(|s| Some((s.top_field()?, s.argument?)))
         .map(|(field, argument)| {
             json!({
                 "if": { "required": [field] },
@@ -177,23 +201,19 @@ fn queue_arguments(schema: &mut Value) {
             })
         })
         .collect();
-    // A raw x-queue-type alone is the queue's type; beside `type:` it is
-    // a second answer.
-    rules.push(json!({
-        "if": { "required": ["type"] },
-        "then": { "properties": { "arguments": { "properties": {
-            "x-queue-type": forbidden("`type` sets the queue type already: remove x-queue-type (E007)")
-        } } } }
-    }));
     push_all_of(&mut defs(schema)["QueueSpec"], rules);
     push_all_of(
         &mut defs(schema)["ExchangeSpec"],
-        [json!({
-            "if": { "required": ["alternate_exchange"] },
-            "then": { "properties": { "arguments": { "properties": {
-                "alternate-exchange": forbidden("`alternate_exchange` sets it already: remove the raw argument (E007)")
-            } } } }
-        })],
+        SETTINGS
+            .iter()
+            .filter(|s| s.applies == Applies::Exchanges)
+            .filter_map(|s| Some((s.field?, s.argument?)))
+            .map(|(field, argument)| json!({
+                "if": { "required": [field] },
+                "then": { "properties": { "arguments": { "properties": {
+                    argument: forbidden(&format!("`{field}` sets {argument} already: remove the raw argument (E007)"))
+                } } } }
+            })),
     );
 }
 
@@ -223,6 +243,37 @@ fn durations(schema: &mut Value) {
     });
 }
 
+/// What RabbitMQ accepts for a setting, as a schema.
+fn value_rule(key: &str, kind: ValueKind) -> Value {
+    let whole = |min: i64, max: i64| {
+        let mut rule = json!({ "type": "integer", "minimum": min });
+        if max < i64::MAX {
+            rule["maximum"] = json!(max);
+        }
+        rule["errorMessage"] = json!(format!(
+            "{key}: {} (E010)",
+            kind.problem(&Value::Null).unwrap_or_default()
+        ));
+        rule
+    };
+    match kind {
+        ValueKind::Whole { min, max } => whole(min, max),
+        ValueKind::Millis { min } => whole(min, i64::MAX),
+        ValueKind::OneOf(words) => json!({
+            "enum": words,
+            "errorMessage": format!("{key} is one of {} (E010)", words.join(", "))
+        }),
+        ValueKind::Flag => json!({ "type": "boolean" }),
+        ValueKind::Age => json!({
+            "type": "string",
+            "pattern": "^[0-9]+[YMDhms]$",
+            "patternErrorMessage": format!("{key} is a whole number and a unit of Y, M, D, h, m or s, such as 7D (E010)")
+        }),
+        ValueKind::Text => json!({ "type": "string" }),
+        ValueKind::Any => json!({}),
+    }
+}
+
 fn push_all_of(target: &mut Value, rules: impl IntoIterator<Item = Value>) {
     let all_of = target
         .as_object_mut()
@@ -242,20 +293,15 @@ fn values(schema: &mut Value) {
     defs["RetrySpec"]["properties"]["delays"]["errorMessage"] =
         json!("list one delay per retry, e.g. [5s, 1m] (E010)");
     let mut keys = Map::new();
-    for (key, kind) in crate::vocabulary::POLICY_VALUES {
-        let rule = match kind {
-            crate::vocabulary::ValueKind::WholeAtLeast(min) => json!({
-                "type": "integer", "minimum": min,
-                "errorMessage": format!("{key} is a whole number of at least {min} (E010)")
-            }),
-            crate::vocabulary::ValueKind::OneOf(words) => json!({
-                "enum": words,
-                "errorMessage": format!("{key} is one of {} (E010)", words.join(", "))
-            }),
-            crate::vocabulary::ValueKind::Text => json!({ "type": "string" }),
+    for setting in SETTINGS {
+        let Some(key) = setting.policy_key else {
+            continue;
         };
-        let mut rule = rule;
-        rule["description"] = json!(format!("The `{key}` policy key, which RabbitMQ checks."));
+        let mut rule = value_rule(key, setting.value);
+        rule["description"] = json!(format!(
+            "The `{key}` policy key, for {}.",
+            setting.applies_text()
+        ));
         keys.insert(key.to_string(), rule);
     }
     defs["PolicySpec"]["properties"]["definition"]["properties"] = Value::Object(keys);
@@ -269,6 +315,10 @@ fn values(schema: &mut Value) {
             }
         }
     }
+    defs["UserSpec"]["required"] = json!(["password_env"]);
+    defs["UserSpec"]["errorMessage"] = json!({
+        "required": { "password_env": "a user needs password_env: the environment variable that holds its password (E010)" }
+    });
     defs["UserSpec"]["properties"]["password_env"]["pattern"] = json!("^[A-Za-z_][A-Za-z0-9_]*$");
     defs["UserSpec"]["properties"]["password_env"]["patternErrorMessage"] = json!(
         "an environment variable name: letters, digits and _, not starting with a digit (E010)"

@@ -234,7 +234,7 @@ impl Compiler {
             {
                 continue;
             }
-            self.user_values(file, &name.value, u);
+            self.user_values(file, name, u);
             if let Some(password) = &u.password {
                 self.report(
                     Diagnostic::new(

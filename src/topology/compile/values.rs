@@ -5,8 +5,8 @@
 use super::{Compiler, at};
 use crate::diagnostic::{Diagnostic, codes};
 use crate::source::FileId;
-use crate::spec::{BindingSpec, PolicySpec, QueueSpec, ServiceSpec, UserSpec};
-use crate::vocabulary::Handler;
+use crate::spec::{BindingSpec, PolicySpec, QueueSpec, ServiceSpec, Spanned, UserSpec};
+use crate::vocabulary::{Handler, Setting};
 
 impl Compiler {
     fn invalid(
@@ -49,7 +49,9 @@ impl Compiler {
 
     pub(super) fn policy_values(&mut self, file: FileId, name: &str, p: &PolicySpec) {
         for (key, value) in p.definition.iter() {
-            if let Some(problem) = crate::vocabulary::policy_value_problem(&key.value, value) {
+            if let Some(problem) =
+                Setting::by_policy_key(&key.value).and_then(|s| s.value_problem(value))
+            {
                 self.invalid(
                     at(file, key),
                     format!("policy {name:?} sets {:?} to {value}: {problem}", key.value),
@@ -93,7 +95,19 @@ impl Compiler {
         }
     }
 
-    pub(super) fn user_values(&mut self, file: FileId, name: &str, u: &UserSpec) {
+    pub(super) fn user_values(&mut self, file: FileId, name_span: &Spanned<String>, u: &UserSpec) {
+        let name = name_span.value.as_str();
+        if u.password_env.is_none() && u.password.is_none() {
+            self.invalid(
+                at(file, name_span),
+                format!("user {name:?} has no password source"),
+                "no password_env",
+                &format!(
+                    "name the environment variable that holds the password, e.g. password_env: {}",
+                    crate::topology::default_password_env(name)
+                ),
+            );
+        }
         if let Some(var) = &u.password_env
             && !is_variable_name(&var.value)
         {

@@ -1,0 +1,458 @@
+//! Every queue and exchange setting warren knows, one row each: its spec
+//! field, its `x-` argument, its policy key, the values RabbitMQ accepts,
+//! the queue types it applies to and the releases that accept it.
+//!
+//! Compile, the spec writer, value checks, queue-type checks, policy-key
+//! checks, version checks and effective-policy lookups all read this table,
+//! and the JSON Schema is generated from it: adding a setting is adding a
+//! row.
+
+use serde_json::Value;
+
+use super::{QueueType, Version};
+
+/// One setting.
+#[derive(Debug)]
+pub struct Setting {
+    /// The spec's named field; `dead_letter.exchange` for a field of a
+    /// nested block.
+    pub field: Option<&'static str>,
+    /// The queue or exchange argument that sets it at declaration.
+    pub argument: Option<&'static str>,
+    /// The policy key that sets it.
+    pub policy_key: Option<&'static str>,
+    /// What the broker accepts as its value.
+    pub value: ValueKind,
+    /// The objects it applies to.
+    pub applies: Applies,
+    /// The first release with no effect (the feature was removed).
+    pub no_effect_from: Option<Version>,
+    /// The first release that refuses it.
+    pub refused_from: Option<Version>,
+}
+
+/// What a setting's value must be, in the broker's own form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueKind {
+    /// A whole number in `min..=max`.
+    Whole { min: i64, max: i64 },
+    /// A whole number of milliseconds, at least `min`; the spec writes a
+    /// duration.
+    Millis { min: i64 },
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+    /// true or false.
+    Flag,
+    /// A stream age: a whole number and a unit of Y, M, D, h, m or s.
+    Age,
+    /// Any text.
+    Text,
+    /// Checked against another key (`ha-params` depends on `ha-mode`).
+    Any,
+}
+
+/// The objects a setting applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applies {
+    Queues(&'static [QueueType]),
+    Exchanges,
+    /// Queues of these types and exchanges.
+    Both(&'static [QueueType]),
+}
+
+impl Applies {
+    pub fn queue_types(self) -> &'static [QueueType] {
+        match self {
+            Applies::Queues(types) | Applies::Both(types) => types,
+            Applies::Exchanges => &[],
+        }
+    }
+}
+
+const ALL: &[QueueType] = &[QueueType::Classic, QueueType::Quorum, QueueType::Stream];
+const NOT_STREAMS: &[QueueType] = &[QueueType::Classic, QueueType::Quorum];
+const CLASSIC: &[QueueType] = &[QueueType::Classic];
+const QUORUM: &[QueueType] = &[QueueType::Quorum];
+const STREAM: &[QueueType] = &[QueueType::Stream];
+const REPLICATED: &[QueueType] = &[QueueType::Quorum, QueueType::Stream];
+const COUNT: ValueKind = ValueKind::Whole {
+    min: 0,
+    max: i64::MAX,
+};
+const MAX: i64 = i64::MAX;
+const V4_0: Version = Version::new(4, 0);
+const V4_3: Version = Version::new(4, 3);
+
+const fn row(
+    field: Option<&'static str>,
+    argument: Option<&'static str>,
+    policy_key: Option<&'static str>,
+    value: ValueKind,
+    applies: Applies,
+) -> Setting {
+    Setting {
+        field,
+        argument,
+        policy_key,
+        value,
+        applies,
+        no_effect_from: None,
+        refused_from: None,
+    }
+}
+
+const fn mirroring(key: &'static str, value: ValueKind) -> Setting {
+    Setting {
+        no_effect_from: Some(V4_0),
+        ..row(None, None, Some(key), value, Applies::Queues(CLASSIC))
+    }
+}
+
+/// The table. Queue types follow RabbitMQ's documentation of each queue
+/// type's features; a policy that holds a key its queue's type lacks is
+/// passed over whole by the broker (`topology::policy_match`).
+pub static SETTINGS: &[Setting] = {
+    use Applies::*;
+    use ValueKind::*;
+    &[
+        row(
+            Some("type"),
+            Some("x-queue-type"),
+            None,
+            OneOf(&["classic", "quorum", "stream"]),
+            Queues(ALL),
+        ),
+        row(
+            Some("max_length"),
+            Some("x-max-length"),
+            Some("max-length"),
+            COUNT,
+            Queues(NOT_STREAMS),
+        ),
+        row(
+            Some("max_length_bytes"),
+            Some("x-max-length-bytes"),
+            Some("max-length-bytes"),
+            COUNT,
+            Queues(ALL),
+        ),
+        row(
+            Some("overflow"),
+            Some("x-overflow"),
+            Some("overflow"),
+            OneOf(&["drop-head", "reject-publish", "reject-publish-dlx"]),
+            Queues(NOT_STREAMS),
+        ),
+        row(
+            Some("message_ttl"),
+            Some("x-message-ttl"),
+            Some("message-ttl"),
+            Millis { min: 0 },
+            Queues(NOT_STREAMS),
+        ),
+        row(
+            Some("expires"),
+            Some("x-expires"),
+            Some("expires"),
+            Millis { min: 1 },
+            Queues(NOT_STREAMS),
+        ),
+        row(
+            Some("dead_letter.exchange"),
+            Some("x-dead-letter-exchange"),
+            Some("dead-letter-exchange"),
+            Text,
+            Queues(NOT_STREAMS),
+        ),
+        row(
+            Some("dead_letter.routing_key"),
+            Some("x-dead-letter-routing-key"),
+            Some("dead-letter-routing-key"),
+            Text,
+            Queues(NOT_STREAMS),
+        ),
+        row(
+            Some("dead_letter_strategy"),
+            Some("x-dead-letter-strategy"),
+            Some("dead-letter-strategy"),
+            OneOf(&["at-most-once", "at-least-once"]),
+            Queues(QUORUM),
+        ),
+        row(
+            Some("delivery_limit"),
+            Some("x-delivery-limit"),
+            Some("delivery-limit"),
+            // -1 is no limit (RabbitMQ 4.0 and later default to 20).
+            Whole { min: -1, max: MAX },
+            Queues(QUORUM),
+        ),
+        row(
+            Some("max_priority"),
+            Some("x-max-priority"),
+            None,
+            Whole { min: 0, max: 255 },
+            Queues(CLASSIC),
+        ),
+        row(
+            Some("single_active_consumer"),
+            Some("x-single-active-consumer"),
+            None,
+            Flag,
+            Queues(ALL),
+        ),
+        row(
+            Some("max_age"),
+            Some("x-max-age"),
+            Some("max-age"),
+            Age,
+            Queues(STREAM),
+        ),
+        row(
+            None,
+            Some("x-max-in-memory-length"),
+            Some("max-in-memory-length"),
+            COUNT,
+            Queues(QUORUM),
+        ),
+        row(
+            None,
+            Some("x-max-in-memory-bytes"),
+            Some("max-in-memory-bytes"),
+            COUNT,
+            Queues(QUORUM),
+        ),
+        row(
+            None,
+            Some("x-queue-leader-locator"),
+            Some("queue-leader-locator"),
+            Text,
+            Queues(REPLICATED),
+        ),
+        row(
+            None,
+            Some("x-quorum-initial-group-size"),
+            None,
+            Whole { min: 1, max: MAX },
+            Queues(QUORUM),
+        ),
+        row(
+            None,
+            Some("x-initial-cluster-size"),
+            Some("initial-cluster-size"),
+            Whole { min: 1, max: MAX },
+            Queues(STREAM),
+        ),
+        row(
+            None,
+            Some("x-stream-max-segment-size-bytes"),
+            Some("stream-max-segment-size-bytes"),
+            Whole { min: 1, max: MAX },
+            Queues(STREAM),
+        ),
+        Setting {
+            refused_from: Some(V4_3),
+            ..row(
+                None,
+                Some("x-queue-mode"),
+                Some("queue-mode"),
+                OneOf(&["default", "lazy"]),
+                Queues(CLASSIC),
+            )
+        },
+        row(
+            None,
+            Some("x-queue-version"),
+            Some("queue-version"),
+            Whole { min: 1, max: 2 },
+            Queues(CLASSIC),
+        ),
+        Setting {
+            refused_from: Some(V4_3),
+            ..row(
+                None,
+                Some("x-queue-master-locator"),
+                Some("queue-master-locator"),
+                Text,
+                Queues(CLASSIC),
+            )
+        },
+        mirroring("ha-mode", OneOf(&["all", "exactly", "nodes"])),
+        mirroring("ha-params", Any),
+        mirroring("ha-sync-mode", OneOf(&["manual", "automatic"])),
+        mirroring("ha-sync-batch-size", Whole { min: 1, max: MAX }),
+        mirroring("ha-promote-on-shutdown", OneOf(&["when-synced", "always"])),
+        mirroring("ha-promote-on-failure", OneOf(&["when-synced", "always"])),
+        row(
+            None,
+            None,
+            Some("consumer-timeout"),
+            COUNT,
+            Queues(NOT_STREAMS),
+        ),
+        row(
+            Some("alternate_exchange"),
+            Some("alternate-exchange"),
+            Some("alternate-exchange"),
+            Text,
+            Exchanges,
+        ),
+        row(
+            None,
+            None,
+            Some("federation-upstream"),
+            Text,
+            Both(NOT_STREAMS),
+        ),
+        row(
+            None,
+            None,
+            Some("federation-upstream-set"),
+            Text,
+            Both(NOT_STREAMS),
+        ),
+    ]
+};
+
+impl Setting {
+    /// The row for a spec field (`max_length`, `dead_letter.exchange`).
+    pub fn by_field(field: &str) -> Option<&'static Setting> {
+        SETTINGS.iter().find(|s| s.field == Some(field))
+    }
+
+    /// The row for a queue or exchange argument.
+    pub fn by_argument(argument: &str) -> Option<&'static Setting> {
+        SETTINGS.iter().find(|s| s.argument == Some(argument))
+    }
+
+    /// The row for a policy key.
+    pub fn by_policy_key(key: &str) -> Option<&'static Setting> {
+        SETTINGS.iter().find(|s| s.policy_key == Some(key))
+    }
+
+    /// The spec's top-level field: `dead_letter` for `dead_letter.exchange`.
+    pub fn top_field(&self) -> Option<&'static str> {
+        self.field.map(|f| f.split('.').next().unwrap_or(f))
+    }
+
+    /// Whether queues of `queue_type` take this setting.
+    pub fn applies_to(&self, queue_type: QueueType) -> bool {
+        self.applies.queue_types().contains(&queue_type)
+    }
+
+    /// What takes it, for messages: "classic and quorum queues".
+    pub fn applies_text(&self) -> String {
+        let names: Vec<&str> = self
+            .applies
+            .queue_types()
+            .iter()
+            .map(|t| t.as_str())
+            .collect();
+        let queues = match names.as_slice() {
+            [] => String::new(),
+            [one] => format!("{one} queues"),
+            [rest @ .., last] => format!("{} and {last} queues", rest.join(", ")),
+        };
+        match self.applies {
+            Applies::Queues(_) => queues,
+            Applies::Exchanges => "exchanges".into(),
+            Applies::Both(_) => format!("{queues} and exchanges"),
+        }
+    }
+
+    /// Why RabbitMQ would refuse `value` for this setting.
+    pub fn value_problem(&self, value: &Value) -> Option<String> {
+        self.value.problem(value)
+    }
+}
+
+impl ValueKind {
+    /// Why RabbitMQ would refuse `value`.
+    pub fn problem(self, value: &Value) -> Option<String> {
+        match self {
+            ValueKind::Whole { min, max } => whole_problem(value, min, max),
+            ValueKind::Millis { min } => whole_problem(value, min, i64::MAX),
+            ValueKind::OneOf(words) => match value.as_str() {
+                Some(w) if words.contains(&w) => None,
+                _ => Some(format!("it must be one of {}", words.join(", "))),
+            },
+            ValueKind::Flag => (!value.is_boolean()).then(|| "it must be true or false".into()),
+            ValueKind::Age => match value.as_str() {
+                Some(age) if is_age(age) => None,
+                _ => Some(
+                    "it must be a whole number and a unit of Y, M, D, h, m or s, such as 7D".into(),
+                ),
+            },
+            ValueKind::Text => (!value.is_string()).then(|| "it must be text".into()),
+            ValueKind::Any => None,
+        }
+    }
+}
+
+fn whole_problem(value: &Value, min: i64, max: i64) -> Option<String> {
+    match value.as_i64() {
+        Some(n) if (min..=max).contains(&n) => None,
+        _ if max == i64::MAX => Some(format!("it must be a whole number of at least {min}")),
+        _ => Some(format!("it must be a whole number from {min} to {max}")),
+    }
+}
+
+fn is_age(age: &str) -> bool {
+    let Some(unit) = age.chars().last() else {
+        return false;
+    };
+    let digits = &age[..age.len() - unit.len_utf8()];
+    "YMDhms".contains(unit) && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn each_name_has_one_row() {
+        for s in SETTINGS {
+            for (name, find) in [
+                (
+                    s.field,
+                    Setting::by_field as fn(&str) -> Option<&'static Setting>,
+                ),
+                (s.argument, Setting::by_argument),
+                (s.policy_key, Setting::by_policy_key),
+            ] {
+                if let Some(name) = name {
+                    assert!(std::ptr::eq(find(name).unwrap(), s), "{name} twice");
+                }
+            }
+            assert!(s.field.is_none() || s.argument.is_some(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn values_are_checked_as_the_broker_checks_them() {
+        let ttl = Setting::by_argument("x-message-ttl").unwrap();
+        assert_eq!(ttl.value_problem(&json!(1000)), None);
+        assert!(ttl.value_problem(&json!(1.5)).is_some());
+        assert!(ttl.value_problem(&json!(-1)).is_some());
+        assert!(ttl.value_problem(&json!("1000")).is_some());
+        let priority = Setting::by_field("max_priority").unwrap();
+        assert_eq!(priority.value_problem(&json!(255)), None);
+        assert_eq!(
+            priority.value_problem(&json!(256)).unwrap(),
+            "it must be a whole number from 0 to 255"
+        );
+        let age = Setting::by_policy_key("max-age").unwrap();
+        assert_eq!(age.value_problem(&json!("7D")), None);
+        assert!(age.value_problem(&json!("7 days")).is_some());
+        assert!(age.value_problem(&json!("D")).is_some());
+        let flag = Setting::by_argument("x-single-active-consumer").unwrap();
+        assert!(flag.value_problem(&json!("true")).is_some());
+        assert_eq!(
+            Setting::by_policy_key("expires")
+                .unwrap()
+                .value_problem(&json!(0))
+                .unwrap(),
+            "it must be a whole number of at least 1"
+        );
+    }
+}
