@@ -7,6 +7,7 @@ use crate::source::SourceMap;
 use crate::spec::{LoadError, load_paths};
 use crate::topology::Topology;
 use crate::topology::compile::compile;
+use crate::vocabulary::{Targets, Version};
 
 /// Loaded, compiled and checked topologies (one per vhost).
 #[derive(Debug)]
@@ -38,11 +39,21 @@ pub fn validate(paths: &[PathBuf]) -> Result<Validation, LoadError> {
 
 /// [`validate`] for an already loaded topology (tests load from memory).
 pub fn validate_loaded(loaded: crate::spec::Loaded) -> Validation {
+    validate_loaded_for(loaded, None)
+}
+
+/// [`validate_loaded`] for the broker release `live` (read from the
+/// broker), which overrides the versions the spec states.
+pub fn validate_loaded_for(loaded: crate::spec::Loaded, live: Option<Version>) -> Validation {
     let notes = loaded.notes.clone();
     let (topologies, mut diagnostics) = if loaded.diagnostics.is_empty() {
         let (topologies, mut diagnostics) = compile(&loaded);
         for topology in &topologies {
-            diagnostics.extend(crate::check::check(topology));
+            let targets = match live {
+                Some(v) => Targets::of([v]),
+                None => Targets::of(topology.broker_versions.iter().copied()),
+            };
+            diagnostics.extend(crate::check::check_for(topology, targets));
         }
         (topologies, diagnostics)
     } else {

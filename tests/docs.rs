@@ -67,3 +67,33 @@ fn plan_md_names_the_attributes_plans_show() {
         );
     }
 }
+
+/// docs/spec.md's queue table names every named field of the settings
+/// table with its argument, on one line.
+#[test]
+fn spec_md_queue_table_matches_the_settings_table() {
+    let doc = std::fs::read_to_string("docs/spec.md").unwrap();
+    let section = |title: &str| {
+        let start = doc.find(title).expect("the section");
+        let rest = &doc[start + title.len()..];
+        &rest[..rest.find("\n## ").unwrap_or(rest.len())]
+    };
+    for s in warren::vocabulary::SETTINGS {
+        let (Some(field), Some(argument)) = (s.top_field(), s.argument) else {
+            continue;
+        };
+        let table = match s.applies {
+            warren::vocabulary::Applies::Exchanges => section("## Exchanges"),
+            _ => section("## Queues"),
+        };
+        let row = format!("| `{field}` |");
+        let line = table
+            .lines()
+            .find(|l| l.starts_with(&row))
+            .unwrap_or_else(|| panic!("docs/spec.md has no row for `{field}`"));
+        assert!(
+            line.contains(&format!("`{argument}`")),
+            "docs/spec.md's row for `{field}` does not name {argument}: {line}"
+        );
+    }
+}

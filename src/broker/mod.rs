@@ -14,5 +14,5 @@ pub use amqp::{amqp_headers, connect};
 pub use error::BrokerError;
 pub use http::{Http, http_client, segment};
 pub use observe::{Observed, fingerprint, observe, queue_messages};
-pub use planning::{live_policies, plan};
+pub use planning::{live_policies, plan, version};
 pub use settings::{Password, Settings, SettingsInput};

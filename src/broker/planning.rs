@@ -7,6 +7,7 @@ use crate::plan::{
     Action, EffectivePolicy, ObjectKind, Options, Plan, diff, effective_policies, live_only,
 };
 use crate::topology::Topology;
+use crate::vocabulary::Version;
 
 /// The plan that makes `desired.vhost` match `desired`. Message counts are
 /// read (one more request) only when a queue would be replaced or deleted.
@@ -42,6 +43,21 @@ pub async fn plan(http: &Http, desired: &Topology, options: &Options) -> Result<
         }
     }
     Ok(plan)
+}
+
+/// The broker's release line, from `GET /api/overview`; none when the
+/// answer names no version this warren can read (a proxy, a fork).
+///
+/// # Errors
+/// As [`plan`].
+pub async fn version(http: &Http) -> Result<Option<Version>, BrokerError> {
+    let overview: serde_json::Value = http
+        .get_json("overview", "read the broker overview")
+        .await?;
+    Ok(overview
+        .get("rabbitmq_version")
+        .and_then(serde_json::Value::as_str)
+        .and_then(Version::parse))
 }
 
 /// The policy the broker applies to each queue of `desired` in `vhost`,

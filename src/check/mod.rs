@@ -17,23 +17,37 @@ mod service_loop;
 mod silent_loss;
 mod topic_keys;
 mod unroutable_emit;
+mod versions;
 
 use crate::diagnostic::Diagnostic;
 use crate::routing::Router;
 use crate::topology::Topology;
+use crate::vocabulary::Targets;
 
-/// What every check gets: the topology and a router built once.
+/// What every check gets: the topology, a router built once and the
+/// RabbitMQ versions it is checked for.
 pub struct Context<'t> {
     pub topology: &'t Topology,
+    pub targets: Targets,
     pub router: Router<'t>,
     pub policies: policies::PolicyIndex<'t>,
 }
 
-/// Runs every check.
+/// Runs every check, for the versions the spec states (all when it states
+/// none).
 pub fn check(topology: &Topology) -> Vec<Diagnostic> {
+    check_for(
+        topology,
+        Targets::of(topology.broker_versions.iter().copied()),
+    )
+}
+
+/// Runs every check for `targets`: the live broker's version, when known.
+pub fn check_for(topology: &Topology, targets: Targets) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let cx = Context {
         topology,
+        targets,
         router: Router::new(topology),
         policies: policies::PolicyIndex::new(topology, &mut out),
     };
@@ -51,6 +65,7 @@ pub fn check(topology: &Topology) -> Vec<Diagnostic> {
         dead_letter_strategy::check,
         delivery_limit::check,
         policies::check,
+        versions::check,
     ];
     for check in checks {
         check(&cx, &mut out);

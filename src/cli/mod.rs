@@ -113,7 +113,58 @@ fn valid_spec(
     paths: &[std::path::PathBuf],
     out: &mut Output,
 ) -> Result<Option<crate::validate::Validation>, CliError> {
-    let validation = crate::validate::validate(paths)?;
+    shown_if_invalid(crate::validate::validate(paths)?, out)
+}
+
+/// The spec, checked for the live broker's release. The files load while
+/// the broker is asked its version. When the broker does not answer, a spec
+/// with errors is still reported (those come first); a valid one gets the
+/// broker's error.
+fn valid_spec_for_broker(
+    paths: &[std::path::PathBuf],
+    http: &crate::broker::Http,
+    rt: &tokio::runtime::Runtime,
+    out: &mut Output,
+) -> Result<Option<crate::validate::Validation>, CliError> {
+    let (loaded, live) = load_beside_version(paths, http, rt)?;
+    match live {
+        Ok(live) => shown_if_invalid(crate::validate::validate_loaded_for(loaded, live), out),
+        Err(e) => match shown_if_invalid(crate::validate::validate_loaded(loaded), out)? {
+            None => Ok(None),
+            Some(_) => Err(e.into()),
+        },
+    }
+}
+
+/// Loads `paths` on a blocking thread while the broker is asked its
+/// release line.
+fn load_beside_version(
+    paths: &[std::path::PathBuf],
+    http: &crate::broker::Http,
+    rt: &tokio::runtime::Runtime,
+) -> Result<
+    (
+        crate::spec::Loaded,
+        Result<Option<crate::vocabulary::Version>, crate::broker::BrokerError>,
+    ),
+    CliError,
+> {
+    let owned = paths.to_vec();
+    let (loaded, live) = rt.block_on(async {
+        tokio::join!(
+            tokio::task::spawn_blocking(move || crate::spec::load_paths(&owned)),
+            crate::broker::version(http)
+        )
+    });
+    let loaded =
+        loaded.map_err(|e| CliError::Failed(format!("loading the spec stopped: {e}")))??;
+    Ok((loaded, live))
+}
+
+fn shown_if_invalid(
+    validation: crate::validate::Validation,
+    out: &mut Output,
+) -> Result<Option<crate::validate::Validation>, CliError> {
     report::notes(&validation.notes, out)?;
     if validation.has_errors() {
         report::human(&validation.diagnostics, &validation.sources, out)?;

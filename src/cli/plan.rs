@@ -31,7 +31,10 @@ pub struct PlanArgs {
 }
 
 pub fn run(args: &PlanArgs, out: &mut Output) -> Result<Outcome, CliError> {
-    let Some(validation) = super::valid_spec(&args.paths, out)? else {
+    let settings = args.connection.settings()?;
+    let http = http_client(&settings)?;
+    let rt = runtime()?;
+    let Some(validation) = super::valid_spec_for_broker(&args.paths, &http, &rt, out)? else {
         return Ok(Outcome::Findings);
     };
     let mut topologies = validation.topologies.clone();
@@ -43,13 +46,11 @@ pub fn run(args: &PlanArgs, out: &mut Output) -> Result<Outcome, CliError> {
         };
         topology.vhost = vhost.clone();
     }
-    let settings = args.connection.settings()?;
-    let http = http_client(&settings)?;
     let options = Options {
         prune: args.prune,
         ..Options::default()
     };
-    let plans = runtime()?.block_on(async {
+    let plans = rt.block_on(async {
         let mut plans = Vec::new();
         for desired in &topologies {
             plans.push(crate::broker::plan(&http, desired, &options).await?);

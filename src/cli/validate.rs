@@ -35,7 +35,14 @@ pub enum Format {
 }
 
 pub fn run(args: &ValidateArgs, out: &mut Output) -> Result<Outcome, CliError> {
-    let mut validation = crate::validate::validate(&args.paths)?;
+    let mut validation = match &args.connection.http_url {
+        Some(_) => {
+            let http = crate::broker::http_client(&args.connection.settings()?)?;
+            let (loaded, live) = super::load_beside_version(&args.paths, &http, &runtime()?)?;
+            crate::validate::validate_loaded_for(loaded, live?)
+        }
+        None => crate::validate::validate(&args.paths)?,
+    };
     let mut effective = Vec::new();
     if args.connection.http_url.is_some() && !validation.has_errors() {
         effective = live_policies(args, &validation.topologies)?;

@@ -62,6 +62,11 @@ codes! {
     UNKNOWN_POLICY_KEY = "W504" "unknown-policy-key" Warning "a policy key RabbitMQ does not know";
     LIVE_POLICY_CONFLICT = "W505" "live-policy-conflict" Warning "on the broker, a policy the spec does not name ties with or overrides the spec's policy for a queue";
     ARGUMENT_OVERRIDES_POLICY = "W506" "argument-overrides-policy" Warning "a queue argument and its policy set the same key; the argument takes part over the policy";
+    // Broker versions.
+    QUORUM_DEFAULT_DELIVERY_LIMIT = "W701" "quorum-default-delivery-limit" Warning "from RabbitMQ 4.0, a consumed quorum queue without a dead-letter target or delivery limit drops a message after 20 failed deliveries";
+    NO_EFFECT_ON_VERSION = "W702" "no-effect-on-version" Warning "a setting that does nothing on a targeted RabbitMQ version (ha-* mirroring keys from 4.0)";
+    REFUSED_BY_VERSION = "E703" "refused-by-version" Error "a setting every targeted RabbitMQ version refuses (x-queue-mode, x-queue-version 1, x-queue-master-locator and transient queues from 4.3; apply_to by queue type before 3.12)";
+    REFUSED_BY_SOME_VERSIONS = "W704" "refused-by-some-versions" Warning "a setting some of the RabbitMQ versions the spec may run on refuse; the message names them";
     // Services.
     IDLE_SERVICE = "W601" "idle-service" Warning "a service that neither consumes nor emits";
     RETRY_WITHOUT_QUEUE = "E602" "retry-without-queue" Error "retry on a service that consumes nothing";

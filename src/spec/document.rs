@@ -23,6 +23,11 @@ pub struct SpecFile {
     /// topology must agree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vhost: Option<Spanned<String>>,
+    /// The RabbitMQ broker this topology is meant for. Checks whose answer
+    /// depends on the release use it; without it they cover every
+    /// supported release (see docs/checks.md, Broker versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker: Option<BrokerSpec>,
     /// Settings every queue of this file gets unless it sets its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defaults: Option<Defaults>,
@@ -64,6 +69,35 @@ impl SpecFile {
             .as_ref()
             .and_then(|d| d.queue_type.as_ref())
             .map(|t| t.value)
+    }
+}
+
+/// What the spec says of its broker.
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerSpec {
+    /// The RabbitMQ release lines the topology runs on, such as "3.13", or
+    /// a list of them while a cluster is upgraded: ["3.13", "4.1"]. Patch
+    /// numbers are allowed and ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<Spanned<BrokerVersions>>,
+}
+
+/// One release line or a list of them.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum BrokerVersions {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl BrokerVersions {
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        let all: &[String] = match self {
+            BrokerVersions::One(one) => std::slice::from_ref(one),
+            BrokerVersions::Many(many) => many,
+        };
+        all.iter().map(String::as_str)
     }
 }
 

@@ -21,7 +21,7 @@ mod yaml;
 
 pub use crate::vocabulary::Duration;
 pub use binding::BindingSpec;
-pub use document::{Defaults, Named, SpecFile};
+pub use document::{BrokerSpec, BrokerVersions, Defaults, Named, SpecFile};
 pub use error::LoadError;
 pub use exchange::ExchangeSpec;
 pub use from_topology::{SCHEMA_HEADER, from_topology, to_spec_yaml};

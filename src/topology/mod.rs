@@ -43,6 +43,10 @@ pub struct Topology {
     pub policies: BTreeMap<String, Policy>,
     pub users: BTreeMap<String, User>,
     pub services: BTreeMap<String, Service>,
+    /// The RabbitMQ release lines the spec says it runs on (`broker:
+    /// version`); empty when it does not say.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub broker_versions: Vec<crate::vocabulary::Version>,
     /// Name patterns (regular expressions) the broker side leaves alone.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignore: Vec<String>,

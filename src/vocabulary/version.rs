@@ -30,6 +30,13 @@ impl Version {
     }
 }
 
+/// Written as "3.13", as the spec writes it.
+impl serde::Serialize for Version {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.major, self.minor)
@@ -128,6 +135,17 @@ pub struct Concerned<'t> {
 }
 
 impl Concerned<'_> {
+    /// Whether the versions were assumed (every supported one), not stated
+    /// or observed.
+    pub fn assumed(&self) -> bool {
+        !self.targets.known
+    }
+
+    /// The oldest concerned version.
+    pub fn first(&self) -> Version {
+        self.versions[0]
+    }
+
     /// Whether every targeted version is concerned, and the targets were
     /// stated or observed: the finding is certain, not a caution.
     pub fn certain(&self) -> bool {

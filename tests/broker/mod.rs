@@ -4,3 +4,4 @@ mod plan;
 mod policies;
 mod round_trip;
 mod routing_differential;
+mod versions;

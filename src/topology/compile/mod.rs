@@ -112,6 +112,26 @@ impl Compiler {
                 .help("this warren reads version: 1"),
             );
         }
+        if let Some(versions) = spec.broker.as_ref().and_then(|b| b.version.as_ref()) {
+            for text in versions.value.iter() {
+                match crate::vocabulary::Version::parse(text) {
+                    Some(v) => {
+                        if !self.topology.broker_versions.contains(&v) {
+                            self.topology.broker_versions.push(v);
+                            self.topology.broker_versions.sort();
+                        }
+                    }
+                    None => self.report(
+                        Diagnostic::new(
+                            &codes::INVALID_VALUE,
+                            format!("{text:?} is not a RabbitMQ version"),
+                        )
+                        .label(at(file, versions), "broker version")
+                        .help("write the release line, such as \"3.13\" or \"4.1\", or a list of them"),
+                    ),
+                }
+            }
+        }
         if let Some(vhost) = spec.vhost.as_ref().filter(|v| v.value.is_empty()) {
             self.report(
                 Diagnostic::new(&codes::INVALID_VALUE, "the vhost name is empty")
@@ -200,6 +220,9 @@ impl Compiler {
             let mut origin = Origin::at(at(file, name));
             origin.with_attr("pattern", at(file, &p.pattern));
             origin.with_attr("definition", at(file, &p.definition));
+            if let Some(a) = &p.apply_to {
+                origin.with_attr("apply_to", at(file, a));
+            }
             let definition = p
                 .definition
                 .iter()

@@ -85,6 +85,16 @@ pub(super) fn build(
         queue.arguments.insert(key.value.clone(), value);
         queue.origin.with_attr(key.value.clone(), at(file, key));
     }
+    if queue.dead_letter_routing_key().is_some() && queue.dead_letter_exchange().is_none() {
+        cx.report(
+            Diagnostic::new(
+                &codes::INVALID_VALUE,
+                format!("queue {name:?} has a dead-letter routing key but no dead-letter exchange"),
+            )
+            .label(queue.origin.attr("x-dead-letter-routing-key"), "routing key alone")
+            .help("RabbitMQ refuses x-dead-letter-routing-key without x-dead-letter-exchange: use dead_letter: { exchange: X, routing_key: K } (exchange \"\" is the default exchange)"),
+        );
+    }
     queue
 }
 

@@ -1,0 +1,222 @@
+//! The settings table and the version rules against the broker itself:
+//! every queue argument is declared on every queue type, and the broker
+//! must accept exactly what the table says that type takes; values the
+//! table refuses the broker refuses too. Then the version rules: the live
+//! broker's release decides what `validate --http-url` reports.
+
+use rabbitmq_http_client::requests::QueueParams;
+use serde_json::{Map, Value, json};
+use warren::topology::QueueType;
+use warren::vocabulary::{Applies, SETTINGS, Setting, ValueKind, Version};
+
+use crate::support::Warren;
+use crate::support::broker::TestVhost;
+
+/// A value the broker accepts for the setting.
+fn good(setting: &Setting) -> Value {
+    match (setting.argument, setting.value) {
+        (Some("x-queue-leader-locator"), _) => json!("client-local"),
+        (Some("x-queue-master-locator"), _) => json!("min-masters"),
+        (_, ValueKind::Whole { min, .. }) => json!(min.max(1)),
+        (_, ValueKind::Millis { min }) => json!(min.max(60_000)),
+        (_, ValueKind::OneOf(words)) => json!(words[0]),
+        (_, ValueKind::Flag) => json!(true),
+        (_, ValueKind::Age) => json!("1D"),
+        (_, ValueKind::Text | ValueKind::Any) => json!("some-name"),
+    }
+}
+
+/// A value the table refuses, when the broker checks the type.
+fn bad(setting: &Setting) -> Option<Value> {
+    match setting.value {
+        ValueKind::Whole { .. } => Some(json!("ten")),
+        ValueKind::Millis { .. } => Some(json!(1.5)),
+        ValueKind::OneOf(_) => Some(json!("no-such-word")),
+        ValueKind::Flag => Some(json!("yes")),
+        ValueKind::Age => Some(json!("7X")),
+        ValueKind::Text | ValueKind::Any => None,
+    }
+}
+
+async fn declare(
+    vhost: &TestVhost,
+    name: &str,
+    kind: QueueType,
+    argument: &str,
+    value: Value,
+) -> bool {
+    let mut args = Map::new();
+    // RabbitMQ refuses a dead-letter routing key without an exchange (so
+    // does compile, E010).
+    if argument == "x-dead-letter-routing-key" {
+        args.insert("x-dead-letter-exchange".into(), json!("dlx"));
+    }
+    args.insert(argument.to_string(), value);
+    let params = match kind {
+        QueueType::Classic => QueueParams::new_durable_classic_queue(name, Some(args)),
+        QueueType::Quorum => QueueParams::new_quorum_queue(name, Some(args)),
+        QueueType::Stream => QueueParams::new_stream(name, Some(args)),
+    };
+    vhost
+        .http
+        .api()
+        .declare_queue(&vhost.name, &params)
+        .await
+        .is_ok()
+}
+
+async fn live_version(vhost: &TestVhost) -> Version {
+    warren::broker::version(&vhost.http)
+        .await
+        .unwrap()
+        .expect("the broker names its version")
+}
+
+#[tokio::test]
+async fn the_broker_accepts_exactly_the_arguments_the_settings_table_allows() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let vhost = TestVhost::new("settings-table").await;
+    let live = live_version(&vhost).await;
+    let mut wrong = Vec::new();
+    let mut n = 0;
+    for setting in SETTINGS {
+        let Some(argument) = setting.argument else {
+            continue;
+        };
+        if setting.applies == Applies::Exchanges
+            || argument == "x-queue-type"
+            || setting.refused_from.is_some_and(|v| v <= live)
+        {
+            continue;
+        }
+        for kind in [QueueType::Classic, QueueType::Quorum, QueueType::Stream] {
+            n += 1;
+            let expected = setting.applies_to(kind)
+                // Streams take single active consumer from 3.11.
+                && !(argument == "x-single-active-consumer"
+                    && kind == QueueType::Stream
+                    && live < Version::new(3, 11));
+            let accepted = declare(&vhost, &format!("q{n}"), kind, argument, good(setting)).await;
+            if accepted != expected {
+                wrong.push(format!(
+                    "{argument} on {kind}: broker accepts {accepted}, table says {expected}"
+                ));
+            }
+            // RabbitMQ 3.10 does not check the type of a delivery limit;
+            // warren refuses a limit that is not a number all the same.
+            let unchecked = argument == "x-delivery-limit";
+            if let Some(bad) = bad(setting).filter(|_| expected && !unchecked) {
+                assert!(setting.value_problem(&bad).is_some());
+                if declare(&vhost, &format!("bad{n}"), kind, argument, bad.clone()).await {
+                    wrong.push(format!(
+                        "{argument} on {kind}: broker accepts {bad}, which the table refuses"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "on RabbitMQ {live}:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// Writes `spec` with the test vhost's name.
+fn spec_file(dir: &tempfile::TempDir, vhost: &TestVhost, body: &str) -> std::path::PathBuf {
+    let path = dir.path().join("spec.yaml");
+    std::fs::write(
+        &path,
+        format!("version: 1\nvhost: {:?}\n{body}", vhost.name),
+    )
+    .unwrap();
+    path
+}
+
+fn validate_live(path: &std::path::Path, code: i32) -> crate::support::Ran {
+    Warren::new()
+        .args(["validate", "--http-url", "http://127.0.0.1:15672"])
+        .arg_path(path)
+        .status(code)
+}
+
+#[tokio::test]
+async fn the_live_release_decides_the_version_findings() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    use rabbitmq_http_client::commons::PolicyTarget;
+    use rabbitmq_http_client::requests::PolicyParams;
+    let vhost = TestVhost::new("versions").await;
+    let live = live_version(&vhost).await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // apply_to by queue type: 3.12 and later only.
+    let by_type = spec_file(
+        &dir,
+        &vhost,
+        "policies:\n  limits:\n    pattern: \"^orders\"\n    apply_to: quorum_queues\n    definition: { max-length: 10 }\n",
+    );
+    let before = live < Version::new(3, 12);
+    let ran = validate_live(&by_type, if before { 1 } else { 0 });
+    let mut definition = Map::new();
+    definition.insert("max-length".into(), json!(10));
+    let declared = vhost
+        .http
+        .api()
+        .declare_policy(&PolicyParams {
+            vhost: &vhost.name,
+            name: "limits",
+            pattern: "^orders",
+            apply_to: PolicyTarget::QuorumQueues,
+            priority: 0,
+            definition,
+        })
+        .await;
+    if before {
+        assert!(
+            ran.stderr.contains("E703(refused-by-version)"),
+            "{}",
+            ran.stderr
+        );
+        assert!(
+            ran.stderr.contains(&format!("RabbitMQ {live} refuses")),
+            "{}",
+            ran.stderr
+        );
+        assert!(declared.is_err(), "the broker took apply-to quorum_queues");
+    } else {
+        assert!(declared.is_ok(), "{declared:?}");
+    }
+
+    // The 4.x rules: the broker before 4.0 takes all of this as it is, and
+    // validate against it says nothing; offline, every rule speaks.
+    let four = spec_file(
+        &dir,
+        &vhost,
+        "exchanges:\n  events: { type: fanout }\nqueues:\n  lazy:\n    arguments: { x-queue-mode: lazy }\n    external: true\n    bindings: [{ exchange: events }]\n  scratch:\n    durable: false\n    external: true\n    bindings: [{ exchange: events }]\n  work:\n    type: quorum\n    external: true\n    bindings: [{ exchange: events }]\npolicies:\n  mirrored:\n    pattern: \"^lazy$\"\n    apply_to: queues\n    definition: { ha-mode: all }\n",
+    );
+    let offline = Warren::new().args(["validate"]).arg_path(&four).success();
+    for code in ["W701", "W702", "W704"] {
+        assert!(offline.stderr.contains(code), "{code}: {}", offline.stderr);
+    }
+    if live < Version::new(4, 0) {
+        let ran = validate_live(&four, 0);
+        for code in ["W701", "W702", "W704", "E703"] {
+            assert!(
+                !ran.stderr.contains(code),
+                "{code} on {live}: {}",
+                ran.stderr
+            );
+        }
+        let topology = warren::validate::validate(std::slice::from_ref(&four))
+            .unwrap()
+            .topologies
+            .remove(0);
+        vhost
+            .import(warren::definitions::to_definitions(&topology))
+            .await;
+    }
+}
