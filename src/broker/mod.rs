@@ -13,6 +13,8 @@ pub use crate::printable::redact;
 pub use amqp::{amqp_headers, connect};
 pub use error::BrokerError;
 pub use http::{Http, http_client, segment};
-pub use observe::{Observed, fingerprint, observe, queue_messages};
-pub use planning::{live_policies, plan, version};
+pub use observe::{
+    Observed, VhostState, fingerprint, observe, observe_with, queue_messages, read_vhost,
+};
+pub use planning::{live_policies, plan, plan_with, version};
 pub use settings::{Password, Settings, SettingsInput};

@@ -1,6 +1,7 @@
 //! The live state of a vhost as a [`Topology`], read in five concurrent
-//! requests: the vhost's definitions export, users, permissions, topic
-//! permissions and operator policies. Normalised by the same code that
+//! requests: the vhost's definitions export and operator policies (the
+//! half [`read_vhost`] can start before the spec is known), and the users
+//! the spec manages with their permissions and topic permissions. Normalised by the same code that
 //! imports a definitions file, so `plan::diff` compares like with like.
 
 use serde_json::{Value, json};
@@ -20,12 +21,47 @@ pub struct Observed {
     pub operator_policies: Vec<Policy>,
     /// False when the vhost does not exist yet.
     pub vhost_exists: bool,
-    /// SHA-256 of the observed state: a saved plan applies only if the
-    /// broker still has this fingerprint.
-    pub fingerprint: String,
     /// What the vhost holds that a spec cannot express (see
     /// `definitions::Imported::unsupported`).
     pub unsupported: Vec<String>,
+}
+
+/// The half of an observation that does not depend on the spec: the
+/// vhost's definitions export and its operator policies, as answered. `plan`
+/// starts reading it while the spec is still being checked.
+pub struct VhostState {
+    vhost: String,
+    definitions: Result<Value, BrokerError>,
+    operator: Result<Vec<rabbitmq_http_client::responses::Policy>, BrokerError>,
+}
+
+/// Reads the definitions export and operator policies of `vhost`, two
+/// requests at once. Errors are kept for [`observe_with`] to report.
+pub async fn read_vhost(http: &Http, vhost: &str) -> VhostState {
+    let v = segment(vhost);
+    let (definitions_path, operator_path) =
+        (format!("definitions/{v}"), format!("operator-policies/{v}"));
+    let doing_definitions = format!("export the definitions of vhost {vhost:?}");
+    let doing_operator = format!("list operator policies in vhost {vhost:?}");
+    let (definitions, operator) = tokio::join!(
+        http.get_json::<Value>(&definitions_path, &doing_definitions),
+        http.get_json::<Vec<rabbitmq_http_client::responses::Policy>>(
+            &operator_path,
+            &doing_operator
+        ),
+    );
+    VhostState {
+        vhost: vhost.to_string(),
+        definitions,
+        operator,
+    }
+}
+
+impl VhostState {
+    /// The vhost this state was read from.
+    pub fn vhost(&self) -> &str {
+        &self.vhost
+    }
 }
 
 /// Reads `vhost`; `users` are the user names the spec manages.
@@ -35,49 +71,63 @@ pub struct Observed {
 /// is not what it sends (the message says which request and gives the
 /// broker's reason).
 pub async fn observe(http: &Http, vhost: &str, users: &[String]) -> Result<Observed, BrokerError> {
+    let (state, people) = tokio::join!(read_vhost(http, vhost), read_users(http, vhost, users));
+    combine(state, people?, users)
+}
+
+/// [`observe`] from a [`VhostState`] read earlier.
+///
+/// # Errors
+/// As [`observe`].
+pub async fn observe_with(
+    http: &Http,
+    state: VhostState,
+    users: &[String],
+) -> Result<Observed, BrokerError> {
+    let people = read_users(http, &state.vhost, users).await?;
+    combine(state, people, users)
+}
+
+/// The users the spec manages and their permissions in the vhost.
+struct People {
+    users: Vec<rabbitmq_http_client::responses::User>,
+    permissions: Result<Vec<rabbitmq_http_client::responses::Permissions>, BrokerError>,
+    topic_permissions: Result<Vec<rabbitmq_http_client::responses::TopicPermission>, BrokerError>,
+}
+
+async fn read_users(http: &Http, vhost: &str, users: &[String]) -> Result<People, BrokerError> {
     use rabbitmq_http_client::responses;
+    if users.is_empty() {
+        return Ok(People {
+            users: Vec::new(),
+            permissions: Ok(Vec::new()),
+            topic_permissions: Ok(Vec::new()),
+        });
+    }
     let v = segment(vhost);
-    let doing_definitions = format!("export the definitions of vhost {vhost:?}");
+    let (permissions_path, topic_path) = (
+        format!("vhosts/{v}/permissions"),
+        format!("vhosts/{v}/topic-permissions"),
+    );
     let doing_permissions = format!("list permissions in vhost {vhost:?}");
     let doing_topic = format!("list topic permissions in vhost {vhost:?}");
-    let doing_operator = format!("list operator policies in vhost {vhost:?}");
-    let managed = !users.is_empty();
-    let definitions_path = format!("definitions/{v}");
-    let operator_path = format!("operator-policies/{v}");
-    let (definitions, all_users, permissions, topic_permissions, operator) = tokio::join!(
-        http.get_json::<Value>(&definitions_path, &doing_definitions),
-        async {
-            if managed {
-                http.get_json::<Vec<responses::User>>("users", "list users")
-                    .await
-            } else {
-                Ok(Vec::new())
-            }
-        },
-        async {
-            if managed {
-                http.get_json::<Vec<responses::Permissions>>(
-                    &format!("vhosts/{v}/permissions"),
-                    &doing_permissions,
-                )
-                .await
-            } else {
-                Ok(Vec::new())
-            }
-        },
-        async {
-            if managed {
-                http.get_json::<Vec<responses::TopicPermission>>(
-                    &format!("vhosts/{v}/topic-permissions"),
-                    &doing_topic,
-                )
-                .await
-            } else {
-                Ok(Vec::new())
-            }
-        },
-        http.get_json::<Vec<responses::Policy>>(&operator_path, &doing_operator),
+    let (all_users, permissions, topic_permissions) = tokio::join!(
+        http.get_json::<Vec<responses::User>>("users", "list users"),
+        http.get_json::<Vec<responses::Permissions>>(&permissions_path, &doing_permissions),
+        http.get_json::<Vec<responses::TopicPermission>>(&topic_path, &doing_topic),
     );
+    Ok(People {
+        users: all_users?,
+        permissions,
+        topic_permissions,
+    })
+}
+
+fn combine(state: VhostState, people: People, users: &[String]) -> Result<Observed, BrokerError> {
+    let vhost = state.vhost.as_str();
+    let doing_definitions = format!("export the definitions of vhost {vhost:?}");
+    let definitions = state.definitions;
+    let operator = state.operator;
     let (mut doc, vhost_exists) = match definitions {
         Ok(Value::Object(doc)) => (doc, true),
         Ok(_) => {
@@ -90,9 +140,9 @@ pub async fn observe(http: &Http, vhost: &str, users: &[String]) -> Result<Obser
         Err(e) => return Err(e),
     };
     let named = |name: &str| users.iter().any(|u| u == name);
-    let all_users = all_users?;
+    let all_users = people.users;
     let (permissions, topic_permissions) = if vhost_exists {
-        (permissions?, topic_permissions?)
+        (people.permissions?, people.topic_permissions?)
     } else {
         (Vec::new(), Vec::new())
     };
@@ -169,12 +219,10 @@ pub async fn observe(http: &Http, vhost: &str, users: &[String]) -> Result<Obser
         Err(e) if is_not_found(&e) => Vec::new(),
         Err(e) => return Err(e),
     };
-    let fingerprint = fingerprint(&topology);
     Ok(Observed {
         topology,
         operator_policies,
         vhost_exists,
-        fingerprint,
         unsupported,
     })
 }

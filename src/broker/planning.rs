@@ -2,7 +2,9 @@
 //! work out the policy each queue really gets, and count the messages at
 //! stake. `warren plan` prints the result; `apply` will execute it.
 
-use super::{BrokerError, Http, observe, queue_messages};
+use super::{
+    BrokerError, Http, Observed, VhostState, fingerprint, observe, observe_with, queue_messages,
+};
 use crate::plan::{
     Action, EffectivePolicy, ObjectKind, Options, Plan, diff, effective_policies, live_only,
 };
@@ -19,12 +21,42 @@ use crate::vocabulary::Version;
 pub async fn plan(http: &Http, desired: &Topology, options: &Options) -> Result<Plan, BrokerError> {
     let users: Vec<String> = desired.users.keys().cloned().collect();
     let observed = observe(http, &desired.vhost, &users).await?;
+    finish(http, desired, observed, options).await
+}
+
+/// [`plan`] from the vhost's state read earlier (`read_vhost`, started
+/// before the spec was checked); a state of another vhost is read again.
+///
+/// # Errors
+/// As [`plan`].
+pub async fn plan_with(
+    http: &Http,
+    desired: &Topology,
+    state: Option<VhostState>,
+    options: &Options,
+) -> Result<Plan, BrokerError> {
+    match state.filter(|s| s.vhost() == desired.vhost) {
+        Some(state) => {
+            let users: Vec<String> = desired.users.keys().cloned().collect();
+            let observed = observe_with(http, state, &users).await?;
+            finish(http, desired, observed, options).await
+        }
+        None => plan(http, desired, options).await,
+    }
+}
+
+async fn finish(
+    http: &Http,
+    desired: &Topology,
+    observed: Observed,
+    options: &Options,
+) -> Result<Plan, BrokerError> {
     let options = Options {
         vhost_missing: !observed.vhost_exists,
         ..*options
     };
     let mut plan = diff(desired, &observed.topology, &options);
-    plan.fingerprint = observed.fingerprint.clone();
+    plan.fingerprint = fingerprint(&observed.topology);
     let kept = if options.prune {
         Vec::new()
     } else {

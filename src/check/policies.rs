@@ -7,6 +7,7 @@ use super::{Context, list};
 use crate::diagnostic::{Diagnostic, codes};
 use crate::topology::policy_match::{Fit, PolicySet, is_known_key};
 use crate::topology::{Policy, Queue, QueueType, Topology};
+use crate::vocabulary::Setting;
 
 /// Which policies each queue gets, highest priority first, decided by
 /// `topology::policy_match` as the broker decides it.
@@ -68,7 +69,8 @@ fn overridden(cx: &Context, out: &mut Vec<Diagnostic>) {
             continue;
         };
         for key in p.definition.keys() {
-            if q.arguments.contains_key(&format!("x-{key}")) {
+            let argument = Setting::by_policy_key(key).and_then(|s| s.argument);
+            if argument.is_some_and(|a| q.arguments.contains_key(a)) {
                 found.entry((&p.name, key)).or_default().push(q);
             }
         }

@@ -116,49 +116,58 @@ fn valid_spec(
     shown_if_invalid(crate::validate::validate(paths)?, out)
 }
 
-/// The spec, checked for the live broker's release. The files load while
-/// the broker is asked its version. When the broker does not answer, a spec
+/// The spec, checked for the live broker's release, while `also` runs
+/// (`plan` reads the vhost there). When the broker does not answer, a spec
 /// with errors is still reported (those come first); a valid one gets the
 /// broker's error.
-fn valid_spec_for_broker(
+fn valid_spec_for_broker<F: std::future::Future>(
     paths: &[std::path::PathBuf],
     http: &crate::broker::Http,
     rt: &tokio::runtime::Runtime,
+    also: F,
     out: &mut Output,
-) -> Result<Option<crate::validate::Validation>, CliError> {
-    let (loaded, live) = load_beside_version(paths, http, rt)?;
-    match live {
-        Ok(live) => shown_if_invalid(crate::validate::validate_loaded_for(loaded, live), out),
-        Err(e) => match shown_if_invalid(crate::validate::validate_loaded(loaded), out)? {
-            None => Ok(None),
-            Some(_) => Err(e.into()),
-        },
+) -> Result<(Option<crate::validate::Validation>, F::Output), CliError> {
+    let (validation, live, also) = validate_beside(paths, http, rt, also)?;
+    let validation = shown_if_invalid(validation, out)?;
+    match (validation, live) {
+        (Some(_), Err(e)) => Err(e.into()),
+        (validation, _) => Ok((validation, also)),
     }
 }
 
-/// Loads `paths` on a blocking thread while the broker is asked its
-/// release line.
-fn load_beside_version(
+/// A validation, the broker's answer to "which release?" (the validation
+/// used it when there was one), and what ran beside them.
+type ValidatedBeside<T> = (
+    crate::validate::Validation,
+    Result<Option<crate::vocabulary::Version>, crate::broker::BrokerError>,
+    T,
+);
+
+/// Asks the broker its release line, then loads and checks `paths` for it
+/// on a blocking thread, while `also` runs.
+fn validate_beside<F: std::future::Future>(
     paths: &[std::path::PathBuf],
     http: &crate::broker::Http,
     rt: &tokio::runtime::Runtime,
-) -> Result<
-    (
-        crate::spec::Loaded,
-        Result<Option<crate::vocabulary::Version>, crate::broker::BrokerError>,
-    ),
-    CliError,
-> {
+    also: F,
+) -> Result<ValidatedBeside<F::Output>, CliError> {
     let owned = paths.to_vec();
-    let (loaded, live) = rt.block_on(async {
-        tokio::join!(
-            tokio::task::spawn_blocking(move || crate::spec::load_paths(&owned)),
-            crate::broker::version(http)
-        )
+    let ((validation, live), also) = rt.block_on(async {
+        let validating = async {
+            let live = crate::broker::version(http).await;
+            let target = live.as_ref().ok().copied().flatten();
+            let validation = tokio::task::spawn_blocking(move || {
+                crate::spec::load_paths(&owned)
+                    .map(|loaded| crate::validate::validate_loaded_for(loaded, target))
+            })
+            .await;
+            (validation, live)
+        };
+        tokio::join!(validating, also)
     });
-    let loaded =
-        loaded.map_err(|e| CliError::Failed(format!("loading the spec stopped: {e}")))??;
-    Ok((loaded, live))
+    let validation =
+        validation.map_err(|e| CliError::Failed(format!("checking the spec stopped: {e}")))??;
+    Ok((validation, live, also))
 }
 
 fn shown_if_invalid(

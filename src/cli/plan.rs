@@ -34,7 +34,22 @@ pub fn run(args: &PlanArgs, out: &mut Output) -> Result<Outcome, CliError> {
     let settings = args.connection.settings()?;
     let http = http_client(&settings)?;
     let rt = runtime()?;
-    let Some(validation) = super::valid_spec_for_broker(&args.paths, &http, &rt, out)? else {
+    // The broker's export is most of a plan's time: start reading the vhost
+    // the spec names while the spec is parsed and checked.
+    let guess = args
+        .connection
+        .vhost
+        .clone()
+        .or_else(|| crate::spec::peek_vhost(&args.paths));
+    let prefetch = async {
+        match &guess {
+            Some(vhost) => Some(crate::broker::read_vhost(&http, vhost).await),
+            None => None,
+        }
+    };
+    let (validation, mut prefetched) =
+        super::valid_spec_for_broker(&args.paths, &http, &rt, prefetch, out)?;
+    let Some(validation) = validation else {
         return Ok(Outcome::Findings);
     };
     let mut topologies = validation.topologies.clone();
@@ -53,7 +68,8 @@ pub fn run(args: &PlanArgs, out: &mut Output) -> Result<Outcome, CliError> {
     let plans = rt.block_on(async {
         let mut plans = Vec::new();
         for desired in &topologies {
-            plans.push(crate::broker::plan(&http, desired, &options).await?);
+            let state = prefetched.take();
+            plans.push(crate::broker::plan_with(&http, desired, state, &options).await?);
         }
         Ok::<_, CliError>(plans)
     })?;

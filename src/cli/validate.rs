@@ -38,8 +38,13 @@ pub fn run(args: &ValidateArgs, out: &mut Output) -> Result<Outcome, CliError> {
     let mut validation = match &args.connection.http_url {
         Some(_) => {
             let http = crate::broker::http_client(&args.connection.settings()?)?;
-            let (loaded, live) = super::load_beside_version(&args.paths, &http, &runtime()?)?;
-            crate::validate::validate_loaded_for(loaded, live?)
+            let (validation, live, ()) =
+                super::validate_beside(&args.paths, &http, &runtime()?, async {})?;
+            // A spec with errors is reported even when the broker is down.
+            if !validation.has_errors() {
+                live?;
+            }
+            validation
         }
         None => crate::validate::validate(&args.paths)?,
     };
