@@ -44,12 +44,14 @@ def main() -> None:
         if args.bindings_per_queue == 2:
             lines.append(f"      - {{ exchange: events.{x}, key: \"entity{q}.*.updated\" }}")
     lines.append("policies:")
+    # Quorum queues state their delivery limit, as RabbitMQ 4 asks (W701).
+    definition = "{ expires: 86400000, delivery-limit: 50 }" if args.queue_type == "quorum" else "{ expires: 86400000 }"
     for p in range(10):
         lines += [
             f"  limits.{p}:",
             f"    pattern: \"^q\\\\.{p}[0-9]*$\"",
             "    apply_to: queues",
-            "    definition: { expires: 86400000 }",
+            f"    definition: {definition}",
         ]
     lines.append("services:")
     for s in range(args.exchanges):
