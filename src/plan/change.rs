@@ -2,6 +2,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::source::Span;
+use crate::topology::{Binding, DestinationType, Exchange, Policy, Queue, User};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -50,6 +51,51 @@ pub struct Attr {
     pub after: Option<Value>,
 }
 
+/// What a change is about: the object's kind and identity, as the broker
+/// tells objects apart.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Key {
+    /// A vhost, exchange, queue, policy, user, or a user's permissions.
+    Named(ObjectKind, String),
+    /// A binding is its source, destination, routing key and arguments.
+    Binding {
+        source: String,
+        destination_type: DestinationType,
+        destination: String,
+        routing_key: String,
+        /// The arguments as canonical JSON.
+        arguments: String,
+    },
+    /// A user's topic permissions on one exchange.
+    TopicPermission { user: String, exchange: String },
+}
+
+impl Key {
+    pub fn of_binding(b: &Binding) -> Key {
+        let (source, destination_type, destination, routing_key, arguments) =
+            crate::definitions::binding_key(b);
+        Key::Binding {
+            source: source.to_string(),
+            destination_type,
+            destination: destination.to_string(),
+            routing_key: routing_key.to_string(),
+            arguments,
+        }
+    }
+}
+
+/// An object a change declares or removes, as the spec or the broker has
+/// it. Users carry their permissions, so the permission kinds hold a user.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Object {
+    Vhost(String),
+    Exchange(Exchange),
+    Queue(Queue),
+    Binding(Binding),
+    Policy(Policy),
+    User(User),
+}
+
 /// One change to one object.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Change {
@@ -57,6 +103,19 @@ pub struct Change {
     pub kind: ObjectKind,
     /// The object's name; for a binding `source -> destination [key]`.
     pub name: String,
+    /// The kind and identity `apply` acts on.
+    #[serde(skip)]
+    pub key: Key,
+    /// The object the spec wants (creates, updates, replaces).
+    #[serde(skip)]
+    pub desired: Option<Object>,
+    /// The object the broker has (updates, replaces, deletes).
+    #[serde(skip)]
+    pub live: Option<Object>,
+    /// Why this change is in the plan when no difference of its own put it
+    /// there: a binding recreated because its queue or exchange is replaced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub because: Option<String>,
     /// Attribute-level differences (for a create: every attribute).
     pub attributes: Vec<Attr>,
     /// Why a replace cannot be done in place.
@@ -68,4 +127,23 @@ pub struct Change {
     /// The YAML the change comes from (creates, updates, replaces).
     #[serde(skip)]
     pub span: Option<Span>,
+}
+
+impl Change {
+    /// A change with no attributes, reason or objects yet.
+    pub fn new(action: Action, kind: ObjectKind, name: impl Into<String>, key: Key) -> Change {
+        Change {
+            action,
+            kind,
+            name: name.into(),
+            key,
+            desired: None,
+            live: None,
+            because: None,
+            attributes: Vec::new(),
+            reason: None,
+            messages: None,
+            span: None,
+        }
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use regex::Regex;
 use serde_json::{Value, json};
 
-use super::{Action, Attr, Change, ObjectKind, Plan};
+use super::{Action, Attr, Change, Key, Object, ObjectKind, Plan};
 use crate::definitions::binding_key;
 use crate::topology::{Binding, DestinationType, Exchange, Policy, Queue, Topology, User};
 
@@ -34,15 +34,14 @@ pub fn diff(desired: &Topology, live: &Topology, options: &Options) -> Plan {
         ..Plan::default()
     };
     if options.vhost_missing {
-        plan.changes.push(Change {
-            action: Action::Create,
-            kind: ObjectKind::Vhost,
-            name: desired.vhost.clone(),
-            attributes: Vec::new(),
-            reason: None,
-            messages: None,
-            span: None,
-        });
+        let mut change = Change::new(
+            Action::Create,
+            ObjectKind::Vhost,
+            &desired.vhost,
+            Key::Named(ObjectKind::Vhost, desired.vhost.clone()),
+        );
+        change.desired = Some(Object::Vhost(desired.vhost.clone()));
+        plan.changes.push(change);
     }
     let mut out = Out {
         plan: &mut plan,
@@ -55,6 +54,7 @@ pub fn diff(desired: &Topology, live: &Topology, options: &Options) -> Plan {
         &desired.exchanges,
         &live.exchanges,
         exchange_attrs,
+        |x| Object::Exchange(x.clone()),
         |x| x.origin.span,
         &ignored,
         replace("an exchange's", "", exchange_attrs),
@@ -65,6 +65,7 @@ pub fn diff(desired: &Topology, live: &Topology, options: &Options) -> Plan {
         &desired.queues,
         &live.queues,
         queue_attrs,
+        |q| Object::Queue(q.clone()),
         |q| q.origin.span,
         &ignored,
         replace(
@@ -74,17 +75,20 @@ pub fn diff(desired: &Topology, live: &Topology, options: &Options) -> Plan {
         ),
     );
     bindings(&mut out, desired, live, &ignored);
+    rebind_replaced(&mut out, desired, live);
     compare(
         &mut out,
         ObjectKind::Policy,
         &desired.policies,
         &live.policies,
         policy_attrs,
+        |p| Object::Policy(p.clone()),
         |p| p.origin.span,
         &ignored,
         |_, _| (Action::Update, None),
     );
     users(&mut out, desired, live);
+    super::order::sort(&mut plan.changes);
     plan
 }
 
@@ -99,13 +103,16 @@ impl Out<'_> {
     }
 
     /// Permissions: created when there were none, updated when they differ.
+    #[allow(clippy::too_many_arguments)]
     fn grant(
         &mut self,
         kind: ObjectKind,
         name: String,
+        key: Key,
+        user: &User,
+        live: Option<&User>,
         before: Attrs,
         after: Attrs,
-        span: Option<crate::source::Span>,
     ) {
         let attributes = attr_diff(&before, &after);
         if attributes.is_empty() {
@@ -116,34 +123,27 @@ impl Out<'_> {
         } else {
             Action::Update
         };
-        self.push(Change {
-            action,
-            kind,
-            name,
-            attributes,
-            reason: None,
-            messages: None,
-            span,
-        });
+        let mut change = Change::new(action, kind, name, key);
+        change.attributes = attributes;
+        change.span = user.origin.span;
+        change.desired = Some(Object::User(user.clone()));
+        change.live = live.map(|l| Object::User(l.clone()));
+        self.push(change);
     }
-    fn absent(&mut self, kind: ObjectKind, name: &str, before: Attrs) {
+
+    fn absent(&mut self, kind: ObjectKind, name: &str, key: Key, live: Object, before: Attrs) {
         if self.prune {
-            self.push(Change {
-                action: Action::Delete,
-                kind,
-                name: name.to_string(),
-                attributes: before
-                    .into_iter()
-                    .map(|(n, v)| Attr {
-                        name: n,
-                        before: Some(v),
-                        after: None,
-                    })
-                    .collect(),
-                reason: None,
-                messages: None,
-                span: None,
-            });
+            let mut change = Change::new(Action::Delete, kind, name, key);
+            change.attributes = before
+                .into_iter()
+                .map(|(n, v)| Attr {
+                    name: n,
+                    before: Some(v),
+                    after: None,
+                })
+                .collect();
+            change.live = Some(live);
+            self.push(change);
         } else {
             self.plan.unmanaged.push((kind, name.to_string()));
         }
@@ -159,50 +159,48 @@ fn compare<T>(
     desired: &BTreeMap<String, T>,
     live: &BTreeMap<String, T>,
     attrs: fn(&T) -> Attrs,
+    object: fn(&T) -> Object,
     span: fn(&T) -> Option<crate::source::Span>,
     ignored: &dyn Fn(&str) -> bool,
     on_change: impl Fn(&T, &T) -> (Action, Option<String>),
 ) {
+    let key = |name: &str| Key::Named(kind, name.to_string());
     for (name, d) in desired {
         let after = attrs(d);
         match live.get(name) {
-            None => out.push(Change {
-                action: Action::Create,
-                kind,
-                name: name.clone(),
-                attributes: after
+            None => {
+                let mut change = Change::new(Action::Create, kind, name, key(name));
+                change.attributes = after
                     .into_iter()
                     .map(|(n, v)| Attr {
                         name: n,
                         before: None,
                         after: Some(v),
                     })
-                    .collect(),
-                reason: None,
-                messages: None,
-                span: span(d),
-            }),
+                    .collect();
+                change.span = span(d);
+                change.desired = Some(object(d));
+                out.push(change);
+            }
             Some(l) => {
                 let before = attrs(l);
                 let attributes = attr_diff(&before, &after);
                 if !attributes.is_empty() {
                     let (action, reason) = on_change(d, l);
-                    out.push(Change {
-                        action,
-                        kind,
-                        name: name.clone(),
-                        attributes,
-                        reason,
-                        messages: None,
-                        span: span(d),
-                    });
+                    let mut change = Change::new(action, kind, name, key(name));
+                    change.attributes = attributes;
+                    change.reason = reason;
+                    change.span = span(d);
+                    change.desired = Some(object(d));
+                    change.live = Some(object(l));
+                    out.push(change);
                 }
             }
         }
     }
     for (name, l) in live {
         if !desired.contains_key(name) && !ignored(name) {
-            out.absent(kind, name, attrs(l));
+            out.absent(kind, name, key(name), object(l), attrs(l));
         }
     }
 }
@@ -305,15 +303,7 @@ fn bindings(out: &mut Out, desired: &Topology, live: &Topology, ignored: &dyn Fn
     for b in &desired.bindings {
         let key = binding_key(b);
         if !live_keys.contains(&key) && seen.insert(key) {
-            out.push(Change {
-                action: Action::Create,
-                kind: ObjectKind::Binding,
-                name: binding_name(b),
-                attributes: Vec::new(),
-                reason: None,
-                messages: None,
-                span: b.origin.span,
-            });
+            out.push(binding_create(b));
         }
     }
     for b in &live.bindings {
@@ -321,9 +311,78 @@ fn bindings(out: &mut Out, desired: &Topology, live: &Topology, ignored: &dyn Fn
             && !ignored(&b.source)
             && !ignored(&b.destination)
         {
-            out.absent(ObjectKind::Binding, &binding_name(b), Attrs::new());
+            out.absent(
+                ObjectKind::Binding,
+                &binding_name(b),
+                Key::of_binding(b),
+                Object::Binding(b.clone()),
+                Attrs::new(),
+            );
         }
     }
+}
+
+fn binding_create(b: &Binding) -> Change {
+    let mut change = Change::new(
+        Action::Create,
+        ObjectKind::Binding,
+        binding_name(b),
+        Key::of_binding(b),
+    );
+    change.span = b.origin.span;
+    change.desired = Some(Object::Binding(b.clone()));
+    change
+}
+
+/// Deleting a queue or an exchange deletes every binding to and from it,
+/// so replacing one must declare them again: the spec's bindings, and,
+/// unless they are being pruned, the broker's own. Each becomes a create
+/// that says why.
+fn rebind_replaced(out: &mut Out, desired: &Topology, live: &Topology) {
+    let replaced: Vec<(ObjectKind, String)> = out
+        .plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Replace)
+        .filter(|c| matches!(c.kind, ObjectKind::Queue | ObjectKind::Exchange))
+        .map(|c| (c.kind, c.name.clone()))
+        .collect();
+    if replaced.is_empty() {
+        return;
+    }
+    let touches = |b: &Binding, kind: ObjectKind, name: &str| match kind {
+        ObjectKind::Exchange => {
+            b.source == name
+                || (b.destination_type == DestinationType::Exchange && b.destination == name)
+        }
+        _ => b.destination_type == DestinationType::Queue && b.destination == name,
+    };
+    let deleted: BTreeSet<Key> = out
+        .plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete && c.kind == ObjectKind::Binding)
+        .map(|c| c.key.clone())
+        .collect();
+    let mut planned: BTreeSet<Key> = out
+        .plan
+        .changes
+        .iter()
+        .filter(|c| c.kind == ObjectKind::Binding && c.action == Action::Create)
+        .map(|c| c.key.clone())
+        .collect();
+    let mut rebinds = Vec::new();
+    for (kind, name) in &replaced {
+        for b in desired.bindings.iter().chain(&live.bindings) {
+            let key = Key::of_binding(b);
+            if touches(b, *kind, name) && !deleted.contains(&key) && planned.insert(key) {
+                let mut change = binding_create(b);
+                change.because = Some(format!("{} {name:?} is replaced", kind.as_str()));
+                rebinds.push(change);
+            }
+        }
+    }
+    out.plan.changes.extend(rebinds);
 }
 
 fn users(out: &mut Out, desired: &Topology, live: &Topology) {
@@ -334,12 +393,19 @@ fn users(out: &mut Out, desired: &Topology, live: &Topology) {
             tags.sort();
             json!(tags.join(","))
         };
+        let key = Key::Named(ObjectKind::User, name.clone());
+        let user_change = |action, attributes| {
+            let mut change = Change::new(action, ObjectKind::User, name, key.clone());
+            change.attributes = attributes;
+            change.span = d.origin.span;
+            change.desired = Some(Object::User(d.clone()));
+            change.live = l.map(|l| Object::User(l.clone()));
+            change
+        };
         match l {
-            None => out.push(Change {
-                action: Action::Create,
-                kind: ObjectKind::User,
-                name: name.clone(),
-                attributes: vec![
+            None => out.push(user_change(
+                Action::Create,
+                vec![
                     Attr {
                         name: "tags".into(),
                         before: None,
@@ -351,23 +417,15 @@ fn users(out: &mut Out, desired: &Topology, live: &Topology) {
                         after: d.password_env.as_ref().map(|e| json!(format!("from ${e}"))),
                     },
                 ],
-                reason: None,
-                messages: None,
-                span: d.origin.span,
-            }),
-            Some(l) if tags(l) != tags(d) => out.push(Change {
-                action: Action::Update,
-                kind: ObjectKind::User,
-                name: name.clone(),
-                attributes: vec![Attr {
+            )),
+            Some(lu) if tags(lu) != tags(d) => out.push(user_change(
+                Action::Update,
+                vec![Attr {
                     name: "tags".into(),
-                    before: Some(tags(l)),
+                    before: Some(tags(lu)),
                     after: Some(tags(d)),
                 }],
-                reason: None,
-                messages: None,
-                span: d.origin.span,
-            }),
+            )),
             Some(_) => {}
         }
         let perm_attrs = |p: &crate::topology::Permissions| -> Attrs {
@@ -385,9 +443,11 @@ fn users(out: &mut Out, desired: &Topology, live: &Topology) {
             out.grant(
                 ObjectKind::Permissions,
                 name.clone(),
+                Key::Named(ObjectKind::Permissions, name.clone()),
+                d,
+                l,
                 before.unwrap_or_default(),
                 perm_attrs(dp),
-                d.origin.span,
             );
         }
         for tp in &d.topic_permissions {
@@ -408,9 +468,14 @@ fn users(out: &mut Out, desired: &Topology, live: &Topology) {
             out.grant(
                 ObjectKind::TopicPermissions,
                 format!("{name} on {}", tp.exchange),
+                Key::TopicPermission {
+                    user: name.clone(),
+                    exchange: tp.exchange.clone(),
+                },
+                d,
+                l,
                 before.unwrap_or_default(),
                 attrs(&tp.write, &tp.read),
-                d.origin.span,
             );
         }
     }
@@ -454,10 +519,10 @@ mod tests {
         assert_eq!(
             kinds,
             [
+                (Action::Create, ObjectKind::Policy),
                 (Action::Create, ObjectKind::Exchange),
                 (Action::Create, ObjectKind::Queue),
-                (Action::Create, ObjectKind::Binding),
-                (Action::Create, ObjectKind::Policy)
+                (Action::Create, ObjectKind::Binding)
             ]
         );
     }
@@ -492,6 +557,44 @@ mod tests {
             .find(|c| c.kind == ObjectKind::Policy)
             .unwrap();
         assert_eq!(policy.action, Action::Update);
+    }
+
+    #[test]
+    fn replacing_a_queue_or_an_exchange_binds_it_again() {
+        let base = "version: 1\nexchanges:\n  e: { type: topic }\n  f: { type: fanout }\nqueues:\n  q: { message_ttl: 5s, bindings: [{ exchange: e, key: a }] }\n  r: { bindings: [{ exchange: f }] }\nbindings:\n  - { exchange: e, to_exchange: f, key: b }\n";
+        let live = topology(base);
+        let desired = topology(
+            &base
+                .replace("message_ttl: 5s", "message_ttl: 6s")
+                .replace("f: { type: fanout }", "f: { type: fanout, internal: true }"),
+        );
+        let plan = diff(&desired, &live, &Options::default());
+        let rebinds: Vec<(&str, &str)> = plan
+            .changes
+            .iter()
+            .filter(|c| c.because.is_some())
+            .map(|c| (c.name.as_str(), c.because.as_deref().unwrap()))
+            .collect();
+        assert_eq!(
+            rebinds,
+            [
+                ("e -> q [a]", "queue \"q\" is replaced"),
+                ("e => f [b]", "exchange \"f\" is replaced"),
+                ("f -> r []", "exchange \"f\" is replaced"),
+            ]
+        );
+        // Rebinding runs after the replaces.
+        let last_replace = plan
+            .changes
+            .iter()
+            .rposition(|c| c.action == Action::Replace)
+            .unwrap();
+        let first_rebind = plan
+            .changes
+            .iter()
+            .position(|c| c.because.is_some())
+            .unwrap();
+        assert!(last_replace < first_rebind);
     }
 
     #[test]

@@ -7,18 +7,20 @@ mod change;
 mod diff;
 mod effective_policy;
 mod json;
+mod order;
 mod text;
 
-pub use change::{Action, Attr, Change, ObjectKind};
+pub use change::{Action, Attr, Change, Key, Object, ObjectKind};
 pub use diff::{Options, diff};
 pub use effective_policy::{EffectivePolicy, effective_policies, live_conflicts, live_only};
 pub use json::to_json;
+pub use order::layers;
 pub use text::to_text;
 
 use serde::Serialize;
 
-/// The changes that make the broker match the spec, in the order they are
-/// listed (exchanges, queues, bindings, policies, users).
+/// The changes that make the broker match the spec, in the order they run
+/// (see `order.rs`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Plan {
     pub vhost: String,

@@ -51,6 +51,9 @@ pub fn to_text(plan: &Plan, target: &str, color: bool) -> String {
             ));
         }
         let _ = writeln!(out, "\n  {}", paint(code, &head));
+        if let Some(because) = &c.because {
+            let _ = writeln!(out, "      because: {}", shown(because));
+        }
         if let Some(reason) = &c.reason {
             let _ = writeln!(out, "      replace: {}", shown(reason));
         }
@@ -163,13 +166,14 @@ mod tests {
     #[test]
     fn a_removed_attribute_reads_differently_from_an_added_one() {
         let change = |action, attributes| Change {
-            action,
-            kind: ObjectKind::Queue,
-            name: "q\u{1b}[2J".into(),
             attributes,
             reason: Some("x-max-priority cannot change".into()),
-            messages: None,
-            span: None,
+            ..Change::new(
+                action,
+                ObjectKind::Queue,
+                "q\u{1b}[2J",
+                crate::plan::Key::Named(ObjectKind::Queue, "q".into()),
+            )
         };
         let plan = Plan {
             vhost: "v".into(),

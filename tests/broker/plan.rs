@@ -102,7 +102,10 @@ async fn plan_on_an_empty_vhost_lists_every_object() {
     assert_eq!(summary["delete"], 0);
     let first = &doc["changes"][0];
     assert_eq!(first["action"], "create");
-    assert_eq!(first["kind"], "exchange");
+    assert_eq!(
+        first["kind"], "policy",
+        "policies run first, so queues are born with them"
+    );
     assert_eq!(first["source"]["file"], "tests/fixtures/plan/base.yaml");
     assert!(first["source"]["line"].as_u64().unwrap() > 1);
 }
@@ -204,8 +207,9 @@ async fn removals_show_only_with_prune() {
         .iter()
         .map(|c| c["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["queue", "binding"]);
-    assert_eq!(doc["changes"][0]["messages"], 0);
+    // Deletes run bindings first.
+    assert_eq!(kinds, ["binding", "queue"]);
+    assert_eq!(doc["changes"][1]["messages"], 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
