@@ -9,6 +9,7 @@
 //! - [`validate`]: load, compile and check in one call;
 //! - [`cli`]: the `warren` command line, the only module that prints.
 
+pub mod apply;
 pub mod broker;
 pub mod check;
 pub mod cli;

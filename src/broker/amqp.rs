@@ -27,6 +27,54 @@ pub async fn connect(settings: &Settings, vhost: &str) -> Result<Connection, Bro
         })
 }
 
+/// Messages and consumers of `queues` in `vhost` as the broker counts them
+/// at this moment (a passive declare each, on one channel; a queue that
+/// is gone counts nothing).
+///
+/// # Errors
+/// The broker cannot be reached.
+pub async fn queue_counts<'q>(
+    settings: &Settings,
+    vhost: &str,
+    queues: impl IntoIterator<Item = &'q str>,
+) -> Result<std::collections::BTreeMap<String, (u64, u64)>, BrokerError> {
+    use lapin::options::QueueDeclareOptions;
+    let connection = connect(settings, vhost).await?;
+    let mut counts = std::collections::BTreeMap::new();
+    let mut channel = None;
+    for queue in queues {
+        if channel.is_none() {
+            channel = Some(
+                connection
+                    .create_channel()
+                    .await
+                    .map_err(|e| BrokerError::amqp("open a channel to count messages", e))?,
+            );
+        }
+        let Some(ch) = &channel else { continue };
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        match ch
+            .queue_declare(ShortString::from(queue), passive, FieldTable::default())
+            .await
+        {
+            Ok(q) => {
+                counts.insert(
+                    queue.to_string(),
+                    (u64::from(q.message_count()), u64::from(q.consumer_count())),
+                );
+            }
+            // A refused passive declare closes the channel: the next queue
+            // gets a new one.
+            Err(_) => channel = None,
+        }
+    }
+    let _ = connection.close(200, "counted".into()).await;
+    Ok(counts)
+}
+
 /// Message headers as AMQP field values, typed as RabbitMQ compares them:
 /// strings, 64-bit integers, booleans, doubles.
 pub fn amqp_headers(headers: &Headers) -> FieldTable {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use rabbitmq_http_client::api::{Client, ClientBuilder};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::{BrokerError, Settings};
 
@@ -108,20 +109,69 @@ impl Http {
         })
     }
 
+    /// `PUT /api/{path}` with a JSON body: how `apply` declares objects.
+    ///
+    /// # Errors
+    /// As [`Http::get_json`]; an error status keeps the broker's reason
+    /// (the "inequivalent arg" text of a refused redeclaration, say).
+    pub async fn put_json(&self, path: &str, body: &Value, doing: &str) -> Result<(), BrokerError> {
+        self.send(reqwest::Method::PUT, path, Some(body), doing)
+            .await
+            .map(drop)
+    }
+
+    /// `POST /api/{path}` with a JSON body (bindings are posted).
+    ///
+    /// # Errors
+    /// As [`Http::put_json`].
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &Value,
+        doing: &str,
+    ) -> Result<(), BrokerError> {
+        self.send(reqwest::Method::POST, path, Some(body), doing)
+            .await
+            .map(drop)
+    }
+
+    /// `DELETE /api/{path}`; an object already gone (404) is not an error,
+    /// so that an interrupted apply can run again.
+    ///
+    /// # Errors
+    /// As [`Http::put_json`].
+    pub async fn delete(&self, path: &str, doing: &str) -> Result<(), BrokerError> {
+        match self.send(reqwest::Method::DELETE, path, None, doing).await {
+            Err(BrokerError::Status { status: 404, .. }) => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
     async fn get(&self, path: &str, doing: &str) -> Result<Vec<u8>, BrokerError> {
+        self.send(reqwest::Method::GET, path, None, doing).await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        json: Option<&Value>,
+        doing: &str,
+    ) -> Result<Vec<u8>, BrokerError> {
         let mut held = Held {
             counter: &self.reading,
             bytes: 0,
         };
         let url = format!("{}/{path}", self.endpoint);
         let request_error = |e: reqwest::Error| self.request_error(doing, e);
-        let mut response = self
+        let mut request = self
             .raw
-            .get(&url)
-            .basic_auth(&self.user, Some(self.password.expose()))
-            .send()
-            .await
-            .map_err(request_error)?;
+            .request(method, &url)
+            .basic_auth(&self.user, Some(self.password.expose()));
+        if let Some(json) = json {
+            request = request.json(json);
+        }
+        let mut response = request.send().await.map_err(request_error)?;
         let status = response.status();
         let limit = if status.is_success() {
             crate::limits::get().body_bytes

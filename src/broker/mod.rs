@@ -10,11 +10,11 @@ mod planning;
 mod settings;
 
 pub use crate::printable::redact;
-pub use amqp::{amqp_headers, connect};
+pub use amqp::{amqp_headers, connect, queue_counts};
 pub use error::BrokerError;
 pub use http::{Http, http_client, segment};
 pub use observe::{
-    Observed, VhostState, fingerprint, observe, observe_with, queue_messages, read_vhost,
+    Observed, VhostState, fingerprint, observe, observe_with, queue_usage, read_vhost,
 };
 pub use planning::{live_policies, plan, plan_with, version};
 pub use settings::{Password, Settings, SettingsInput};

@@ -284,21 +284,31 @@ fn is_not_found(e: &BrokerError) -> bool {
 ///
 /// # Errors
 /// The management API refuses or is unreachable.
-pub async fn queue_messages(
+/// Messages and consumers of every queue in `vhost`, by name: what a
+/// delete or replace would lose.
+///
+/// # Errors
+/// As [`observe`].
+pub async fn queue_usage(
     http: &Http,
     vhost: &str,
-) -> Result<std::collections::BTreeMap<String, u64>, BrokerError> {
+) -> Result<std::collections::BTreeMap<String, (u64, u64)>, BrokerError> {
     #[derive(serde::Deserialize)]
-    struct Count {
+    struct Usage {
         name: String,
         #[serde(default)]
         messages: u64,
+        #[serde(default)]
+        consumers: u64,
     }
-    let queues: Vec<Count> = http
+    let queues: Vec<Usage> = http
         .get_json(
-            &format!("queues/{}?columns=name,messages", segment(vhost)),
+            &format!("queues/{}?columns=name,messages,consumers", segment(vhost)),
             &format!("list queues in vhost {vhost:?}"),
         )
         .await?;
-    Ok(queues.into_iter().map(|q| (q.name, q.messages)).collect())
+    Ok(queues
+        .into_iter()
+        .map(|q| (q.name, (q.messages, q.consumers)))
+        .collect())
 }

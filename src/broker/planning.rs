@@ -3,7 +3,7 @@
 //! stake. `warren plan` prints the result; `apply` will execute it.
 
 use super::{
-    BrokerError, Http, Observed, VhostState, fingerprint, observe, observe_with, queue_messages,
+    BrokerError, Http, Observed, VhostState, fingerprint, observe, observe_with, queue_usage,
 };
 use crate::plan::{
     Action, EffectivePolicy, ObjectKind, Options, Plan, diff, effective_policies, live_only,
@@ -67,10 +67,10 @@ async fn finish(
         kind == ObjectKind::Queue && matches!(action, Action::Replace | Action::Delete)
     };
     if plan.changes.iter().any(|c| at_stake(c.kind, c.action)) {
-        let counts = queue_messages(http, &desired.vhost).await?;
+        let counts = queue_usage(http, &desired.vhost).await?;
         for c in &mut plan.changes {
             if at_stake(c.kind, c.action) {
-                c.messages = counts.get(&c.name).copied();
+                c.messages = counts.get(&c.name).map(|(messages, _)| *messages);
             }
         }
     }

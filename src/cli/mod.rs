@@ -1,6 +1,7 @@
 //! The `warren` command line: argument parsing, one file per subcommand,
 //! and all printing. The library below never writes to the terminal.
 
+mod apply;
 mod checks;
 mod connection;
 mod error;
@@ -44,6 +45,8 @@ enum Command {
     Expand(expand::ExpandArgs),
     /// Show what would change on the broker to make it match the spec.
     Plan(plan::PlanArgs),
+    /// Make the broker match the spec: plan, confirm, lock, apply, verify.
+    Apply(apply::ApplyArgs),
     /// Write a live vhost as spec YAML (--vhost NAME).
     Export(export::ExportArgs),
     /// Turn a RabbitMQ definitions export into spec YAML.
@@ -98,6 +101,7 @@ where
         Command::Route(args) => route::run(args, &mut out),
         Command::Graph(args) => graph::run(args, &mut out),
         Command::Plan(args) => plan::run(args, &mut out),
+        Command::Apply(args) => apply::run(args, &mut out),
         Command::Export(args) => export::run(args, &mut out),
         Command::Import(args) => import::run(args, &mut out),
         Command::Explain(args) => explain::run(args, &mut out),

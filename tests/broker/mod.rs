@@ -1,5 +1,6 @@
 //! Tests against the real broker, each in a vhost of its own.
 
+mod apply;
 mod plan;
 mod policies;
 mod round_trip;

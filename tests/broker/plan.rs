@@ -40,24 +40,6 @@ async fn publish(vhost: &TestVhost, exchange: &str, key: &str, count: usize) {
     let _ = connection.close(200, "done".into()).await;
 }
 
-/// Management stats lag behind the queues: poll until they show `count`.
-async fn await_messages(vhost: &TestVhost, queue: &str, count: u64) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let counts = warren::broker::queue_messages(&vhost.http, &vhost.name)
-            .await
-            .unwrap();
-        if counts.get(queue) == Some(&count) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{queue} never showed {count} messages: {counts:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
-}
-
 fn plan(vhost: &TestVhost, fixture: &str, extra: &[&str]) -> Warren {
     Warren::new()
         .args(["plan", fixture, "--vhost", &vhost.name])
@@ -140,7 +122,7 @@ async fn each_kind_of_change_gets_its_class() {
     let vhost = TestVhost::new("plan-changes").await;
     load(&vhost, "tests/fixtures/plan/base.yaml").await;
     publish(&vhost, "events", "payment.captured", 3).await;
-    await_messages(&vhost, "payments", 3).await;
+    crate::support::broker::await_messages(&vhost, "payments", 3).await;
 
     let ran = plan(
         &vhost,
@@ -521,5 +503,5 @@ async fn predeclared_exchanges_are_bound_without_being_declared() {
     assert_eq!(after["changes"], serde_json::json!([]), "{after}");
     // The broker routes through amq.topic as warren says it does.
     publish(&vhost, "amq.topic", "order.created", 3).await;
-    await_messages(&vhost, "audit", 3).await;
+    crate::support::broker::await_messages(&vhost, "audit", 3).await;
 }

@@ -119,3 +119,21 @@ impl Drop for TestVhost {
         .join();
     }
 }
+
+/// Management stats lag behind the queues: poll until they show `count`.
+pub async fn await_messages(vhost: &TestVhost, queue: &str, count: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let counts = warren::broker::queue_usage(&vhost.http, &vhost.name)
+            .await
+            .unwrap();
+        if counts.get(queue).map(|(m, _)| *m) == Some(count) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{queue} never showed {count} messages: {counts:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}

@@ -1,0 +1,190 @@
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::connection::{ConnectionArgs, runtime};
+use super::exit::Outcome;
+use super::{CliError, Output};
+use crate::apply::{self, ApplyError, DEFAULT_PARALLELISM, Event};
+use crate::broker::http_client;
+use crate::plan::{Action, ObjectKind, Options, to_text};
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Spec files or directories.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Apply without asking. Needed when standard input is not a terminal.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Also delete what the spec does not name (as `plan --prune`).
+    #[arg(long)]
+    pub prune: bool,
+    /// Replace or delete queues that hold messages or have consumers,
+    /// dropping what they hold.
+    #[arg(long)]
+    pub allow_data_loss: bool,
+    /// How many independent changes run at once.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PARALLELISM, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+}
+
+/// Plans, asks, locks, applies and verifies, one vhost at a time.
+pub fn run(args: &ApplyArgs, out: &mut Output) -> Result<Outcome, CliError> {
+    let settings = args.connection.settings()?;
+    let http = Arc::new(http_client(&settings)?);
+    let rt = runtime()?;
+    let guess = args
+        .connection
+        .vhost
+        .clone()
+        .or_else(|| crate::spec::peek_vhost(&args.paths));
+    let prefetch = async {
+        match &guess {
+            Some(vhost) => Some(crate::broker::read_vhost(&http, vhost).await),
+            None => None,
+        }
+    };
+    let (validation, mut prefetched) =
+        super::valid_spec_for_broker(&args.paths, &http, &rt, prefetch, out)?;
+    let Some(validation) = validation else {
+        return Ok(Outcome::Findings);
+    };
+    let mut topologies = validation.topologies.clone();
+    if let Some(vhost) = &args.connection.vhost {
+        let [topology] = topologies.as_mut_slice() else {
+            return Err(CliError::Usage(
+                "--vhost needs the files of one vhost".into(),
+            ));
+        };
+        topology.vhost = vhost.clone();
+    }
+    let options = Options {
+        prune: args.prune,
+        ..Options::default()
+    };
+    for desired in &topologies {
+        let state = prefetched.take();
+        let plan = rt.block_on(crate::broker::plan_with(&http, desired, state, &options))?;
+        out.stdout
+            .write_all(to_text(&plan, settings.http_url.as_str(), out.stdout_color).as_bytes())?;
+        if plan.is_empty() {
+            continue;
+        }
+        // Everything that can refuse does so before the broker is touched.
+        let passwords =
+            Arc::new(apply::passwords(&plan, |v| std::env::var(v).ok()).map_err(failed)?);
+        let at_stake = rt.block_on(apply::at_stake(&settings, &http, &plan))?;
+        if !at_stake.is_empty() && !args.allow_data_loss {
+            return Err(failed(ApplyError::DataAtStake(at_stake)));
+        }
+        if !confirmed(args, &plan.vhost, plan.changes.len(), out)? {
+            writeln!(out.stderr, "Nothing applied.")?;
+            return Ok(Outcome::Findings);
+        }
+        let stderr = &mut out.stderr;
+        let applied = rt.block_on(async {
+            // The lock lives in the vhost, so a new vhost comes first.
+            let mut plan = plan;
+            if plan
+                .changes
+                .first()
+                .is_some_and(|c| c.kind == ObjectKind::Vhost)
+            {
+                let create_vhost = crate::plan::Plan {
+                    changes: vec![plan.changes.remove(0)],
+                    ..plan.clone()
+                };
+                apply::execute(http.clone(), &create_vhost, passwords.clone(), 1, |_| {}).await?;
+            }
+            let lock = apply::acquire(&settings, &http, &plan.vhost).await?;
+            let result = async {
+                let current = crate::broker::plan(&http, desired, &options).await?;
+                if current.fingerprint != plan.fingerprint {
+                    return Err(ApplyError::Moved);
+                }
+                let done = apply::execute(
+                    http.clone(),
+                    &current,
+                    passwords.clone(),
+                    usize::from(args.parallelism),
+                    |Event::Done {
+                         change,
+                         done,
+                         total,
+                     }| {
+                        let _ = writeln!(
+                            stderr,
+                            "  [{done}/{total}] {} {} {}",
+                            verb(change.action),
+                            change.kind.as_str(),
+                            crate::printable::for_people(&change.name)
+                        );
+                    },
+                )
+                .await?;
+                apply::verify(&http, desired, &options).await?;
+                Ok(done)
+            }
+            .await;
+            lock.release().await;
+            result
+        });
+        let done = applied.map_err(failed)?;
+        writeln!(
+            out.stdout,
+            "Applied {done} change{} to vhost {:?}; the broker matches the spec.",
+            if done == 1 { "" } else { "s" },
+            crate::printable::for_people(&desired.vhost)
+        )?;
+    }
+    Ok(Outcome::Success)
+}
+
+fn failed(e: ApplyError) -> CliError {
+    match e {
+        ApplyError::Broker(b) => CliError::Broker(b),
+        other => CliError::Failed(other.to_string()),
+    }
+}
+
+fn verb(action: Action) -> &'static str {
+    match action {
+        Action::Create => "created",
+        Action::Update => "updated",
+        Action::Replace => "replaced",
+        Action::Delete => "deleted",
+    }
+}
+
+/// `--yes`, or a "y" typed at the terminal. Without a terminal and without
+/// `--yes`, apply refuses: a script must say what it wants.
+fn confirmed(
+    args: &ApplyArgs,
+    vhost: &str,
+    changes: usize,
+    out: &mut Output,
+) -> Result<bool, CliError> {
+    if args.yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(
+            "apply asks before changing the broker, and standard input is not a terminal: pass --yes to apply without asking".into(),
+        ));
+    }
+    write!(
+        out.stderr,
+        "Apply {changes} change{} to vhost {:?}? Type yes to go on: ",
+        if changes == 1 { "" } else { "s" },
+        crate::printable::for_people(vhost)
+    )?;
+    out.stderr.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "yes"))
+}

@@ -1,0 +1,293 @@
+//! `warren apply` against the broker: every change class, the lock, the
+//! refusals that protect data, and rebinding on replace. Each test in a
+//! vhost of its own.
+
+use crate::support::Warren;
+use crate::support::broker::TestVhost;
+
+const BASE: &str = "tests/fixtures/plan/base.yaml";
+const CHANGED: &str = "tests/fixtures/plan/changed.yaml";
+const SHRUNK: &str = "tests/fixtures/plan/shrunk.yaml";
+
+fn apply(vhost: &TestVhost, spec: &str, extra: &[&str]) -> Warren {
+    Warren::new()
+        .args(["apply", spec, "--vhost", &vhost.name])
+        .args(extra)
+}
+
+fn plan_is_empty(vhost: &TestVhost, spec: &str, extra: &[&str]) {
+    let ran = Warren::new()
+        .args(["plan", spec, "--vhost", &vhost.name, "--detailed-exitcode"])
+        .args(extra)
+        .status(0);
+    assert!(ran.stdout.contains("No changes"), "{}", ran.stdout);
+}
+
+async fn publish(vhost: &TestVhost, exchange: &str, key: &str, count: usize) {
+    use lapin::BasicProperties;
+    use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+    let connection = warren::broker::connect(&vhost.settings, &vhost.name)
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    for i in 0..count {
+        channel
+            .basic_publish(
+                exchange.into(),
+                key.into(),
+                BasicPublishOptions::default(),
+                format!("m{i}").as_bytes(),
+                BasicProperties::default().with_delivery_mode(2),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let _ = connection.close(200, "done".into()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_change_class_applies_and_leaves_nothing_to_do() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let vhost = TestVhost::new("apply-classes").await;
+    // From empty: every object created, then nothing left; again: no-op.
+    let ran = apply(&vhost, BASE, &["--yes"]).success();
+    assert!(
+        ran.stdout.contains("the broker matches the spec"),
+        "{}",
+        ran.stdout
+    );
+    plan_is_empty(&vhost, BASE, &[]);
+    let again = apply(&vhost, BASE, &["--yes"]).success();
+    assert!(again.stdout.contains("No changes"), "{}", again.stdout);
+    assert!(!again.stdout.contains("Applied"), "{}", again.stdout);
+
+    // Update (policy), replace (a queue's TTL), create (a queue).
+    let ran = apply(&vhost, CHANGED, &["--yes"]).success();
+    assert!(
+        ran.stderr.contains("updated policy limits"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains("replaced queue payments"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains("created queue refunds"),
+        "{}",
+        ran.stderr
+    );
+    // The replaced queue was bound again.
+    assert!(
+        ran.stdout
+            .contains("because: queue \"payments\" is replaced"),
+        "{}",
+        ran.stdout
+    );
+    plan_is_empty(&vhost, CHANGED, &["--prune"]);
+
+    // Delete, with --prune.
+    let ran = apply(&vhost, SHRUNK, &["--yes", "--prune"]).success();
+    assert!(
+        ran.stderr.contains("deleted queue reports"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains("deleted queue refunds"),
+        "{}",
+        ran.stderr
+    );
+    plan_is_empty(&vhost, SHRUNK, &["--prune"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replace_that_would_lose_messages_is_refused_with_the_counts() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let vhost = TestVhost::new("apply-data").await;
+    apply(&vhost, BASE, &["--yes"]).success();
+    publish(&vhost, "events", "payment.captured", 7).await;
+    crate::support::broker::await_messages(&vhost, "payments", 7).await;
+
+    let ran = apply(&vhost, CHANGED, &["--yes"]).status(1);
+    assert!(
+        ran.stderr
+            .contains("replace queue \"payments\": 7 message(s), 0 consumer(s)"),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("nothing was touched"), "{}", ran.stderr);
+    // Nothing was touched: the new queue is not there, the messages are.
+    crate::support::broker::await_messages(&vhost, "payments", 7).await;
+    let plan = Warren::new()
+        .args([
+            "plan",
+            CHANGED,
+            "--vhost",
+            &vhost.name,
+            "--detailed-exitcode",
+        ])
+        .status(2);
+    assert!(plan.stdout.contains("+ queue refunds"), "{}", plan.stdout);
+
+    apply(&vhost, CHANGED, &["--yes", "--allow-data-loss"]).success();
+    crate::support::broker::await_messages(&vhost, "payments", 0).await;
+    plan_is_empty(&vhost, CHANGED, &[]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_apply_fails_at_once_on_the_lock_and_names_the_holder() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let vhost = TestVhost::new("apply-lock").await;
+    apply(&vhost, BASE, &["--yes"]).success();
+    let lock = warren::apply::acquire(&vhost.settings, &vhost.http, &vhost.name)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let ran = apply(&vhost, CHANGED, &["--yes"]).status(1);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert!(
+        ran.stderr.contains("another apply holds the lock"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains(&format!("pid {}", std::process::id())),
+        "{}",
+        ran.stderr
+    );
+    // The lock is the broker's: released with its connection, then apply runs.
+    lock.release().await;
+    apply(&vhost, CHANGED, &["--yes"]).success();
+    plan_is_empty(&vhost, CHANGED, &[]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_concurrent_applies_end_consistent() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let vhost = TestVhost::new("apply-race").await;
+    apply(&vhost, BASE, &["--yes"]).success();
+    let name = vhost.name.clone();
+    let run = move || {
+        let name = name.clone();
+        std::thread::spawn(move || {
+            let output = std::process::Command::new(env!("CARGO_BIN_EXE_warren"))
+                .args(["apply", CHANGED, "--vhost", &name, "--yes"])
+                .env("NO_COLOR", "1")
+                .output()
+                .unwrap();
+            (
+                output.status.code(),
+                String::from_utf8_lossy(&output.stderr).into_owned(),
+            )
+        })
+    };
+    let (a, b) = (run(), run());
+    let (a, b) = (a.join().unwrap(), b.join().unwrap());
+    // Each one applied, found nothing left to do, or met the lock.
+    for (code, stderr) in [&a, &b] {
+        assert!(
+            *code == Some(0)
+                || stderr.contains("another apply holds the lock")
+                || stderr.contains("the broker changed after the plan was shown"),
+            "{code:?}: {stderr}"
+        );
+    }
+    assert!(a.0 == Some(0) || b.0 == Some(0), "{a:?} {b:?}");
+    plan_is_empty(&vhost, CHANGED, &[]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replacing_an_exchange_keeps_its_exchange_to_exchange_bindings() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let vhost = TestVhost::new("apply-rebind").await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = |internal: bool| {
+        format!(
+            "version: 1\nexchanges:\n  events: {{ type: topic }}\n  audit: {{ type: fanout, internal: {internal} }}\nqueues:\n  history:\n    external: true\n    bindings: [{{ exchange: audit }}]\nbindings:\n  - {{ exchange: events, to_exchange: audit, key: \"#\" }}\n"
+        )
+    };
+    let path = dir.path().join("spec.yaml");
+    std::fs::write(&path, spec(false)).unwrap();
+    let path = path.to_str().unwrap().to_string();
+    apply(&vhost, &path, &["--yes"]).success();
+    std::fs::write(&path, spec(true)).unwrap();
+    let ran = apply(&vhost, &path, &["--yes"]).success();
+    assert!(
+        ran.stderr.contains("replaced exchange audit"),
+        "{}",
+        ran.stderr
+    );
+    plan_is_empty(&vhost, &path, &[]);
+    // And messages still flow events => audit -> history.
+    publish(&vhost, "events", "any.key", 3).await;
+    crate::support::broker::await_messages(&vhost, "history", 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_refuses_without_a_terminal_or_a_password_before_touching_anything() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let vhost = TestVhost::new("apply-refuse").await;
+    let ran = apply(&vhost, BASE, &[]).status(64);
+    assert!(ran.stderr.contains("pass --yes"), "{}", ran.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("users.yaml");
+    // Users are broker-wide: a name of this run's own.
+    let user = format!("warren-test-worker-{}", std::process::id());
+    std::fs::write(
+        &path,
+        format!("version: 1\nexchanges:\n  events: {{ type: topic }}\nqueues:\n  q: {{ bindings: [{{ exchange: events, key: a }}] }}\nservices:\n  worker:\n    consumes: {{ queue: q }}\n    user: {user}\nusers:\n  {user}:\n    password_env: WARREN_TEST_UNSET_PASSWORD\n"),
+    )
+    .unwrap();
+    let ran = Warren::new()
+        .args(["apply", "--vhost", &vhost.name, "--yes"])
+        .arg_path(&path)
+        .status(1);
+    assert!(
+        ran.stderr
+            .contains(&format!("user {user:?} reads $WARREN_TEST_UNSET_PASSWORD")),
+        "{}",
+        ran.stderr
+    );
+    // Nothing was declared.
+    let plan = Warren::new()
+        .args(["plan", "--vhost", &vhost.name, "--json"])
+        .arg_path(&path)
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(doc["summary"]["update"], 0);
+    assert!(doc["summary"]["create"].as_u64().unwrap() >= 4, "{doc}");
+    // With the password, the user is created and can log in.
+    let ran = Warren::new()
+        .args(["apply", "--vhost", &vhost.name, "--yes"])
+        .arg_path(&path)
+        .env("WARREN_TEST_UNSET_PASSWORD", "s3cret-worker")
+        .success();
+    assert!(!ran.stdout.contains("s3cret"), "{}", ran.stdout);
+    assert!(!ran.stderr.contains("s3cret"), "{}", ran.stderr);
+    let mut settings = vhost.settings.clone();
+    settings.user = user.clone();
+    settings.password = warren::broker::Password::new("s3cret-worker");
+    let connection = warren::broker::connect(&settings, &vhost.name).await;
+    assert!(connection.is_ok(), "{:?}", connection.err());
+    let _ = vhost.http.api().delete_user(&user, true).await;
+}
