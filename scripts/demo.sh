@@ -1,19 +1,37 @@
 #!/usr/bin/env bash
-# warren's main job on the bundled topologies: build, check them, show what
-# the ecommerce services and their retry chains expand to, and plan the order
-# flow against the local broker (vhost warren-demo; nothing is changed).
+# warren's main job on the bundled order flow: make sure a local RabbitMQ
+# with the management API runs, check the topologies, show the plan for
+# topologies/ecommerce.yaml, apply it (vhost warren-demo), and plan again to
+# show that nothing is left to do. Safe to run again: the second apply
+# finds nothing to change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/broker.sh
 cargo build --release --locked --quiet
 warren=target/release/warren
+vhost=${WARREN_DEMO_VHOST:-warren-demo}
+
+# The service users' passwords: generated once per machine unless given.
+secrets=target/demo-passwords
+if [ ! -f "$secrets" ]; then
+  mkdir -p target
+  for user in ORDER_API INVENTORY PAYMENT NOTIFICATION SHIPPING; do
+    echo "export WARREN_PASSWORD_$user=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
+  done > "$secrets"
+  chmod 600 "$secrets"
+fi
+# shellcheck disable=SC1090
+. "$secrets"
 
 echo "== warren validate topologies/"
 "$warren" validate topologies/
 echo
-echo "== warren expand topologies/ecommerce.yaml (queues, retry chains and permissions the services expand to)"
-"$warren" expand topologies/ecommerce.yaml
+echo "== warren plan topologies/ecommerce.yaml --vhost $vhost"
+"$warren" plan topologies/ecommerce.yaml --vhost "$vhost"
 echo
-echo "== warren plan topologies/ecommerce.yaml --vhost warren-demo"
-"$warren" plan topologies/ecommerce.yaml --vhost warren-demo
+echo "== warren apply topologies/ecommerce.yaml --vhost $vhost --yes"
+"$warren" apply topologies/ecommerce.yaml --vhost "$vhost" --yes
+echo
+echo "== warren plan topologies/ecommerce.yaml --vhost $vhost (again: nothing left to do)"
+"$warren" plan topologies/ecommerce.yaml --vhost "$vhost" --detailed-exitcode
