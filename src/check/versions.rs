@@ -190,3 +190,82 @@ fn delivery_limit(cx: &Context, q: &Queue, out: &mut Vec<Diagnostic>) {
         .help("give it `dead_letter:` (a service with `retry:` gets a dead-letter queue), or set `delivery_limit:` yourself (x-delivery-limit: -1 for none)"),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::spec::load_str;
+    use crate::validate::validate_loaded;
+
+    fn codes(yaml: &str) -> Vec<&'static str> {
+        let v = validate_loaded(load_str("t.yaml", yaml));
+        v.diagnostics.iter().map(|d| d.code.id).collect()
+    }
+
+    fn queue(version: &str, arguments: &str) -> String {
+        format!(
+            "version: 1\nbroker: {{ version: \"{version}\" }}\nexchanges:\n  x: {{ type: fanout }}\nqueues:\n  q:\n    arguments: {{ {arguments} }}\n    external: true\n    bindings: [{{ exchange: x }}]\n"
+        )
+    }
+
+    #[test]
+    fn classic_queue_version_1_is_refused_from_4_3_and_version_2_never() {
+        assert_eq!(codes(&queue("4.3", "x-queue-version: 1")), ["E703"]);
+        assert!(codes(&queue("4.2", "x-queue-version: 1")).is_empty());
+        assert!(codes(&queue("4.3", "x-queue-version: 2")).is_empty());
+        // A quorum queue refuses x-queue-version on any release (E206); on
+        // 4.3 it also meets the default delivery limit (W701).
+        assert_eq!(
+            codes(&queue("4.3", "x-queue-version: 1, x-queue-type: quorum")),
+            ["W701", "E206", "E703"]
+        );
+    }
+
+    #[test]
+    fn a_refusal_in_some_stated_versions_is_a_warning_naming_them() {
+        let v = validate_loaded(load_str(
+            "t.yaml",
+            &queue("3.13\", \"4.3", "x-queue-mode: lazy")
+                .replace("version: \"3.13\", \"4.3\"", "version: [\"3.13\", \"4.3\"]"),
+        ));
+        let found: Vec<(&str, &str)> = v
+            .diagnostics
+            .iter()
+            .map(|d| (d.code.id, d.message.as_str()))
+            .collect();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, "W704");
+        assert!(
+            found[0].1.ends_with("which RabbitMQ 4.3 refuses"),
+            "{}",
+            found[0].1
+        );
+    }
+
+    #[test]
+    fn a_consumed_quorum_queue_with_a_limit_or_dead_letters_is_safe_on_4_0() {
+        let quorum = |extra: &str| {
+            format!(
+                "version: 1\nbroker: {{ version: \"4.0\" }}\nexchanges:\n  x: {{ type: fanout }}\nqueues:\n  q:\n    type: quorum\n    external: true\n{extra}    bindings: [{{ exchange: x }}]\n"
+            )
+        };
+        assert_eq!(codes(&quorum("")), ["W701"]);
+        assert!(codes(&quorum("    delivery_limit: 5\n")).is_empty());
+        assert!(codes(&quorum("    dead_letter: { exchange: x }\n")).is_empty());
+        // Not consumed: nothing is redelivered.
+        assert!(codes(&quorum("").replace("    external: true\n", "")).contains(&"W322"));
+        assert!(!codes(&quorum("").replace("    external: true\n", "")).contains(&"W701"));
+        // Before 4.0 there is no default limit.
+        assert!(codes(&quorum("").replace("4.0", "3.13")).is_empty());
+    }
+
+    #[test]
+    fn apply_to_by_queue_type_needs_3_12() {
+        let policy = |version: &str| {
+            format!(
+                "version: 1\nbroker: {{ version: \"{version}\" }}\npolicies:\n  p:\n    pattern: \"^q\"\n    apply_to: quorum_queues\n    definition: {{ max-length: 5 }}\n"
+            )
+        };
+        assert_eq!(codes(&policy("3.11")), ["E703"]);
+        assert!(codes(&policy("3.12")).is_empty());
+    }
+}
