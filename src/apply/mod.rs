@@ -17,6 +17,7 @@
 //! definitions import, which silently skips objects that conflict with
 //! existing ones.
 
+mod amqp_step;
 pub mod lock;
 mod step;
 
@@ -196,39 +197,103 @@ pub enum Event<'c> {
     },
 }
 
-/// Runs the plan's changes, layer by layer, at most `parallelism` at once.
-/// A refused change stops the apply after the changes already running
-/// finish; nothing of a later layer starts.
+/// The AMQP side of an apply: one connection to the vhost and a channel
+/// per worker. Exchanges, queues and bindings are declared on these.
+pub struct Amqp {
+    connection: lapin::Connection,
+    channels: Vec<lapin::Channel>,
+}
+
+impl Amqp {
+    /// Opens `workers` channels on one connection to `vhost`.
+    ///
+    /// # Errors
+    /// The broker cannot be reached or refuses the connection.
+    pub async fn open(
+        settings: &crate::broker::Settings,
+        vhost: &str,
+        workers: usize,
+    ) -> Result<Amqp, BrokerError> {
+        let connection = crate::broker::connect(settings, vhost).await?;
+        let mut channels = Vec::new();
+        for _ in 0..workers.max(1) {
+            channels.push(
+                connection
+                    .create_channel()
+                    .await
+                    .map_err(|e| BrokerError::amqp("open a channel to apply", e))?,
+            );
+        }
+        Ok(Amqp {
+            connection,
+            channels,
+        })
+    }
+
+    pub async fn close(self) {
+        let _ = self.connection.close(200, "applied".into()).await;
+    }
+}
+
+/// Runs the plan's changes layer by layer. Within a layer, one worker per
+/// channel (at most `parallelism`) takes the next change: exchanges, queues
+/// and bindings go over its AMQP channel when there is one, the rest over
+/// the management API. After a refusal no worker takes another change;
+/// those running finish, and no later layer starts.
 ///
 /// # Errors
 /// The first refusal, with how many changes were done before it.
 pub async fn execute(
     http: Arc<Http>,
+    amqp: Option<&Amqp>,
     plan: &Plan,
     passwords: Arc<Passwords>,
     parallelism: usize,
     mut on_event: impl FnMut(Event<'_>),
 ) -> Result<usize, ApplyError> {
+    use std::sync::atomic::{AtomicBool, Ordering};
     let total = plan.changes.len();
+    let changes: Arc<Vec<Change>> = Arc::new(plan.changes.clone());
+    let stop = Arc::new(AtomicBool::new(false));
     let mut done = 0;
     for layer in crate::plan::layers(&plan.changes) {
+        let workers = parallelism.max(1).min(layer.len());
+        let next = Arc::new(std::sync::Mutex::new(layer.into_iter()));
+        let (report, mut results) = tokio::sync::mpsc::unbounded_channel();
         let mut running = tokio::task::JoinSet::new();
-        let mut queue = layer.into_iter();
+        for w in 0..workers {
+            let channel = amqp.and_then(|a| a.channels.get(w % a.channels.len()).cloned());
+            let (http, passwords, changes, stop, next, report) = (
+                http.clone(),
+                passwords.clone(),
+                changes.clone(),
+                stop.clone(),
+                next.clone(),
+                report.clone(),
+            );
+            let vhost = plan.vhost.clone();
+            running.spawn(async move {
+                while !stop.load(Ordering::SeqCst) {
+                    let Some(i) = next.lock().ok().and_then(|mut n| n.next()) else {
+                        break;
+                    };
+                    let change = &changes[i];
+                    let result = match &channel {
+                        Some(ch) if amqp_step::handles(change) => amqp_step::run(ch, change).await,
+                        _ => step::run(&http, &vhost, change, &passwords).await,
+                    };
+                    if result.is_err() {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    let _ = report.send((i, result));
+                }
+            });
+        }
+        drop(report);
         let mut failed: Option<BrokerError> = None;
-        loop {
-            while failed.is_none() && running.len() < parallelism.max(1) {
-                let Some(i) = queue.next() else { break };
-                let (http, passwords) = (http.clone(), passwords.clone());
-                let change = plan.changes[i].clone();
-                let vhost = plan.vhost.clone();
-                running
-                    .spawn(async move { (i, step::run(&http, &vhost, &change, &passwords).await) });
-            }
-            let Some(joined) = running.join_next().await else {
-                break;
-            };
-            match joined {
-                Ok((i, Ok(()))) => {
+        while let Some((i, result)) = results.recv().await {
+            match result {
+                Ok(()) => {
                     done += 1;
                     on_event(Event::Done {
                         change: &plan.changes[i],
@@ -236,15 +301,17 @@ pub async fn execute(
                         total,
                     });
                 }
-                Ok((_, Err(e))) => {
+                Err(e) => {
                     failed.get_or_insert(e);
                 }
-                Err(e) => {
-                    failed.get_or_insert(BrokerError::Http {
-                        doing: "run a change".into(),
-                        reason: e.to_string(),
-                    });
-                }
+            }
+        }
+        while let Some(joined) = running.join_next().await {
+            if let Err(e) = joined {
+                failed.get_or_insert(BrokerError::Http {
+                    doing: "run a change".into(),
+                    reason: e.to_string(),
+                });
             }
         }
         if let Some(source) = failed {

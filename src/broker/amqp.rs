@@ -75,6 +75,15 @@ pub async fn queue_counts<'q>(
     Ok(counts)
 }
 
+/// Queue, exchange or binding arguments as an AMQP field table.
+pub fn field_table(arguments: &crate::topology::Arguments) -> FieldTable {
+    let mut table = FieldTable::default();
+    for (name, value) in arguments {
+        table.insert(ShortString::from(name.as_str()), amqp_value(value));
+    }
+    table
+}
+
 /// Message headers as AMQP field values, typed as RabbitMQ compares them:
 /// strings, 64-bit integers, booleans, doubles.
 pub fn amqp_headers(headers: &Headers) -> FieldTable {
@@ -94,6 +103,15 @@ fn amqp_value(value: &Value) -> AMQPValue {
         },
         Value::String(s) => AMQPValue::LongString(LongString::from(s.as_str())),
         Value::Null => AMQPValue::Void,
-        other => AMQPValue::LongString(LongString::from(other.to_string())),
+        Value::Array(items) => {
+            AMQPValue::FieldArray(items.iter().map(amqp_value).collect::<Vec<_>>().into())
+        }
+        Value::Object(map) => {
+            let mut table = FieldTable::default();
+            for (k, v) in map {
+                table.insert(ShortString::from(k.as_str()), amqp_value(v));
+            }
+            AMQPValue::FieldTable(table)
+        }
     }
 }

@@ -99,7 +99,15 @@ pub fn run(args: &ApplyArgs, out: &mut Output) -> Result<Outcome, CliError> {
                     changes: vec![plan.changes.remove(0)],
                     ..plan.clone()
                 };
-                apply::execute(http.clone(), &create_vhost, passwords.clone(), 1, |_| {}).await?;
+                apply::execute(
+                    http.clone(),
+                    None,
+                    &create_vhost,
+                    passwords.clone(),
+                    1,
+                    |_| {},
+                )
+                .await?;
             }
             let lock = apply::acquire(&settings, &http, &plan.vhost).await?;
             let result = async {
@@ -107,8 +115,11 @@ pub fn run(args: &ApplyArgs, out: &mut Output) -> Result<Outcome, CliError> {
                 if current.fingerprint != plan.fingerprint {
                     return Err(ApplyError::Moved);
                 }
+                let workers = usize::from(args.parallelism);
+                let amqp = apply::Amqp::open(&settings, &plan.vhost, workers).await?;
                 let done = apply::execute(
                     http.clone(),
+                    Some(&amqp),
                     &current,
                     passwords.clone(),
                     usize::from(args.parallelism),
@@ -126,7 +137,9 @@ pub fn run(args: &ApplyArgs, out: &mut Output) -> Result<Outcome, CliError> {
                         );
                     },
                 )
-                .await?;
+                .await;
+                amqp.close().await;
+                let done = done?;
                 apply::verify(&http, desired, &options).await?;
                 Ok(done)
             }
