@@ -1,7 +1,8 @@
 //! The corpus against the broker: each vhost of each definitions file is
 //! imported as a spec, loaded into a fresh vhost by the broker, and then
 //! `plan --prune` must be empty and `export` must give the same topology
-//! back.
+//! back. The same spec is then applied by `warren apply` into another
+//! vhost, with the same two checks.
 
 use warren::definitions::{from_definitions, to_definitions};
 use warren::spec::{load_str, to_spec_yaml};
@@ -119,6 +120,37 @@ async fn corpus_plans_empty_and_exports_back() {
                 broker_view(&back),
                 broker_view(&desired),
                 "{} vhost {original_vhost:?} export differs:\n{exported}",
+                path.display()
+            );
+            // The same spec, applied by warren into a vhost of its own,
+            // plans empty and exports the same topology.
+            let applied = TestVhost::new("corpus-apply").await;
+            Warren::new()
+                .args(["apply", "--yes", "--vhost", &applied.name])
+                .arg_path(&spec)
+                .success();
+            Warren::new()
+                .args([
+                    "plan",
+                    "--prune",
+                    "--detailed-exitcode",
+                    "--vhost",
+                    &applied.name,
+                ])
+                .arg_path(&spec)
+                .status(0);
+            let exported = Warren::new()
+                .args(["export", "--vhost", &applied.name])
+                .success()
+                .stdout;
+            let mut back = validate_loaded(load_str("applied.yaml", &exported))
+                .topologies
+                .remove(0);
+            back.vhost = desired.vhost.clone();
+            assert_eq!(
+                broker_view(&back),
+                broker_view(&desired),
+                "{} vhost {original_vhost:?} applied by warren differs:\n{exported}",
                 path.display()
             );
             checked += 1;

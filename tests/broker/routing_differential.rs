@@ -340,3 +340,94 @@ fn generated_topologies_use_every_feature() {
         );
     }
 }
+
+/// Applies `t` with `warren apply` (written as a spec, pruning what the
+/// spec does not name), then checks that nothing is left to plan and that
+/// the broker routes every probe as warren predicts.
+async fn apply_and_compare(vhost: &TestVhost, t: &Topology, rng: &mut Rng, seed: u64, step: &str) {
+    use crate::support::Warren;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(&spec, warren::spec::to_spec_yaml(t).unwrap()).unwrap();
+    let ran = Warren::new()
+        .args(["apply", "--yes", "--prune", "--vhost", &vhost.name])
+        .arg_path(&spec)
+        .success();
+    assert!(
+        ran.stdout.contains("the broker matches the spec") || ran.stdout.contains("No changes"),
+        "seed {seed:#x}, {step}: {}",
+        ran.stdout
+    );
+    let again = Warren::new()
+        .args(["apply", "--yes", "--prune", "--vhost", &vhost.name])
+        .arg_path(&spec)
+        .success();
+    assert!(
+        !again.stdout.contains("Applied"),
+        "seed {seed:#x}, {step}: the second apply changed something:\n{}",
+        again.stdout
+    );
+    let probes = probes(rng, t);
+    let broker = broker_routes(vhost, t, &probes).await;
+    for (probe, reached) in probes.iter().zip(&broker) {
+        assert_eq!(
+            &model_route(t, probe),
+            reached,
+            "seed {seed:#x}, {step}: routing after apply disagrees for {probe:?}"
+        );
+    }
+}
+
+/// One random edit of each change class: a replaced queue (new argument),
+/// a replaced exchange (durability), a created queue with its binding, a
+/// deleted binding.
+fn edit(t: &mut Topology, rng: &mut Rng) {
+    let queues: Vec<String> = t.queues.keys().cloned().collect();
+    let q = rng.pick(&queues).clone();
+    if let Some(queue) = t.queues.get_mut(&q) {
+        queue.arguments.insert("x-max-length".into(), json!(1000));
+    }
+    let exchanges: Vec<String> = t.exchanges.keys().cloned().collect();
+    let x = rng.pick(&exchanges).clone();
+    if let Some(exchange) = t.exchanges.get_mut(&x) {
+        exchange.durable = !exchange.durable;
+    }
+    let mut added = Queue::new("added", QueueType::Classic, Origin::default());
+    added.durable = false;
+    t.queues.insert("added".into(), added);
+    let source = rng.pick(&exchanges).clone();
+    let headers = t.exchanges[&source].kind == ExchangeType::Headers;
+    t.bindings.push(Binding {
+        source,
+        destination: "added".into(),
+        destination_type: DestinationType::Queue,
+        routing_key: if headers { String::new() } else { "a".into() },
+        arguments: if headers {
+            random_headers(rng)
+        } else {
+            Arguments::new()
+        },
+        origin: Origin::default(),
+    });
+    if !t.bindings.is_empty() {
+        let i = rng.below(t.bindings.len());
+        t.bindings.remove(i);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_converges_and_routes_as_warren_predicts() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    const APPLY_CASES: u64 = 6;
+    for case in 0..APPLY_CASES {
+        let seed = FIRST_SEED + 0x100 + case;
+        let mut rng = Rng(seed);
+        let vhost = TestVhost::new("apply-diff").await;
+        let mut t = random_topology(&mut rng, &vhost.name);
+        apply_and_compare(&vhost, &t, &mut rng, seed, "from empty").await;
+        edit(&mut t, &mut rng);
+        apply_and_compare(&vhost, &t, &mut rng, seed, "after an edit of every class").await;
+    }
+}
