@@ -13,7 +13,8 @@ use crate::plan::{Action, ObjectKind, Options, to_text};
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// Spec files or directories.
+    /// Spec files or directories, or one plan saved by `warren plan --out`
+    /// (applied only if the broker has not changed since).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
@@ -38,6 +39,30 @@ pub fn run(args: &ApplyArgs, out: &mut Output) -> Result<Outcome, CliError> {
     let settings = args.connection.settings()?;
     let http = Arc::new(http_client(&settings)?);
     let rt = runtime()?;
+    let cx = Context {
+        args,
+        settings: &settings,
+        http: &http,
+        rt: &rt,
+    };
+    if let Some(saved) = saved_plans(&args.paths)? {
+        if args.prune || args.connection.vhost.is_some() {
+            return Err(CliError::Usage(
+                "a saved plan carries its own vhost and --prune: give neither with it".into(),
+            ));
+        }
+        for s in saved {
+            let plan = rt.block_on(crate::broker::plan(&http, &s.desired, &s.options))?;
+            if plan.fingerprint != s.fingerprint {
+                return Err(CliError::Failed(format!(
+                    "the broker changed since the plan was made (vhost {:?}): nothing was applied; make the plan again",
+                    crate::printable::for_people(&s.desired.vhost)
+                )));
+            }
+            cx.vhost(&s.desired, plan, &s.options, out)?;
+        }
+        return Ok(Outcome::Success);
+    }
     let guess = args
         .connection
         .vhost
@@ -70,21 +95,67 @@ pub fn run(args: &ApplyArgs, out: &mut Output) -> Result<Outcome, CliError> {
     for desired in &topologies {
         let state = prefetched.take();
         let plan = rt.block_on(crate::broker::plan_with(&http, desired, state, &options))?;
+        cx.vhost(desired, plan, &options, out)?;
+    }
+    Ok(Outcome::Success)
+}
+
+/// The saved plans at `paths`, when it is one file that holds them.
+fn saved_plans(paths: &[PathBuf]) -> Result<Option<Vec<crate::plan::Saved>>, CliError> {
+    let [path] = paths else { return Ok(None) };
+    if path.extension().is_none_or(|e| e != "json") {
+        return Ok(None);
+    }
+    let bytes = crate::spec::read_file(path)?;
+    let doc: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| CliError::Failed(format!("{} is not a saved plan: {e}", path.display())))?;
+    if !crate::plan::is_saved(&doc) {
+        return Err(CliError::Failed(format!(
+            "{} is not a plan saved by `warren plan --out`",
+            path.display()
+        )));
+    }
+    crate::plan::from_saved(&doc)
+        .map(Some)
+        .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))
+}
+
+struct Context<'a> {
+    args: &'a ApplyArgs,
+    settings: &'a crate::broker::Settings,
+    http: &'a Arc<crate::broker::Http>,
+    rt: &'a tokio::runtime::Runtime,
+}
+
+impl Context<'_> {
+    /// Shows `plan` and carries it out on `desired.vhost`.
+    fn vhost(
+        &self,
+        desired: &crate::topology::Topology,
+        plan: crate::plan::Plan,
+        options: &Options,
+        out: &mut Output,
+    ) -> Result<(), CliError> {
+        let Context {
+            args,
+            settings,
+            http,
+            rt,
+        } = self;
         out.stdout
             .write_all(to_text(&plan, settings.http_url.as_str(), out.stdout_color).as_bytes())?;
         if plan.is_empty() {
-            continue;
+            return Ok(());
         }
         // Everything that can refuse does so before the broker is touched.
         let passwords =
             Arc::new(apply::passwords(&plan, |v| std::env::var(v).ok()).map_err(failed)?);
-        let at_stake = rt.block_on(apply::at_stake(&settings, &http, &plan))?;
+        let at_stake = rt.block_on(apply::at_stake(settings, http, &plan))?;
         if !at_stake.is_empty() && !args.allow_data_loss {
             return Err(failed(ApplyError::DataAtStake(at_stake)));
         }
         if !confirmed(args, &plan.vhost, plan.changes.len(), out)? {
-            writeln!(out.stderr, "Nothing applied.")?;
-            return Ok(Outcome::Findings);
+            return Err(CliError::Failed("nothing applied".into()));
         }
         let stderr = &mut out.stderr;
         let applied = rt.block_on(async {
@@ -100,7 +171,7 @@ pub fn run(args: &ApplyArgs, out: &mut Output) -> Result<Outcome, CliError> {
                     ..plan.clone()
                 };
                 apply::execute(
-                    http.clone(),
+                    Arc::clone(http),
                     None,
                     &create_vhost,
                     passwords.clone(),
@@ -109,16 +180,16 @@ pub fn run(args: &ApplyArgs, out: &mut Output) -> Result<Outcome, CliError> {
                 )
                 .await?;
             }
-            let lock = apply::acquire(&settings, &http, &plan.vhost).await?;
+            let lock = apply::acquire(settings, http, &plan.vhost).await?;
             let result = async {
-                let current = crate::broker::plan(&http, desired, &options).await?;
+                let current = crate::broker::plan(http, desired, options).await?;
                 if current.fingerprint != plan.fingerprint {
                     return Err(ApplyError::Moved);
                 }
                 let workers = usize::from(args.parallelism);
-                let amqp = apply::Amqp::open(&settings, &plan.vhost, workers).await?;
+                let amqp = apply::Amqp::open(settings, &plan.vhost, workers).await?;
                 let done = apply::execute(
-                    http.clone(),
+                    Arc::clone(http),
                     Some(&amqp),
                     &current,
                     passwords.clone(),
@@ -140,7 +211,7 @@ pub fn run(args: &ApplyArgs, out: &mut Output) -> Result<Outcome, CliError> {
                 .await;
                 amqp.close().await;
                 let done = done?;
-                apply::verify(&http, desired, &options).await?;
+                apply::verify(http, desired, options).await?;
                 Ok(done)
             }
             .await;
@@ -154,8 +225,8 @@ pub fn run(args: &ApplyArgs, out: &mut Output) -> Result<Outcome, CliError> {
             if done == 1 { "" } else { "s" },
             crate::printable::for_people(&desired.vhost)
         )?;
+        Ok(())
     }
-    Ok(Outcome::Success)
 }
 
 fn failed(e: ApplyError) -> CliError {

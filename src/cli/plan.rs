@@ -25,7 +25,8 @@ pub struct PlanArgs {
     /// Exit 0 when there is nothing to do, 2 when there are changes, 1 on errors.
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// Save the plan (JSON, with the fingerprint of the live state).
+    /// Save the plan (JSON, with the fingerprint of the live state and the
+    /// topology it makes), for `warren apply FILE`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
@@ -73,19 +74,28 @@ pub fn run(args: &PlanArgs, out: &mut Output) -> Result<Outcome, CliError> {
         }
         Ok::<_, CliError>(plans)
     })?;
-    let documents: Vec<serde_json::Value> = plans
-        .iter()
-        .map(|p| to_json(p, Some(&validation.sources)))
-        .collect();
-    let document = match documents.as_slice() {
+    let one_or_many = |documents: Vec<serde_json::Value>| match documents.as_slice() {
         [one] => one.clone(),
         many => serde_json::json!({ "plans": many }),
     };
+    let document = one_or_many(
+        plans
+            .iter()
+            .map(|p| to_json(p, Some(&validation.sources)))
+            .collect(),
+    );
     if let Some(path) = &args.out {
+        // The saved plan also holds what `apply FILE` needs to carry it out.
+        let saved = one_or_many(
+            plans
+                .iter()
+                .zip(&topologies)
+                .map(|(p, t)| crate::plan::to_saved(p, t, &options, Some(&validation.sources)))
+                .collect(),
+        );
         std::fs::write(
             path,
-            serde_json::to_string_pretty(&document)
-                .map_err(|e| CliError::Serialize(e.to_string()))?
+            serde_json::to_string_pretty(&saved).map_err(|e| CliError::Serialize(e.to_string()))?
                 + "\n",
         )
         .map_err(CliError::write_file(path))?;

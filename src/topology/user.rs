@@ -1,20 +1,20 @@
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Origin;
 
 /// A broker user and its permissions in the topology's vhost.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct User {
     /// The map key in [`Topology`](super::Topology); not repeated in output.
     #[serde(skip)]
     pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_env: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Permissions>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub topic_permissions: Vec<TopicPermission>,
     #[serde(skip)]
     pub origin: Origin,
@@ -37,7 +37,7 @@ pub fn default_password_env(user: &str) -> String {
 }
 
 /// Regular expressions over resource names, as RabbitMQ stores them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Permissions {
     pub configure: String,
     pub write: String,
@@ -45,7 +45,7 @@ pub struct Permissions {
 }
 
 /// Routing-key restrictions on one topic exchange.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopicPermission {
     pub exchange: String,
     pub write: String,

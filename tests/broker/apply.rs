@@ -291,3 +291,80 @@ async fn apply_refuses_without_a_terminal_or_a_password_before_touching_anything
     assert!(connection.is_ok(), "{:?}", connection.err());
     let _ = vhost.http.api().delete_user(&user, true).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_applies_only_to_the_broker_it_was_made_against() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let vhost = TestVhost::new("apply-saved").await;
+    apply(&vhost, BASE, &["--yes"]).success();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("plan.json");
+    Warren::new()
+        .args(["plan", CHANGED, "--vhost", &vhost.name, "--out"])
+        .arg_path(&saved)
+        .success();
+    // The broker moves: the saved plan is refused and nothing is applied.
+    let mut definition = serde_json::Map::new();
+    definition.insert("max-length".into(), serde_json::json!(7));
+    vhost
+        .http
+        .api()
+        .declare_policy(&rabbitmq_http_client::requests::PolicyParams {
+            vhost: &vhost.name,
+            name: "hand-made",
+            pattern: "^nothing$",
+            apply_to: rabbitmq_http_client::commons::PolicyTarget::Queues,
+            priority: 0,
+            definition,
+        })
+        .await
+        .unwrap();
+    let ran = Warren::new()
+        .args(["apply", "--yes"])
+        .arg_path(&saved)
+        .status(1);
+    assert!(
+        ran.stderr
+            .contains("the broker changed since the plan was made"),
+        "{}",
+        ran.stderr
+    );
+    Warren::new()
+        .args([
+            "plan",
+            CHANGED,
+            "--vhost",
+            &vhost.name,
+            "--detailed-exitcode",
+        ])
+        .status(2);
+    // Made again, it applies, and the broker then matches the spec.
+    vhost
+        .http
+        .api()
+        .delete_policy(&vhost.name, "hand-made", false)
+        .await
+        .unwrap();
+    Warren::new()
+        .args(["plan", CHANGED, "--vhost", &vhost.name, "--out"])
+        .arg_path(&saved)
+        .success();
+    let ran = Warren::new()
+        .args(["apply", "--yes"])
+        .arg_path(&saved)
+        .success();
+    assert!(
+        ran.stdout.contains("the broker matches the spec"),
+        "{}",
+        ran.stdout
+    );
+    plan_is_empty(&vhost, CHANGED, &[]);
+    // A plan file is applied as saved: --prune and --vhost belong to it.
+    let ran = Warren::new()
+        .args(["apply", "--yes", "--prune"])
+        .arg_path(&saved)
+        .status(64);
+    assert!(ran.stderr.contains("give neither"), "{}", ran.stderr);
+}

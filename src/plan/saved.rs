@@ -1,0 +1,160 @@
+//! Plans saved by `plan --out FILE` and read back by `apply FILE`.
+//!
+//! A saved plan is the plan document (`to_json`) with what applying it
+//! needs: the desired topology as a definitions document, each user with
+//! its password variable and permissions, the `ignore` patterns, and
+//! whether the plan prunes. `apply FILE` reads the broker again and refuses
+//! when its fingerprint is not the one the plan was made against; when it
+//! is, diffing the saved topology against it gives back the saved plan.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::{Options, Plan, to_json};
+use crate::source::SourceMap;
+use crate::topology::{Topology, User};
+
+/// What the `format` field of a saved plan says.
+pub const SAVED_FORMAT: &str = "warren-plan";
+
+/// One vhost's plan as `plan --out` writes it.
+pub fn to_saved(
+    plan: &Plan,
+    desired: &Topology,
+    options: &Options,
+    sources: Option<&SourceMap>,
+) -> Value {
+    let mut doc = to_json(plan, sources);
+    let users: BTreeMap<&String, &User> = desired.users.iter().collect();
+    doc["format"] = json!(SAVED_FORMAT);
+    doc["prune"] = json!(options.prune);
+    doc["desired"] = json!({
+        "definitions": crate::definitions::to_definitions(desired),
+        "users": users,
+        "ignore": desired.ignore,
+    });
+    doc
+}
+
+/// A saved plan read back.
+#[derive(Debug)]
+pub struct Saved {
+    pub desired: Topology,
+    pub options: Options,
+    /// The live state the plan was made against.
+    pub fingerprint: String,
+}
+
+/// Whether `doc` is a saved plan (or several, `{"plans": [...]}`).
+pub fn is_saved(doc: &Value) -> bool {
+    doc["format"] == SAVED_FORMAT
+        || doc["plans"]
+            .as_array()
+            .is_some_and(|p| p.iter().all(|p| p["format"] == SAVED_FORMAT))
+}
+
+/// Reads the saved plans of `doc`, one per vhost.
+///
+/// # Errors
+/// The document is not a saved plan of this format version, or its parts
+/// do not have their shapes; the text says which.
+pub fn from_saved(doc: &Value) -> Result<Vec<Saved>, String> {
+    let plans: Vec<&Value> = match doc["plans"].as_array() {
+        Some(many) => many.iter().collect(),
+        None => vec![doc],
+    };
+    plans.into_iter().map(one).collect()
+}
+
+fn one(doc: &Value) -> Result<Saved, String> {
+    if doc["format"] != SAVED_FORMAT {
+        return Err("not a plan saved by `warren plan --out`".into());
+    }
+    if doc["format_version"] != json!(super::json::FORMAT_VERSION) {
+        return Err(format!(
+            "a plan of format version {}, and this warren reads {}: make the plan again",
+            doc["format_version"],
+            super::json::FORMAT_VERSION
+        ));
+    }
+    let vhost = doc["vhost"].as_str().ok_or("the plan names no vhost")?;
+    let fingerprint = doc["fingerprint"]
+        .as_str()
+        .ok_or("the plan has no fingerprint")?
+        .to_string();
+    let desired = &doc["desired"];
+    let imported = crate::definitions::from_definitions(&desired["definitions"], vhost)
+        .map_err(|e| format!("the plan's topology: {e}"))?;
+    let mut topology = imported
+        .topologies
+        .into_iter()
+        .find(|t| t.vhost == vhost)
+        .unwrap_or_else(|| Topology {
+            vhost: vhost.to_string(),
+            ..Topology::default()
+        });
+    let users: BTreeMap<String, User> = serde_json::from_value(desired["users"].clone())
+        .map_err(|e| format!("the plan's users: {e}"))?;
+    topology.users = users
+        .into_iter()
+        .map(|(name, mut user)| {
+            user.name = name.clone();
+            (name, user)
+        })
+        .collect();
+    topology.ignore = serde_json::from_value(desired["ignore"].clone())
+        .map_err(|e| format!("the plan's ignore patterns: {e}"))?;
+    Ok(Saved {
+        desired: topology,
+        options: Options {
+            prune: doc["prune"].as_bool().unwrap_or(false),
+            ..Options::default()
+        },
+        fingerprint,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::load_str;
+    use crate::validate::validate_loaded;
+
+    #[test]
+    fn a_saved_plan_reads_back_to_the_same_plan() {
+        let spec = "version: 1\nvhost: shop\nexchanges:\n  x: { type: topic, alternate_exchange: y }\n  y: { type: fanout }\nqueues:\n  q: { type: quorum, delivery_limit: 5, bindings: [{ exchange: x, key: a.# }] }\npolicies:\n  p: { pattern: '^q$', definition: { max-length: 5 } }\nservices:\n  s: { consumes: { queue: q }, user: s }\nusers:\n  s: { password_env: S_PASSWORD, tags: [monitoring] }\nignore: ['^tmp']\n";
+        let desired = validate_loaded(load_str("s.yaml", spec))
+            .topologies
+            .remove(0);
+        let live = Topology {
+            vhost: "shop".into(),
+            ..Topology::default()
+        };
+        let options = Options {
+            prune: true,
+            ..Options::default()
+        };
+        let mut plan = super::super::diff(&desired, &live, &options);
+        plan.fingerprint = "f".repeat(64);
+        let saved = to_saved(&plan, &desired, &options, None);
+        assert!(is_saved(&saved));
+        let back = from_saved(&saved).unwrap().remove(0);
+        assert_eq!(back.fingerprint, plan.fingerprint);
+        assert!(back.options.prune);
+        assert_eq!(
+            back.desired.users["s"].password_env.as_deref(),
+            Some("S_PASSWORD")
+        );
+        assert_eq!(back.desired.ignore, ["^tmp"]);
+        let mut again = super::super::diff(&back.desired, &live, &back.options);
+        again.fingerprint = plan.fingerprint.clone();
+        assert_eq!(to_json(&again, None), to_json(&plan, None));
+        assert!(
+            from_saved(&json!({"format": "warren-plan", "format_version": 99}))
+                .unwrap_err()
+                .contains("format version 99")
+        );
+        assert!(!is_saved(&json!({"changes": []})));
+    }
+}
