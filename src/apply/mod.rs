@@ -19,6 +19,7 @@
 
 mod amqp_step;
 pub mod lock;
+pub mod migrate;
 mod step;
 
 use std::collections::BTreeMap;
@@ -202,6 +203,8 @@ pub enum Event<'c> {
 pub struct Amqp {
     connection: lapin::Connection,
     channels: Vec<lapin::Channel>,
+    /// In confirm mode, for moving messages (`--migrate`).
+    confirming: lapin::Channel,
 }
 
 impl Amqp {
@@ -224,9 +227,18 @@ impl Amqp {
                     .map_err(|e| BrokerError::amqp("open a channel to apply", e))?,
             );
         }
+        let confirming = connection
+            .create_channel()
+            .await
+            .map_err(|e| BrokerError::amqp("open a channel to move messages", e))?;
+        confirming
+            .confirm_select(lapin::options::ConfirmSelectOptions::default())
+            .await
+            .map_err(|e| BrokerError::amqp("turn on publisher confirms", e))?;
         Ok(Amqp {
             connection,
             channels,
+            confirming,
         })
     }
 
@@ -243,12 +255,16 @@ impl Amqp {
 ///
 /// # Errors
 /// The first refusal, with how many changes were done before it.
+/// With `migrate` (and `amqp`), a replaced queue's messages are moved
+/// into its replacement (see `migrate.rs`); those replaces run one at a
+/// time, before the rest of their layer.
 pub async fn execute(
     http: Arc<Http>,
     amqp: Option<&Amqp>,
     plan: &Plan,
     passwords: Arc<Passwords>,
     parallelism: usize,
+    migrate: bool,
     mut on_event: impl FnMut(Event<'_>),
 ) -> Result<usize, ApplyError> {
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -256,7 +272,59 @@ pub async fn execute(
     let changes: Arc<Vec<Change>> = Arc::new(plan.changes.clone());
     let stop = Arc::new(AtomicBool::new(false));
     let mut done = 0;
-    for layer in crate::plan::layers(&plan.changes) {
+    let migrations = match amqp {
+        Some(a) if migrate => migrations(plan).map(|m| (a, m)),
+        _ => None,
+    };
+    let step_failed = |done, source| ApplyError::Step {
+        done,
+        total,
+        source,
+    };
+    // Holding queues give their bindings back as soon as every binding is
+    // declared, before the deletes: the shorter both queues are bound, the
+    // fewer messages arrive twice.
+    let mut released = migrations.is_none();
+    for mut layer in crate::plan::layers(&plan.changes) {
+        if !released
+            && layer
+                .iter()
+                .all(|&i| plan.changes[i].action == Action::Delete)
+        {
+            if let Some((amqp, migrations)) = &migrations {
+                release_all(amqp, migrations)
+                    .await
+                    .map_err(|e| step_failed(done, e))?;
+            }
+            released = true;
+        }
+        if let Some((amqp, migrations)) = &migrations {
+            let (moving, rest): (Vec<usize>, Vec<usize>) = layer.into_iter().partition(|&i| {
+                migrations.contains_key(&plan.changes[i].name)
+                    && plan.changes[i].action == Action::Replace
+                    && plan.changes[i].kind == ObjectKind::Queue
+            });
+            layer = rest;
+            for i in moving {
+                let change = &plan.changes[i];
+                let held =
+                    migrate::hold(&amqp.confirming, &change.name, &migrations[&change.name]).await;
+                let replaced = match held {
+                    Ok(_) => amqp_step::run(&amqp.confirming, change).await,
+                    Err(e) => Err(e),
+                };
+                replaced.map_err(|e| step_failed(done, e))?;
+                done += 1;
+                on_event(Event::Done {
+                    change,
+                    done,
+                    total,
+                });
+            }
+        }
+        if layer.is_empty() {
+            continue;
+        }
         let workers = parallelism.max(1).min(layer.len());
         let next = Arc::new(std::sync::Mutex::new(layer.into_iter()));
         let (report, mut results) = tokio::sync::mpsc::unbounded_channel();
@@ -315,14 +383,45 @@ pub async fn execute(
             }
         }
         if let Some(source) = failed {
-            return Err(ApplyError::Step {
-                done,
-                total,
-                source,
-            });
+            return Err(step_failed(done, source));
         }
     }
+    if !released && let Some((amqp, migrations)) = &migrations {
+        release_all(amqp, migrations)
+            .await
+            .map_err(|e| step_failed(done, e))?;
+    }
     Ok(done)
+}
+
+async fn release_all(
+    amqp: &Amqp,
+    migrations: &BTreeMap<String, Vec<crate::topology::Binding>>,
+) -> Result<(), BrokerError> {
+    for (queue, bindings) in migrations {
+        migrate::release(&amqp.confirming, queue, bindings).await?;
+    }
+    Ok(())
+}
+
+/// The queues a plan replaces, with the bindings the plan gives each one:
+/// what their holding queues take over while they are replaced.
+fn migrations(plan: &Plan) -> Option<BTreeMap<String, Vec<crate::topology::Binding>>> {
+    let mut found: BTreeMap<String, Vec<crate::topology::Binding>> = plan
+        .changes
+        .iter()
+        .filter(|c| c.kind == ObjectKind::Queue && c.action == Action::Replace)
+        .map(|c| (c.name.clone(), Vec::new()))
+        .collect();
+    for c in &plan.changes {
+        if let (Action::Create, Some(Object::Binding(b))) = (c.action, &c.desired)
+            && b.destination_type == crate::topology::DestinationType::Queue
+            && let Some(list) = found.get_mut(&b.destination)
+        {
+            list.push(b.clone());
+        }
+    }
+    (!found.is_empty()).then_some(found)
 }
 
 /// Plans again until nothing is left, for a short while: on RabbitMQ 4.x a

@@ -27,8 +27,13 @@ pub struct ApplyArgs {
     pub prune: bool,
     /// Replace or delete queues that hold messages or have consumers,
     /// dropping what they hold.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "migrate")]
     pub allow_data_loss: bool,
+    /// Move a replaced queue's messages into its replacement, while
+    /// publishers keep publishing (deleted queues still need
+    /// --allow-data-loss). See docs/apply.md.
+    #[arg(long)]
+    pub migrate: bool,
     /// How many independent changes run at once.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_PARALLELISM, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
@@ -150,7 +155,10 @@ impl Context<'_> {
         // Everything that can refuse does so before the broker is touched.
         let passwords =
             Arc::new(apply::passwords(&plan, |v| std::env::var(v).ok()).map_err(failed)?);
-        let at_stake = rt.block_on(apply::at_stake(settings, http, &plan))?;
+        let mut at_stake = rt.block_on(apply::at_stake(settings, http, &plan))?;
+        if args.migrate {
+            at_stake.retain(|q| q.action == Action::Delete);
+        }
         if !at_stake.is_empty() && !args.allow_data_loss {
             return Err(failed(ApplyError::DataAtStake(at_stake)));
         }
@@ -176,6 +184,7 @@ impl Context<'_> {
                     &create_vhost,
                     passwords.clone(),
                     1,
+                    false,
                     |_| {},
                 )
                 .await?;
@@ -194,6 +203,7 @@ impl Context<'_> {
                     &current,
                     passwords.clone(),
                     usize::from(args.parallelism),
+                    args.migrate,
                     |Event::Done {
                          change,
                          done,

@@ -368,3 +368,126 @@ async fn a_saved_plan_applies_only_to_the_broker_it_was_made_against() {
         .status(64);
     assert!(ran.stderr.contains("give neither"), "{}", ran.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_moves_a_replaced_queue_while_publishers_keep_publishing() {
+    use lapin::options::{BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions};
+    use lapin::{BasicProperties, Confirmation};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    if !crate::support::broker::available() {
+        return;
+    }
+    let vhost = TestVhost::new("apply-migrate").await;
+    apply(&vhost, BASE, &["--yes"]).success();
+    // A publisher at a steady rate, with confirms and `mandatory`, from
+    // before the apply to after it.
+    let running = Arc::new(AtomicBool::new(true));
+    let publisher = {
+        let (settings, name, running) =
+            (vhost.settings.clone(), vhost.name.clone(), running.clone());
+        tokio::spawn(async move {
+            let connection = warren::broker::connect(&settings, &name).await.unwrap();
+            let channel = connection.create_channel().await.unwrap();
+            channel
+                .confirm_select(ConfirmSelectOptions::default())
+                .await
+                .unwrap();
+            let (mut published, mut returned) = (0u64, 0u64);
+            let mut keep_going = 60; // messages after the apply ends
+            while keep_going > 0 {
+                if !running.load(Ordering::SeqCst) {
+                    keep_going -= 1;
+                }
+                let confirm = channel
+                    .basic_publish(
+                        "events".into(),
+                        "payment.captured".into(),
+                        BasicPublishOptions {
+                            mandatory: true,
+                            ..BasicPublishOptions::default()
+                        },
+                        b"payment",
+                        BasicProperties::default()
+                            .with_delivery_mode(2)
+                            .with_message_id(published.to_string().into()),
+                    )
+                    .await
+                    .unwrap()
+                    .await
+                    .unwrap();
+                match confirm {
+                    Confirmation::Ack(None) => {}
+                    _ => returned += 1,
+                }
+                published += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+            }
+            let _ = connection.close(200, "done".into()).await;
+            (published, returned)
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let name = vhost.name.clone();
+    let ran = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_warren"))
+            .args(["apply", CHANGED, "--vhost", &name, "--yes", "--migrate"])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    assert_eq!(ran.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("replaced queue payments"), "{stderr}");
+    running.store(false, Ordering::SeqCst);
+    let (published, returned) = publisher.await.unwrap();
+    assert_eq!(
+        returned, 0,
+        "publishes were unroutable during the migration"
+    );
+    // Every published message is in the new queue (a few may be there
+    // twice: those published while both the holding and the new queue
+    // were bound).
+    let connection = warren::broker::connect(&vhost.settings, &vhost.name)
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let mut seen = std::collections::BTreeMap::<u64, u32>::new();
+    while let Some(m) = channel
+        .basic_get("payments".into(), BasicGetOptions { no_ack: true })
+        .await
+        .unwrap()
+    {
+        let id: u64 = m
+            .delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .unwrap()
+            .as_str()
+            .parse()
+            .unwrap();
+        *seen.entry(id).or_default() += 1;
+    }
+    let _ = connection.close(200, "done".into()).await;
+    let missing: Vec<u64> = (0..published).filter(|id| !seen.contains_key(id)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {published} lost: {missing:?}",
+        missing.len()
+    );
+    let twice = seen.values().filter(|&&n| n > 1).count();
+    assert!(
+        twice as u64 <= published / 10,
+        "{twice} duplicates of {published}"
+    );
+    eprintln!("{published} published during the migration, none lost, {twice} delivered twice");
+    plan_is_empty(&vhost, CHANGED, &[]);
+    // The holding queue is gone.
+    let usage = warren::broker::queue_usage(&vhost.http, &vhost.name)
+        .await
+        .unwrap();
+    assert!(!usage.contains_key("payments.warren-migrate"), "{usage:?}");
+}

@@ -1,0 +1,181 @@
+//! `--migrate`: replacing a queue without losing what it holds, while
+//! publishers keep publishing.
+//!
+//! 1. [`hold`]: a holding queue takes the old queue's bindings, then the old
+//!    queue gives them up, so new messages land in the holding queue; the
+//!    old queue's messages move there.
+//! 2. The plan deletes the old queue, declares the new one and binds it
+//!    (its ordinary replace and rebinding steps).
+//! 3. [`release`]: the holding queue gives up the bindings and its messages
+//!    move into the new queue; then it is deleted.
+//!
+//! At every moment some queue is bound to every source, so nothing
+//! published is unroutable. A message is acked from where it was only
+//! after the broker confirmed it where it goes, so nothing is lost; a
+//! message published while both the holding and the new queue are bound
+//! (the moment between binding one and unbinding the other) reaches both,
+//! so it may arrive twice: the delivery is at least once. A moved message
+//! is republished through the default exchange, so it keeps its body,
+//! properties and headers; its original exchange and routing key go into
+//! the headers `x-warren-exchange` and `x-warren-routing-key`.
+
+use lapin::Channel;
+use lapin::Confirmation;
+use lapin::options::{
+    BasicAckOptions, BasicGetOptions, BasicPublishOptions, QueueBindOptions, QueueDeclareOptions,
+    QueueDeleteOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+
+use crate::broker::{BrokerError, field_table};
+use crate::topology::Binding;
+
+/// The holding queue of `queue`.
+pub fn holding(queue: &str) -> String {
+    format!("{queue}.warren-migrate")
+}
+
+/// Step 1 for `queue`, fed by `bindings`. Returns how many messages moved.
+///
+/// # Errors
+/// The broker refuses, or a moved message is not confirmed (it stays in
+/// the old queue, unacked, and returns there when the channel closes).
+pub async fn hold(
+    channel: &Channel,
+    queue: &str,
+    bindings: &[Binding],
+) -> Result<u64, BrokerError> {
+    let hold = holding(queue);
+    let doing = |what: &str| format!("migrate queue {queue:?}: {what}");
+    channel
+        .queue_declare(
+            ShortString::from(hold.as_str()),
+            QueueDeclareOptions {
+                durable: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| BrokerError::amqp(doing("declare the holding queue"), e))?;
+    for b in bindings {
+        channel
+            .queue_bind(
+                ShortString::from(hold.as_str()),
+                ShortString::from(b.source.as_str()),
+                ShortString::from(b.routing_key.as_str()),
+                QueueBindOptions::default(),
+                field_table(&b.arguments),
+            )
+            .await
+            .map_err(|e| BrokerError::amqp(doing("bind the holding queue"), e))?;
+    }
+    for b in bindings {
+        channel
+            .queue_unbind(
+                ShortString::from(queue),
+                ShortString::from(b.source.as_str()),
+                ShortString::from(b.routing_key.as_str()),
+                field_table(&b.arguments),
+            )
+            .await
+            .map_err(|e| BrokerError::amqp(doing("unbind the old queue"), e))?;
+    }
+    move_all(channel, queue, &hold).await
+}
+
+/// Step 3 for `queue`, whose bindings are `bindings`. Returns how many
+/// messages moved.
+///
+/// # Errors
+/// As [`hold`]; the holding queue is kept until it is empty.
+pub async fn release(
+    channel: &Channel,
+    queue: &str,
+    bindings: &[Binding],
+) -> Result<u64, BrokerError> {
+    let hold = holding(queue);
+    let doing = |what: &str| format!("migrate queue {queue:?}: {what}");
+    for b in bindings {
+        channel
+            .queue_unbind(
+                ShortString::from(hold.as_str()),
+                ShortString::from(b.source.as_str()),
+                ShortString::from(b.routing_key.as_str()),
+                field_table(&b.arguments),
+            )
+            .await
+            .map_err(|e| BrokerError::amqp(doing("unbind the holding queue"), e))?;
+    }
+    let moved = move_all(channel, &hold, queue).await?;
+    channel
+        .queue_delete(
+            ShortString::from(hold.as_str()),
+            QueueDeleteOptions {
+                if_empty: true,
+                ..QueueDeleteOptions::default()
+            },
+        )
+        .await
+        .map_err(|e| BrokerError::amqp(doing("delete the empty holding queue"), e))?;
+    Ok(moved)
+}
+
+/// Moves every message of `from` into `to`: get, publish with a confirm,
+/// and ack only once the broker confirmed it routed and stored.
+async fn move_all(channel: &Channel, from: &str, to: &str) -> Result<u64, BrokerError> {
+    let doing = format!("move the messages of queue {from:?} to {to:?}");
+    let failed = |e: lapin::Error| BrokerError::amqp(doing.clone(), e);
+    let mut moved = 0;
+    while let Some(message) = channel
+        .basic_get(ShortString::from(from), BasicGetOptions { no_ack: false })
+        .await
+        .map_err(failed)?
+    {
+        let delivery = message.delivery;
+        let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+        for (name, value) in [
+            ("x-warren-exchange", delivery.exchange.as_str()),
+            ("x-warren-routing-key", delivery.routing_key.as_str()),
+        ] {
+            if !headers.inner().contains_key(name) {
+                headers.insert(
+                    ShortString::from(name),
+                    AMQPValue::LongString(LongString::from(value)),
+                );
+            }
+        }
+        let properties = delivery.properties.clone().with_headers(headers);
+        let confirm = channel
+            .basic_publish(
+                ShortString::from(""),
+                ShortString::from(to),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..BasicPublishOptions::default()
+                },
+                &delivery.data,
+                properties,
+            )
+            .await
+            .map_err(failed)?
+            .await
+            .map_err(failed)?;
+        // A returned message still confirms as Ack(Some(returned)): only a
+        // plain ack means it is stored.
+        if !matches!(confirm, Confirmation::Ack(None)) {
+            return Err(BrokerError::Http {
+                doing,
+                reason: format!(
+                    "the broker did not take a message into {to:?}; it stays in {from:?}"
+                ),
+            });
+        }
+        channel
+            .basic_ack(delivery.delivery_tag, BasicAckOptions::default())
+            .await
+            .map_err(failed)?;
+        moved += 1;
+    }
+    Ok(moved)
+}
