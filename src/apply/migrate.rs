@@ -58,29 +58,13 @@ pub async fn hold(
         )
         .await
         .map_err(|e| BrokerError::amqp(doing("declare the holding queue"), e))?;
-    for b in bindings {
-        channel
-            .queue_bind(
-                ShortString::from(hold.as_str()),
-                ShortString::from(b.source.as_str()),
-                ShortString::from(b.routing_key.as_str()),
-                QueueBindOptions::default(),
-                field_table(&b.arguments),
-            )
-            .await
-            .map_err(|e| BrokerError::amqp(doing("bind the holding queue"), e))?;
-    }
-    for b in bindings {
-        channel
-            .queue_unbind(
-                ShortString::from(queue),
-                ShortString::from(b.source.as_str()),
-                ShortString::from(b.routing_key.as_str()),
-                field_table(&b.arguments),
-            )
-            .await
-            .map_err(|e| BrokerError::amqp(doing("unbind the old queue"), e))?;
-    }
+    // Every bind before any unbind: some queue is always bound.
+    rebind(channel, &hold, bindings, true)
+        .await
+        .map_err(|e| BrokerError::amqp(doing("bind the holding queue"), e))?;
+    rebind(channel, queue, bindings, false)
+        .await
+        .map_err(|e| BrokerError::amqp(doing("unbind the old queue"), e))?;
     move_all(channel, queue, &hold).await
 }
 
@@ -96,17 +80,9 @@ pub async fn release(
 ) -> Result<u64, BrokerError> {
     let hold = holding(queue);
     let doing = |what: &str| format!("migrate queue {queue:?}: {what}");
-    for b in bindings {
-        channel
-            .queue_unbind(
-                ShortString::from(hold.as_str()),
-                ShortString::from(b.source.as_str()),
-                ShortString::from(b.routing_key.as_str()),
-                field_table(&b.arguments),
-            )
-            .await
-            .map_err(|e| BrokerError::amqp(doing("unbind the holding queue"), e))?;
-    }
+    rebind(channel, &hold, bindings, false)
+        .await
+        .map_err(|e| BrokerError::amqp(doing("unbind the holding queue"), e))?;
     let moved = move_all(channel, &hold, queue).await?;
     channel
         .queue_delete(
@@ -119,6 +95,32 @@ pub async fn release(
         .await
         .map_err(|e| BrokerError::amqp(doing("delete the empty holding queue"), e))?;
     Ok(moved)
+}
+
+/// Binds `queue` with each of `bindings` (their sources, keys and
+/// arguments), or unbinds it.
+async fn rebind(
+    channel: &Channel,
+    queue: &str,
+    bindings: &[Binding],
+    bind: bool,
+) -> Result<(), lapin::Error> {
+    for b in bindings {
+        let (queue, source, key, arguments) = (
+            ShortString::from(queue),
+            ShortString::from(b.source.as_str()),
+            ShortString::from(b.routing_key.as_str()),
+            field_table(&b.arguments),
+        );
+        if bind {
+            channel
+                .queue_bind(queue, source, key, QueueBindOptions::default(), arguments)
+                .await?;
+        } else {
+            channel.queue_unbind(queue, source, key, arguments).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Moves every message of `from` into `to`: get, publish with a confirm,

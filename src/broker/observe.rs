@@ -181,14 +181,8 @@ fn combine(state: VhostState, people: People, users: &[String]) -> Result<Observ
         .filter(|u| !u.contains("password hashes") && !u.contains("permissions of user"))
         .cloned()
         .collect();
-    let mut topology = imported
-        .topologies
-        .into_iter()
-        .find(|t| t.vhost == vhost)
-        .unwrap_or_else(|| Topology {
-            vhost: vhost.to_string(),
-            ..Topology::default()
-        });
+    let mut imported = imported;
+    let mut topology = imported.take(vhost);
     // A user with no permissions here still exists; keep it without them.
     topology.users.retain(|name, _| named(name));
     let operator_policies = match operator {

@@ -68,31 +68,15 @@ pub fn run(args: &ApplyArgs, out: &mut Output) -> Result<Outcome, CliError> {
         }
         return Ok(Outcome::Success);
     }
-    let guess = args
-        .connection
-        .vhost
-        .clone()
-        .or_else(|| crate::spec::peek_vhost(&args.paths));
-    let prefetch = async {
-        match &guess {
-            Some(vhost) => Some(crate::broker::read_vhost(&http, vhost).await),
-            None => None,
-        }
-    };
-    let (validation, mut prefetched) =
-        super::valid_spec_for_broker(&args.paths, &http, &rt, prefetch, out)?;
-    let Some(validation) = validation else {
+    let Some(super::ForBroker {
+        topologies,
+        mut prefetched,
+        ..
+    }) =
+        super::topologies_for_broker(&args.paths, args.connection.vhost.as_ref(), &http, &rt, out)?
+    else {
         return Ok(Outcome::Findings);
     };
-    let mut topologies = validation.topologies.clone();
-    if let Some(vhost) = &args.connection.vhost {
-        let [topology] = topologies.as_mut_slice() else {
-            return Err(CliError::Usage(
-                "--vhost needs the files of one vhost".into(),
-            ));
-        };
-        topology.vhost = vhost.clone();
-    }
     let options = Options {
         prune: args.prune,
         ..Options::default()

@@ -139,6 +139,54 @@ fn valid_spec_for_broker<F: std::future::Future>(
     }
 }
 
+/// The spec's topologies for a broker command: checked for the broker's
+/// release while the vhost the spec names is read (the export is most of
+/// a plan's time), `--vhost` applied. `None` when the spec has errors
+/// (they have been reported).
+fn topologies_for_broker(
+    paths: &[std::path::PathBuf],
+    vhost: Option<&String>,
+    http: &crate::broker::Http,
+    rt: &tokio::runtime::Runtime,
+    out: &mut Output,
+) -> Result<Option<ForBroker>, CliError> {
+    let guess = vhost.cloned().or_else(|| crate::spec::peek_vhost(paths));
+    let prefetch = async {
+        match &guess {
+            Some(vhost) => Some(crate::broker::read_vhost(http, vhost).await),
+            None => None,
+        }
+    };
+    let (validation, prefetched) = valid_spec_for_broker(paths, http, rt, prefetch, out)?;
+    let Some(validation) = validation else {
+        return Ok(None);
+    };
+    let mut topologies = validation.topologies.clone();
+    if let Some(vhost) = vhost {
+        let [topology] = topologies.as_mut_slice() else {
+            return Err(CliError::Usage(
+                "--vhost needs the files of one vhost".into(),
+            ));
+        };
+        topology.vhost = vhost.clone();
+    }
+    Ok(Some(ForBroker {
+        validation,
+        topologies,
+        prefetched,
+    }))
+}
+
+/// What [`topologies_for_broker`] gives a broker command.
+struct ForBroker {
+    validation: crate::validate::Validation,
+    /// One per vhost, with `--vhost` applied.
+    topologies: Vec<crate::topology::Topology>,
+    /// The guessed vhost's state, read while the spec was checked: hand it
+    /// to the first `plan_with`.
+    prefetched: Option<crate::broker::VhostState>,
+}
+
 /// A validation, the broker's answer to "which release?" (the validation
 /// used it when there was one), and what ran beside them.
 type ValidatedBeside<T> = (

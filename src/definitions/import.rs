@@ -37,6 +37,19 @@ pub enum DefinitionsError {
     Invalid(String),
 }
 
+impl Imported {
+    /// The topology of `vhost`, empty when the document holds nothing of it.
+    pub fn take(&mut self, vhost: &str) -> Topology {
+        match self.topologies.iter().position(|t| t.vhost == vhost) {
+            Some(i) => self.topologies.swap_remove(i),
+            None => Topology {
+                vhost: vhost.to_string(),
+                ..Topology::default()
+            },
+        }
+    }
+}
+
 /// A value the broker would refuse, by the settings table: the document
 /// cannot have come from a broker, and importing it would only move the
 /// refusal to `apply`. `at` names where it is, as a path into the document.

@@ -84,16 +84,9 @@ fn one(doc: &Value) -> Result<Saved, String> {
         .ok_or("the plan has no fingerprint")?
         .to_string();
     let desired = &doc["desired"];
-    let imported = crate::definitions::from_definitions(&desired["definitions"], vhost)
-        .map_err(|e| format!("the plan's topology: {e}"))?;
-    let mut topology = imported
-        .topologies
-        .into_iter()
-        .find(|t| t.vhost == vhost)
-        .unwrap_or_else(|| Topology {
-            vhost: vhost.to_string(),
-            ..Topology::default()
-        });
+    let mut topology = crate::definitions::from_definitions(&desired["definitions"], vhost)
+        .map_err(|e| format!("the plan's topology: {e}"))?
+        .take(vhost);
     let users: BTreeMap<String, User> = serde_json::from_value(desired["users"].clone())
         .map_err(|e| format!("the plan's users: {e}"))?;
     topology.users = users
