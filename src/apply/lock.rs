@@ -17,12 +17,14 @@ const HOLDER: &str = "x-warren-holder";
 /// broker deletes the queue.
 pub struct Lock {
     connection: lapin::Connection,
+    timeout: std::time::Duration,
 }
 
 impl Lock {
-    /// Releases the lock now.
+    /// Releases the lock now (the broker also does when the process ends).
     pub async fn release(self) {
-        let _ = self.connection.close(200, "apply done".into()).await;
+        let closing = self.connection.close(200, "apply done".into());
+        let _ = tokio::time::timeout(self.timeout, closing).await;
     }
 }
 
@@ -70,6 +72,17 @@ fn with_age(holder: &str) -> String {
 /// Another apply holds it (the error says who), or the broker cannot be
 /// reached.
 pub async fn acquire(settings: &Settings, http: &Http, vhost: &str) -> Result<Lock, LockError> {
+    let doing = format!("take the apply lock on vhost {vhost:?}");
+    match tokio::time::timeout(settings.timeout, take(settings, http, vhost)).await {
+        Ok(taken) => taken,
+        Err(_) => Err(LockError::Broker(BrokerError::Timeout {
+            doing,
+            after: settings.timeout,
+        })),
+    }
+}
+
+async fn take(settings: &Settings, http: &Http, vhost: &str) -> Result<Lock, LockError> {
     let connection = connect(settings, vhost).await?;
     let channel = connection
         .create_channel()
@@ -93,7 +106,10 @@ pub async fn acquire(settings: &Settings, http: &Http, vhost: &str) -> Result<Lo
         )
         .await;
     match declared {
-        Ok(_) => Ok(Lock { connection }),
+        Ok(_) => Ok(Lock {
+            connection,
+            timeout: settings.timeout,
+        }),
         Err(e) if is_locked(&e) => {
             let _ = connection.close(200, "lock held".into()).await;
             Err(LockError::Held {

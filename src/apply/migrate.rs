@@ -27,7 +27,9 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 
-use crate::broker::{BrokerError, field_table};
+use std::time::Duration;
+
+use crate::broker::{BrokerError, bounded, field_table};
 use crate::topology::Binding;
 
 /// The holding queue of `queue`.
@@ -42,30 +44,34 @@ pub fn holding(queue: &str) -> String {
 /// the old queue, unacked, and returns there when the channel closes).
 pub async fn hold(
     channel: &Channel,
+    after: Duration,
     queue: &str,
     bindings: &[Binding],
 ) -> Result<u64, BrokerError> {
     let hold = holding(queue);
     let doing = |what: &str| format!("migrate queue {queue:?}: {what}");
-    channel
-        .queue_declare(
-            ShortString::from(hold.as_str()),
-            QueueDeclareOptions {
-                durable: true,
-                ..QueueDeclareOptions::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .map_err(|e| BrokerError::amqp(doing("declare the holding queue"), e))?;
-    // Every bind before any unbind: some queue is always bound.
-    rebind(channel, &hold, bindings, true)
-        .await
-        .map_err(|e| BrokerError::amqp(doing("bind the holding queue"), e))?;
-    rebind(channel, queue, bindings, false)
-        .await
-        .map_err(|e| BrokerError::amqp(doing("unbind the old queue"), e))?;
-    move_all(channel, queue, &hold).await
+    bounded(after, &doing("take over the bindings"), async {
+        channel
+            .queue_declare(
+                ShortString::from(hold.as_str()),
+                QueueDeclareOptions {
+                    durable: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| BrokerError::amqp(doing("declare the holding queue"), e))?;
+        // Every bind before any unbind: some queue is always bound.
+        rebind(channel, &hold, bindings, true)
+            .await
+            .map_err(|e| BrokerError::amqp(doing("bind the holding queue"), e))?;
+        rebind(channel, queue, bindings, false)
+            .await
+            .map_err(|e| BrokerError::amqp(doing("unbind the old queue"), e))
+    })
+    .await?;
+    move_all(channel, after, queue, &hold).await
 }
 
 /// Step 3 for `queue`, whose bindings are `bindings`. Returns how many
@@ -75,25 +81,33 @@ pub async fn hold(
 /// As [`hold`]; the holding queue is kept until it is empty.
 pub async fn release(
     channel: &Channel,
+    after: Duration,
     queue: &str,
     bindings: &[Binding],
 ) -> Result<u64, BrokerError> {
     let hold = holding(queue);
     let doing = |what: &str| format!("migrate queue {queue:?}: {what}");
-    rebind(channel, &hold, bindings, false)
-        .await
-        .map_err(|e| BrokerError::amqp(doing("unbind the holding queue"), e))?;
-    let moved = move_all(channel, &hold, queue).await?;
-    channel
-        .queue_delete(
-            ShortString::from(hold.as_str()),
-            QueueDeleteOptions {
-                if_empty: true,
-                ..QueueDeleteOptions::default()
-            },
-        )
-        .await
-        .map_err(|e| BrokerError::amqp(doing("delete the empty holding queue"), e))?;
+    bounded(after, &doing("unbind the holding queue"), async {
+        rebind(channel, &hold, bindings, false)
+            .await
+            .map_err(|e| BrokerError::amqp(doing("unbind the holding queue"), e))
+    })
+    .await?;
+    let moved = move_all(channel, after, &hold, queue).await?;
+    bounded(after, &doing("delete the empty holding queue"), async {
+        channel
+            .queue_delete(
+                ShortString::from(hold.as_str()),
+                QueueDeleteOptions {
+                    if_empty: true,
+                    ..QueueDeleteOptions::default()
+                },
+            )
+            .await
+            .map(drop)
+            .map_err(|e| BrokerError::amqp(doing("delete the empty holding queue"), e))
+    })
+    .await?;
     Ok(moved)
 }
 
@@ -125,15 +139,37 @@ async fn rebind(
 
 /// Moves every message of `from` into `to`: get, publish with a confirm,
 /// and ack only once the broker confirmed it routed and stored.
-async fn move_all(channel: &Channel, from: &str, to: &str) -> Result<u64, BrokerError> {
+/// Each message's round trip is bounded by `after`.
+async fn move_all(
+    channel: &Channel,
+    after: Duration,
+    from: &str,
+    to: &str,
+) -> Result<u64, BrokerError> {
     let doing = format!("move the messages of queue {from:?} to {to:?}");
-    let failed = |e: lapin::Error| BrokerError::amqp(doing.clone(), e);
     let mut moved = 0;
-    while let Some(message) = channel
+    while bounded(after, &doing, move_one(channel, &doing, from, to)).await? {
+        moved += 1;
+    }
+    Ok(moved)
+}
+
+/// Moves the next message of `from`, if there is one.
+async fn move_one(
+    channel: &Channel,
+    doing: &str,
+    from: &str,
+    to: &str,
+) -> Result<bool, BrokerError> {
+    let failed = |e: lapin::Error| BrokerError::amqp(doing.to_string(), e);
+    let got = channel
         .basic_get(ShortString::from(from), BasicGetOptions { no_ack: false })
         .await
-        .map_err(failed)?
+        .map_err(failed)?;
     {
+        let Some(message) = got else {
+            return Ok(false);
+        };
         let delivery = message.delivery;
         let mut headers = delivery.properties.headers().clone().unwrap_or_default();
         for (name, value) in [
@@ -167,7 +203,7 @@ async fn move_all(channel: &Channel, from: &str, to: &str) -> Result<u64, Broker
         // plain ack means it is stored.
         if !matches!(confirm, Confirmation::Ack(None)) {
             return Err(BrokerError::Http {
-                doing,
+                doing: doing.to_string(),
                 reason: format!(
                     "the broker did not take a message into {to:?}; it stays in {from:?}"
                 ),
@@ -177,7 +213,6 @@ async fn move_all(channel: &Channel, from: &str, to: &str) -> Result<u64, Broker
             .basic_ack(delivery.delivery_tag, BasicAckOptions::default())
             .await
             .map_err(failed)?;
-        moved += 1;
     }
-    Ok(moved)
+    Ok(true)
 }

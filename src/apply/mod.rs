@@ -202,6 +202,8 @@ pub enum Event<'c> {
 /// per worker. Exchanges, queues and bindings are declared on these.
 pub struct Amqp {
     connection: lapin::Connection,
+    /// How long one request may wait for the broker's reply.
+    timeout: std::time::Duration,
     channels: Vec<lapin::Channel>,
     /// In confirm mode, for moving messages (`--migrate`).
     confirming: lapin::Channel,
@@ -217,33 +219,39 @@ impl Amqp {
         vhost: &str,
         workers: usize,
     ) -> Result<Amqp, BrokerError> {
-        let connection = crate::broker::connect(settings, vhost).await?;
-        let mut channels = Vec::new();
-        for _ in 0..workers.max(1) {
-            channels.push(
-                connection
-                    .create_channel()
-                    .await
-                    .map_err(|e| BrokerError::amqp("open a channel to apply", e))?,
-            );
-        }
-        let confirming = connection
-            .create_channel()
-            .await
-            .map_err(|e| BrokerError::amqp("open a channel to move messages", e))?;
-        confirming
-            .confirm_select(lapin::options::ConfirmSelectOptions::default())
-            .await
-            .map_err(|e| BrokerError::amqp("turn on publisher confirms", e))?;
-        Ok(Amqp {
-            connection,
-            channels,
-            confirming,
+        let doing = format!("open AMQP channels in vhost {vhost:?}");
+        crate::broker::bounded(settings.timeout, &doing, async {
+            let connection = crate::broker::connect(settings, vhost).await?;
+            let mut channels = Vec::new();
+            for _ in 0..workers.max(1) {
+                channels.push(
+                    connection
+                        .create_channel()
+                        .await
+                        .map_err(|e| BrokerError::amqp("open a channel to apply", e))?,
+                );
+            }
+            let confirming = connection
+                .create_channel()
+                .await
+                .map_err(|e| BrokerError::amqp("open a channel to move messages", e))?;
+            confirming
+                .confirm_select(lapin::options::ConfirmSelectOptions::default())
+                .await
+                .map_err(|e| BrokerError::amqp("turn on publisher confirms", e))?;
+            Ok(Amqp {
+                connection,
+                timeout: settings.timeout,
+                channels,
+                confirming,
+            })
         })
+        .await
     }
 
     pub async fn close(self) {
-        let _ = self.connection.close(200, "applied".into()).await;
+        let _ =
+            tokio::time::timeout(self.timeout, self.connection.close(200, "applied".into())).await;
     }
 }
 
@@ -307,10 +315,23 @@ pub async fn execute(
             layer = rest;
             for i in moving {
                 let change = &plan.changes[i];
-                let held =
-                    migrate::hold(&amqp.confirming, &change.name, &migrations[&change.name]).await;
+                let held = migrate::hold(
+                    &amqp.confirming,
+                    amqp.timeout,
+                    &change.name,
+                    &migrations[&change.name],
+                )
+                .await;
+                let doing = format!("replace queue {}", change.name);
                 let replaced = match held {
-                    Ok(_) => amqp_step::run(&amqp.confirming, change).await,
+                    Ok(_) => {
+                        crate::broker::bounded(
+                            amqp.timeout,
+                            &doing,
+                            amqp_step::run(&amqp.confirming, change),
+                        )
+                        .await
+                    }
                     Err(e) => Err(e),
                 };
                 replaced.map_err(|e| step_failed(done, e))?;
@@ -331,6 +352,7 @@ pub async fn execute(
         let mut running = tokio::task::JoinSet::new();
         for w in 0..workers {
             let channel = amqp.and_then(|a| a.channels.get(w % a.channels.len()).cloned());
+            let after = amqp.map(|a| a.timeout).unwrap_or_default();
             let (http, passwords, changes, stop, next, report) = (
                 http.clone(),
                 passwords.clone(),
@@ -347,7 +369,15 @@ pub async fn execute(
                     };
                     let change = &changes[i];
                     let result = match &channel {
-                        Some(ch) if amqp_step::handles(change) => amqp_step::run(ch, change).await,
+                        Some(ch) if amqp_step::handles(change) => {
+                            let doing = format!(
+                                "{} {} {}",
+                                step::verb(change.action),
+                                change.kind.as_str(),
+                                change.name
+                            );
+                            crate::broker::bounded(after, &doing, amqp_step::run(ch, change)).await
+                        }
                         _ => step::run(&http, &vhost, change, &passwords).await,
                     };
                     if result.is_err() {
@@ -399,7 +429,7 @@ async fn release_all(
     migrations: &BTreeMap<String, Vec<crate::topology::Binding>>,
 ) -> Result<(), BrokerError> {
     for (queue, bindings) in migrations {
-        migrate::release(&amqp.confirming, queue, bindings).await?;
+        migrate::release(&amqp.confirming, amqp.timeout, queue, bindings).await?;
     }
     Ok(())
 }

@@ -75,6 +75,25 @@ pub async fn queue_counts<'q>(
     Ok(counts)
 }
 
+/// `work` (AMQP requests), given up after `after`: lapin itself waits
+/// for a reply forever, and a broker busy with quorum queues can leave a
+/// declaration unanswered for minutes.
+///
+/// # Errors
+/// `work`'s own error, or a timeout that says what was being done.
+pub async fn bounded<T>(
+    after: std::time::Duration,
+    doing: &str,
+    work: impl std::future::Future<Output = Result<T, BrokerError>>,
+) -> Result<T, BrokerError> {
+    tokio::time::timeout(after, work).await.unwrap_or_else(|_| {
+        Err(BrokerError::Timeout {
+            doing: doing.to_string(),
+            after,
+        })
+    })
+}
+
 /// Queue, exchange or binding arguments as an AMQP field table.
 pub fn field_table(arguments: &crate::topology::Arguments) -> FieldTable {
     let mut table = FieldTable::default();
