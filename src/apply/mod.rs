@@ -30,7 +30,6 @@ use crate::plan::{Action, Change, Object, ObjectKind, Options as PlanOptions, Pl
 use crate::topology::Topology;
 
 pub use lock::{LOCK_QUEUE, Lock, LockError, acquire};
-pub use step::{exchange_body, queue_body};
 
 /// The password of each user the plan declares, read from the environment.
 pub type Passwords = BTreeMap<String, Password>;

@@ -1,14 +1,14 @@
-//! One plan change carried out through the management API. Declarations are
-//! PUTs of the whole object, so a step that ran before runs again harmlessly;
+//! One plan change carried out through the management API: the vhost,
+//! policies, users and permissions, which exist only there (exchanges,
+//! queues and bindings go over AMQP, `amqp_step.rs`). Declarations are PUTs
+//! of the whole object, so a step that ran before runs again harmlessly;
 //! deletions of what is already gone succeed.
 
 use serde_json::{Map, Value, json};
 
 use crate::broker::{BrokerError, Http, segment};
 use crate::plan::{Action, Change, Object, ObjectKind};
-use crate::topology::{
-    ALTERNATE_EXCHANGE, Binding, DestinationType, Exchange, Policy, QUEUE_TYPE, Queue, User,
-};
+use crate::topology::{Policy, User};
 
 use super::Passwords;
 
@@ -46,39 +46,14 @@ pub async fn run(
             http.put_json(&format!("vhosts/{}", segment(name)), &json!({}), &doing)
                 .await
         }
-        (Object::Exchange(x), Action::Delete) => {
-            http.delete(&format!("exchanges/{v}/{}", segment(&x.name)), &doing)
-                .await
-        }
-        (Object::Exchange(x), action) => {
-            let path = format!("exchanges/{v}/{}", segment(&x.name));
-            if action == Action::Replace {
-                http.delete(&path, &doing).await?;
-            }
-            http.put_json(&path, &exchange_body(x), &doing).await
-        }
-        (Object::Queue(q), Action::Delete) => {
-            // Never if-empty or if-unused: quorum queues answer those with
-            // 540 NOT_IMPLEMENTED. Apply checked the counts beforehand.
-            http.delete(&format!("queues/{v}/{}", segment(&q.name)), &doing)
-                .await
-        }
-        (Object::Queue(q), action) => {
-            let path = format!("queues/{v}/{}", segment(&q.name));
-            if action == Action::Replace {
-                http.delete(&path, &doing).await?;
-            }
-            http.put_json(&path, &queue_body(q), &doing).await
-        }
-        (Object::Binding(b), Action::Delete) => unbind(http, vhost, b, &doing).await,
-        (Object::Binding(b), _) => {
-            let path = format!(
-                "bindings/{v}/e/{}/{}/{}",
-                segment(&b.source),
-                destination_letter(b.destination_type),
-                segment(&b.destination)
-            );
-            http.post_json(&path, &binding_body(b), &doing).await
+        // Exchanges, queues and bindings go over AMQP (`amqp_step.rs`).
+        (Object::Exchange(_) | Object::Queue(_) | Object::Binding(_), _) => {
+            Err(BrokerError::Http {
+                doing,
+                reason:
+                    "exchanges, queues and bindings are declared over AMQP, and no channel is open"
+                        .into(),
+            })
         }
         (Object::Policy(p), Action::Delete) => {
             http.delete(&format!("policies/{v}/{}", segment(&p.name)), &doing)
@@ -174,33 +149,6 @@ fn arguments(args: &crate::topology::Arguments) -> Map<String, Value> {
     args.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-/// The management API's exchange document; the alternate exchange goes
-/// back into the arguments the normaliser lifted it from.
-pub fn exchange_body(x: &Exchange) -> Value {
-    let mut args = arguments(&x.arguments);
-    if let Some(ae) = &x.alternate_exchange {
-        args.insert(ALTERNATE_EXCHANGE.into(), json!(ae));
-    }
-    json!({
-        "type": x.kind.as_str(),
-        "durable": x.durable,
-        "auto_delete": x.auto_delete,
-        "internal": x.internal,
-        "arguments": args,
-    })
-}
-
-/// The management API's queue document, the type as `x-queue-type`.
-pub fn queue_body(q: &Queue) -> Value {
-    let mut args = arguments(&q.arguments);
-    args.insert(QUEUE_TYPE.into(), json!(q.queue_type.as_str()));
-    json!({ "durable": q.durable, "auto_delete": q.auto_delete, "arguments": args })
-}
-
-fn binding_body(b: &Binding) -> Value {
-    json!({ "routing_key": b.routing_key, "arguments": arguments(&b.arguments) })
-}
-
 fn policy_body(p: &Policy) -> Value {
     json!({
         "pattern": p.pattern,
@@ -208,33 +156,4 @@ fn policy_body(p: &Policy) -> Value {
         "priority": p.priority,
         "apply-to": p.apply_to.as_str(),
     })
-}
-
-fn destination_letter(t: DestinationType) -> &'static str {
-    match t {
-        DestinationType::Queue => "q",
-        DestinationType::Exchange => "e",
-    }
-}
-
-/// A binding is deleted by its properties key, which only the broker's
-/// listing knows; the RabbitMQ team's client looks it up.
-async fn unbind(http: &Http, vhost: &str, b: &Binding, doing: &str) -> Result<(), BrokerError> {
-    use rabbitmq_http_client::commons::BindingDestinationType;
-    use rabbitmq_http_client::requests::BindingDeletionParams;
-    let params = BindingDeletionParams {
-        virtual_host: vhost,
-        source: &b.source,
-        destination: &b.destination,
-        destination_type: match b.destination_type {
-            DestinationType::Queue => BindingDestinationType::Queue,
-            DestinationType::Exchange => BindingDestinationType::Exchange,
-        },
-        routing_key: &b.routing_key,
-        arguments: (!b.arguments.is_empty()).then(|| arguments(&b.arguments)),
-    };
-    http.api()
-        .delete_binding(&params, true)
-        .await
-        .map_err(|e| BrokerError::http(doing, e))
 }

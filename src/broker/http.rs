@@ -120,21 +120,6 @@ impl Http {
             .map(drop)
     }
 
-    /// `POST /api/{path}` with a JSON body (bindings are posted).
-    ///
-    /// # Errors
-    /// As [`Http::put_json`].
-    pub async fn post_json(
-        &self,
-        path: &str,
-        body: &Value,
-        doing: &str,
-    ) -> Result<(), BrokerError> {
-        self.send(reqwest::Method::POST, path, Some(body), doing)
-            .await
-            .map(drop)
-    }
-
     /// `DELETE /api/{path}`; an object already gone (404) is not an error,
     /// so that an interrupted apply can run again.
     ///
