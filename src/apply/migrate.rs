@@ -18,6 +18,10 @@
 //! is republished through the default exchange, so it keeps its body,
 //! properties and headers; its original exchange and routing key go into
 //! the headers `x-warren-exchange` and `x-warren-routing-key`.
+//!
+//! An apply interrupted between 1 and 3 leaves a holding queue bound and
+//! holding messages. The next apply finds it ([`unfinished`]) and finishes
+//! step 3 with the bindings the holding queue has on the broker.
 
 use lapin::Channel;
 use lapin::Confirmation;
@@ -27,14 +31,37 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::broker::{BrokerError, bounded, field_table};
-use crate::topology::Binding;
+use crate::topology::{Binding, DestinationType, Topology};
 
 /// The holding queue of `queue`.
 pub fn holding(queue: &str) -> String {
     format!("{queue}.warren-migrate")
+}
+
+/// The holding queues an interrupted migration left on the broker (`live`),
+/// for queues `desired` declares, each with the bindings it still has:
+/// what [`release`] gives back.
+pub fn unfinished(live: &Topology, desired: &Topology) -> BTreeMap<String, Vec<Binding>> {
+    desired
+        .queues
+        .keys()
+        .filter(|q| live.queues.contains_key(&holding(q)))
+        .map(|q| {
+            let hold = holding(q);
+            let bindings = live
+                .bindings
+                .iter()
+                .filter(|b| b.destination_type == DestinationType::Queue && b.destination == hold)
+                .filter(|b| !b.source.is_empty())
+                .cloned()
+                .collect();
+            (q.clone(), bindings)
+        })
+        .collect()
 }
 
 /// Step 1 for `queue`, fed by `bindings`. Returns how many messages moved.

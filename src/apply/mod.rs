@@ -427,10 +427,42 @@ async fn release_all(
     amqp: &Amqp,
     migrations: &BTreeMap<String, Vec<crate::topology::Binding>>,
 ) -> Result<(), BrokerError> {
+    finish(amqp, migrations).await.map(drop)
+}
+
+/// Gives each holding queue's bindings back to its queue and moves its
+/// messages there (`migrate::release`). Returns how many moved.
+///
+/// # Errors
+/// The broker refuses; what was not moved stays in the holding queue.
+pub async fn finish(
+    amqp: &Amqp,
+    migrations: &BTreeMap<String, Vec<crate::topology::Binding>>,
+) -> Result<u64, BrokerError> {
+    let mut moved = 0;
     for (queue, bindings) in migrations {
-        migrate::release(&amqp.confirming, amqp.timeout, queue, bindings).await?;
+        moved += migrate::release(&amqp.confirming, amqp.timeout, queue, bindings).await?;
     }
-    Ok(())
+    Ok(moved)
+}
+
+/// The migrations an earlier apply left unfinished on `vhost` that this
+/// plan does not finish itself (with `migrate`, its own replaces do).
+///
+/// # Errors
+/// The broker cannot be read.
+pub async fn unfinished(
+    http: &Http,
+    desired: &Topology,
+    plan: &Plan,
+    migrate: bool,
+) -> Result<BTreeMap<String, Vec<crate::topology::Binding>>, BrokerError> {
+    let live = crate::broker::observe(http, &desired.vhost, &[]).await?;
+    let mut left = migrate::unfinished(&live.topology, desired);
+    if migrate && let Some(own) = migrations(plan) {
+        left.retain(|q, _| !own.contains_key(q));
+    }
+    Ok(left)
 }
 
 /// The queues a plan replaces, with the bindings the plan gives each one:

@@ -1,4 +1,4 @@
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -133,7 +133,16 @@ impl Context<'_> {
         } = self;
         out.stdout
             .write_all(to_text(&plan, settings.http_url.as_str(), out.stdout_color).as_bytes())?;
-        if plan.is_empty() {
+        let unfinished = rt.block_on(apply::unfinished(http, desired, &plan, args.migrate))?;
+        for queue in unfinished.keys() {
+            writeln!(
+                out.stdout,
+                "An earlier apply was interrupted while migrating queue {:?}: its holding queue {:?} gives back its bindings and messages.",
+                crate::printable::for_people(queue),
+                crate::printable::for_people(&apply::migrate::holding(queue))
+            )?;
+        }
+        if plan.is_empty() && unfinished.is_empty() {
             return Ok(());
         }
         // Everything that can refuse does so before the broker is touched.
@@ -146,10 +155,15 @@ impl Context<'_> {
         if !at_stake.is_empty() && !args.allow_data_loss {
             return Err(failed(ApplyError::DataAtStake(at_stake)));
         }
-        if !confirmed(args, &plan.vhost, plan.changes.len(), out)? {
+        if !confirmed(
+            args,
+            &plan.vhost,
+            plan.changes.len() + unfinished.len(),
+            out,
+        )? {
             return Err(CliError::Failed("nothing applied".into()));
         }
-        let stderr = &mut out.stderr;
+        let mut progress = Progress::new(&mut out.stderr, plan.changes.len());
         let applied = rt.block_on(async {
             // The lock lives in the vhost, so a new vhost comes first.
             let mut plan = plan;
@@ -188,31 +202,41 @@ impl Context<'_> {
                     passwords.clone(),
                     usize::from(args.parallelism),
                     args.migrate,
-                    |Event::Done {
-                         change,
-                         done,
-                         total,
-                     }| {
-                        let _ = writeln!(
-                            stderr,
-                            "  [{done}/{total}] {} {} {}",
-                            verb(change.action),
-                            change.kind.as_str(),
-                            crate::printable::for_people(&change.name)
-                        );
-                    },
+                    |event| progress.show(&event),
                 )
                 .await;
+                let finished =
+                    match &done {
+                        Ok(n) => apply::finish(&amqp, &unfinished).await.map_err(|source| {
+                            ApplyError::Step {
+                                done: *n,
+                                total: current.changes.len(),
+                                source,
+                            }
+                        }),
+                        Err(_) => Ok(0),
+                    };
                 amqp.close().await;
+                progress.end();
                 let done = done?;
+                let moved = finished?;
                 apply::verify(http, desired, options).await?;
-                Ok(done)
+                Ok((done, moved))
             }
             .await;
             lock.release().await;
             result
         });
-        let done = applied.map_err(failed)?;
+        let (done, moved) = applied.map_err(failed)?;
+        if !unfinished.is_empty() {
+            writeln!(
+                out.stdout,
+                "Finished {} interrupted migration{}: {moved} message{} moved back.",
+                unfinished.len(),
+                if unfinished.len() == 1 { "" } else { "s" },
+                if moved == 1 { "" } else { "s" },
+            )?;
+        }
         writeln!(
             out.stdout,
             "Applied {done} change{} to vhost {:?}; the broker matches the spec.",
@@ -220,6 +244,59 @@ impl Context<'_> {
             crate::printable::for_people(&desired.vhost)
         )?;
         Ok(())
+    }
+}
+
+/// How apply shows its steps: a progress bar on a terminal, one line per
+/// change otherwise (logs and CI keep the whole story).
+struct Progress<'o> {
+    lines: &'o mut dyn Write,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl<'o> Progress<'o> {
+    fn new(lines: &'o mut dyn Write, total: usize) -> Progress<'o> {
+        let bar = (std::io::stderr().is_terminal() && total > 0).then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "  {bar:30} {pos}/{len} {elapsed} {wide_msg}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Progress { lines, bar }
+    }
+
+    fn show(
+        &mut self,
+        Event::Done {
+            change,
+            done,
+            total,
+        }: &Event<'_>,
+    ) {
+        let what = format!(
+            "{} {} {}",
+            verb(change.action),
+            change.kind.as_str(),
+            crate::printable::for_people(&change.name)
+        );
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(*done as u64);
+                bar.set_message(what);
+            }
+            None => {
+                let _ = writeln!(self.lines, "  [{done}/{total}] {what}");
+            }
+        }
+    }
+
+    fn end(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
     }
 }
 

@@ -491,3 +491,126 @@ async fn migrate_moves_a_replaced_queue_while_publishers_keep_publishing() {
         .unwrap();
     assert!(!usage.contains_key("payments.warren-migrate"), "{usage:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_apply_finishes_a_migration_that_was_interrupted() {
+    use lapin::options::ConfirmSelectOptions;
+    if !crate::support::broker::available() {
+        return;
+    }
+    let vhost = TestVhost::new("apply-resume").await;
+    apply(&vhost, BASE, &["--yes"]).success();
+    publish(&vhost, "events", "payment.captured", 7).await;
+    crate::support::broker::await_messages(&vhost, "payments", 7).await;
+    // An apply with --migrate that died after step 1: the holding queue
+    // has the bindings and the messages, the old queue neither.
+    let live = warren::broker::observe(&vhost.http, &vhost.name, &[])
+        .await
+        .unwrap();
+    let bindings: Vec<_> = live
+        .topology
+        .bindings
+        .into_iter()
+        .filter(|b| b.destination == "payments")
+        .collect();
+    assert_eq!(bindings.len(), 2, "{bindings:?}");
+    let connection = warren::broker::connect(&vhost.settings, &vhost.name)
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    let moved = warren::apply::migrate::hold(
+        &channel,
+        std::time::Duration::from_secs(10),
+        "payments",
+        &bindings,
+    )
+    .await
+    .unwrap();
+    assert_eq!(moved, 7);
+    let _ = connection.close(200, "interrupted".into()).await;
+    // Published while interrupted: the holding queue takes them.
+    publish(&vhost, "events", "payment.failed", 2).await;
+    crate::support::broker::await_messages(&vhost, "payments.warren-migrate", 9).await;
+
+    let ran = apply(&vhost, CHANGED, &["--yes"]).success();
+    assert!(
+        ran.stdout
+            .contains("interrupted while migrating queue \"payments\""),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        ran.stdout.contains("9 messages moved back"),
+        "{}",
+        ran.stdout
+    );
+    crate::support::broker::await_messages(&vhost, "payments", 9).await;
+    let usage = warren::broker::queue_usage(&vhost.http, &vhost.name)
+        .await
+        .unwrap();
+    assert!(!usage.contains_key("payments.warren-migrate"), "{usage:?}");
+    plan_is_empty(&vhost, CHANGED, &[]);
+    // The new queue has the bindings back.
+    publish(&vhost, "events", "payment.captured", 1).await;
+    crate::support::broker::await_messages(&vhost, "payments", 10).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_for_several_vhosts_applies_each_of_them() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let (first, second) = (
+        TestVhost::new("apply-saved-a").await,
+        TestVhost::new("apply-saved-b").await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (file, vhost, queue) in [("a.yaml", &first, "alpha"), ("b.yaml", &second, "beta")] {
+        std::fs::write(
+            dir.path().join(file),
+            format!(
+                "version: 1\nvhost: {:?}\nexchanges:\n  {queue}.in: {{ type: fanout }}\nqueues:\n  {queue}:\n    bindings: [{{ exchange: {queue}.in }}]\n",
+                vhost.name
+            ),
+        )
+        .unwrap();
+    }
+    let saved = dir.path().join("plan.json");
+    Warren::new()
+        .args(["plan"])
+        .arg_path(dir.path())
+        .args(["--out"])
+        .arg_path(&saved)
+        .success();
+    let ran = Warren::new()
+        .args(["apply", "--yes"])
+        .arg_path(&saved)
+        .success();
+    assert_eq!(
+        ran.stdout.matches("the broker matches the spec").count(),
+        2,
+        "{}",
+        ran.stdout
+    );
+    for (vhost, queue) in [(&first, "alpha"), (&second, "beta")] {
+        let usage = warren::broker::queue_usage(&vhost.http, &vhost.name)
+            .await
+            .unwrap();
+        assert!(usage.contains_key(queue), "{}: {usage:?}", vhost.name);
+    }
+    // Applied, the plan is spent: the broker no longer matches its fingerprint.
+    let ran = Warren::new()
+        .args(["apply", "--yes"])
+        .arg_path(&saved)
+        .status(1);
+    assert!(
+        ran.stderr
+            .contains("the broker changed since the plan was made"),
+        "{}",
+        ran.stderr
+    );
+}
