@@ -28,3 +28,4 @@ pub mod spec;
 pub mod topology;
 pub mod validate;
 pub mod vocabulary;
+pub mod worker;

@@ -14,3 +14,4 @@ mod proptests;
 mod schema;
 mod support;
 mod topologies;
+mod worker;

@@ -35,7 +35,7 @@ pub struct ConnectionArgs {
 }
 
 /// `250ms`, `5s`, `2m`, as in a spec.
-fn duration(text: &str) -> Result<std::time::Duration, String> {
+pub(super) fn duration(text: &str) -> Result<std::time::Duration, String> {
     let d = crate::spec::Duration::parse(text)?;
     if d.millis == 0 {
         return Err("a timeout of 0 would fail every request".into());

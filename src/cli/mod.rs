@@ -15,6 +15,7 @@ mod output;
 mod plan;
 mod report;
 mod route;
+mod run;
 mod schema;
 mod validate;
 
@@ -57,6 +58,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Show which queues a message reaches, and by which path.
     Route(route::RouteArgs),
+    /// Run the workers of services that have handlers (until SIGTERM or SIGINT).
+    Run(run::RunArgs),
     /// Print the JSON Schema of the spec format.
     Schema,
     /// List every diagnostic code.
@@ -105,6 +108,7 @@ where
         Command::Export(args) => export::run(args, &mut out),
         Command::Import(args) => import::run(args, &mut out),
         Command::Explain(args) => explain::run(args, &mut out),
+        Command::Run(args) => run::run(args, &mut out),
         Command::Schema => schema::run(&mut out),
         Command::Checks => checks::run(&mut out),
     };
@@ -175,6 +179,31 @@ fn topologies_for_broker(
         topologies,
         prefetched,
     }))
+}
+
+/// The one topology a worker command (`run`, `publish`, `dlq`) works on,
+/// checked offline, `--vhost` applied. `None` when the spec has errors
+/// (they have been reported).
+fn one_topology(
+    paths: &[std::path::PathBuf],
+    vhost: Option<&String>,
+    out: &mut Output,
+) -> Result<Option<crate::topology::Topology>, CliError> {
+    let Some(validation) = valid_spec(paths, out)? else {
+        return Ok(None);
+    };
+    let mut topologies = validation.topologies;
+    if topologies.len() != 1 {
+        return Err(CliError::Usage(format!(
+            "the files name {} vhosts: give the files of one vhost",
+            topologies.len()
+        )));
+    }
+    let mut topology = topologies.remove(0);
+    if let Some(vhost) = vhost {
+        topology.vhost = vhost.clone();
+    }
+    Ok(Some(topology))
 }
 
 /// What [`topologies_for_broker`] gives a broker command.

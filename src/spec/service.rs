@@ -38,6 +38,33 @@ pub struct ServiceSpec {
     /// Settings of the service's own queue, as in `queues:`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_settings: Option<Spanned<QueueSpec>>,
+    /// How long one handler call may take before it counts as a transient
+    /// failure (default 30s). Stays below the broker's consumer timeout
+    /// (30 minutes by default), which closes a channel whose delivery
+    /// stays unacknowledged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Spanned<Duration>>,
+    /// Skip messages already handled: a duplicate is acked without calling
+    /// the handler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency: Option<Spanned<IdempotencySpec>>,
+}
+
+/// How a worker recognises a message it has already handled.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdempotencySpec {
+    /// `message_id` (the AMQP property), or a JSON pointer into the body
+    /// such as `/order_id`.
+    pub key: Spanned<String>,
+    /// Where handled keys are kept: `memory` (one worker process; the
+    /// default) or a `redis://` URL (shared by every worker of the
+    /// service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<Spanned<String>>,
+    /// How long a handled key is remembered (default 1h).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<Spanned<Duration>>,
 }
 
 /// What a service consumes: keys from an exchange (into the service's own

@@ -30,7 +30,10 @@ pub use normal::{ALTERNATE_EXCHANGE, Disagreement, QUEUE_TYPE, normalize, queue_
 pub use origin::Origin;
 pub use policy::Policy;
 pub use queue::{Consumer, Queue};
-pub use service::{Emit, Retry, Service};
+pub use service::{
+    BROKER_CONSUMER_TIMEOUT, DEFAULT_HANDLER_TIMEOUT, DEFAULT_IDEMPOTENCY_TTL, Emit, Idempotency,
+    IdempotencyKey, IdempotencyStore, Retry, Service,
+};
 pub use user::{Permissions, TopicPermission, User, default_password_env};
 
 /// The objects of one vhost, keyed by name where RabbitMQ keys them by name.

@@ -24,8 +24,74 @@ pub struct Service {
     pub user: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handler: Option<Handler>,
+    /// How long one handler call may take.
+    pub timeout: Duration,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotency: Option<Idempotency>,
     #[serde(skip)]
     pub origin: Origin,
+}
+
+/// A handler call's timeout when the spec gives none.
+pub const DEFAULT_HANDLER_TIMEOUT: Duration = Duration::from_millis(30_000);
+
+/// The broker's default `consumer_timeout`: a delivery unacknowledged for
+/// longer closes its channel, so a handler timeout must stay below it.
+pub const BROKER_CONSUMER_TIMEOUT: Duration = Duration::from_millis(30 * 60_000);
+
+/// How long a handled key is remembered when the spec gives no `ttl`.
+pub const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_millis(3_600_000);
+
+/// How a worker recognises a message it has handled before.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Idempotency {
+    pub key: IdempotencyKey,
+    pub store: IdempotencyStore,
+    pub ttl: Duration,
+}
+
+/// Where the idempotency key of a message comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdempotencyKey {
+    /// The AMQP `message_id` property.
+    MessageId,
+    /// A JSON pointer (RFC 6901) into the body.
+    Pointer(String),
+}
+
+impl IdempotencyKey {
+    /// `message_id`, or a JSON pointer (which starts with `/`).
+    pub fn parse(text: &str) -> Option<IdempotencyKey> {
+        match text {
+            "message_id" => Some(IdempotencyKey::MessageId),
+            p if p.starts_with('/') => Some(IdempotencyKey::Pointer(p.to_string())),
+            _ => None,
+        }
+    }
+}
+
+/// Where handled keys are kept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdempotencyStore {
+    /// In the worker process: lost on restart, not shared.
+    Memory,
+    /// A Redis server, shared by every worker of the service.
+    Redis(String),
+}
+
+impl IdempotencyStore {
+    /// `memory`, or a `redis://` / `rediss://` URL.
+    pub fn parse(text: &str) -> Option<IdempotencyStore> {
+        match text {
+            "memory" => Some(IdempotencyStore::Memory),
+            url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                Some(IdempotencyStore::Redis(url.to_string()))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// One routing key a service may publish to one exchange.
@@ -55,6 +121,12 @@ pub struct Retry {
 }
 
 impl Retry {
+    /// The routing key on the retry exchange that reaches the DLQ: a worker
+    /// dead-letters through the retry exchange, which its user may write
+    /// to, with the failure's reason in the headers. No delay is spelled
+    /// like this.
+    pub const DEAD_LETTER_KEY: &'static str = "dlq";
+
     /// The routing key on the retry exchange for a delay.
     pub fn key_for(delay: Duration) -> String {
         delay.to_string()

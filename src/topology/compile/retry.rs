@@ -119,6 +119,14 @@ impl Compiler {
             // Read by `warren dlq`, not by the service.
             dlq.consumer = Consumer::External;
             self.topology.queues.insert(dead_letter_queue.clone(), dlq);
+            self.topology.bindings.push(Binding {
+                source: retry_exchange.clone(),
+                destination: dead_letter_queue.clone(),
+                destination_type: DestinationType::Queue,
+                routing_key: Retry::DEAD_LETTER_KEY.into(),
+                arguments: Default::default(),
+                origin: Origin::generated(service, span),
+            });
         }
         Some(Retry {
             delays,

@@ -5,7 +5,10 @@ use super::{Compiler, Kind, at, queue};
 use crate::diagnostic::{Diagnostic, codes};
 use crate::source::{FileId, Span};
 use crate::spec::{ConsumeSpec, ServiceSpec, Spanned, SpecFile};
-use crate::topology::{Binding, Consumer, DestinationType, Emit, Origin, QueueType, Service};
+use crate::topology::{
+    Binding, Consumer, DEFAULT_HANDLER_TIMEOUT, DEFAULT_IDEMPOTENCY_TTL, DestinationType, Emit,
+    Idempotency, IdempotencyKey, IdempotencyStore, Origin, QueueType, Service,
+};
 
 impl Compiler {
     pub(super) fn services(&mut self, file: FileId, spec: &SpecFile) {
@@ -104,6 +107,11 @@ impl Compiler {
             concurrency: s.concurrency.as_ref().map_or(1, |c| c.value),
             user: s.user.as_ref().map(|u| u.value.clone()),
             handler: s.handler.as_ref().map(|h| h.value.clone()),
+            timeout: s
+                .timeout
+                .as_ref()
+                .map_or(DEFAULT_HANDLER_TIMEOUT, |t| t.value),
+            idempotency: s.idempotency.as_ref().and_then(|i| idempotency(&i.value)),
             origin,
         }
     }
@@ -223,4 +231,19 @@ impl Compiler {
         self.topology.queues.insert(queue_name.clone(), queue);
         Some(queue_name)
     }
+}
+
+/// The model's idempotency settings; values E010 refuses give none.
+fn idempotency(spec: &crate::spec::IdempotencySpec) -> Option<Idempotency> {
+    Some(Idempotency {
+        key: IdempotencyKey::parse(&spec.key.value)?,
+        store: match &spec.store {
+            Some(s) => IdempotencyStore::parse(&s.value)?,
+            None => IdempotencyStore::Memory,
+        },
+        ttl: spec
+            .ttl
+            .as_ref()
+            .map_or(DEFAULT_IDEMPOTENCY_TTL, |t| t.value),
+    })
 }

@@ -63,6 +63,7 @@ impl Compiler {
     }
 
     pub(super) fn service_values(&mut self, file: FileId, name: &str, s: &ServiceSpec) {
+        self.service_limits(file, name, s);
         if let Some(retry) = s.retry.as_ref().filter(|r| r.value.delays.is_empty()) {
             self.invalid(
                 at(file, retry),
@@ -92,6 +93,53 @@ impl Compiler {
                     "see docs/spec.md, Services, for the handler forms",
                 );
             }
+        }
+    }
+
+    fn service_limits(&mut self, file: FileId, name: &str, s: &ServiceSpec) {
+        use crate::topology::{BROKER_CONSUMER_TIMEOUT, IdempotencyKey, IdempotencyStore};
+        if let Some(t) = &s.timeout
+            && (t.value.millis == 0 || t.value >= BROKER_CONSUMER_TIMEOUT)
+        {
+            self.invalid(
+                at(file, t),
+                format!("service {name:?} has a handler timeout of {}", t.value),
+                "timeout",
+                "give more than 0s and less than 30m: the broker closes a channel whose delivery stays unacknowledged for 30 minutes (consumer_timeout)",
+            );
+        }
+        let Some(i) = &s.idempotency else { return };
+        if IdempotencyKey::parse(&i.value.key.value).is_none() {
+            self.invalid(
+                at(file, &i.value.key),
+                format!(
+                    "service {name:?}: idempotency key {:?} is neither message_id nor a JSON pointer",
+                    i.value.key.value
+                ),
+                "key",
+                "write key: message_id, or a JSON pointer into the body such as key: /order_id",
+            );
+        }
+        if let Some(store) = &i.value.store
+            && IdempotencyStore::parse(&store.value).is_none()
+        {
+            self.invalid(
+                at(file, store),
+                format!(
+                    "service {name:?}: unknown idempotency store {:?}",
+                    store.value
+                ),
+                "store",
+                "write store: memory, or a Redis URL such as store: redis://127.0.0.1:6379",
+            );
+        }
+        if let Some(ttl) = i.value.ttl.as_ref().filter(|t| t.value.millis == 0) {
+            self.invalid(
+                at(file, ttl),
+                format!("service {name:?} remembers handled keys for 0s"),
+                "ttl",
+                "give how long a duplicate can still arrive, e.g. ttl: 1h",
+            );
         }
     }
 

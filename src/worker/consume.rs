@@ -1,0 +1,234 @@
+//! One service's worker: connect, consume, hand each delivery to
+//! `process`, and start over when the connection goes.
+//!
+//! A session owns one connection with two channels: one consumes (with
+//! per-consumer QoS: global QoS is refused from RabbitMQ 4.3), one
+//! publishes in confirm mode. Deliveries run concurrently up to the
+//! service's `concurrency`; the broker sends at most `prefetch` ahead.
+//!
+//! Shutdown (the token is cancelled): stop consuming, let the deliveries
+//! in flight finish within the shutdown timeout (each waits for its own
+//! confirms and ack), then close. Whatever was not settled by then
+//! returns to the queue when the connection closes.
+//!
+//! A lost connection ends the session; the deliveries in flight fail to
+//! settle (they return to the queue on the broker's side), and a new
+//! session starts after a backoff with jitter.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions,
+};
+use lapin::types::{FieldTable, ShortString};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::metrics::Health;
+use super::process::{Context, process};
+use crate::broker::Settings;
+
+/// How a service connects and stops.
+pub struct Session {
+    pub cx: Arc<Context>,
+    pub settings: Settings,
+    pub vhost: String,
+    pub queue: String,
+    pub shutdown_timeout: Duration,
+    pub health: Health,
+}
+
+/// Why a session ended other than by shutdown.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Lost(String);
+
+/// Runs sessions until `cancel`, reconnecting after each loss.
+pub async fn run(session: Session, cancel: CancellationToken) {
+    let service = session.cx.service.name.clone();
+    let mut backoff = Backoff::default();
+    loop {
+        match once(&session, &cancel, &mut backoff).await {
+            Ok(()) => return,
+            Err(Lost(why)) => {
+                session.health.set(&service, false);
+                let wait = backoff.next();
+                tracing::warn!(service, "connection lost: {why}; reconnecting in {wait:?}");
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = tokio::time::sleep(wait) => {}
+                }
+            }
+        }
+    }
+}
+
+async fn once(s: &Session, cancel: &CancellationToken, backoff: &mut Backoff) -> Result<(), Lost> {
+    let service = s.cx.service.name.as_str();
+    let lost = |what: &str, e: &dyn std::fmt::Display| Lost(format!("{what}: {e}"));
+    let connection = tokio::time::timeout(
+        s.settings.connect_timeout,
+        crate::broker::connect(&s.settings, &s.vhost),
+    )
+    .await
+    .map_err(|_| {
+        Lost(format!(
+            "no connection within {:?}",
+            s.settings.connect_timeout
+        ))
+    })?
+    .map_err(|e| lost("connect", &e))?;
+    let consuming = connection
+        .create_channel()
+        .await
+        .map_err(|e| lost("open a channel", &e))?;
+    let publisher = connection
+        .create_channel()
+        .await
+        .map_err(|e| lost("open a channel", &e))?;
+    publisher
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .map_err(|e| lost("turn on publisher confirms", &e))?;
+    consuming
+        .basic_qos(s.cx.service.prefetch, BasicQosOptions { global: false })
+        .await
+        .map_err(|e| lost("set the prefetch", &e))?;
+    let tag = format!("warren-{service}-{}", std::process::id());
+    let mut deliveries = consuming
+        .basic_consume(
+            ShortString::from(s.queue.as_str()),
+            ShortString::from(tag.as_str()),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| lost(&format!("consume queue {:?}", s.queue), &e))?;
+    s.health.set(service, true);
+    backoff.reset();
+    tracing::info!(service, queue = %s.queue, prefetch = s.cx.service.prefetch, concurrency = s.cx.service.concurrency, "consuming");
+
+    let permits = Arc::new(Semaphore::new(
+        usize::try_from(s.cx.service.concurrency.max(1)).unwrap_or(1),
+    ));
+    let mut running = JoinSet::new();
+    let ended = loop {
+        // Reap finished deliveries so the set does not grow.
+        while running.try_join_next().is_some() {}
+        let permit = tokio::select! {
+            () = cancel.cancelled() => break Ok(()),
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break Ok(()),
+            },
+        };
+        let next = tokio::select! {
+            () = cancel.cancelled() => break Ok(()),
+            next = deliveries.next() => next,
+        };
+        match next {
+            Some(Ok(delivery)) => {
+                let (cx, publisher) = (s.cx.clone(), publisher.clone());
+                running.spawn(async move {
+                    process(&cx, &publisher, delivery).await;
+                    drop(permit);
+                });
+            }
+            Some(Err(e)) => break Err(lost("consuming", &e)),
+            None => {
+                break Err(Lost(
+                    "the broker cancelled the consumer (queue deleted?)".into(),
+                ));
+            }
+        }
+    };
+    if ended.is_ok() {
+        // No new deliveries; those prefetched but not started go back to
+        // the queue when the channel closes.
+        let _ = consuming
+            .basic_cancel(
+                ShortString::from(tag.as_str()),
+                BasicCancelOptions::default(),
+            )
+            .await;
+        let waiting = running.len();
+        if waiting > 0 {
+            tracing::info!(service, waiting, "draining the deliveries in flight");
+        }
+        let drained = tokio::time::timeout(s.shutdown_timeout, async {
+            while running.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                service,
+                left = running.len(),
+                "shutdown timeout: the deliveries still in flight return to the queue"
+            );
+            running.abort_all();
+        }
+        let _ = connection.close(200, "shutting down".into()).await;
+        s.health.set(service, false);
+        tracing::info!(service, "stopped");
+    } else {
+        // Nothing in flight can settle on a dead channel; let each task
+        // see that and end.
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            while running.join_next().await.is_some() {}
+        })
+        .await;
+        running.abort_all();
+        let _ = connection.close(320, "lost".into()).await;
+    }
+    ended
+}
+
+/// Exponential backoff, 100 ms doubling to 30 s, each wait drawn between
+/// half and all of it so that workers cut off together do not return
+/// together.
+#[derive(Default)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    const BASE: Duration = Duration::from_millis(100);
+    const MAX: Duration = Duration::from_secs(30);
+
+    fn next(&mut self) -> Duration {
+        let ceiling = Self::BASE
+            .saturating_mul(1u32 << self.failures.min(16))
+            .min(Self::MAX);
+        self.failures = self.failures.saturating_add(1);
+        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(fastrand::u64(millis / 2..=millis))
+    }
+
+    fn reset(&mut self) {
+        self.failures = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_its_ceiling_with_jitter_and_resets() {
+        let mut b = Backoff::default();
+        let first = b.next();
+        assert!(
+            first >= Duration::from_millis(50) && first <= Duration::from_millis(100),
+            "{first:?}"
+        );
+        for _ in 0..40 {
+            assert!(b.next() <= Backoff::MAX);
+        }
+        assert!(b.next() >= Backoff::MAX / 2);
+        b.reset();
+        assert!(b.next() <= Duration::from_millis(100));
+    }
+}

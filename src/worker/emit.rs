@@ -1,0 +1,262 @@
+//! Publishing what a worker sends on: emitted events, retries and dead
+//! letters. Every publish is persistent and `mandatory`, on a channel in
+//! confirm mode, and counts as done only when the broker acks it without
+//! returning it: lapin resolves a returned message as `Ack(Some(..))`.
+
+use lapin::options::BasicPublishOptions;
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, Channel, Confirmation};
+
+use super::{Event, Message};
+use crate::topology::Service;
+
+/// Why a publish did not land.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The channel or connection is gone: the delivery cannot be settled
+    /// either, and the broker will redeliver it.
+    #[error("{0}")]
+    Connection(#[from] lapin::Error),
+    /// The broker answered: no queue took the message, or it refused it.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Publishes and waits for the broker's confirm.
+///
+/// # Errors
+/// The broker returned or refused the message, or the channel is gone.
+pub async fn publish(
+    channel: &Channel,
+    exchange: &str,
+    key: &str,
+    body: &[u8],
+    properties: BasicProperties,
+) -> Result<(), PublishError> {
+    let confirm = channel
+        .basic_publish(
+            ShortString::from(exchange),
+            ShortString::from(key),
+            BasicPublishOptions {
+                mandatory: true,
+                ..BasicPublishOptions::default()
+            },
+            body,
+            properties.with_delivery_mode(2),
+        )
+        .await?
+        .await?;
+    match confirm {
+        Confirmation::Ack(None) => Ok(()),
+        Confirmation::Ack(Some(returned)) => Err(PublishError::Refused(format!(
+            "no queue took it (returned: {})",
+            returned.reply_text
+        ))),
+        Confirmation::Nack(_) => Err(PublishError::Refused("the broker refused it (nack)".into())),
+        Confirmation::NotRequested => Err(PublishError::Refused(
+            "the channel is not in confirm mode".into(),
+        )),
+    }
+}
+
+/// An event ready to publish.
+#[derive(Debug)]
+pub struct Outgoing {
+    pub exchange: String,
+    pub key: String,
+    pub body: Vec<u8>,
+    pub properties: BasicProperties,
+}
+
+/// The events as messages, after checking each against what `service`
+/// declares under `emits:`. All or none: one undeclared key and nothing
+/// is published.
+///
+/// # Errors
+/// An event's key is not declared, or its exchange is ambiguous; the text
+/// says which and how to fix it.
+pub fn prepare(
+    service: &Service,
+    input: &Message,
+    events: &[Event],
+) -> Result<Vec<Outgoing>, String> {
+    events
+        .iter()
+        .map(|event| {
+            let exchange = exchange_for(service, event)?;
+            let body = serde_json::to_vec(&event.body).map_err(|e| e.to_string())?;
+            Ok(Outgoing {
+                exchange,
+                key: event.key.clone(),
+                body,
+                properties: properties(input, event),
+            })
+        })
+        .collect()
+}
+
+/// The exchange an event goes to: the one it names, or the only one its
+/// key is declared for.
+fn exchange_for(service: &Service, event: &Event) -> Result<String, String> {
+    let declared: Vec<&str> = service
+        .emits
+        .iter()
+        .filter(|e| e.key == event.key)
+        .filter(|e| event.exchange.as_deref().is_none_or(|x| x == e.exchange))
+        .map(|e| e.exchange.as_str())
+        .collect();
+    match declared.as_slice() {
+        [one] => Ok((*one).to_string()),
+        [] => {
+            let keys: Vec<&str> = service.emits.iter().map(|e| e.key.as_str()).collect();
+            Err(format!(
+                "service {:?} does not declare the routing key {:?}{}; it emits {}. Add the key under `emits:` or emit a declared one",
+                service.name,
+                super::headers::capped(&event.key, 200),
+                event
+                    .exchange
+                    .as_ref()
+                    .map(|x| format!(" on exchange {:?}", super::headers::capped(x, 200)))
+                    .unwrap_or_default(),
+                if keys.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    keys.join(", ")
+                }
+            ))
+        }
+        several => Err(format!(
+            "service {:?} emits {:?} on several exchanges ({}): name one with \"exchange\"",
+            service.name,
+            event.key,
+            several.join(", ")
+        )),
+    }
+}
+
+/// A new message id, the input's correlation id (or its message id when it
+/// has none), JSON, and the event's headers.
+fn properties(input: &Message, event: &Event) -> BasicProperties {
+    let mut properties = BasicProperties::default()
+        .with_message_id(uuid::Uuid::new_v4().to_string().into())
+        .with_content_type("application/json".into())
+        .with_timestamp(now_millis() / 1000);
+    if let Some(correlation) = input.correlation_id.as_ref().or(input.message_id.as_ref()) {
+        properties = properties.with_correlation_id(correlation.as_str().into());
+    }
+    if !event.headers.is_empty() {
+        let mut table = FieldTable::default();
+        for (name, value) in &event.headers {
+            if super::headers::is_warren(name) {
+                continue;
+            }
+            let value = match value {
+                serde_json::Value::String(s) => AMQPValue::LongString(LongString::from(s.as_str())),
+                other => {
+                    let mut one = crate::topology::Arguments::new();
+                    one.insert(name.clone(), other.clone());
+                    match crate::broker::field_table(&one).inner().get(name.as_str()) {
+                        Some(v) => v.clone(),
+                        None => continue,
+                    }
+                }
+            };
+            table.insert(ShortString::from(name.as_str()), value);
+        }
+        properties = properties.with_headers(table);
+    }
+    properties
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::Emit;
+
+    fn service(emits: &[(&str, &str)]) -> Service {
+        Service {
+            name: "inventory".into(),
+            queue: Some("inventory".into()),
+            emits: emits
+                .iter()
+                .map(|(x, k)| Emit {
+                    exchange: (*x).into(),
+                    key: (*k).into(),
+                    span: None,
+                    exchange_span: None,
+                })
+                .collect(),
+            retry: None,
+            prefetch: 10,
+            concurrency: 1,
+            user: None,
+            handler: None,
+            timeout: crate::topology::DEFAULT_HANDLER_TIMEOUT,
+            idempotency: None,
+            origin: Default::default(),
+        }
+    }
+
+    fn input() -> Message {
+        Message {
+            service: "inventory".into(),
+            exchange: "orders".into(),
+            routing_key: "order.created".into(),
+            message_id: Some("m-1".into()),
+            correlation_id: Some("order-7".into()),
+            attempt: 1,
+            headers: Default::default(),
+            body: serde_json::json!({}),
+        }
+    }
+
+    #[test]
+    fn declared_keys_find_their_exchange_and_undeclared_ones_refuse_the_whole_batch() {
+        let s = service(&[
+            ("orders", "order.checked"),
+            ("audit", "order.checked"),
+            ("orders", "order.failed"),
+        ]);
+        let ok = prepare(
+            &s,
+            &input(),
+            &[Event::new("order.failed", serde_json::json!({"id": 7}))],
+        )
+        .unwrap();
+        assert_eq!(ok[0].exchange, "orders");
+        assert_eq!(ok[0].body, br#"{"id":7}"#);
+        let props = &ok[0].properties;
+        assert_eq!(props.correlation_id().as_ref().unwrap().as_str(), "order-7");
+        assert_ne!(props.message_id().as_ref().unwrap().as_str(), "m-1");
+
+        let ambiguous = prepare(
+            &s,
+            &input(),
+            &[Event::new("order.checked", serde_json::Value::Null)],
+        );
+        assert!(ambiguous.unwrap_err().contains("several exchanges"));
+        let mut named = Event::new("order.checked", serde_json::Value::Null);
+        named.exchange = Some("audit".into());
+        assert_eq!(
+            prepare(&s, &input(), &[named]).unwrap()[0].exchange,
+            "audit"
+        );
+
+        let batch = [
+            Event::new("order.failed", serde_json::Value::Null),
+            Event::new("order.shipped", serde_json::Value::Null),
+        ];
+        let refused = prepare(&s, &input(), &batch).unwrap_err();
+        assert!(
+            refused.contains("does not declare the routing key \"order.shipped\""),
+            "{refused}"
+        );
+    }
+}

@@ -1,0 +1,122 @@
+//! The handler contract (docs/design.md section 5), the same for every
+//! handler kind: what a handler is given, what it may emit, and how it
+//! says it failed.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A consumed message as a handler sees it. `exchange` and `routing_key`
+/// are where it was first published, also after a retry brought it back
+/// through a delay queue.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Message {
+    pub service: String,
+    pub exchange: String,
+    pub routing_key: String,
+    pub message_id: Option<String>,
+    pub correlation_id: Option<String>,
+    /// 1 for the first delivery, 2 after the first retry, and so on.
+    pub attempt: u32,
+    /// The message's headers, warren's own (`x-warren-*`) left out.
+    pub headers: Map<String, Value>,
+    pub body: Value,
+}
+
+/// An event a handler asks the worker to publish.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// A routing key the service declares under `emits:`.
+    pub key: String,
+    #[serde(default)]
+    pub body: Value,
+    /// Needed only when the service emits to more than one exchange.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<String>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub headers: Map<String, Value>,
+}
+
+impl Event {
+    pub fn new(key: impl Into<String>, body: Value) -> Event {
+        Event {
+            key: key.into(),
+            body,
+            exchange: None,
+            headers: Map::new(),
+        }
+    }
+
+    /// Reads one line a handler printed: an event object.
+    ///
+    /// # Errors
+    /// The line is not an event; the text says what is wrong with it.
+    pub fn from_line(line: &str) -> Result<Event, String> {
+        serde_json::from_str(line).map_err(|e| {
+            format!(
+                "the handler printed a line that is not an event ({e}): {}; print one {{\"key\": ..., \"body\": ...}} object per line",
+                crate::worker::headers::capped(line, 200)
+            )
+        })
+    }
+}
+
+/// How a handler call failed. A transient failure is retried after the
+/// service's next delay; a permanent one goes to the dead-letter queue at
+/// once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub permanent: bool,
+    pub reason: String,
+}
+
+impl Failure {
+    pub fn transient(reason: impl Into<String>) -> Failure {
+        Failure {
+            permanent: false,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn permanent(reason: impl Into<String>) -> Failure {
+        Failure {
+            permanent: true,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+/// What a handler call gives back: the events to emit, or a failure.
+pub type Outcome = Result<Vec<Event>, Failure>;
+
+/// What `http` and `stdio` handlers may answer: events to emit, or an
+/// error (transient unless `permanent`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reply {
+    /// The request this answers (`stdio` only).
+    #[serde(default)]
+    pub id: Option<u64>,
+    #[serde(default)]
+    pub emit: Vec<Event>,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub permanent: bool,
+}
+
+impl Reply {
+    pub fn outcome(self) -> Outcome {
+        match self.error {
+            Some(reason) if self.permanent => Err(Failure::permanent(reason)),
+            Some(reason) => Err(Failure::transient(reason)),
+            None => Ok(self.emit),
+        }
+    }
+}

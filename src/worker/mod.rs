@@ -1,0 +1,243 @@
+//! `warren run`: generic workers driven by the spec. A worker consumes a
+//! service's queue, calls its handler, publishes the events the handler
+//! emits and carries out the retry and dead-letter policy the spec
+//! declares, at least once throughout.
+//!
+//! - `message.rs`: the handler contract (message, event, failure);
+//! - `handler/`: exec, stdio, http, and async functions (the Rust API);
+//! - `consume.rs`: one service's connection, consumer and shutdown;
+//! - `process.rs`: one delivery, from receipt to ack;
+//! - `settle.rs`: the one decision on retry and dead-lettering;
+//! - `emit.rs`: confirmed, mandatory publishing;
+//! - `idempotency.rs`, `metrics.rs`, `headers.rs`, `delivery.rs`.
+//!
+//! The Rust API:
+//!
+//! ```no_run
+//! # async fn example(topology: warren::topology::Topology, settings: warren::broker::Settings) -> Result<(), warren::worker::WorkerError> {
+//! use warren::worker::{Event, Runner, handler};
+//! let cancel = tokio_util::sync::CancellationToken::new();
+//! Runner::new(topology, settings)
+//!     .handler("shipping", handler::function(|m| async move {
+//!         Ok(vec![Event::new("order.shipped", m.body)])
+//!     }))?
+//!     .run(cancel)
+//!     .await
+//! # }
+//! ```
+
+mod consume;
+pub mod delivery;
+pub mod emit;
+pub mod handler;
+pub mod headers;
+pub mod idempotency;
+mod message;
+pub mod metrics;
+mod process;
+pub mod settle;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::{Password, Settings};
+use crate::topology::Topology;
+
+pub use handler::Handler;
+pub use message::{Event, Failure, Message, Outcome, Reply};
+pub use metrics::Health;
+pub use settle::Reason;
+
+/// How long deliveries in flight may take to finish after a shutdown
+/// signal, when no one says.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("the spec has no service {0:?}")]
+    UnknownService(String),
+    #[error("service {0:?} consumes nothing, so there is nothing to run")]
+    NothingToConsume(String),
+    #[error("service {0:?} has no handler: give it one in the spec (exec, stdio or http)")]
+    NoHandler(String),
+    #[error("no service in the spec has a handler: nothing to run")]
+    NothingToRun,
+    #[error(
+        "service {service:?} runs as user {user:?}, whose password is read from ${var}, which is not set"
+    )]
+    MissingPassword {
+        service: String,
+        user: String,
+        var: String,
+    },
+    #[error("service {service:?}: {reason}")]
+    Setup { service: String, reason: String },
+}
+
+/// Workers for some of a topology's services, run together.
+pub struct Runner {
+    topology: Arc<Topology>,
+    settings: Settings,
+    handlers: BTreeMap<String, Arc<dyn Handler>>,
+    shutdown_timeout: Duration,
+    health: Health,
+}
+
+impl Runner {
+    /// `settings` are how to reach the broker; a service with `user:`
+    /// connects as that user instead.
+    pub fn new(topology: Topology, settings: Settings) -> Runner {
+        Runner {
+            topology: Arc::new(topology),
+            settings,
+            handlers: BTreeMap::new(),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            health: Health::default(),
+        }
+    }
+
+    /// Runs `service` with `handler` (instead of what the spec names).
+    ///
+    /// # Errors
+    /// The spec has no such service, or it consumes nothing.
+    pub fn handler(mut self, service: &str, handler: impl Handler) -> Result<Runner, WorkerError> {
+        self.consumer(service)?;
+        self.handlers.insert(service.to_string(), Arc::new(handler));
+        Ok(self)
+    }
+
+    /// Runs the services named in `only` (every service with a handler
+    /// when empty) with the handlers the spec gives them.
+    ///
+    /// # Errors
+    /// A named service is unknown, consumes nothing or has no handler; or,
+    /// with none named, no service has a handler.
+    pub fn spec_handlers(mut self, only: &[String]) -> Result<Runner, WorkerError> {
+        let names: Vec<String> = if only.is_empty() {
+            let with: Vec<String> = self
+                .topology
+                .services
+                .values()
+                .filter(|s| s.handler.is_some() && s.queue.is_some())
+                .map(|s| s.name.clone())
+                .collect();
+            if with.is_empty() {
+                return Err(WorkerError::NothingToRun);
+            }
+            with
+        } else {
+            only.to_vec()
+        };
+        for name in names {
+            self.consumer(&name)?;
+            let spec = self.topology.services[&name]
+                .handler
+                .clone()
+                .ok_or_else(|| WorkerError::NoHandler(name.clone()))?;
+            let handler = handler::from_spec(&spec).map_err(|reason| WorkerError::Setup {
+                service: name.clone(),
+                reason,
+            })?;
+            self.handlers.insert(name, handler);
+        }
+        Ok(self)
+    }
+
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Runner {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Which services are connected; what `/healthz` reports.
+    pub fn health(&self) -> Health {
+        self.health.clone()
+    }
+
+    /// The services this runner will run.
+    pub fn services(&self) -> Vec<String> {
+        self.handlers.keys().cloned().collect()
+    }
+
+    fn consumer(&self, service: &str) -> Result<&str, WorkerError> {
+        let s = self
+            .topology
+            .services
+            .get(service)
+            .ok_or_else(|| WorkerError::UnknownService(service.to_string()))?;
+        s.queue
+            .as_deref()
+            .ok_or_else(|| WorkerError::NothingToConsume(service.to_string()))
+    }
+
+    /// The settings `service` connects with: its own user's, when it has
+    /// one.
+    fn settings_for(&self, service: &str) -> Result<Settings, WorkerError> {
+        let mut settings = self.settings.clone();
+        let Some(user) = self.topology.services[service].user.clone() else {
+            return Ok(settings);
+        };
+        let var = self
+            .topology
+            .users
+            .get(&user)
+            .and_then(|u| u.password_env.clone())
+            .unwrap_or_else(|| crate::topology::default_password_env(&user));
+        let password = std::env::var(&var)
+            .ok()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| WorkerError::MissingPassword {
+                service: service.to_string(),
+                user: user.clone(),
+                var: var.clone(),
+            })?;
+        settings.user = user;
+        settings.password = Password::new(password);
+        Ok(settings)
+    }
+
+    /// Runs every service until `cancel`, then shuts each down cleanly.
+    ///
+    /// # Errors
+    /// Before anything consumes: a password is missing, or an idempotency
+    /// store cannot be opened.
+    pub async fn run(self, cancel: CancellationToken) -> Result<(), WorkerError> {
+        let mut sessions = Vec::new();
+        for (name, handler) in &self.handlers {
+            let service = self.topology.services[name].clone();
+            let settings = self.settings_for(name)?;
+            let idempotency = match &service.idempotency {
+                Some(i) => Some(
+                    idempotency::Store::open(&i.store, &self.topology.vhost, name)
+                        .await
+                        .map_err(|e| WorkerError::Setup {
+                            service: name.clone(),
+                            reason: e.to_string(),
+                        })?,
+                ),
+                None => None,
+            };
+            self.health.set(name, false);
+            sessions.push(consume::Session {
+                queue: self.consumer(name)?.to_string(),
+                cx: Arc::new(process::Context {
+                    service,
+                    handler: handler.clone(),
+                    idempotency,
+                }),
+                settings,
+                vhost: self.topology.vhost.clone(),
+                shutdown_timeout: self.shutdown_timeout,
+                health: self.health.clone(),
+            });
+        }
+        let mut running = tokio::task::JoinSet::new();
+        for session in sessions {
+            running.spawn(consume::run(session, cancel.clone()));
+        }
+        while running.join_next().await.is_some() {}
+        Ok(())
+    }
+}
