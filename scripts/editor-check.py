@@ -33,6 +33,7 @@ MIN_FLAGGED = 32
 NOT_EXPRESSIBLE = {
     "E010-dead-letter-key-without-exchange.yaml": "a raw argument that needs another raw argument or a named field beside it",
     "E010-unknown-broker-version.yaml": "which texts name a RabbitMQ release is warren's parser",
+    "E010-handler-timeout-past-consumer-timeout.yaml": "a bound on a duration is a comparison, which a pattern cannot make",
     "E703-apply-to-queue-type-on-3-11.yaml": "which releases a spec targets, against the release a setting needs",
     "E703-lazy-queue-on-4-3.yaml": "which releases a spec targets, against the release a setting needs",
     "E001-alias-bomb.yaml": "the editor expands aliases itself; the budget is warren's",

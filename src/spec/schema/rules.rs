@@ -315,6 +315,15 @@ fn values(schema: &mut Value) {
             }
         }
     }
+    // Idempotency keys and stores (the timeout's bound is a comparison of
+    // durations, which a pattern cannot make).
+    let idempotency = &mut defs["IdempotencySpec"]["properties"];
+    idempotency["key"]["pattern"] = json!("^(message_id|/.*)$");
+    idempotency["key"]["patternErrorMessage"] =
+        json!("message_id, or a JSON pointer into the body such as /order_id (E010)");
+    idempotency["store"]["pattern"] = json!("^(memory|rediss?://.+)$");
+    idempotency["store"]["patternErrorMessage"] =
+        json!("memory, or a Redis URL such as redis://127.0.0.1:6379 (E010)");
     defs["UserSpec"]["required"] = json!(["password_env"]);
     defs["UserSpec"]["errorMessage"] = json!({
         "required": { "password_env": "a user needs password_env: the environment variable that holds its password (E010)" }
