@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/broker.sh
+# Redis: the idempotency store of the worker tests.
+bash scripts/redis.sh
 
 # Graphviz: the graph tests check that `dot` accepts warren's DOT output.
 if ! command -v dot >/dev/null 2>&1; then
