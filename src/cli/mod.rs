@@ -4,6 +4,7 @@
 mod apply;
 mod checks;
 mod connection;
+mod dlq;
 mod error;
 mod exit;
 mod expand;
@@ -13,6 +14,7 @@ mod graph;
 mod import;
 mod output;
 mod plan;
+mod publish;
 mod report;
 mod route;
 mod run;
@@ -60,6 +62,10 @@ enum Command {
     Route(route::RouteArgs),
     /// Run the workers of services that have handlers (until SIGTERM or SIGINT).
     Run(run::RunArgs),
+    /// Publish one message, checked against the spec and confirmed by the broker.
+    Publish(publish::PublishArgs),
+    /// List or replay a service's dead letters.
+    Dlq(dlq::DlqArgs),
     /// Print the JSON Schema of the spec format.
     Schema,
     /// List every diagnostic code.
@@ -109,6 +115,8 @@ where
         Command::Import(args) => import::run(args, &mut out),
         Command::Explain(args) => explain::run(args, &mut out),
         Command::Run(args) => run::run(args, &mut out),
+        Command::Publish(args) => publish::run(args, &mut out),
+        Command::Dlq(args) => dlq::run(args, &mut out),
         Command::Schema => schema::run(&mut out),
         Command::Checks => checks::run(&mut out),
     };

@@ -34,7 +34,7 @@ pub struct RouteArgs {
 }
 
 /// Header values typed as a publisher would send them.
-fn parse_header(text: &str) -> Result<(String, Value), String> {
+pub(super) fn parse_header(text: &str) -> Result<(String, Value), String> {
     let (name, value) = text
         .split_once('=')
         .ok_or_else(|| format!("{text:?} is not NAME=VALUE"))?;

@@ -97,7 +97,7 @@ pub fn prepare(
 
 /// The exchange an event goes to: the one it names, or the only one its
 /// key is declared for.
-fn exchange_for(service: &Service, event: &Event) -> Result<String, String> {
+pub fn exchange_for(service: &Service, event: &Event) -> Result<String, String> {
     let declared: Vec<&str> = service
         .emits
         .iter()

@@ -28,6 +28,7 @@
 
 mod consume;
 pub mod delivery;
+pub mod dlq;
 pub mod emit;
 pub mod handler;
 pub mod headers;
@@ -35,6 +36,7 @@ pub mod idempotency;
 mod message;
 pub mod metrics;
 mod process;
+pub mod publish;
 pub mod settle;
 
 use std::collections::BTreeMap;
@@ -75,6 +77,38 @@ pub enum WorkerError {
     },
     #[error("service {service:?}: {reason}")]
     Setup { service: String, reason: String },
+}
+
+/// The settings `service` connects with: its own user's (the password from
+/// that user's variable), when it has one; `settings` otherwise.
+///
+/// # Errors
+/// The service's user has no password in the environment.
+pub fn settings_for(
+    topology: &Topology,
+    settings: &Settings,
+    service: &str,
+) -> Result<Settings, WorkerError> {
+    let mut settings = settings.clone();
+    let Some(user) = topology.services.get(service).and_then(|s| s.user.clone()) else {
+        return Ok(settings);
+    };
+    let var = topology
+        .users
+        .get(&user)
+        .and_then(|u| u.password_env.clone())
+        .unwrap_or_else(|| crate::topology::default_password_env(&user));
+    let password = std::env::var(&var)
+        .ok()
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| WorkerError::MissingPassword {
+            service: service.to_string(),
+            user: user.clone(),
+            var: var.clone(),
+        })?;
+    settings.user = user;
+    settings.password = Password::new(password);
+    Ok(settings)
 }
 
 /// Workers for some of a topology's services, run together.
@@ -172,32 +206,6 @@ impl Runner {
             .ok_or_else(|| WorkerError::NothingToConsume(service.to_string()))
     }
 
-    /// The settings `service` connects with: its own user's, when it has
-    /// one.
-    fn settings_for(&self, service: &str) -> Result<Settings, WorkerError> {
-        let mut settings = self.settings.clone();
-        let Some(user) = self.topology.services[service].user.clone() else {
-            return Ok(settings);
-        };
-        let var = self
-            .topology
-            .users
-            .get(&user)
-            .and_then(|u| u.password_env.clone())
-            .unwrap_or_else(|| crate::topology::default_password_env(&user));
-        let password = std::env::var(&var)
-            .ok()
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| WorkerError::MissingPassword {
-                service: service.to_string(),
-                user: user.clone(),
-                var: var.clone(),
-            })?;
-        settings.user = user;
-        settings.password = Password::new(password);
-        Ok(settings)
-    }
-
     /// Runs every service until `cancel`, then shuts each down cleanly.
     ///
     /// # Errors
@@ -207,7 +215,7 @@ impl Runner {
         let mut sessions = Vec::new();
         for (name, handler) in &self.handlers {
             let service = self.topology.services[name].clone();
-            let settings = self.settings_for(name)?;
+            let settings = settings_for(&self.topology, &self.settings, name)?;
             let idempotency = match &service.idempotency {
                 Some(i) => Some(
                     idempotency::Store::open(&i.store, &self.topology.vhost, name)

@@ -1,0 +1,100 @@
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::connection::{ConnectionArgs, runtime};
+use super::exit::Outcome;
+use super::{CliError, Output};
+use crate::worker::dlq::{self, DlqError};
+
+#[derive(Debug, Args)]
+pub struct DlqArgs {
+    #[command(subcommand)]
+    pub action: DlqAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqAction {
+    /// Show a service's dead letters with their reasons (oldest first).
+    List(Target),
+    /// Move a service's dead letters back to its queue, attempts reset.
+    Replay(Target),
+}
+
+#[derive(Debug, Args)]
+pub struct Target {
+    /// Spec file or directory.
+    pub path: PathBuf,
+    /// The service whose dead-letter queue to read.
+    pub service: String,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// At most this many messages.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// Print JSON (list only).
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &DlqArgs, out: &mut Output) -> Result<Outcome, CliError> {
+    let (DlqAction::List(target) | DlqAction::Replay(target)) = &args.action;
+    let paths = [target.path.clone()];
+    let Some(topology) = super::one_topology(&paths, target.connection.vhost.as_ref(), out)? else {
+        return Ok(Outcome::Findings);
+    };
+    let settings = target.connection.settings()?;
+    let rt = runtime()?;
+    match &args.action {
+        DlqAction::List(t) => {
+            let found = rt
+                .block_on(dlq::list(&settings, &topology, &t.service, t.limit))
+                .map_err(failed)?;
+            if t.json {
+                serde_json::to_writer_pretty(&mut out.stdout, &found)
+                    .map_err(|e| CliError::Serialize(e.to_string()))?;
+                writeln!(out.stdout)?;
+                return Ok(Outcome::Success);
+            }
+            if found.is_empty() {
+                writeln!(out.stdout, "No dead letters for service {:?}.", t.service)?;
+            }
+            for d in &found {
+                let text = format!(
+                    "{} {} after attempt {} (from {:?} key {:?}){}\n  body: {}\n",
+                    d.message_id.as_deref().unwrap_or("(no message id)"),
+                    d.reason.as_deref().unwrap_or("(no reason)"),
+                    d.attempt,
+                    d.exchange,
+                    d.routing_key,
+                    d.error
+                        .as_ref()
+                        .map(|e| format!("\n  error: {e}"))
+                        .unwrap_or_default(),
+                    d.body
+                );
+                out.stdout
+                    .write_all(crate::printable::printable(&text).as_bytes())?;
+            }
+        }
+        DlqAction::Replay(t) => {
+            let moved = rt
+                .block_on(dlq::replay(&settings, &topology, &t.service, t.limit))
+                .map_err(failed)?;
+            writeln!(
+                out.stdout,
+                "Replayed {moved} dead letter{} to service {:?}, attempts reset.",
+                if moved == 1 { "" } else { "s" },
+                t.service
+            )?;
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+fn failed(e: DlqError) -> CliError {
+    match e {
+        DlqError::Broker(b) => CliError::Broker(b),
+        other => CliError::Failed(other.to_string()),
+    }
+}

@@ -1,0 +1,259 @@
+//! `warren dlq`: what is in a service's dead-letter queue, and putting it
+//! back. Both move messages one at a time with a publisher confirm before
+//! the ack, so nothing is lost if either side fails midway.
+//!
+//! Listing cannot peek (AMQP has no such operation), and returning
+//! messages to a quorum queue unacked counts as a delivery against its
+//! delivery limit (20 by default from RabbitMQ 4.0). So `list` takes each
+//! dead letter and republishes it, unchanged, to the back of the same
+//! queue: a full listing keeps the order, a partial one moves the listed
+//! messages behind the rest.
+
+use lapin::Channel;
+use lapin::options::{BasicAckOptions, BasicGetOptions, ConfirmSelectOptions};
+use lapin::types::ShortString;
+use serde::Serialize;
+
+use super::delivery::{self, without_warren_headers};
+use super::emit::{self, PublishError};
+use super::headers;
+use crate::broker::{BrokerError, Settings};
+use crate::topology::{Retry, Topology};
+
+/// One dead letter, as `dlq list` shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeadLetter {
+    pub message_id: Option<String>,
+    pub reason: Option<String>,
+    pub error: Option<String>,
+    pub attempt: u32,
+    pub exchange: String,
+    pub routing_key: String,
+    pub dead_lettered_at: Option<u64>,
+    /// The body as text, cut to 200 bytes.
+    pub body: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DlqError {
+    #[error("the spec has no service {0:?}")]
+    UnknownService(String),
+    #[error(
+        "service {0:?} has no retry chain, so no dead-letter queue: add `retry:` to the service"
+    )]
+    NoDeadLetterQueue(String),
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+    #[error("{done} moved; then {doing}: {reason} (the rest stay where they are)")]
+    Stopped {
+        done: usize,
+        doing: String,
+        reason: String,
+    },
+}
+
+/// The service's retry chain and queue.
+fn chain<'t>(topology: &'t Topology, service: &str) -> Result<(&'t Retry, &'t str), DlqError> {
+    let s = topology
+        .services
+        .get(service)
+        .ok_or_else(|| DlqError::UnknownService(service.to_string()))?;
+    match (&s.retry, &s.queue) {
+        (Some(r), Some(q)) => Ok((r, q)),
+        _ => Err(DlqError::NoDeadLetterQueue(service.to_string())),
+    }
+}
+
+async fn channel(
+    settings: &Settings,
+    vhost: &str,
+) -> Result<(lapin::Connection, Channel), DlqError> {
+    let connection = crate::broker::connect(settings, vhost).await?;
+    let channel = connection
+        .create_channel()
+        .await
+        .map_err(|e| BrokerError::amqp("open a channel", e))?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .map_err(|e| BrokerError::amqp("turn on publisher confirms", e))?;
+    Ok((connection, channel))
+}
+
+/// Up to `limit` dead letters of `service`, oldest first.
+///
+/// # Errors
+/// The service has no DLQ, or the broker fails (what was moved so far is
+/// safely at the back of the queue).
+pub async fn list(
+    settings: &Settings,
+    topology: &Topology,
+    service: &str,
+    limit: usize,
+) -> Result<Vec<DeadLetter>, DlqError> {
+    let (retry, _) = chain(topology, service)?;
+    let dlq = retry.dead_letter_queue.as_str();
+    let (connection, channel) = channel(settings, &topology.vhost).await?;
+    let depth = queue_depth(&channel, dlq).await?;
+    let mut found = Vec::new();
+    // Never more than were there at the start: listed messages come back
+    // at the back of the queue.
+    while found.len() < limit.min(depth) {
+        let Some(message) = get(&channel, dlq, found.len()).await? else {
+            break;
+        };
+        let d = &message.delivery;
+        found.push(shown(d));
+        move_to(&channel, d, "", dlq, d.properties.clone(), found.len() - 1).await?;
+    }
+    let _ = connection.close(200, "listed".into()).await;
+    Ok(found)
+}
+
+/// Moves up to `limit` dead letters of `service` back to its queue, each
+/// with its attempt count reset (warren's failure headers removed; where
+/// it was first published kept). Returns how many moved.
+///
+/// # Errors
+/// As [`list`]; each message is confirmed in the service's queue before
+/// its dead letter is acked.
+pub async fn replay(
+    settings: &Settings,
+    topology: &Topology,
+    service: &str,
+    limit: usize,
+) -> Result<usize, DlqError> {
+    let (retry, queue) = chain(topology, service)?;
+    let dlq = retry.dead_letter_queue.as_str();
+    let (connection, channel) = channel(settings, &topology.vhost).await?;
+    let mut moved = 0;
+    while moved < limit {
+        let Some(message) = get(&channel, dlq, moved).await? else {
+            break;
+        };
+        let d = &message.delivery;
+        let (exchange, routing_key) =
+            delivery::origin(d.exchange.as_str(), d.routing_key.as_str(), &d.properties);
+        let mut table = without_warren_headers(&d.properties.headers().clone().unwrap_or_default());
+        for (name, value) in [
+            (headers::EXCHANGE, exchange),
+            (headers::ROUTING_KEY, routing_key),
+        ] {
+            table = delivery::with_header(
+                &table,
+                name,
+                lapin::types::AMQPValue::LongString(value.as_str().into()),
+            );
+        }
+        move_to(
+            &channel,
+            d,
+            "",
+            queue,
+            d.properties.clone().with_headers(table),
+            moved,
+        )
+        .await?;
+        moved += 1;
+    }
+    let _ = connection.close(200, "replayed".into()).await;
+    Ok(moved)
+}
+
+async fn queue_depth(channel: &Channel, queue: &str) -> Result<usize, DlqError> {
+    let q = channel
+        .queue_declare(
+            ShortString::from(queue),
+            lapin::options::QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            lapin::types::FieldTable::default(),
+        )
+        .await
+        .map_err(|e| {
+            BrokerError::amqp(
+                format!("find queue {queue:?} (has the spec been applied?)"),
+                e,
+            )
+        })?;
+    Ok(q.message_count() as usize)
+}
+
+async fn get(
+    channel: &Channel,
+    queue: &str,
+    done: usize,
+) -> Result<Option<lapin::message::BasicGetMessage>, DlqError> {
+    channel
+        .basic_get(ShortString::from(queue), BasicGetOptions { no_ack: false })
+        .await
+        .map_err(|e| DlqError::Stopped {
+            done,
+            doing: format!("take from {queue:?}"),
+            reason: e.to_string(),
+        })
+}
+
+/// Publishes `d` to `key` on `exchange` with `properties`, confirmed, then
+/// acks it.
+async fn move_to(
+    channel: &Channel,
+    d: &lapin::message::Delivery,
+    exchange: &str,
+    key: &str,
+    properties: lapin::BasicProperties,
+    done: usize,
+) -> Result<(), DlqError> {
+    let stopped = |doing: String, reason: String| DlqError::Stopped {
+        done,
+        doing,
+        reason,
+    };
+    emit::publish(channel, exchange, key, &d.data, properties)
+        .await
+        .map_err(|e| match e {
+            PublishError::Connection(e) => stopped(format!("publish to {key:?}"), e.to_string()),
+            PublishError::Refused(r) => stopped(format!("publish to {key:?}"), r),
+        })?;
+    channel
+        .basic_ack(d.delivery_tag, BasicAckOptions::default())
+        .await
+        .map_err(|e| stopped("ack the dead letter".into(), e.to_string()))
+}
+
+fn shown(d: &lapin::message::Delivery) -> DeadLetter {
+    let text = |name: &str| {
+        d.properties
+            .headers()
+            .as_ref()
+            .and_then(|t| t.inner().get(name))
+            .and_then(delivery::as_text)
+    };
+    let number = |name: &str| {
+        d.properties
+            .headers()
+            .as_ref()
+            .and_then(|t| t.inner().get(name))
+            .and_then(|v| match delivery::to_json(v) {
+                serde_json::Value::Number(n) => n.as_u64(),
+                _ => None,
+            })
+    };
+    let (exchange, routing_key) =
+        delivery::origin(d.exchange.as_str(), d.routing_key.as_str(), &d.properties);
+    DeadLetter {
+        message_id: d.properties.message_id().as_ref().map(|m| m.to_string()),
+        reason: text(headers::REASON).or_else(|| text(BROKER_REASON_HEADER)),
+        error: text(headers::ERROR),
+        attempt: delivery::attempt(&d.properties),
+        exchange,
+        routing_key,
+        dead_lettered_at: number(headers::DEAD_LETTERED_AT),
+        body: headers::capped(&String::from_utf8_lossy(&d.data), 200),
+    }
+}
+
+/// The broker's own reason, on a message it dead-lettered itself (a
+/// worker's fallback when the DLQ did not take its copy).
+const BROKER_REASON_HEADER: &str = "x-first-death-reason";
