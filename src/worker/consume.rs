@@ -174,6 +174,7 @@ async fn once(s: &Session, cancel: &CancellationToken, backoff: &mut Backoff) ->
         s.health.set(service, false);
         tracing::info!(service, "stopped");
     } else {
+        s.health.set(service, false);
         // Nothing in flight can settle on a dead channel; let each task
         // see that and end.
         let _ = tokio::time::timeout(Duration::from_secs(5), async {

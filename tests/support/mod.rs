@@ -63,4 +63,5 @@ impl Warren {
 }
 
 pub mod broker;
+pub mod node;
 pub mod rng;

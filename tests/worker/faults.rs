@@ -20,6 +20,24 @@ fn slow_shipper(calls: Arc<AtomicUsize>, pause: Duration) -> impl warren::worker
     })
 }
 
+/// Handles orders below 50 at once and holds the rest until `gate` opens:
+/// a fault then strikes while deliveries are surely in flight.
+fn gated_shipper(
+    calls: Arc<AtomicUsize>,
+    gate: tokio::sync::watch::Receiver<bool>,
+) -> impl warren::worker::Handler {
+    handler::function(move |m| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        let mut gate = gate.clone();
+        async move {
+            if m.body["order"].as_u64().unwrap_or(0) >= 50 {
+                let _ = gate.wait_for(|open| *open).await;
+            }
+            Ok(vec![Event::new("order.shipped", m.body)])
+        }
+    })
+}
+
 fn orders(shipped: &[lapin::message::BasicGetMessage]) -> BTreeSet<u64> {
     shipped
         .iter()
@@ -117,26 +135,47 @@ async fn a_connection_closed_mid_stream_loses_nothing_and_the_worker_reconnects(
     let all: Vec<_> = (0..400).map(|i| json!({ "order": i })).collect();
     h.publish("orders", "order.paid", &all).await;
     let calls = Arc::new(AtomicUsize::new(0));
+    let (open, gate) = tokio::sync::watch::channel(false);
     let runner = h
         .runner()
-        .handler(
-            "shipping",
-            slow_shipper(calls.clone(), Duration::from_millis(5)),
-        )
+        .handler("shipping", gated_shipper(calls.clone(), gate))
         .unwrap();
     let health = runner.health();
+    // /metrics and /healthz, served as `warren run --metrics-addr` serves them.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let server_stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(warren::worker::metrics::serve(
+        listener,
+        warren::worker::metrics::recorder().unwrap(),
+        health.clone(),
+        server_stop.clone(),
+    ));
+    let healthz = |endpoint: String| async move {
+        let r = reqwest::get(format!("{endpoint}/healthz")).await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
     let running = h.start(runner);
     while calls.load(Ordering::SeqCst) < 50 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    assert_eq!(healthz(endpoint.clone()).await.0, 200);
     let closed = close_connections(&h).await;
     assert!(closed >= 1);
     let at_cut = calls.load(Ordering::SeqCst);
-    // Reported down, then up again on its own.
+    open.send(true).unwrap();
+    // Reported down (by /healthz too), then up again on its own.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let mut saw_down = false;
+    let (mut saw_down, mut saw_503) = (false, false);
     loop {
         let down = !health.down().is_empty();
+        if down && !saw_503 {
+            let (status, text) = healthz(endpoint.clone()).await;
+            if status == 503 {
+                assert!(text.contains("shipping"), "{text}");
+                saw_503 = true;
+            }
+        }
         saw_down |= down;
         if saw_down && !down {
             break;
@@ -145,8 +184,10 @@ async fn a_connection_closed_mid_stream_loses_nothing_and_the_worker_reconnects(
             std::time::Instant::now() < deadline,
             "the worker did not reconnect"
         );
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
+    assert!(saw_503, "/healthz never said the worker was disconnected");
+    assert_eq!(healthz(endpoint.clone()).await.0, 200);
     // Every order shipped at least once; a few may twice (handled, then
     // the ack was lost with the connection).
     let mut shipped = BTreeSet::new();
@@ -164,6 +205,156 @@ async fn a_connection_closed_mid_stream_loses_nothing_and_the_worker_reconnects(
         .len();
     assert_eq!(shipped, (0..400).collect());
     assert!(at_cut < 400, "the cut came after the work was done");
-    eprintln!("cut after {at_cut} calls; {copies} shipped for 400 orders");
+    eprintln!("cut after {at_cut} calls; {copies} shipped for 400 orders; 503 seen: {saw_503}");
     assert!(copies - 400 <= 40, "{} duplicates", copies - 400);
+    let metrics = reqwest::get(format!("{endpoint}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    server_stop.cancel();
+    let count = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}{{service=\"shipping\"}}")))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
+    };
+    assert!(count("warren_messages_acked_total") >= 400.0, "{metrics}");
+    assert!(count("warren_messages_received_total") >= count("warren_messages_acked_total"));
+    assert!(count("warren_events_emitted_total") >= 400.0);
+    assert!(
+        metrics.contains("warren_handler_seconds_bucket{service=\"shipping\""),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broker_stopped_and_started_again_loses_nothing() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    // A node of this test's own: stopping the shared broker would fail
+    // every other test running beside this one.
+    let Some(node) = tokio::task::spawn_blocking(|| crate::support::node::Node::start("restart"))
+        .await
+        .unwrap()
+    else {
+        eprintln!("skipped: rabbitmq-server is not installed here");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(&spec, format!("version: 1\n{SHIPPING}")).unwrap();
+    crate::support::Warren::new()
+        .args(["apply", "--yes"])
+        .arg_path(&spec)
+        .args(node.flags())
+        .success();
+    let topology = warren::validate::validate(&[spec.clone()])
+        .unwrap()
+        .topologies
+        .remove(0);
+    let settings = node.settings();
+
+    let connection = warren::broker::connect(&settings, "/").await.unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    channel
+        .confirm_select(lapin::options::ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    for i in 0..300 {
+        channel
+            .basic_publish(
+                "orders".into(),
+                "order.paid".into(),
+                lapin::options::BasicPublishOptions::default(),
+                json!({ "order": i }).to_string().as_bytes(),
+                lapin::BasicProperties::default().with_delivery_mode(2),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let _ = connection.close(200, "loaded".into()).await;
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (open, gate) = tokio::sync::watch::channel(false);
+    let runner = warren::worker::Runner::new(topology, settings.clone())
+        .handler("shipping", gated_shipper(calls.clone(), gate))
+        .unwrap();
+    let health = runner.health();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(runner.run(cancel.clone()));
+    while calls.load(Ordering::SeqCst) < 50 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let node = tokio::task::spawn_blocking(move || {
+        assert!(node.ctl(&["stop_app"]).status.success());
+        std::thread::sleep(Duration::from_secs(2));
+        assert!(node.ctl(&["start_app"]).status.success());
+        node.await_up();
+        node
+    })
+    .await
+    .unwrap();
+    let at_restart = calls.load(Ordering::SeqCst);
+    assert!(at_restart < 300, "the restart came after the work was done");
+    open.send(true).unwrap();
+
+    // Every order shipped at least once, read straight off the node.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let connection = loop {
+        match warren::broker::connect(&settings, "/").await {
+            Ok(c) => break c,
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let channel = connection.create_channel().await.unwrap();
+    let mut shipped = BTreeSet::new();
+    let mut copies = 0;
+    while shipped.len() < 300 {
+        match channel
+            .basic_get(
+                "shipped".into(),
+                lapin::options::BasicGetOptions { no_ack: true },
+            )
+            .await
+            .unwrap()
+        {
+            Some(m) => {
+                copies += 1;
+                shipped.insert(
+                    serde_json::from_slice::<serde_json::Value>(&m.delivery.data).unwrap()["order"]
+                        .as_u64()
+                        .unwrap(),
+                );
+            }
+            None => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{} of 300 shipped after the restart",
+                    shipped.len()
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    assert!(health.down().is_empty(), "reconnected, yet reported down");
+    cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(60), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let _ = connection.close(200, "done".into()).await;
+    assert_eq!(shipped, (0..300).collect());
+    eprintln!("restarted after {at_restart} calls; {copies} shipped for 300 orders");
+    drop(node);
 }
