@@ -253,7 +253,7 @@ async fn the_broker_stopped_and_started_again_loses_nothing() {
         .arg_path(&spec)
         .args(node.flags())
         .success();
-    let topology = warren::validate::validate(&[spec.clone()])
+    let topology = warren::validate::validate(std::slice::from_ref(&spec))
         .unwrap()
         .topologies
         .remove(0);
