@@ -15,6 +15,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures_util::FutureExt;
+
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicRejectOptions};
 use lapin::types::{AMQPValue, LongString};
@@ -85,8 +87,18 @@ pub async fn process(cx: &Context, publisher: &Channel, delivery: Delivery) {
     let started = Instant::now();
     let in_flight = metrics::InFlight::start(service);
     let timeout = std::time::Duration::from_millis(cx.service.timeout.millis);
-    let outcome = match tokio::time::timeout(timeout, cx.handler.call(message.clone())).await {
-        Ok(outcome) => outcome,
+    // A handler that panics fails its message (transient), never the worker.
+    let call = std::panic::AssertUnwindSafe(cx.handler.call(message.clone())).catch_unwind();
+    let outcome = match tokio::time::timeout(timeout, call).await {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(panic)) => Err(Failure::transient(format!(
+            "the handler panicked: {}",
+            panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default()
+        ))),
         Err(_) => Err(Failure::transient(format!(
             "the handler did not finish within {}",
             cx.service.timeout

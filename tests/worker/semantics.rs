@@ -366,3 +366,46 @@ async fn duplicates_are_skipped_with_the_redis_store_across_worker_restarts() {
     }
     duplicates_are_skipped("worker-idem-redis", "redis://127.0.0.1:6379").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_that_panics_fails_its_message_not_the_worker() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let h = Harness::new("worker-panic", SHIPPING).await;
+    let runner = h
+        .runner()
+        .handler(
+            "shipping",
+            handler::function(|m| async move {
+                if m.body["order"] == 1 && m.attempt == 1 {
+                    panic!("bug in order 1");
+                }
+                Ok(vec![Event::new(
+                    "order.shipped",
+                    json!({ "order": m.body["order"], "attempt": m.attempt }),
+                )])
+            }),
+        )
+        .unwrap();
+    let running = h.start(runner);
+    h.publish(
+        "orders",
+        "order.paid",
+        &[json!({ "order": 1 }), json!({ "order": 2 })],
+    )
+    .await;
+    let shipped = h.take("shipped", 2).await;
+    running.stop().await;
+    let attempts: BTreeMap<u64, u64> = shipped
+        .iter()
+        .map(|m| {
+            (
+                body(m)["order"].as_u64().unwrap(),
+                body(m)["attempt"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // The panic was a transient failure: retried after the first delay.
+    assert_eq!(attempts, BTreeMap::from([(1, 2), (2, 1)]));
+}

@@ -21,6 +21,7 @@ use crate::worker::{Failure, Message, Outcome, Reply};
 const RESTART_PAUSE: Duration = Duration::from_millis(500);
 
 type Pending = Arc<SyncMutex<HashMap<u64, oneshot::Sender<Outcome>>>>;
+type Gone = Arc<std::sync::atomic::AtomicBool>;
 
 pub struct Stdio {
     command: Vec<String>,
@@ -34,7 +35,7 @@ struct Process {
     pending: Pending,
     started: Instant,
     /// Set by the reader when the process's output ends.
-    gone: Arc<std::sync::atomic::AtomicBool>,
+    gone: Gone,
 }
 
 impl Stdio {
@@ -52,13 +53,18 @@ impl Handler for Stdio {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (command, process) = (self.command.clone(), self.process.clone());
         Box::pin(async move {
-            let (stdin, pending) = running(&command, &process).await?;
+            let (stdin, pending, gone) = running(&command, &process).await?;
             let (reply, answered) = oneshot::channel();
             if let Ok(mut p) = pending.lock() {
                 p.insert(id, reply);
             }
             // Dropped with the call (a timeout): the request is forgotten.
             let _forget = Forget(pending.clone(), id);
+            // The reader marks the process gone before it fails the requests
+            // it knows: one registered after that would wait for nothing.
+            if gone.load(Ordering::SeqCst) {
+                return Err(Failure::transient("the handler process exited"));
+            }
             let mut line = serde_json::to_vec(&Request {
                 id: Some(id),
                 message: &message,
@@ -99,12 +105,12 @@ impl Drop for Forget {
 async fn running(
     command: &[String],
     process: &Mutex<Option<Process>>,
-) -> Result<(Arc<Mutex<ChildStdin>>, Pending), Failure> {
+) -> Result<(Arc<Mutex<ChildStdin>>, Pending, Gone), Failure> {
     let mut slot = process.lock().await;
     if let Some(p) = slot.as_ref()
         && !p.gone.load(Ordering::SeqCst)
     {
-        return Ok((p.stdin.clone(), p.pending.clone()));
+        return Ok((p.stdin.clone(), p.pending.clone(), p.gone.clone()));
     }
     if let Some(p) = slot.as_ref() {
         let since = p.started.elapsed();
@@ -113,7 +119,7 @@ async fn running(
         }
     }
     let p = start(command)?;
-    let handles = (p.stdin.clone(), p.pending.clone());
+    let handles = (p.stdin.clone(), p.pending.clone(), p.gone.clone());
     *slot = Some(p);
     Ok(handles)
 }
