@@ -37,9 +37,18 @@ use std::time::Duration;
 use crate::broker::{BrokerError, bounded, field_table};
 use crate::topology::{Binding, DestinationType, Topology};
 
+const HOLDING_SUFFIX: &str = ".warren-migrate";
+
 /// The holding queue of `queue`.
 pub fn holding(queue: &str) -> String {
-    format!("{queue}.warren-migrate")
+    format!("{queue}{HOLDING_SUFFIX}")
+}
+
+/// The queue `name` holds messages for, when it is the holding queue of a
+/// queue `desired` declares.
+pub fn holds_for<'d>(name: &str, desired: &'d Topology) -> Option<&'d str> {
+    let queue = name.strip_suffix(HOLDING_SUFFIX)?;
+    desired.queues.get_key_value(queue).map(|(k, _)| k.as_str())
 }
 
 /// The holding queues an interrupted migration left on the broker (`live`),

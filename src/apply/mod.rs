@@ -448,22 +448,49 @@ pub async fn finish(
 }
 
 /// The migrations an earlier apply left unfinished on `vhost` that this
-/// plan does not finish itself (with `migrate`, its own replaces do).
+/// plan does not finish itself (with `migrate`, its own replaces do). The
+/// plan names every live queue (as a change or as unmanaged), so the broker
+/// is read again only when a holding queue is there. A plan with
+/// `--prune` would delete such a queue: that delete is dropped, since
+/// finishing the migration empties and deletes it.
 ///
 /// # Errors
 /// The broker cannot be read.
 pub async fn unfinished(
     http: &Http,
     desired: &Topology,
-    plan: &Plan,
+    plan: &mut Plan,
     migrate: bool,
 ) -> Result<BTreeMap<String, Vec<crate::topology::Binding>>, BrokerError> {
+    keep_holding_queues(plan, desired);
+    let left_behind = plan.unmanaged.iter().any(|(kind, name)| {
+        *kind == ObjectKind::Queue && migrate::holds_for(name, desired).is_some()
+    });
+    if !left_behind {
+        return Ok(BTreeMap::new());
+    }
     let live = crate::broker::observe(http, &desired.vhost, &[]).await?;
     let mut left = migrate::unfinished(&live.topology, desired);
     if migrate && let Some(own) = migrations(plan) {
         left.retain(|q, _| !own.contains_key(q));
     }
     Ok(left)
+}
+
+/// Turns a planned delete of a holding queue (`--prune`) into an unmanaged
+/// queue: [`finish`] empties it into its queue and deletes it.
+pub fn keep_holding_queues(plan: &mut Plan, desired: &Topology) {
+    let mut kept = Vec::new();
+    plan.changes.retain(|c| {
+        let holding = c.kind == ObjectKind::Queue
+            && c.action == Action::Delete
+            && migrate::holds_for(&c.name, desired).is_some();
+        if holding {
+            kept.push((ObjectKind::Queue, c.name.clone()));
+        }
+        !holding
+    });
+    plan.unmanaged.extend(kept);
 }
 
 /// The queues a plan replaces, with the bindings the plan gives each one:

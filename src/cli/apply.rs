@@ -131,9 +131,10 @@ impl Context<'_> {
             http,
             rt,
         } = self;
+        let mut plan = plan;
+        let unfinished = rt.block_on(apply::unfinished(http, desired, &mut plan, args.migrate))?;
         out.stdout
             .write_all(to_text(&plan, settings.http_url.as_str(), out.stdout_color).as_bytes())?;
-        let unfinished = rt.block_on(apply::unfinished(http, desired, &plan, args.migrate))?;
         for queue in unfinished.keys() {
             writeln!(
                 out.stdout,
@@ -189,7 +190,8 @@ impl Context<'_> {
             }
             let lock = apply::acquire(settings, http, &plan.vhost).await?;
             let result = async {
-                let current = crate::broker::plan(http, desired, options).await?;
+                let mut current = crate::broker::plan(http, desired, options).await?;
+                apply::keep_holding_queues(&mut current, desired);
                 if current.fingerprint != plan.fingerprint {
                     return Err(ApplyError::Moved);
                 }

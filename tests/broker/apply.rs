@@ -536,7 +536,13 @@ async fn the_next_apply_finishes_a_migration_that_was_interrupted() {
     publish(&vhost, "events", "payment.failed", 2).await;
     crate::support::broker::await_messages(&vhost, "payments.warren-migrate", 9).await;
 
-    let ran = apply(&vhost, CHANGED, &["--yes"]).success();
+    // --prune leaves the holding queue to the migration it belongs to.
+    let ran = apply(&vhost, CHANGED, &["--yes", "--prune"]).success();
+    assert!(
+        !ran.stdout.contains("- queue payments.warren-migrate"),
+        "{}",
+        ran.stdout
+    );
     assert!(
         ran.stdout
             .contains("interrupted while migrating queue \"payments\""),
