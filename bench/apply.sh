@@ -7,8 +7,12 @@
 # - `warren apply --yes` (default parallelism).
 # Then an apply with nothing to do beside a no-op plan.
 #
-# usage: bench/apply.sh [RUNS] [QUEUES] [QUEUE_TYPE]
-#        (defaults 3, 10000, classic; needs the local broker)
+# usage: bench/apply.sh [RUNS] [QUEUES] [QUEUE_TYPE] [own-node]
+#        (defaults 3, 10000, classic; needs the local broker). With
+#        own-node, everything runs against a node of the benchmark's own
+#        (scripts/node.sh): thousands of quorum queues created and deleted
+#        again and again can leave a 3.10 node unresponsive, and the shared
+#        broker must not be that node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -20,7 +24,14 @@ http=${WARREN_HTTP_URL:-http://127.0.0.1:15672}
 bash scripts/broker.sh >/dev/null 2>&1
 cargo build --release --locked --quiet
 work=$(mktemp -d)
-trap 'rm -rf "$work"; curl -fsS -u guest:guest -X DELETE "$http/api/vhosts/$vhost" >/dev/null 2>&1 || true' EXIT
+node=""
+trap 'rm -rf "$work"; curl -fsS -u guest:guest -X DELETE "$http/api/vhosts/$vhost" >/dev/null 2>&1 || true; [ -z "$node" ] || bash scripts/node.sh stop "$node"' EXIT
+if [ "${4:-}" = own-node ]; then
+  node=$work.node
+  bash scripts/node.sh start "$node" "warren-bench-apply-$$" 5699 15699 25699
+  export WARREN_HTTP_URL=http://127.0.0.1:15699 WARREN_AMQP_URL=amqp://127.0.0.1:5699
+  http=$WARREN_HTTP_URL
+fi
 python3 bench/gen_topology.py --queues "$queues" --bindings-per-queue 1 --queue-type "$queue_type" --vhost "$vhost" "$work/spec.yaml"
 # Policies and services are not part of the comparison.
 sed -i '/^policies:/,$d' "$work/spec.yaml"

@@ -3,7 +3,8 @@
 # one event, publishes it with a confirm, and acks; persistent messages,
 # prefetch 100. In the same run, interleaved run by run:
 # - baseline: the same relay written by hand on lapin (examples/relay.rs);
-# - warren's Rust API, and `warren run` with stdio, http and exec handlers.
+# - warren's Rust API, and `warren run` with stdio, http and exec handlers
+#   (every other run in reverse order).
 # Then the resident memory of an idle `warren run`.
 #
 # usage: bench/relay.sh [RUNS] [MESSAGES] [EXEC_MESSAGES]
@@ -75,7 +76,12 @@ variants = {
 }
 rates = {name: [] for name in variants}
 for run in range(runs):
-    for name, (command, count) in variants.items():
+    # Every other run in reverse order, so that no variant always follows
+    # the same one.
+    order = list(variants.items())
+    if run % 2:
+        order.reverse()
+    for name, (command, count) in order:
         purge("relay"); purge("relay.out")
         subprocess.run([relay, "load", spec, str(count)], check=True)
         worker = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

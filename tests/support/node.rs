@@ -1,20 +1,18 @@
-//! A RabbitMQ node of a test's own, beside the shared broker: its own node
-//! name, ports, data directory and config file. A test that stops or
-//! restarts the broker does it to this node, never to the one every other
-//! test uses. The node is stopped and its files removed on drop.
+//! A RabbitMQ node of a test's own, beside the shared broker
+//! (`scripts/node.sh`): its own node name, ports, data directory and config
+//! file. A test that stops or restarts the broker does it to this node,
+//! never to the one every other test uses. Stopped and removed on drop.
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
 use warren::broker::{Settings, SettingsInput};
 
 pub struct Node {
-    pub name: String,
     pub amqp_port: u16,
     pub http_port: u16,
-    dist_port: u16,
-    dir: tempfile::TempDir,
+    dir: PathBuf,
 }
 
 /// A port nothing listens on now.
@@ -25,102 +23,66 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+fn script() -> Command {
+    let mut c = Command::new("bash");
+    c.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/node.sh"));
+    c
+}
+
 impl Node {
     /// Starts a node with the management plugin and waits until it
     /// answers; `None` when RabbitMQ is not installed on this machine.
     pub fn start(tag: &str) -> Option<Node> {
-        if Command::new("rabbitmq-server")
-            .arg("--help")
-            .output()
-            .is_err()
-            && !std::path::Path::new("/usr/sbin/rabbitmq-server").exists()
-        {
+        let installed = ["/usr/sbin/rabbitmq-server", "/usr/lib/rabbitmq/bin/rabbitmq-server"]
+            .iter()
+            .any(|p| std::path::Path::new(p).exists());
+        if !installed {
             return None;
         }
-        let name = format!("warren-test-{tag}-{}@localhost", std::process::id());
+        let name = format!("warren-test-{tag}-{}", std::process::id());
+        let dir = std::env::temp_dir().join(&name);
         let (amqp_port, http_port, dist_port) = (free_port(), free_port(), free_port());
-        let dir = tempfile::Builder::new()
-            .prefix("warren-node-")
-            .tempdir()
-            .unwrap();
-        let path = dir.path();
-        std::fs::write(
-            path.join("rabbitmq.conf"),
-            format!(
-                "listeners.tcp.default = {amqp_port}\nmanagement.tcp.port = {http_port}\nmanagement.tcp.ip = 127.0.0.1\n"
-            ),
-        )
-        .unwrap();
-        std::fs::write(path.join("enabled_plugins"), "[rabbitmq_management].\n").unwrap();
-        // The packaged scripts run the node as the rabbitmq user.
-        let _ = Command::new("chmod").arg("755").arg(path).status();
-        let _ = Command::new("chown")
-            .args(["-R", "rabbitmq:rabbitmq"])
-            .arg(path)
-            .status();
+        let started = script()
+            .arg("start")
+            .arg(&dir)
+            .arg(&name)
+            .args([amqp_port, http_port, dist_port].map(|p| p.to_string()))
+            .output()
+            .expect("run scripts/node.sh");
         let node = Node {
-            name,
             amqp_port,
             http_port,
-            dist_port,
             dir,
         };
-        let started = node
-            .env(&mut Command::new("rabbitmq-server"))
-            .arg("-detached")
-            .status()
-            .expect("run rabbitmq-server");
-        assert!(started.success(), "rabbitmq-server -detached failed");
-        node.await_up();
+        assert!(
+            started.status.success(),
+            "scripts/node.sh start failed: {}",
+            String::from_utf8_lossy(&started.stderr)
+        );
         Some(node)
     }
 
-    /// `command` with the environment that points RabbitMQ at this node.
-    fn env<'c>(&self, command: &'c mut Command) -> &'c mut Command {
-        let path = self.dir.path();
-        command
-            .env("RABBITMQ_NODENAME", &self.name)
-            .env("RABBITMQ_NODE_PORT", self.amqp_port.to_string())
-            .env("RABBITMQ_DIST_PORT", self.dist_port.to_string())
-            .env("RABBITMQ_CONFIG_FILE", path.join("rabbitmq.conf"))
-            .env(
-                "RABBITMQ_ENABLED_PLUGINS_FILE",
-                path.join("enabled_plugins"),
-            )
-            .env("RABBITMQ_MNESIA_BASE", path.join("mnesia"))
-            .env("RABBITMQ_LOG_BASE", path.join("log"))
-            .env("RABBITMQ_PID_FILE", path.join("pid"))
-    }
-
-    /// `rabbitmqctl -n NODE ARGS...`.
+    /// `rabbitmqctl` for this node.
     pub fn ctl(&self, args: &[&str]) -> Output {
-        self.env(&mut Command::new("rabbitmqctl"))
-            .arg("-n")
-            .arg(&self.name)
+        script()
+            .arg("ctl")
+            .arg(&self.dir)
             .args(args)
             .output()
-            .expect("run rabbitmqctl")
+            .expect("run scripts/node.sh ctl")
     }
 
-    /// Waits until the node's AMQP port and management API answer.
+    /// Waits until the node's AMQP port and management API answer again
+    /// (after `start_app`).
     pub fn await_up(&self) {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let up = self
-                .ctl(&["await_startup", "--timeout", "5"])
-                .status
-                .success()
-                && std::net::TcpStream::connect(("127.0.0.1", self.amqp_port)).is_ok()
-                && std::net::TcpStream::connect(("127.0.0.1", self.http_port)).is_ok();
-            if up {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "node {} did not start",
-                self.name
-            );
-            std::thread::sleep(Duration::from_millis(500));
+        assert!(
+            self.ctl(&["await_startup", "--timeout", "120"]).status.success(),
+            "the node did not come back"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", self.amqp_port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "AMQP port closed");
+            std::thread::sleep(std::time::Duration::from_millis(200));
         }
     }
 
@@ -147,6 +109,6 @@ impl Node {
 
 impl Drop for Node {
     fn drop(&mut self) {
-        let _ = self.ctl(&["stop"]);
+        let _ = script().arg("stop").arg(&self.dir).output();
     }
 }
