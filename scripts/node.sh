@@ -58,7 +58,13 @@ ENV
   stop)
     # shellcheck disable=SC1091
     . "$dir/env"
-    rabbitmqctl -n "$RABBITMQ_NODENAME" -q stop >/dev/null 2>&1 || true
+    # A node busy with thousands of quorum queues can take minutes to stop
+    # cleanly: give it one, then kill it (it is this script's own node).
+    if ! timeout 60 rabbitmqctl -n "$RABBITMQ_NODENAME" -q stop >/dev/null 2>&1; then
+      if [ -s "$dir/pid" ]; then
+        as_root kill -9 "$(cat "$dir/pid")" 2>/dev/null || true
+      fi
+    fi
     as_root rm -rf "$dir"
     ;;
   *)

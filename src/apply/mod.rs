@@ -231,14 +231,7 @@ impl Amqp {
                         .map_err(|e| BrokerError::amqp("open a channel to apply", e))?,
                 );
             }
-            let confirming = connection
-                .create_channel()
-                .await
-                .map_err(|e| BrokerError::amqp("open a channel to move messages", e))?;
-            confirming
-                .confirm_select(lapin::options::ConfirmSelectOptions::default())
-                .await
-                .map_err(|e| BrokerError::amqp("turn on publisher confirms", e))?;
+            let confirming = crate::broker::confirm_channel(&connection).await?;
             Ok(Amqp {
                 connection,
                 timeout: settings.timeout,

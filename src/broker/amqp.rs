@@ -27,6 +27,23 @@ pub async fn connect(settings: &Settings, vhost: &str) -> Result<Connection, Bro
         })
 }
 
+/// A new channel on `connection` in confirm mode: every publish on it is
+/// answered by the broker (ack, nack, or a return before the ack).
+///
+/// # Errors
+/// The channel cannot be opened or confirms cannot be turned on.
+pub async fn confirm_channel(connection: &Connection) -> Result<lapin::Channel, BrokerError> {
+    let channel = connection
+        .create_channel()
+        .await
+        .map_err(|e| BrokerError::amqp("open a channel", e))?;
+    channel
+        .confirm_select(lapin::options::ConfirmSelectOptions::default())
+        .await
+        .map_err(|e| BrokerError::amqp("turn on publisher confirms", e))?;
+    Ok(channel)
+}
+
 /// Messages and consumers of `queues` in `vhost` as the broker counts them
 /// at this moment (a passive declare each, on one channel; a queue that
 /// is gone counts nothing).

@@ -10,7 +10,7 @@ mod planning;
 mod settings;
 
 pub use crate::printable::redact;
-pub use amqp::{amqp_headers, bounded, connect, field_table, queue_counts};
+pub use amqp::{amqp_headers, bounded, confirm_channel, connect, field_table, queue_counts};
 pub use error::BrokerError;
 pub use http::{Http, http_client, segment};
 pub use observe::{

@@ -127,18 +127,11 @@ pub fn as_text(value: &AMQPValue) -> Option<String> {
 }
 
 fn as_u32(value: &AMQPValue) -> Option<u32> {
-    let n: i128 = match value {
-        AMQPValue::ShortShortInt(n) => (*n).into(),
-        AMQPValue::ShortShortUInt(n) => (*n).into(),
-        AMQPValue::ShortInt(n) => (*n).into(),
-        AMQPValue::ShortUInt(n) => (*n).into(),
-        AMQPValue::LongInt(n) => (*n).into(),
-        AMQPValue::LongUInt(n) => (*n).into(),
-        AMQPValue::LongLongInt(n) => (*n).into(),
-        AMQPValue::Timestamp(n) => (*n).into(),
-        other => as_text(other)?.trim().parse().ok()?,
-    };
-    u32::try_from(n).ok()
+    match to_json(value) {
+        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
 }
 
 /// An AMQP field value as JSON. Byte arrays and invalid UTF-8 become

@@ -10,7 +10,7 @@
 //! messages behind the rest.
 
 use lapin::Channel;
-use lapin::options::{BasicAckOptions, BasicGetOptions, ConfirmSelectOptions};
+use lapin::options::{BasicAckOptions, BasicGetOptions};
 use lapin::types::ShortString;
 use serde::Serialize;
 
@@ -69,14 +69,7 @@ async fn channel(
     vhost: &str,
 ) -> Result<(lapin::Connection, Channel), DlqError> {
     let connection = crate::broker::connect(settings, vhost).await?;
-    let channel = connection
-        .create_channel()
-        .await
-        .map_err(|e| BrokerError::amqp("open a channel", e))?;
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .map_err(|e| BrokerError::amqp("turn on publisher confirms", e))?;
+    let channel = crate::broker::confirm_channel(&connection).await?;
     Ok((connection, channel))
 }
 

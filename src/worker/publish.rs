@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 
 use lapin::BasicProperties;
-use lapin::options::ConfirmSelectOptions;
 use serde_json::Value;
 
 use super::emit::{self, PublishError};
@@ -111,14 +110,7 @@ pub async fn send(
     };
     let connection = crate::broker::connect(&settings, &topology.vhost).await?;
     let result = async {
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(|e| BrokerError::amqp("open a channel", e))?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(|e| BrokerError::amqp("turn on publisher confirms", e))?;
+        let channel = crate::broker::confirm_channel(&connection).await?;
         let message_id = request
             .message_id
             .clone()

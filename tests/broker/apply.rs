@@ -24,31 +24,15 @@ fn plan_is_empty(vhost: &TestVhost, spec: &str, extra: &[&str]) {
 }
 
 async fn publish(vhost: &TestVhost, exchange: &str, key: &str, count: usize) {
-    use lapin::BasicProperties;
-    use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-    let connection = warren::broker::connect(&vhost.settings, &vhost.name)
-        .await
-        .unwrap();
-    let channel = connection.create_channel().await.unwrap();
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
-    for i in 0..count {
-        channel
-            .basic_publish(
-                exchange.into(),
-                key.into(),
-                BasicPublishOptions::default(),
-                format!("m{i}").as_bytes(),
-                BasicProperties::default().with_delivery_mode(2),
+    let messages = (0..count)
+        .map(|i| {
+            (
+                format!("m{i}").into_bytes(),
+                lapin::BasicProperties::default(),
             )
-            .await
-            .unwrap()
-            .await
-            .unwrap();
-    }
-    let _ = connection.close(200, "done".into()).await;
+        })
+        .collect();
+    crate::support::broker::publish_confirmed(vhost, exchange, key, messages).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -137,3 +137,42 @@ pub async fn await_messages(vhost: &TestVhost, queue: &str, count: u64) {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
 }
+
+/// Publishes each `(body, properties)` to `exchange` with `key`, persistent
+/// and `mandatory`, each confirmed; panics unless the broker took it.
+pub async fn publish_confirmed(
+    vhost: &TestVhost,
+    exchange: &str,
+    key: &str,
+    messages: Vec<(Vec<u8>, lapin::BasicProperties)>,
+) {
+    use lapin::Confirmation;
+    use lapin::options::BasicPublishOptions;
+    let connection = warren::broker::connect(&vhost.settings, &vhost.name)
+        .await
+        .unwrap();
+    let channel = warren::broker::confirm_channel(&connection).await.unwrap();
+    for (body, properties) in messages {
+        let confirm = channel
+            .basic_publish(
+                exchange.into(),
+                key.into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..BasicPublishOptions::default()
+                },
+                &body,
+                properties.with_delivery_mode(2),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        assert_eq!(
+            confirm,
+            Confirmation::Ack(None),
+            "published to {exchange} {key}"
+        );
+    }
+    let _ = connection.close(200, "published".into()).await;
+}

@@ -33,9 +33,12 @@ impl Node {
     /// Starts a node with the management plugin and waits until it
     /// answers; `None` when RabbitMQ is not installed on this machine.
     pub fn start(tag: &str) -> Option<Node> {
-        let installed = ["/usr/sbin/rabbitmq-server", "/usr/lib/rabbitmq/bin/rabbitmq-server"]
-            .iter()
-            .any(|p| std::path::Path::new(p).exists());
+        let installed = [
+            "/usr/sbin/rabbitmq-server",
+            "/usr/lib/rabbitmq/bin/rabbitmq-server",
+        ]
+        .iter()
+        .any(|p| std::path::Path::new(p).exists());
         if !installed {
             return None;
         }
@@ -76,7 +79,9 @@ impl Node {
     /// (after `start_app`).
     pub fn await_up(&self) {
         assert!(
-            self.ctl(&["await_startup", "--timeout", "120"]).status.success(),
+            self.ctl(&["await_startup", "--timeout", "120"])
+                .status
+                .success(),
             "the node did not come back"
         );
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);

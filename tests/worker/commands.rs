@@ -6,6 +6,11 @@ use warren::worker::{Event, Failure, handler};
 use super::{Harness, SHIPPING, body, header};
 use crate::support::Warren;
 
+/// `warren publish SPEC ARGS...`, to be run.
+fn publish(spec: &std::path::Path, args: &[&str]) -> Warren {
+    Warren::new().args(["publish"]).arg_path(spec).args(args)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_checks_the_key_against_the_spec_and_fails_on_a_return() {
     if !crate::support::broker::available() {
@@ -13,10 +18,9 @@ async fn publish_checks_the_key_against_the_spec_and_fails_on_a_return() {
     }
     let h = Harness::new("worker-publish", SHIPPING).await;
     let spec = h.spec();
-    let ran = Warren::new()
-        .args(["publish"])
-        .arg_path(&spec)
-        .args([
+    let ran = publish(
+        &spec,
+        &[
             "--exchange",
             "orders",
             "--key",
@@ -25,8 +29,9 @@ async fn publish_checks_the_key_against_the_spec_and_fails_on_a_return() {
             r#"{"order": 1}"#,
             "--message-id",
             "m-1",
-        ])
-        .success();
+        ],
+    )
+    .success();
     assert!(
         ran.stdout.contains("the broker confirmed it") && ran.stdout.contains("shipping"),
         "{}",
@@ -46,18 +51,18 @@ async fn publish_checks_the_key_against_the_spec_and_fails_on_a_return() {
     );
 
     // Nothing in the spec receives it: refused before connecting.
-    let ran = Warren::new()
-        .args(["publish"])
-        .arg_path(&spec)
-        .args([
+    let ran = publish(
+        &spec,
+        &[
             "--exchange",
             "orders",
             "--key",
             "order.lost",
             "--body",
             "{}",
-        ])
-        .status(1);
+        ],
+    )
+    .status(1);
     assert!(
         ran.stderr
             .contains("nothing in the spec receives key \"order.lost\""),
@@ -65,35 +70,35 @@ async fn publish_checks_the_key_against_the_spec_and_fails_on_a_return() {
         ran.stderr
     );
     // As a service, only what it declares.
-    let ran = Warren::new()
-        .args(["publish"])
-        .arg_path(&spec)
-        .args([
+    let ran = publish(
+        &spec,
+        &[
             "--service",
             "shipping",
             "--key",
             "order.refunded",
             "--body",
             "{}",
-        ])
-        .status(1);
+        ],
+    )
+    .status(1);
     assert!(
         ran.stderr.contains("does not declare the routing key"),
         "{}",
         ran.stderr
     );
-    let ran = Warren::new()
-        .args(["publish"])
-        .arg_path(&spec)
-        .args([
+    let ran = publish(
+        &spec,
+        &[
             "--exchange",
             "orders",
             "--key",
             "order.paid",
             "--body",
             "{oops",
-        ])
-        .status(64);
+        ],
+    )
+    .status(64);
     assert!(ran.stderr.contains("is not JSON"), "{}", ran.stderr);
 
     // The spec routes it, the broker does not (its binding is gone): the
@@ -112,18 +117,18 @@ async fn publish_checks_the_key_against_the_spec_and_fails_on_a_return() {
         .await
         .unwrap();
     let _ = connection.close(200, "unbound".into()).await;
-    let ran = Warren::new()
-        .args(["publish"])
-        .arg_path(&spec)
-        .args([
+    let ran = publish(
+        &spec,
+        &[
             "--exchange",
             "orders",
             "--key",
             "order.paid",
             "--body",
             "{}",
-        ])
-        .status(1);
+        ],
+    )
+    .status(1);
     assert!(
         ran.stderr.contains("did not take the message") && ran.stderr.contains("returned"),
         "{}",

@@ -10,10 +10,10 @@ mod semantics;
 
 use std::time::Duration;
 
+use lapin::BasicProperties;
 use lapin::message::BasicGetMessage;
-use lapin::options::{BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions};
+use lapin::options::BasicGetOptions;
 use lapin::types::AMQPValue;
-use lapin::{BasicProperties, Confirmation};
 use tokio_util::sync::CancellationToken;
 use warren::topology::Topology;
 use warren::worker::Runner;
@@ -92,37 +92,7 @@ impl Harness {
         key: &str,
         messages: Vec<(Vec<u8>, BasicProperties)>,
     ) {
-        let connection = warren::broker::connect(&self.vhost.settings, &self.vhost.name)
-            .await
-            .unwrap();
-        let channel = connection.create_channel().await.unwrap();
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .unwrap();
-        for (body, properties) in messages {
-            let confirm = channel
-                .basic_publish(
-                    exchange.into(),
-                    key.into(),
-                    BasicPublishOptions {
-                        mandatory: true,
-                        ..BasicPublishOptions::default()
-                    },
-                    &body,
-                    properties.with_delivery_mode(2),
-                )
-                .await
-                .unwrap()
-                .await
-                .unwrap();
-            assert_eq!(
-                confirm,
-                Confirmation::Ack(None),
-                "published to {exchange} {key}"
-            );
-        }
-        let _ = connection.close(200, "published".into()).await;
+        crate::support::broker::publish_confirmed(&self.vhost, exchange, key, messages).await;
     }
 
     /// Takes `count` messages off `queue` (acking them), waiting up to 30 s.
