@@ -154,6 +154,7 @@ async fn once(s: &Session, cancel: &CancellationToken, backoff: &mut Backoff) ->
                 BasicCancelOptions::default(),
             )
             .await;
+        while running.try_join_next().is_some() {}
         let waiting = running.len();
         if waiting > 0 {
             tracing::info!(service, waiting, "draining the deliveries in flight");

@@ -150,7 +150,7 @@ fn start(command: &[String]) -> Result<Process, Failure> {
         async move {
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                tracing::warn!(program = %program, "handler: {}", crate::worker::headers::capped(&line, 2000));
+                tracing::info!(program = %program, "handler stderr: {}", crate::worker::headers::capped(&line, 2000));
             }
         }
     });
