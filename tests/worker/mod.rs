@@ -6,6 +6,7 @@
 mod commands;
 mod faults;
 mod handlers;
+mod privilege;
 mod semantics;
 
 use std::time::Duration;
