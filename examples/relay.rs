@@ -13,7 +13,9 @@
 //!
 //! Both relays read service `relay` of SPEC: its queue, prefetch and
 //! concurrency, and the first key it emits. Every publish is persistent
-//! and `mandatory`, confirmed before the ack.
+//! and `mandatory`, confirmed before the ack, and both relays give an event
+//! the same properties (a new message id, the correlation id, JSON, a
+//! timestamp), so the broker stores the same messages for both.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -148,9 +150,7 @@ async fn baseline(spec: &str) -> Result<(), Error> {
                         ..Default::default()
                     },
                     &delivery.data,
-                    BasicProperties::default()
-                        .with_delivery_mode(2)
-                        .with_content_type("application/json".into()),
+                    properties(&delivery.properties),
                 )
                 .await?
                 .await?;
@@ -163,6 +163,21 @@ async fn baseline(spec: &str) -> Result<(), Error> {
     }
     let _ = connection.close(200, "done".into()).await;
     Ok(())
+}
+
+/// What warren gives an event, so that both relays store the same
+/// messages: a new message id, the input's correlation id (its message id
+/// when it has none), JSON, a timestamp, persistent.
+fn properties(input: &BasicProperties) -> BasicProperties {
+    let mut p = BasicProperties::default()
+        .with_delivery_mode(2)
+        .with_content_type("application/json".into())
+        .with_message_id(uuid::Uuid::new_v4().to_string().into())
+        .with_timestamp(warren::worker::emit::now_millis() / 1000);
+    if let Some(c) = input.correlation_id().as_ref().or(input.message_id().as_ref()) {
+        p = p.with_correlation_id(c.clone());
+    }
+    p
 }
 
 async fn http_handler(addr: &str) -> Result<(), Error> {
