@@ -174,7 +174,11 @@ fn properties(input: &BasicProperties) -> BasicProperties {
         .with_content_type("application/json".into())
         .with_message_id(uuid::Uuid::new_v4().to_string().into())
         .with_timestamp(warren::worker::emit::now_millis() / 1000);
-    if let Some(c) = input.correlation_id().as_ref().or(input.message_id().as_ref()) {
+    if let Some(c) = input
+        .correlation_id()
+        .as_ref()
+        .or(input.message_id().as_ref())
+    {
         p = p.with_correlation_id(c.clone());
     }
     p
