@@ -159,17 +159,13 @@ async fn once(s: &Session, cancel: &CancellationToken, backoff: &mut Backoff) ->
         if waiting > 0 {
             tracing::info!(service, waiting, "draining the deliveries in flight");
         }
-        let drained = tokio::time::timeout(s.shutdown_timeout, async {
-            while running.join_next().await.is_some() {}
-        })
-        .await;
-        if drained.is_err() {
+        let left = drain(&mut running, s.shutdown_timeout).await;
+        if left > 0 {
             tracing::warn!(
                 service,
-                left = running.len(),
+                left,
                 "shutdown timeout: the deliveries still in flight return to the queue"
             );
-            running.abort_all();
         }
         let _ = connection.close(200, "shutting down".into()).await;
         s.health.set(service, false);
@@ -178,14 +174,22 @@ async fn once(s: &Session, cancel: &CancellationToken, backoff: &mut Backoff) ->
         s.health.set(service, false);
         // Nothing in flight can settle on a dead channel; let each task
         // see that and end.
-        let _ = tokio::time::timeout(Duration::from_secs(5), async {
-            while running.join_next().await.is_some() {}
-        })
-        .await;
-        running.abort_all();
+        drain(&mut running, Duration::from_secs(5)).await;
         let _ = connection.close(320, "lost".into()).await;
     }
     ended
+}
+
+/// Waits up to `within` for the deliveries in flight, then aborts the
+/// rest (unsettled, they return to the queue); returns how many it aborted.
+async fn drain(running: &mut JoinSet<()>, within: Duration) -> usize {
+    let _ = tokio::time::timeout(within, async {
+        while running.join_next().await.is_some() {}
+    })
+    .await;
+    let left = running.len();
+    running.abort_all();
+    left
 }
 
 /// Exponential backoff, 100 ms doubling to 30 s, each wait drawn between

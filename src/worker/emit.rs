@@ -4,7 +4,7 @@
 //! returning it: lapin resolves a returned message as `Ack(Some(..))`.
 
 use lapin::options::BasicPublishOptions;
-use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::types::ShortString;
 use lapin::{BasicProperties, Channel, Confirmation};
 
 use super::{Event, Message};
@@ -135,35 +135,42 @@ pub fn exchange_for(service: &Service, event: &Event) -> Result<String, String> 
 }
 
 /// A new message id, the input's correlation id (or its message id when it
-/// has none), JSON, and the event's headers.
+/// has none), JSON, and the event's headers (warren's own left out).
 fn properties(input: &Message, event: &Event) -> BasicProperties {
+    let headers: crate::routing::Headers = event
+        .headers
+        .iter()
+        .filter(|(name, _)| !super::headers::is_warren(name))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    json_properties(
+        &uuid::Uuid::new_v4().to_string(),
+        input
+            .correlation_id
+            .as_ref()
+            .or(input.message_id.as_ref())
+            .map(String::as_str),
+        &headers,
+    )
+}
+
+/// The properties of a JSON message warren publishes (an event, or
+/// `warren publish`): its message id, a timestamp, the correlation id and
+/// headers when there are any.
+pub fn json_properties(
+    message_id: &str,
+    correlation_id: Option<&str>,
+    headers: &crate::routing::Headers,
+) -> BasicProperties {
     let mut properties = BasicProperties::default()
-        .with_message_id(uuid::Uuid::new_v4().to_string().into())
+        .with_message_id(message_id.into())
         .with_content_type("application/json".into())
         .with_timestamp(now_millis() / 1000);
-    if let Some(correlation) = input.correlation_id.as_ref().or(input.message_id.as_ref()) {
-        properties = properties.with_correlation_id(correlation.as_str().into());
+    if let Some(correlation) = correlation_id {
+        properties = properties.with_correlation_id(correlation.into());
     }
-    if !event.headers.is_empty() {
-        let mut table = FieldTable::default();
-        for (name, value) in &event.headers {
-            if super::headers::is_warren(name) {
-                continue;
-            }
-            let value = match value {
-                serde_json::Value::String(s) => AMQPValue::LongString(LongString::from(s.as_str())),
-                other => {
-                    let mut one = crate::topology::Arguments::new();
-                    one.insert(name.clone(), other.clone());
-                    match crate::broker::field_table(&one).inner().get(name.as_str()) {
-                        Some(v) => v.clone(),
-                        None => continue,
-                    }
-                }
-            };
-            table.insert(ShortString::from(name.as_str()), value);
-        }
-        properties = properties.with_headers(table);
+    if !headers.is_empty() {
+        properties = properties.with_headers(crate::broker::amqp_headers(headers));
     }
     properties
 }

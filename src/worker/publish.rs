@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 
-use lapin::BasicProperties;
 use serde_json::Value;
 
 use super::emit::{self, PublishError};
@@ -115,16 +114,11 @@ pub async fn send(
             .message_id
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let mut properties = BasicProperties::default()
-            .with_content_type("application/json".into())
-            .with_message_id(message_id.as_str().into())
-            .with_timestamp(emit::now_millis() / 1000);
-        if let Some(c) = &request.correlation_id {
-            properties = properties.with_correlation_id(c.as_str().into());
-        }
-        if !request.headers.is_empty() {
-            properties = properties.with_headers(crate::broker::amqp_headers(&request.headers));
-        }
+        let properties = emit::json_properties(
+            &message_id,
+            request.correlation_id.as_deref(),
+            &request.headers,
+        );
         let body = serde_json::to_vec(&request.body).unwrap_or_default();
         emit::publish(&channel, &exchange, &request.key, &body, properties)
             .await
