@@ -9,9 +9,8 @@ AMQP_PORT=${WARREN_AMQP_PORT:-5672}
 
 log() { printf 'broker: %s\n' "$*" >&2; }
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
+# shellcheck source=lib/rabbitmq.sh
+. "$(dirname "$0")/lib/rabbitmq.sh"
 
 if ! command -v rabbitmq-server >/dev/null 2>&1; then
   log "installing rabbitmq-server"
@@ -21,7 +20,7 @@ fi
 
 if ! as_root rabbitmqctl -q status >/dev/null 2>&1; then
   log "starting rabbitmq-server"
-  as_root rabbitmq-server -detached
+  start_rabbitmq
 fi
 for _ in $(seq 1 60); do
   as_root rabbitmqctl -q await_startup >/dev/null 2>&1 && break

@@ -9,7 +9,8 @@
 # Needs rabbitmq-server installed (scripts/broker.sh installs it).
 set -euo pipefail
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -E "$@"; fi; }
+# shellcheck source=lib/rabbitmq.sh
+. "$(dirname "$0")/lib/rabbitmq.sh"
 
 command=$1
 dir=$2
@@ -39,7 +40,7 @@ ENV
     as_root chown -R rabbitmq:rabbitmq "$dir"
     # shellcheck disable=SC1091
     . "$dir/env"
-    as_root rabbitmq-server -detached
+    start_rabbitmq
     for _ in $(seq 1 120); do
       if as_root rabbitmqctl -n "$RABBITMQ_NODENAME" -q await_startup --timeout 5 >/dev/null 2>&1 &&
         curl -fsS -u guest:guest "http://127.0.0.1:$http/api/overview" >/dev/null 2>&1; then
