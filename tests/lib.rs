@@ -5,6 +5,7 @@ mod broker;
 mod cli;
 mod definitions;
 mod docs;
+mod ecommerce;
 mod fuzz;
 mod graph;
 mod hostile;

@@ -1,0 +1,233 @@
+//! The order service: the HTTP API (`POST /orders`, `GET /orders/{id}`)
+//! and, through warren's Rust API, the consumer that moves each order's
+//! state along as the other services report.
+//!
+//! A POST stores the order, then publishes `order.created` and answers
+//! 202 only once the broker has confirmed it. When the broker is away it
+//! answers 503 and the client repeats the POST with the same id: the
+//! stored order is kept and the event published again (downstream
+//! services absorb the duplicate).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use deadpool_postgres::Pool;
+use serde_json::json;
+use tokio::sync::Mutex;
+use warren::topology::Topology;
+use warren::worker::{Event, Failure, Message, handler};
+
+use crate::order::{NewOrder, OrderEvent};
+
+/// Where an order stands, and which states it may still move to: events
+/// from different queues arrive in any order, and a state never goes back.
+fn rank(state: &str) -> u8 {
+    match state {
+        "created" => 0,
+        "reserved" => 1,
+        "paid" => 2,
+        "shipped" | "failed" => 3,
+        _ => 0,
+    }
+}
+
+struct Api {
+    pool: Pool,
+    publisher: Publisher,
+}
+
+pub async fn serve(
+    pool: Pool,
+    topology: Topology,
+    settings: warren::broker::Settings,
+    addr: &str,
+    cancel: tokio_util::sync::CancellationToken,
+) -> Result<(), String> {
+    let publisher = Publisher::new(&topology, &settings)?;
+    let api = Arc::new(Api {
+        pool: pool.clone(),
+        publisher,
+    });
+    let app = Router::new()
+        .route("/orders", post(create))
+        .route("/orders/{id}", get(show))
+        .with_state(api);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("listen on {addr}: {e}"))?;
+    tracing::info!(addr, "order API listening");
+    let http = axum::serve(listener, app).with_graceful_shutdown({
+        let cancel = cancel.clone();
+        async move { cancel.cancelled().await }
+    });
+    let tracker = warren::worker::Runner::new(topology, settings)
+        .handler("orders", handler::function(move |m| track(pool.clone(), m)))
+        .map_err(|e| e.to_string())?;
+    let (served, tracked) = tokio::join!(http, tracker.run(cancel));
+    served.map_err(|e| e.to_string())?;
+    tracked.map_err(|e| e.to_string())
+}
+
+fn problem(status: StatusCode, text: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": text.into() }))).into_response()
+}
+
+async fn create(State(api): State<Arc<Api>>, body: axum::body::Bytes) -> Response {
+    let order: NewOrder = match serde_json::from_slice(&body) {
+        Ok(order) => order,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, format!("not an order: {e}")),
+    };
+    if let Err(e) = order.validate() {
+        return problem(StatusCode::UNPROCESSABLE_ENTITY, e);
+    }
+    let stored = async {
+        let client = api.pool.get().await.map_err(|e| e.to_string())?;
+        let items = serde_json::to_value(&order.items).unwrap_or_default();
+        client
+            .execute(
+                "INSERT INTO orders (id, customer, items, amount_cents, card) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+                &[&order.id, &order.customer, &items, &order.amount_cents(), &order.card],
+            )
+            .await
+            .map_err(|e| e.to_string())
+    };
+    if let Err(e) = stored.await {
+        return problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("orders database: {e}"),
+        );
+    }
+    let body = serde_json::to_value(order.created()).unwrap_or_default();
+    match api
+        .publisher
+        .publish("order.created", &body, &order.id)
+        .await
+    {
+        Ok(()) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "id": order.id, "state": "created" })),
+        )
+            .into_response(),
+        Err(e) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("order stored, event not confirmed ({e}); repeat the request"),
+        ),
+    }
+}
+
+async fn show(State(api): State<Arc<Api>>, Path(id): Path<String>) -> Response {
+    let found = async {
+        let client = api.pool.get().await.map_err(|e| e.to_string())?;
+        client
+            .query_opt(
+                "SELECT state, reason, amount_cents FROM orders WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .map_err(|e| e.to_string())
+    };
+    match found.await {
+        Ok(Some(row)) => Json(json!({
+            "id": id,
+            "state": row.get::<_, String>(0),
+            "reason": row.get::<_, Option<String>>(1),
+            "amount_cents": row.get::<_, i64>(2),
+        }))
+        .into_response(),
+        Ok(None) => problem(StatusCode::NOT_FOUND, format!("no order {id:?}")),
+        Err(e) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("orders database: {e}"),
+        ),
+    }
+}
+
+/// The `orders` service's handler: one state change per event.
+async fn track(pool: Pool, message: Message) -> Result<Vec<Event>, Failure> {
+    let event = OrderEvent::read(&message.body).map_err(Failure::permanent)?;
+    let state = match message.routing_key.as_str() {
+        "order.inventory_checked" => "reserved",
+        "order.payment_success" => "paid",
+        "order.shipped" => "shipped",
+        "order.failed" => "failed",
+        other => return Err(Failure::permanent(format!("no order state for {other}"))),
+    };
+    let client = pool
+        .get()
+        .await
+        .map_err(|e| Failure::transient(format!("orders database: {e}")))?;
+    // Only forward: a late `reserved` never overwrites `shipped`.
+    let lower: Vec<&str> = ["created", "reserved", "paid"]
+        .into_iter()
+        .filter(|s| rank(s) < rank(state))
+        .collect();
+    let lower: Vec<String> = lower.into_iter().map(String::from).collect();
+    client
+        .execute(
+            "UPDATE orders SET state = $2, reason = $3, updated_at = now() WHERE id = $1 AND state = ANY($4)",
+            &[&event.order_id, &state, &event.reason, &lower],
+        )
+        .await
+        .map_err(|e| Failure::transient(format!("orders database: {e}")))?;
+    Ok(Vec::new())
+}
+
+/// Publishes as the `order_api` service: its own user, a confirm channel
+/// kept open and opened again after the broker went away.
+struct Publisher {
+    settings: warren::broker::Settings,
+    vhost: String,
+    exchange: String,
+    channel: Mutex<Option<(lapin::Connection, lapin::Channel)>>,
+}
+
+impl Publisher {
+    fn new(topology: &Topology, settings: &warren::broker::Settings) -> Result<Publisher, String> {
+        let request = warren::worker::publish::Request {
+            key: "order.created".into(),
+            service: Some("order_api".into()),
+            ..Default::default()
+        };
+        // The spec says where order.created goes; refuse to start if nowhere.
+        let (exchange, _) =
+            warren::worker::publish::check(topology, &request).map_err(|e| e.to_string())?;
+        Ok(Publisher {
+            settings: warren::worker::settings_for(topology, settings, "order_api")
+                .map_err(|e| e.to_string())?,
+            vhost: topology.vhost.clone(),
+            exchange,
+            channel: Mutex::new(None),
+        })
+    }
+
+    async fn publish(&self, key: &str, body: &serde_json::Value, id: &str) -> Result<(), String> {
+        let mut slot = self.channel.lock().await;
+        if slot.as_ref().is_none_or(|(c, _)| !c.status().connected()) {
+            let connection = warren::broker::connect(&self.settings, &self.vhost)
+                .await
+                .map_err(|e| e.to_string())?;
+            let channel = warren::broker::confirm_channel(&connection)
+                .await
+                .map_err(|e| e.to_string())?;
+            *slot = Some((connection, channel));
+        }
+        let (_, channel) = slot.as_ref().expect("opened above");
+        let properties = warren::worker::emit::json_properties(
+            &format!("{id}.created"),
+            Some(id),
+            &Default::default(),
+        );
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        let sent =
+            warren::worker::emit::publish(channel, &self.exchange, key, &bytes, properties).await;
+        if sent.is_err() {
+            // Whatever failed, the next publish starts on a fresh channel.
+            *slot = None;
+        }
+        sent.map_err(|e| e.to_string())
+    }
+}

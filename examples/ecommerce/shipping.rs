@@ -1,0 +1,54 @@
+//! Shipping, an `exec` handler: warren starts `shop ship` for each paid
+//! order, with the body on stdin. The shipment's row is keyed by the order,
+//! so a second delivery books nothing new and reports the same parcel.
+//!
+//! `SHOP_SHIP_HANG_RATE` makes that share of first attempts hang, as a
+//! stuck carrier API would: warren's timeout kills the process and the
+//! order is retried.
+
+use crate::contract::Answer;
+use crate::order::{OrderEvent, draw, rate};
+
+pub async fn run(database: &crate::db::Database) -> Answer {
+    let mut body = String::new();
+    if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut body) {
+        return Answer::Permanent(format!("reading the body: {e}"));
+    }
+    let order = match serde_json::from_str(&body)
+        .map_err(|e| e.to_string())
+        .and_then(|v| OrderEvent::read(&v))
+    {
+        Ok(order) => order,
+        Err(reason) => return Answer::Permanent(reason),
+    };
+    let attempt: u32 = std::env::var("WARREN_ATTEMPT")
+        .ok()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1);
+    if attempt == 1 && draw(&format!("hang {}", order.order_id)) < rate("SHOP_SHIP_HANG_RATE") {
+        eprintln!("shipping: hanging on purpose (SHOP_SHIP_HANG_RATE)");
+        std::future::pending::<()>().await;
+    }
+    let client = match database.connect().await {
+        Ok(client) => client,
+        Err(e) => return Answer::Transient(e),
+    };
+    let tracking = format!("PC{:010}", (draw(&order.order_id) * 1e10) as u64);
+    match client
+        .execute(
+            "INSERT INTO shipments (order_id, carrier, tracking) VALUES ($1, 'parcel-co', $2) ON CONFLICT DO NOTHING",
+            &[&order.order_id, &tracking],
+        )
+        .await
+    {
+        Ok(_) => Answer::one(
+            "order.shipped",
+            OrderEvent {
+                order_id: order.order_id,
+                tracking: Some(tracking),
+                ..OrderEvent::default()
+            },
+        ),
+        Err(e) => Answer::Transient(format!("shipping database: {e}")),
+    }
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The order flow of topologies/ecommerce.yaml, end to end, on this machine.
+#
+# usage: scripts/shop.sh up [ORDERS]   prepares the broker and PostgreSQL,
+#                                      applies the topology, migrates the
+#                                      database, starts the services and
+#                                      places ORDERS orders (default 200)
+#        scripts/shop.sh load [ORDERS] places another batch
+#        scripts/shop.sh down [--clean] stops everything; --clean also
+#                                      deletes the vhost and the schema
+#
+# State (passwords, logs, process ids) lives in $SHOP_STATE, by default
+# .shop/ in the checkout. Ports: API 8080, inventory 8081, metrics 9090.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+state=${SHOP_STATE:-$PWD/.shop}
+warren=target/release/warren
+shop=target/release/examples/shop
+services=(inventory api audit run)
+
+log() { printf 'shop: %s\n' "$*" >&2; }
+
+running() { [ -f "$state/$1.pid" ] && kill -0 "$(cat "$state/$1.pid")" 2>/dev/null; }
+
+wait_for() { # URL SECONDS
+  for _ in $(seq 1 $(($2 * 10))); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  log "$1 did not answer in $2 s; see $state/*.log"
+  return 1
+}
+
+start() { # NAME COMMAND...
+  local name=$1
+  shift
+  if running "$name"; then return; fi
+  "$@" >"$state/$name.log" 2>&1 &
+  echo $! >"$state/$name.pid"
+}
+
+load() {
+  # shellcheck disable=SC1091
+  . "$state/env"
+  "$shop" load --orders "${1:-200}" --metrics http://127.0.0.1:9090/metrics
+}
+
+up() {
+  bash scripts/broker.sh
+  bash scripts/postgres.sh
+  log "building (release)"
+  cargo build --release --locked --quiet --bin warren --example shop
+  mkdir -p "$state"
+  if [ ! -f "$state/env" ]; then
+    # One password per service user, made here and kept for `down`/`load`.
+    {
+      for user in ORDER_API ORDERS INVENTORY PAYMENT NOTIFICATION SHIPPING AUDIT; do
+        echo "export WARREN_PASSWORD_$user=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
+      done
+      echo "export SHOP_SCHEMA=shop"
+    } >"$state/env"
+    chmod 600 "$state/env"
+  fi
+  # shellcheck disable=SC1091
+  . "$state/env"
+  "$warren" apply topologies/ecommerce.yaml --yes
+  "$shop" migrate
+  start inventory "$shop" inventory
+  start api "$shop" api
+  start audit "$shop" audit
+  start run "$warren" run topologies/ecommerce.yaml --metrics-addr 127.0.0.1:9090
+  wait_for http://127.0.0.1:9090/healthz 30
+  wait_for http://127.0.0.1:8080/orders/none-yet 30 || true
+  log "services up; placing orders"
+  load "${1:-200}"
+  log "still running; stop with: scripts/shop.sh down"
+}
+
+down() {
+  for name in "${services[@]}"; do
+    if running "$name"; then
+      kill -TERM "$(cat "$state/$name.pid")" 2>/dev/null || true
+    fi
+  done
+  for name in "${services[@]}"; do
+    for _ in $(seq 1 300); do
+      running "$name" || break
+      sleep 0.1
+    done
+    if running "$name"; then kill -KILL "$(cat "$state/$name.pid")" 2>/dev/null || true; fi
+    rm -f "$state/$name.pid"
+  done
+  log "stopped"
+  if [ "${1:-}" = --clean ]; then
+    curl -fsS -u guest:guest -X DELETE http://127.0.0.1:15672/api/vhosts/shop >/dev/null 2>&1 || true
+    [ -x "$shop" ] && "$shop" drop || true
+    rm -rf "$state"
+    log "vhost shop and schema shop deleted"
+  fi
+}
+
+case "${1:-}" in
+  up) up "${2:-200}" ;;
+  load) load "${2:-200}" ;;
+  down) down "${2:-}" ;;
+  *)
+    sed -n '3,13p' "$0" >&2
+    exit 2
+    ;;
+esac

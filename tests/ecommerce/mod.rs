@@ -1,0 +1,441 @@
+//! The order flow of topologies/ecommerce.yaml end to end: the shop's
+//! services (examples/ecommerce) run by `warren run` and as processes of
+//! their own, against the real broker and PostgreSQL, each test in a vhost
+//! and a database schema of its own. `shop load` places the orders and
+//! reads back where each one ended; the tests check that it all adds up,
+//! also while processes are killed and connections cut.
+
+mod faults;
+mod flow;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::broker::TestVhost;
+use crate::support::node::Node;
+
+/// 2,000 orders: 20% with a card that times out once, 2% declined, 5%
+/// with a sold-out item. What each share must come to.
+pub const ORDERS: usize = 2000;
+pub const SOLD_OUT: u64 = 100;
+pub const DECLINED: u64 = 40;
+pub const SHIPPED: u64 = 1860;
+/// Every order is created; a shipped one is checked, paid and shipped; a
+/// declined one checked; a sold-out one failed.
+pub const EVENTS: u64 = ORDERS as u64 + SHIPPED * 3 + DECLINED + SOLD_OUT;
+
+/// The spec's service users.
+const USERS: [&str; 7] = [
+    "order_api",
+    "orders",
+    "inventory",
+    "payment",
+    "notification",
+    "shipping",
+    "audit",
+];
+
+/// Where the shop's broker is: a vhost on the shared broker, or a node of
+/// the test's own (for the tests that stop it).
+pub enum Broker {
+    Shared(TestVhost),
+    Own(Node, String),
+}
+
+impl Broker {
+    pub fn vhost(&self) -> &str {
+        match self {
+            Broker::Shared(v) => &v.name,
+            Broker::Own(_, name) => name,
+        }
+    }
+
+    pub fn settings(&self) -> warren::broker::Settings {
+        match self {
+            Broker::Shared(v) => v.settings.clone(),
+            Broker::Own(node, _) => node.settings(),
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The built `shop` example, beside the test binary.
+fn shop_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|profile| profile.join("examples/shop"))
+        .unwrap();
+    assert!(
+        bin.exists(),
+        "{} is not built; `cargo build --example shop` (cargo test builds it)",
+        bin.display()
+    );
+    bin
+}
+
+/// One running shop: its spec, environment and processes. Stops them,
+/// and drops the schema, on drop.
+pub struct Shop {
+    pub broker: Broker,
+    pub schema: String,
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    pub api_port: u16,
+    inventory_port: u16,
+    pub metrics_port: u16,
+    users: Vec<String>,
+    children: HashMap<&'static str, Child>,
+}
+
+impl Shop {
+    /// Applies the order flow to `broker` (with `extra` environment for
+    /// every process: fault rates), migrates a new schema.
+    pub fn new(tag: &str, broker: Broker, extra: &[(&str, &str)]) -> Shop {
+        let schema = format!("shop_{tag}_{}", std::process::id());
+        let dir = tempfile::tempdir().unwrap();
+        let inventory_port = free_port();
+        let spec = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/topologies/ecommerce.yaml"
+        ))
+        .unwrap();
+        let replaced = |text: String, from: &str, to: &str| {
+            assert!(
+                text.contains(from),
+                "topologies/ecommerce.yaml no longer has {from:?}"
+            );
+            text.replace(from, to)
+        };
+        let spec = replaced(
+            spec,
+            "vhost: shop\n",
+            &format!("vhost: {:?}\n", broker.vhost()),
+        );
+        let spec = replaced(
+            spec,
+            "http://127.0.0.1:8081/inventory",
+            &format!("http://127.0.0.1:{inventory_port}/inventory"),
+        );
+        // Users are broker-wide: names of this test's own.
+        let mut spec = spec;
+        let mut users = Vec::new();
+        for user in USERS {
+            let name = format!("warren-test.{user}.{}-{tag}", std::process::id());
+            spec = replaced(
+                spec,
+                &format!("    user: {user}\n"),
+                &format!("    user: {name:?}\n"),
+            );
+            spec = replaced(
+                spec,
+                &format!("  {user}:\n    password_env:"),
+                &format!("  {name:?}:\n    password_env:"),
+            );
+            users.push(name);
+        }
+        std::fs::write(dir.path().join("spec.yaml"), spec).unwrap();
+
+        let settings = broker.settings();
+        let mut env: Vec<(String, String)> = vec![
+            ("SHOP_SCHEMA".into(), schema.clone()),
+            ("SHOP_BIN".into(), shop_bin().display().to_string()),
+            (
+                "SHOP_SPEC".into(),
+                dir.path().join("spec.yaml").display().to_string(),
+            ),
+            ("WARREN_HTTP_URL".into(), settings.http_url.to_string()),
+            ("WARREN_AMQP_URL".into(), settings.amqp_url.to_string()),
+            ("RUST_LOG".into(), "warn".into()),
+        ];
+        for user in USERS {
+            let user = user.to_uppercase();
+            env.push((
+                format!("WARREN_PASSWORD_{user}"),
+                format!("{}-{}", user.to_lowercase(), uuid::Uuid::new_v4()),
+            ));
+        }
+        for (k, v) in extra {
+            env.push((k.to_string(), v.to_string()));
+        }
+        let shop = Shop {
+            broker,
+            schema,
+            dir,
+            env,
+            api_port: free_port(),
+            inventory_port,
+            metrics_port: free_port(),
+            users,
+            children: HashMap::new(),
+        };
+        let mut apply = crate::support::Warren::new()
+            .args(["apply", "--yes"])
+            .arg_path(&shop.spec());
+        for (k, v) in &shop.env {
+            apply = apply.env(k, v);
+        }
+        apply.success();
+        let migrated = shop.command(shop_bin()).arg("migrate").output().unwrap();
+        assert!(
+            migrated.status.success(),
+            "shop migrate: {}",
+            String::from_utf8_lossy(&migrated.stderr)
+        );
+        shop
+    }
+
+    pub fn spec(&self) -> PathBuf {
+        self.dir.path().join("spec.yaml")
+    }
+
+    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new(program);
+        c.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env_remove("WARREN_PASSWORD");
+        c
+    }
+
+    /// Starts (or restarts) one of the shop's processes: `inventory`,
+    /// `api`, `audit`, or `run` (`warren run` for the process handlers).
+    pub fn start(&mut self, name: &'static str) {
+        let mut command = if name == "run" {
+            let mut c = self.command(assert_cmd::cargo::cargo_bin("warren"));
+            c.arg("run").arg(self.spec()).args([
+                "--metrics-addr",
+                &format!("127.0.0.1:{}", self.metrics_port),
+            ]);
+            c
+        } else {
+            let mut c = self.command(shop_bin());
+            c.arg(name);
+            match name {
+                "api" => c.args(["--addr", &format!("127.0.0.1:{}", self.api_port)]),
+                "inventory" => c.args(["--addr", &format!("127.0.0.1:{}", self.inventory_port)]),
+                _ => &mut c,
+            };
+            c
+        };
+        let log = std::fs::File::create(self.dir.path().join(format!("{name}.log"))).unwrap();
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.children.insert(name, child);
+    }
+
+    pub fn start_all(&mut self) {
+        for name in ["inventory", "api", "audit", "run"] {
+            self.start(name);
+        }
+        self.wait_for(&format!("http://127.0.0.1:{}/healthz", self.metrics_port));
+        self.wait_for(&format!("http://127.0.0.1:{}/orders/none", self.api_port));
+    }
+
+    /// Waits until `url` answers at all (a 404 is an answer).
+    fn wait_for(&self, url: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let addr = url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string();
+        while std::net::TcpStream::connect(&addr).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "{url} did not answer; logs:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// SIGKILL, as the kernel's OOM killer would: no shutdown at all.
+    pub fn kill(&mut self, name: &'static str) {
+        if let Some(mut child) = self.children.remove(name) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts `shop load` for the test's batch; [`Shop::summary`] reads
+    /// what it printed. The test may break things meanwhile.
+    pub fn spawn_load(&self, orders: usize) -> tokio::task::JoinHandle<std::process::Output> {
+        let mut command = self.command(shop_bin());
+        command
+            .args(["load", "--json", "--batch", "t", "--timeout", "400"])
+            .args(["--orders", &orders.to_string()])
+            .args(["--api", &format!("http://127.0.0.1:{}", self.api_port)])
+            .args([
+                "--metrics",
+                &format!("http://127.0.0.1:{}/metrics", self.metrics_port),
+            ]);
+        tokio::spawn(async move {
+            tokio::process::Command::from(command)
+                .output()
+                .await
+                .expect("shop load runs")
+        })
+    }
+
+    pub fn summary(&self, output: std::process::Output) -> Value {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        serde_json::from_str(&stdout).unwrap_or_else(|e| {
+            panic!(
+                "shop load printed no summary ({e}): {stdout}\n{}\nlogs:\n{}",
+                String::from_utf8_lossy(&output.stderr),
+                self.logs()
+            )
+        })
+    }
+
+    /// A connection to the test's schema.
+    pub async fn db(&self) -> tokio_postgres::Client {
+        let url = std::env::var("SHOP_DATABASE_URL")
+            .unwrap_or_else(|_| "host=127.0.0.1 user=shop password=shop dbname=shop".into());
+        let (client, connection) = tokio_postgres::connect(
+            &format!("{url} options='-c search_path={}'", self.schema),
+            tokio_postgres::NoTls,
+        )
+        .await
+        .expect("PostgreSQL (bash scripts/postgres.sh)");
+        tokio::spawn(connection);
+        client
+    }
+
+    /// The last lines each process wrote, for a failure's message.
+    pub fn logs(&self) -> String {
+        let mut all = String::new();
+        for name in ["inventory", "api", "audit", "run"] {
+            let text = std::fs::read_to_string(self.dir.path().join(format!("{name}.log")))
+                .unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(15)..].join("\n");
+            all.push_str(&format!("--- {name}\n{tail}\n"));
+        }
+        all
+    }
+}
+
+impl Drop for Shop {
+    fn drop(&mut self) {
+        let mut children: Vec<Child> = self.children.drain().map(|(_, c)| c).collect();
+        // SIGTERM first: warren run stops its handler processes.
+        for child in &children {
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for child in &mut children {
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = self.command(shop_bin()).arg("drop").output();
+        if let Broker::Shared(vhost) = &self.broker {
+            // Drop may run inside the test's runtime: a thread of its own.
+            let settings = vhost.settings.clone();
+            let users = self.users.clone();
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    let http = warren::broker::http_client(&settings).unwrap();
+                    for user in &users {
+                        let _ = http.api().delete_user(user, true).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// The checks every run must pass, faults or not: each order in exactly
+/// one final state, the shares as placed, every event recorded once, no
+/// double charge or double shipment.
+pub async fn assert_adds_up(shop: &Shop, summary: &Value) {
+    let context = || format!("summary: {summary:#}\nlogs:\n{}", shop.logs());
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    assert_eq!(n(&summary["unfinished"]), 0, "{}", context());
+    assert_eq!(n(&summary["states"]["shipped"]), SHIPPED, "{}", context());
+    assert_eq!(n(&summary["states"]["failed"]), SOLD_OUT, "{}", context());
+    assert_eq!(
+        n(&summary["states"]["dead-lettered"]),
+        DECLINED,
+        "{}",
+        context()
+    );
+    assert_eq!(
+        n(&summary["failed"]["out of stock: sku-sold-out"]),
+        SOLD_OUT,
+        "{}",
+        context()
+    );
+    assert_eq!(
+        n(&summary["dead_letter_reasons"]["card declined"]),
+        DECLINED,
+        "{}",
+        context()
+    );
+    assert_eq!(n(&summary["charges"]), SHIPPED, "{}", context());
+    assert_eq!(n(&summary["charged_twice"]), 0, "{}", context());
+    assert_eq!(n(&summary["shipments"]), SHIPPED, "{}", context());
+    assert_eq!(n(&summary["notifications"]), EVENTS, "{}", context());
+    assert_eq!(n(&summary["audit_records"]), EVENTS, "{}", context());
+
+    // The same from the tables, one order at a time.
+    let db = shop.db().await;
+    let count = |sql: &'static str| {
+        let db = &db;
+        async move { db.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    assert_eq!(count("SELECT count(*) FROM orders").await, ORDERS as i64);
+    // No order is both shipped and failed, nor shipped without a charge.
+    assert_eq!(
+        count("SELECT count(*) FROM orders o JOIN shipments s ON s.order_id = o.id WHERE o.state <> 'shipped'").await,
+        0
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM shipments s LEFT JOIN payments p ON p.order_id = s.order_id AND p.status = 'charged' WHERE p.order_id IS NULL").await,
+        0
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM (SELECT order_id FROM provider_calls WHERE outcome = 'charged' GROUP BY order_id HAVING count(*) > 1) t").await,
+        0
+    );
+    // A sold-out order reserved nothing and was never charged.
+    assert_eq!(
+        count("SELECT count(*) FROM orders o JOIN provider_calls c ON c.order_id = o.id WHERE o.state = 'failed'").await,
+        0
+    );
+    // Notifications and audit name the same events.
+    assert_eq!(
+        count("SELECT count(*) FROM notifications n FULL JOIN audit_records a USING (order_id, event) WHERE n.order_id IS NULL OR a.order_id IS NULL").await,
+        0
+    );
+    // Every flaky card timed out at least once before its charge.
+    assert!(
+        count("SELECT count(DISTINCT order_id) FROM provider_calls WHERE outcome = 'timeout'")
+            .await
+            == 400
+    );
+}
