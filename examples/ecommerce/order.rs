@@ -124,12 +124,19 @@ impl OrderEvent {
 /// A number in [0, 1) fixed by `text`: the same order always draws the
 /// same fault.
 pub fn draw(text: &str) -> f64 {
-    // FNV-1a: stable across runs and builds, unlike std's hasher.
+    // FNV-1a, stable across runs and builds unlike std's hasher, then
+    // murmur3's finaliser: FNV alone leaves ids that differ in their last
+    // digits close together in the high bits.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in text.bytes() {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    hash ^= hash >> 33;
     (hash >> 11) as f64 / (1u64 << 53) as f64
 }
 

@@ -86,3 +86,90 @@ async fn two_thousand_orders_each_end_in_exactly_one_final_state_also_when_deliv
         .get(0);
     assert!(redelivered > 0, "no duplicate reached audit");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_reaches_the_dead_letter_queues_with_a_reason_and_the_flow_goes_on() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let mut shop = Shop::new(
+        "badinput",
+        Broker::Shared(TestVhost::new("shop-bad").await),
+        &[],
+    );
+    shop.start_all();
+    let json = || BasicProperties::default().with_content_type("application/json".into());
+    let bad: Vec<(&str, Vec<u8>, BasicProperties)> = vec![
+        (
+            "malformed-body",
+            br#"{"order_id": "x", "items": [}"#.to_vec(),
+            json(),
+        ),
+        (
+            "oversized-body",
+            format!(r#"{{"order_id": "big", "pad": "{}"}}"#, "x".repeat(5 << 20)).into_bytes(),
+            json(),
+        ),
+        // Valid JSON, but not an order: the services refuse it themselves.
+        (
+            "permanent-failure",
+            br#"{"customer": "nobody"}"#.to_vec(),
+            json(),
+        ),
+        (
+            "unsupported-content-type",
+            b"order 7, two mugs".to_vec(),
+            BasicProperties::default().with_content_type("text/plain".into()),
+        ),
+    ];
+    let settings = shop.broker.settings();
+    let connection = warren::broker::connect(&settings, shop.broker.vhost())
+        .await
+        .unwrap();
+    let channel = warren::broker::confirm_channel(&connection).await.unwrap();
+    for (_, body, properties) in &bad {
+        warren::worker::emit::publish(
+            &channel,
+            "order_events",
+            "order.created",
+            body,
+            properties.clone(),
+        )
+        .await
+        .unwrap();
+    }
+    let _ = connection.close(200, "bad input sent".into()).await;
+
+    // The flow goes on: a small batch after the bad input all finishes.
+    let summary = shop.summary(shop.spawn_load(50).await.unwrap());
+    assert_eq!(summary["unfinished"], 0, "{summary}");
+    // 3 sold out, 1 declined, the rest shipped.
+    assert_eq!(summary["states"]["shipped"], 46, "{summary}");
+
+    let topology = warren::validate::validate(&[shop.spec()])
+        .unwrap()
+        .topologies
+        .remove(0);
+    // Every service that reads order.created dead-letters each bad
+    // message, with its reason, and none of them crashed doing it.
+    for service in ["inventory", "notification", "audit"] {
+        let letters = warren::worker::dlq::list(&settings, &topology, service, 100)
+            .await
+            .unwrap();
+        let mut reasons: Vec<String> = letters.iter().filter_map(|l| l.reason.clone()).collect();
+        reasons.sort();
+        let mut expected: Vec<String> = bad.iter().map(|(r, ..)| r.to_string()).collect();
+        expected.sort();
+        assert_eq!(reasons, expected, "{service}: {letters:#?}");
+        let refused = letters
+            .iter()
+            .find(|l| l.reason.as_deref() == Some("permanent-failure"))
+            .unwrap();
+        assert!(
+            refused.error.as_deref().unwrap_or("").contains("order_id"),
+            "{service}: the error does not say what is missing: {refused:?}"
+        );
+    }
+    let log = std::fs::read_to_string(shop.spec().with_file_name("run.log")).unwrap();
+    assert!(!log.contains("panicked"), "{log}");
+}
