@@ -3,8 +3,12 @@
 # one event, publishes it with a confirm, and acks; persistent messages,
 # prefetch 100. In the same run, interleaved run by run:
 # - baseline: the same relay written by hand on lapin (examples/relay.rs);
-# - warren's Rust API, and `warren run` with stdio, http and exec handlers
-#   (every other run in reverse order).
+# - warren's Rust API, and `warren run` with stdio, http and exec handlers;
+# - the Node.js amqplib consumer of the tutorials (bench/relay_amqplib.js),
+#   as they teach it (ack right after publishing) and with a confirm
+#   channel (ack after the confirm, warren's guarantee); amqplib is
+#   installed here from npm
+# (every other run in reverse order).
 # Then the resident memory of an idle `warren run`.
 #
 # usage: bench/relay.sh [RUNS] [MESSAGES] [EXEC_MESSAGES]
@@ -21,6 +25,7 @@ port=18089
 bash scripts/broker.sh >/dev/null 2>&1
 cargo build --release --locked --quiet --bin warren --example relay
 work=$(mktemp -d)
+npm install --silent --no-audit --no-fund --prefix "$work/node" amqplib@2 >/dev/null
 cleanup() {
   [ -n "${server:-}" ] && kill "$server" 2>/dev/null || true
   rm -rf "$work"
@@ -54,9 +59,12 @@ target/release/warren apply "$work/stdio.yaml" --yes >/dev/null
 target/release/examples/relay http-handler "127.0.0.1:$port" &
 server=$!
 
-python3 - "$runs" "$messages" "$exec_messages" "$work" "$vhost" "$http" <<'PY'
-import base64, statistics, subprocess, sys, time, urllib.parse, urllib.request
+amqp=${WARREN_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672}
+python3 - "$runs" "$messages" "$exec_messages" "$work" "$vhost" "$http" "$amqp" <<'PY'
+import base64, os, statistics, subprocess, sys, time, urllib.parse, urllib.request
 runs, n, n_exec, work, vhost, http_url = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+amqp_url = sys.argv[7].rstrip("/") + "/" + urllib.parse.quote(vhost, safe="")
+node = ["env", f"NODE_PATH={work}/node/node_modules", "node", "bench/relay_amqplib.js"]
 auth = "Basic " + base64.b64encode(b"guest:guest").decode()
 v = urllib.parse.quote(vhost, safe="")
 relay = "target/release/examples/relay"
@@ -73,6 +81,8 @@ variants = {
     "warren run, stdio": (["target/release/warren", "run", f"{work}/stdio.yaml"], n),
     "warren run, http": (["target/release/warren", "run", f"{work}/http.yaml"], n),
     "warren run, exec": (["target/release/warren", "run", f"{work}/exec.yaml"], n_exec),
+    "amqplib, as tutorials teach (no confirms)": ([*node, "tutorial", amqp_url, "relay", "bench", "out", "100"], n),
+    "amqplib, confirm channel": ([*node, "confirm", amqp_url, "relay", "bench", "out", "100"], n),
 }
 rates = {name: [] for name in variants}
 for run in range(runs):

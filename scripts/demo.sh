@@ -14,13 +14,14 @@ vhost=${WARREN_DEMO_VHOST:-warren-demo}
 
 # The service users' passwords: generated once per machine unless given.
 secrets=target/demo-passwords
-if [ ! -f "$secrets" ]; then
-  mkdir -p target
-  for user in ORDER_API INVENTORY PAYMENT NOTIFICATION SHIPPING; do
-    echo "export WARREN_PASSWORD_$user=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
-  done > "$secrets"
-  chmod 600 "$secrets"
-fi
+mkdir -p target
+touch "$secrets"
+chmod 600 "$secrets"
+for user in ORDER_API ORDERS INVENTORY PAYMENT NOTIFICATION SHIPPING AUDIT; do
+  if ! grep -q "^export WARREN_PASSWORD_$user=" "$secrets"; then
+    echo "export WARREN_PASSWORD_$user=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')" >> "$secrets"
+  fi
+done
 # shellcheck disable=SC1090
 . "$secrets"
 

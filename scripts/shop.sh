@@ -22,9 +22,9 @@ log() { printf 'shop: %s\n' "$*" >&2; }
 
 running() { [ -f "$state/$1.pid" ] && kill -0 "$(cat "$state/$1.pid")" 2>/dev/null; }
 
-wait_for() { # URL SECONDS
+wait_for() { # URL SECONDS: until it answers at all (a 404 is an answer)
   for _ in $(seq 1 $(($2 * 10))); do
-    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$1" 2>/dev/null)" != 000 ] && return 0
     sleep 0.1
   done
   log "$1 did not answer in $2 s; see $state/*.log"
@@ -70,7 +70,7 @@ up() {
   start audit "$shop" audit
   start run "$warren" run topologies/ecommerce.yaml --metrics-addr 127.0.0.1:9090
   wait_for http://127.0.0.1:9090/healthz 30
-  wait_for http://127.0.0.1:8080/orders/none-yet 30 || true
+  wait_for http://127.0.0.1:8080/orders/none-yet 30
   log "services up; placing orders"
   load "${1:-200}"
   log "still running; stop with: scripts/shop.sh down"

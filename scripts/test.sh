@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 bash scripts/broker.sh
 # Redis: the idempotency store of the worker tests.
 bash scripts/redis.sh
+# PostgreSQL: the order-flow example's state (tests/ecommerce).
+bash scripts/postgres.sh
 
 # Graphviz: the graph tests check that `dot` accepts warren's DOT output.
 if ! command -v dot >/dev/null 2>&1; then

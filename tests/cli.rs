@@ -269,7 +269,10 @@ fn route_json_for_a_service_emit() {
         ])
         .success();
     let doc: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
-    assert_eq!(doc["queues"], serde_json::json!(["audit", "notification"]));
+    assert_eq!(
+        doc["queues"],
+        serde_json::json!(["audit", "notification", "orders"])
+    );
     assert_eq!(doc["dropped"], false);
     assert_eq!(doc["hops"][0]["via"], "binding");
 }

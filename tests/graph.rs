@@ -113,11 +113,11 @@ fn explain_a_producer_and_an_unknown_service() {
         .args(["explain", "topologies/ecommerce.yaml", "order_api"])
         .success();
     assert!(ran.stdout.contains("consumes nothing (a producer)"));
-    assert!(ran.stdout.contains("order.created to order_events: queues audit, inventory, notification (read by inventory, notification)"), "{}", ran.stdout);
+    assert!(ran.stdout.contains("order.created to order_events: queues audit, inventory, notification (read by audit, inventory, notification)"), "{}", ran.stdout);
     let ran = Warren::new()
         .args(["explain", "topologies/ecommerce.yaml", "billing"])
         .status(64);
-    assert!(ran.stderr.contains("no service \"billing\"; services: inventory, notification, order_api, payment, shipping"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("no service \"billing\"; services: audit, inventory, notification, order_api, orders, payment, shipping"), "{}", ran.stderr);
 }
 
 #[test]

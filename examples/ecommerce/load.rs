@@ -29,6 +29,7 @@ pub struct Load {
 /// What the batch came to.
 #[derive(Debug, Default, Serialize)]
 pub struct Summary {
+    pub batch: String,
     pub orders: usize,
     pub placed_seconds: f64,
     pub finished_seconds: f64,
@@ -169,6 +170,7 @@ pub async fn summarize(
     let db = |e: tokio_postgres::Error| e.to_string();
     let pattern = format!("{}-%", load.batch);
     let mut summary = Summary {
+        batch: load.batch.clone(),
         orders: load.orders,
         ..Summary::default()
     };
@@ -347,24 +349,35 @@ async fn busy_queues(
 
 pub fn print(summary: &Summary) {
     println!(
-        "{} orders placed in {:.1} s ({} POSTs repeated); all final after {:.1} s",
-        summary.orders, summary.placed_seconds, summary.repeated_posts, summary.finished_seconds
+        "{} orders (ids {}-00000 on) placed in {:.1} s ({} POSTs repeated); all final after {:.1} s",
+        summary.orders,
+        summary.batch,
+        summary.placed_seconds,
+        summary.repeated_posts,
+        summary.finished_seconds
     );
+    let joined = |map: &BTreeMap<String, usize>| {
+        map.iter()
+            .map(|(what, n)| format!("{what}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     println!("final states:");
-    for (state, n) in &summary.states {
-        println!("  {state:<14} {n:>6}");
-    }
+    let count = |state: &str| summary.states.get(state).copied().unwrap_or(0);
+    println!("  shipped        {:>6}", count("shipped"));
+    println!(
+        "  failed         {:>6}   {}",
+        count("failed"),
+        joined(&summary.failed)
+    );
+    println!(
+        "  dead-lettered  {:>6}   {} ({})",
+        count("dead-lettered"),
+        joined(&summary.dead_letter_reasons),
+        joined(&summary.dead_lettered)
+    );
     if summary.unfinished > 0 {
-        println!("  {:<14} {:>6}", "UNFINISHED", summary.unfinished);
-    }
-    for (reason, n) in &summary.failed {
-        println!("failed: {reason}: {n}");
-    }
-    for (queue, n) in &summary.dead_lettered {
-        println!("dead letters in {queue}: {n}");
-    }
-    for (reason, n) in &summary.dead_letter_reasons {
-        println!("  {reason}: {n}");
+        println!("  UNFINISHED     {:>6}", summary.unfinished);
     }
     let retries: u64 = summary.retries.values().sum();
     let by: Vec<String> = summary
@@ -374,11 +387,11 @@ pub fn print(summary: &Summary) {
         .collect();
     println!("retries: {retries} ({})", by.join(", "));
     println!(
-        "charges: {} ({} orders charged twice); shipments: {}; notifications: {}; audit records: {}",
-        summary.charges,
-        summary.charged_twice,
-        summary.shipments,
-        summary.notifications,
-        summary.audit_records
+        "charges: {} ({} orders charged twice); shipments: {}",
+        summary.charges, summary.charged_twice, summary.shipments
+    );
+    println!(
+        "events recorded once each: {} notifications, {} audit records",
+        summary.notifications, summary.audit_records
     );
 }

@@ -70,7 +70,7 @@ fn free_port() -> u16 {
 }
 
 /// The built `shop` example, beside the test binary.
-fn shop_bin() -> PathBuf {
+pub fn shop_bin() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let bin = exe
         .parent()
