@@ -2,7 +2,8 @@
 # The order flow of topologies/ecommerce.yaml, end to end, on this machine.
 #
 # usage: scripts/shop.sh up [ORDERS]   prepares the broker and PostgreSQL,
-#                                      applies the topology, migrates the
+#                                      plans, applies and re-plans the
+#                                      topology, migrates the
 #                                      database, starts the services and
 #                                      places ORDERS orders (default 200)
 #        scripts/shop.sh load [ORDERS] places another batch
@@ -63,7 +64,10 @@ up() {
   fi
   # shellcheck disable=SC1091
   . "$state/env"
+  # What would change, the change itself, and the proof that nothing is left.
+  "$warren" plan topologies/ecommerce.yaml
   "$warren" apply topologies/ecommerce.yaml --yes
+  "$warren" plan topologies/ecommerce.yaml
   "$shop" migrate
   start inventory "$shop" inventory
   start api "$shop" api
@@ -104,7 +108,7 @@ case "${1:-}" in
   load) load "${2:-200}" ;;
   down) down "${2:-}" ;;
   *)
-    sed -n '3,13p' "$0" >&2
+    sed -n '4,14p' "$0" >&2
     exit 2
     ;;
 esac

@@ -8,6 +8,7 @@ mod http;
 mod observe;
 mod planning;
 mod settings;
+pub mod status;
 
 pub use crate::printable::redact;
 pub use amqp::{amqp_headers, bounded, confirm_channel, connect, field_table, queue_counts};

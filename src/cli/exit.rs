@@ -4,10 +4,11 @@
 //! |------|---------|
 //! | 0    | success (for `plan --detailed-exitcode`: nothing to change) |
 //! | 1    | findings (errors, or warnings with `--deny-warnings`), or warren could not do its job |
-//! | 2    | `plan --detailed-exitcode`: there are changes to make |
+//! | 2    | `plan --detailed-exitcode`: there are changes to make; `status --fail-on-dlq`: a dead-letter queue holds messages |
 //! | 64   | usage: an unknown flag, a missing argument, arguments that do not fit the topology |
 //!
-//! 2 means only "changes present", so a CI job never reads a typo as a diff;
+//! 2 means only "something to act on" (changes, dead letters), so a CI job
+//! or a cron alert never reads a typo as a finding;
 //! 64 is `EX_USAGE` from sysexits.h, as rabbitmqadmin v2 uses it.
 
 use std::io::{ErrorKind, Write};
@@ -23,6 +24,8 @@ pub enum Outcome {
     Findings,
     /// `plan --detailed-exitcode` found changes to make (exit 2).
     Changes,
+    /// `status --fail-on-dlq` found dead letters (exit 2).
+    Attention,
 }
 
 /// Bad usage: an unknown flag, a missing argument, arguments that do not fit.
@@ -32,7 +35,7 @@ pub fn code(result: Result<Outcome, CliError>, out: &mut Output) -> i32 {
     match result {
         Ok(Outcome::Success) => 0,
         Ok(Outcome::Findings) => 1,
-        Ok(Outcome::Changes) => 2,
+        Ok(Outcome::Changes | Outcome::Attention) => 2,
         // `warren expand | head` closes the pipe early: not an error.
         Err(CliError::Io(e)) if e.kind() == ErrorKind::BrokenPipe => 0,
         Err(error) => {

@@ -19,6 +19,7 @@ mod report;
 mod route;
 mod run;
 mod schema;
+mod status;
 mod validate;
 
 use std::ffi::OsString;
@@ -66,6 +67,8 @@ enum Command {
     Publish(publish::PublishArgs),
     /// List or replay a service's dead letters.
     Dlq(dlq::DlqArgs),
+    /// Each service's queue, retries and dead letters on the live broker.
+    Status(status::StatusArgs),
     /// Print the JSON Schema of the spec format.
     Schema,
     /// List every diagnostic code.
@@ -117,6 +120,7 @@ where
         Command::Run(args) => run::run(args, &mut out),
         Command::Publish(args) => publish::run(args, &mut out),
         Command::Dlq(args) => dlq::run(args, &mut out),
+        Command::Status(args) => status::run(args, &mut out),
         Command::Schema => schema::run(&mut out),
         Command::Checks => checks::run(&mut out),
     };

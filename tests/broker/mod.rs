@@ -5,4 +5,5 @@ mod plan;
 mod policies;
 mod round_trip;
 mod routing_differential;
+mod status;
 mod versions;

@@ -33,7 +33,7 @@ async fn workers_killed_with_sigkill_mid_run_lose_nothing() {
     }
     let mut shop = Shop::new(
         "sigkill",
-        Broker::Shared(TestVhost::new("shop-kill").await),
+        Broker::Shared(Box::new(TestVhost::new("shop-kill").await)),
         &[],
     );
     shop.start_all();
@@ -58,7 +58,11 @@ async fn connections_force_closed_mid_run_lose_nothing() {
     if !crate::support::broker::available() {
         return;
     }
-    let mut shop = Shop::new("cut", Broker::Shared(TestVhost::new("shop-cut").await), &[]);
+    let mut shop = Shop::new(
+        "cut",
+        Broker::Shared(Box::new(TestVhost::new("shop-cut").await)),
+        &[],
+    );
     shop.start_all();
     let db = shop.db().await;
     let load = shop.spawn_load(ORDERS);
@@ -146,7 +150,7 @@ async fn a_handler_that_hangs_and_one_that_crashes_lose_nothing() {
     // about 15 notifications kill their stdio process.
     let mut shop = Shop::new(
         "hang",
-        Broker::Shared(TestVhost::new("shop-hang").await),
+        Broker::Shared(Box::new(TestVhost::new("shop-hang").await)),
         &[
             ("SHOP_SHIP_HANG_RATE", "0.005"),
             ("SHOP_NOTIFY_CRASH_RATE", "0.002"),

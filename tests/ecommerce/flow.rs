@@ -65,7 +65,7 @@ async fn two_thousand_orders_each_end_in_exactly_one_final_state_also_when_deliv
     }
     let mut shop = Shop::new(
         "flow",
-        Broker::Shared(TestVhost::new("shop-flow").await),
+        Broker::Shared(Box::new(TestVhost::new("shop-flow").await)),
         &[],
     );
     shop.start_all();
@@ -94,7 +94,7 @@ async fn bad_input_reaches_the_dead_letter_queues_with_a_reason_and_the_flow_goe
     }
     let mut shop = Shop::new(
         "badinput",
-        Broker::Shared(TestVhost::new("shop-bad").await),
+        Broker::Shared(Box::new(TestVhost::new("shop-bad").await)),
         &[],
     );
     shop.start_all();

@@ -42,7 +42,7 @@ const USERS: [&str; 7] = [
 /// Where the shop's broker is: a vhost on the shared broker, or a node of
 /// the test's own (for the tests that stop it).
 pub enum Broker {
-    Shared(TestVhost),
+    Shared(Box<TestVhost>),
     Own(Node, String),
 }
 

@@ -1,0 +1,237 @@
+//! `warren status`: each consuming service's queues as the broker sees
+//! them now (depth, consumers, rates, retry queues, dead-letter queue) and
+//! the flags an operator acts on. Returns data; `cli/status.rs` draws it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{BrokerError, Http, segment};
+use crate::topology::Topology;
+
+/// One queue now. `exists` is false when the spec names it and the broker
+/// does not have it (the topology is not applied).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct QueueNow {
+    pub name: String,
+    pub exists: bool,
+    pub ready: u64,
+    pub unacked: u64,
+    pub consumers: u64,
+    /// Messages per second, as the management API averages them.
+    pub publish_rate: f64,
+    pub deliver_rate: f64,
+    /// How fast the depth changes (positive: growing).
+    pub depth_rate: f64,
+}
+
+impl QueueNow {
+    pub fn depth(&self) -> u64 {
+        self.ready + self.unacked
+    }
+}
+
+/// What needs a look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flag {
+    /// The spec's queue is not on the broker.
+    Missing,
+    /// Nobody consumes the queue: messages pile up.
+    NoConsumer,
+    /// The queue holds messages and keeps gaining.
+    Growing,
+    /// The dead-letter queue is not empty.
+    DeadLetters,
+}
+
+impl Flag {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flag::Missing => "missing",
+            Flag::NoConsumer => "no consumer",
+            Flag::Growing => "growing",
+            Flag::DeadLetters => "dead letters",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServiceStatus {
+    pub service: String,
+    pub queue: QueueNow,
+    /// The retry chain's delay queues, shortest delay first.
+    pub retry_queues: Vec<QueueNow>,
+    pub dead_letter_queue: Option<QueueNow>,
+    pub flags: Vec<Flag>,
+}
+
+impl ServiceStatus {
+    pub fn retrying(&self) -> u64 {
+        self.retry_queues.iter().map(QueueNow::depth).sum()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VhostStatus {
+    pub vhost: String,
+    pub services: Vec<ServiceStatus>,
+}
+
+impl VhostStatus {
+    pub fn dead_letters(&self) -> u64 {
+        self.services
+            .iter()
+            .filter_map(|s| s.dead_letter_queue.as_ref())
+            .map(QueueNow::depth)
+            .sum()
+    }
+}
+
+/// A depth gaining at least this many messages a second counts as growing;
+/// below it is the noise of a queue being worked.
+const GROWING: f64 = 0.5;
+
+/// The flags of one service: the one place that decides what is wrong.
+pub fn flags(queue: &QueueNow, dead_letters: Option<&QueueNow>) -> Vec<Flag> {
+    let mut flags = Vec::new();
+    if !queue.exists {
+        flags.push(Flag::Missing);
+        return flags;
+    }
+    if queue.consumers == 0 {
+        flags.push(Flag::NoConsumer);
+    }
+    if queue.depth() > 0 && queue.depth_rate >= GROWING {
+        flags.push(Flag::Growing);
+    }
+    if dead_letters.is_some_and(|d| d.depth() > 0) {
+        flags.push(Flag::DeadLetters);
+    }
+    flags
+}
+
+/// The management API's view of one queue, the columns `status` asks for.
+#[derive(Debug, Default, Deserialize)]
+struct Live {
+    name: String,
+    #[serde(default)]
+    messages_ready: u64,
+    #[serde(default)]
+    messages_unacknowledged: u64,
+    #[serde(default)]
+    consumers: u64,
+    #[serde(default)]
+    messages_details: Rate,
+    #[serde(default)]
+    message_stats: Stats,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Rate {
+    #[serde(default)]
+    rate: f64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Stats {
+    #[serde(default)]
+    publish_details: Rate,
+    #[serde(default)]
+    deliver_get_details: Rate,
+}
+
+/// Reads every queue of the topology's vhost in one request and arranges
+/// them by service (services that consume, in name order).
+///
+/// # Errors
+/// The management API refuses or cannot be reached; a missing vhost is
+/// reported as such.
+pub async fn status(http: &Http, topology: &Topology) -> Result<VhostStatus, BrokerError> {
+    let vhost = &topology.vhost;
+    let live: Vec<Live> = http
+        .get_json(
+            &format!(
+                "queues/{}?columns=name,messages_ready,messages_unacknowledged,consumers,messages_details.rate,message_stats.publish_details.rate,message_stats.deliver_get_details.rate",
+                segment(vhost)
+            ),
+            &format!("list the queues of vhost {vhost:?}"),
+        )
+        .await?;
+    let live: BTreeMap<String, Live> = live.into_iter().map(|q| (q.name.clone(), q)).collect();
+    let now = |name: &str| match live.get(name) {
+        Some(q) => QueueNow {
+            name: name.to_string(),
+            exists: true,
+            ready: q.messages_ready,
+            unacked: q.messages_unacknowledged,
+            consumers: q.consumers,
+            publish_rate: q.message_stats.publish_details.rate,
+            deliver_rate: q.message_stats.deliver_get_details.rate,
+            depth_rate: q.messages_details.rate,
+        },
+        None => QueueNow {
+            name: name.to_string(),
+            ..QueueNow::default()
+        },
+    };
+    let services = topology
+        .services
+        .values()
+        .filter_map(|service| {
+            let queue = now(service.queue.as_deref()?);
+            let retry_queues = service
+                .retry
+                .iter()
+                .flat_map(|r| r.delay_queues.iter().map(|q| now(q)))
+                .collect();
+            let dead_letter_queue = service.retry.as_ref().map(|r| now(&r.dead_letter_queue));
+            Some(ServiceStatus {
+                service: service.name.clone(),
+                flags: flags(&queue, dead_letter_queue.as_ref()),
+                queue,
+                retry_queues,
+                dead_letter_queue,
+            })
+        })
+        .collect();
+    Ok(VhostStatus {
+        vhost: vhost.clone(),
+        services,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queue(depth: u64, consumers: u64, depth_rate: f64) -> QueueNow {
+        QueueNow {
+            name: "q".into(),
+            exists: true,
+            ready: depth,
+            consumers,
+            depth_rate,
+            ..QueueNow::default()
+        }
+    }
+
+    #[test]
+    fn a_worked_queue_with_an_empty_dlq_needs_nothing() {
+        assert!(flags(&queue(5, 1, 0.2), Some(&queue(0, 0, 0.0))).is_empty());
+    }
+
+    #[test]
+    fn each_flag_has_its_cause() {
+        assert_eq!(flags(&queue(0, 0, 0.0), None), [Flag::NoConsumer]);
+        assert_eq!(flags(&queue(90, 2, 12.0), None), [Flag::Growing]);
+        // An empty queue whose rate is still settling is not growing.
+        assert!(flags(&queue(0, 2, 3.0), None).is_empty());
+        assert_eq!(
+            flags(&queue(0, 1, 0.0), Some(&queue(3, 0, 0.0))),
+            [Flag::DeadLetters]
+        );
+        let missing = QueueNow::default();
+        assert_eq!(flags(&missing, Some(&queue(3, 0, 0.0))), [Flag::Missing]);
+    }
+}
