@@ -64,8 +64,8 @@ up() {
   fi
   # shellcheck disable=SC1091
   . "$state/env"
-  # What would change, the change itself, and the proof that nothing is left.
-  "$warren" plan topologies/ecommerce.yaml
+  # apply shows the plan before it changes anything; the second plan
+  # proves that nothing is left to do.
   "$warren" apply topologies/ecommerce.yaml --yes
   "$warren" plan topologies/ecommerce.yaml
   "$shop" migrate
@@ -97,9 +97,14 @@ down() {
   log "stopped"
   if [ "${1:-}" = --clean ]; then
     curl -fsS -u guest:guest -X DELETE http://127.0.0.1:15672/api/vhosts/shop >/dev/null 2>&1 || true
+    # The service users too: a new `up` makes new passwords, and apply
+    # cannot tell that a user's password changed.
+    for user in order_api orders inventory payment notification shipping audit; do
+      curl -fsS -u guest:guest -X DELETE "http://127.0.0.1:15672/api/users/$user" >/dev/null 2>&1 || true
+    done
     [ -x "$shop" ] && "$shop" drop || true
     rm -rf "$state"
-    log "vhost shop and schema shop deleted"
+    log "vhost shop, its users and schema shop deleted"
   fi
 }
 

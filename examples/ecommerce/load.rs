@@ -12,18 +12,43 @@ use serde::Serialize;
 
 use crate::order::{CARD_DECLINED, CARD_FLAKY, CARD_OK, Item, NewOrder};
 
-#[derive(Clone, Debug)]
+/// `shop load`'s options: the batch and where to send it.
+#[derive(Clone, Debug, clap::Args)]
 pub struct Load {
+    #[arg(long, default_value_t = 200)]
     pub orders: usize,
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub api: String,
+    /// POSTs in flight.
+    #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
+    /// Share of orders whose card times out on the first try.
+    #[arg(long, default_value_t = 0.2)]
     pub transient: f64,
+    /// Share of orders whose card is declined.
+    #[arg(long, default_value_t = 0.02)]
     pub permanent: f64,
+    /// Share of orders with an item that is sold out.
+    #[arg(long, default_value_t = 0.05)]
     pub out_of_stock: f64,
+    /// Prefix of this batch's order ids (default: `b` and the time).
+    #[arg(long, default_value = "")]
     pub batch: String,
-    pub timeout: Duration,
-    /// `warren run` metrics endpoints, for the retry counts.
+    /// Seconds to wait for the batch before giving up.
+    #[arg(long = "timeout", default_value_t = 600)]
+    pub timeout_seconds: u64,
+    /// A `warren run --metrics-addr` endpoint to read retries from.
+    #[arg(long)]
     pub metrics: Vec<String>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Load {
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_seconds)
+    }
 }
 
 /// What the batch came to.
@@ -114,7 +139,7 @@ pub async fn place(load: &Load, orders: Vec<NewOrder>) -> Result<usize, String> 
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| e.to_string())?;
-    let deadline = Instant::now() + load.timeout;
+    let deadline = Instant::now() + load.timeout();
     let url = format!("{}/orders", load.api.trim_end_matches('/'));
     let results: Vec<Result<usize, String>> = futures_util::stream::iter(orders)
         .map(|order| {
@@ -280,7 +305,7 @@ pub async fn wait(
     topology: &warren::topology::Topology,
     started: Instant,
 ) -> Result<Summary, String> {
-    let deadline = started + load.timeout;
+    let deadline = started + load.timeout();
     let pattern = format!("{}-%", load.batch);
     let http = warren::broker::http_client(settings).map_err(|e| e.to_string())?;
     let mut quiet_since: Option<(Instant, i64)> = None;

@@ -27,7 +27,7 @@ mod order;
 mod payment;
 mod shipping;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
@@ -64,35 +64,7 @@ enum Command {
     /// The audit service.
     Audit,
     /// Place a batch of orders, wait for all of them, print a summary.
-    Load {
-        #[arg(long, default_value_t = 200)]
-        orders: usize,
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        api: String,
-        #[arg(long, default_value_t = 16)]
-        concurrency: usize,
-        /// Share of orders whose card times out on the first try.
-        #[arg(long, default_value_t = 0.2)]
-        transient: f64,
-        /// Share of orders whose card is declined.
-        #[arg(long, default_value_t = 0.02)]
-        permanent: f64,
-        /// Share of orders with an item that is sold out.
-        #[arg(long, default_value_t = 0.05)]
-        out_of_stock: f64,
-        /// Prefix of this batch's order ids (default: the time).
-        #[arg(long)]
-        batch: Option<String>,
-        /// Give up waiting after this many seconds.
-        #[arg(long, default_value_t = 600)]
-        timeout: u64,
-        /// A `warren run --metrics-addr` endpoint to read retries from.
-        #[arg(long)]
-        metrics: Vec<String>,
-        /// Print the summary as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Load(load::Load),
 }
 
 fn main() {
@@ -194,30 +166,10 @@ async fn run(command: Command) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())
         }
-        Command::Load {
-            orders,
-            api,
-            concurrency,
-            transient,
-            permanent,
-            out_of_stock,
-            batch,
-            timeout,
-            metrics,
-            json,
-        } => {
-            let load = load::Load {
-                orders,
-                api,
-                concurrency,
-                transient,
-                permanent,
-                out_of_stock,
-                batch: batch
-                    .unwrap_or_else(|| format!("b{}", warren::worker::emit::now_millis() / 1000)),
-                timeout: Duration::from_secs(timeout),
-                metrics,
-            };
+        Command::Load(mut load) => {
+            if load.batch.is_empty() {
+                load.batch = format!("b{}", warren::worker::emit::now_millis() / 1000);
+            }
             let (topology, settings) = (topology()?, settings()?);
             let client = database.connect().await?;
             let started = Instant::now();
@@ -227,7 +179,7 @@ async fn run(command: Command) -> Result<(), String> {
             summary.placed_seconds = placed.as_secs_f64();
             summary.finished_seconds = started.elapsed().as_secs_f64();
             summary.repeated_posts = repeated;
-            if json {
+            if load.json {
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&summary).unwrap_or_default()

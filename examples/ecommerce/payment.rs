@@ -8,7 +8,7 @@ use deadpool_postgres::Pool;
 use tokio_postgres::Client;
 
 use crate::contract::{Answer, Delivery};
-use crate::order::{CARD_DECLINED, CARD_FLAKY, OrderEvent};
+use crate::order::{CARD_DECLINED, CARD_FLAKY, OrderEvent, draw, rate};
 
 pub async fn run(pool: Pool) -> Result<(), String> {
     crate::contract::serve_stdio(move |delivery| {
@@ -107,11 +107,17 @@ async fn charge(
     Ok(outcome)
 }
 
-/// The card provider, simulated by its test cards.
+/// The card provider, simulated: its test cards, and on top of them the
+/// shares of orders that `SHOP_PAYMENT_DECLINE_RATE` declines and
+/// `SHOP_PAYMENT_TIMEOUT_RATE` times out on the first try (0 unless set).
 fn provider(order: &str, card: &str, attempt: u32) -> Charge {
+    let declined = draw(&format!("decline {order}")) < rate("SHOP_PAYMENT_DECLINE_RATE");
+    let flaky = draw(&format!("timeout {order}")) < rate("SHOP_PAYMENT_TIMEOUT_RATE");
     match card {
         CARD_DECLINED => Charge::Declined,
+        _ if declined => Charge::Declined,
         CARD_FLAKY if attempt == 1 => Charge::TimedOut,
+        _ if flaky && attempt == 1 => Charge::TimedOut,
         _ => Charge::Charged(format!("pay-{order}")),
     }
 }

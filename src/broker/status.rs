@@ -39,7 +39,7 @@ pub enum Flag {
     Missing,
     /// Nobody consumes the queue: messages pile up.
     NoConsumer,
-    /// The queue holds messages and keeps gaining.
+    /// Messages wait (ready, not just in flight) and keep gaining.
     Growing,
     /// The dead-letter queue is not empty.
     DeadLetters,
@@ -102,7 +102,8 @@ pub fn flags(queue: &QueueNow, dead_letters: Option<&QueueNow>) -> Vec<Flag> {
     if queue.consumers == 0 {
         flags.push(Flag::NoConsumer);
     }
-    if queue.depth() > 0 && queue.depth_rate >= GROWING {
+    // Unacked messages are work in flight; only a waiting backlog grows.
+    if queue.ready > 0 && queue.depth_rate >= GROWING {
         flags.push(Flag::Growing);
     }
     if dead_letters.is_some_and(|d| d.depth() > 0) {
@@ -225,8 +226,15 @@ mod tests {
     fn each_flag_has_its_cause() {
         assert_eq!(flags(&queue(0, 0, 0.0), None), [Flag::NoConsumer]);
         assert_eq!(flags(&queue(90, 2, 12.0), None), [Flag::Growing]);
-        // An empty queue whose rate is still settling is not growing.
+        // An empty queue whose rate is still settling is not growing, nor
+        // one whose messages are all in flight.
         assert!(flags(&queue(0, 2, 3.0), None).is_empty());
+        let in_flight = QueueNow {
+            ready: 0,
+            unacked: 10,
+            ..queue(0, 1, 4.0)
+        };
+        assert!(flags(&in_flight, None).is_empty());
         assert_eq!(
             flags(&queue(0, 1, 0.0), Some(&queue(3, 0, 0.0))),
             [Flag::DeadLetters]

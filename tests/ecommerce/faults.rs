@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use super::{Broker, ORDERS, Shop, assert_adds_up};
-use crate::support::broker::TestVhost;
 
 /// Waits until `share` of the batch has been placed, so that a fault
 /// lands mid-run rather than before it.
@@ -31,12 +30,7 @@ async fn workers_killed_with_sigkill_mid_run_lose_nothing() {
     if !crate::support::broker::available() {
         return;
     }
-    let mut shop = Shop::new(
-        "sigkill",
-        Broker::Shared(Box::new(TestVhost::new("shop-kill").await)),
-        &[],
-    );
-    shop.start_all();
+    let mut shop = Shop::started("sigkill", &[]).await;
     let db = shop.db().await;
     let load = shop.spawn_load(ORDERS);
     for share in MID_RUN {
@@ -58,12 +52,7 @@ async fn connections_force_closed_mid_run_lose_nothing() {
     if !crate::support::broker::available() {
         return;
     }
-    let mut shop = Shop::new(
-        "cut",
-        Broker::Shared(Box::new(TestVhost::new("shop-cut").await)),
-        &[],
-    );
-    shop.start_all();
+    let shop = Shop::started("cut", &[]).await;
     let db = shop.db().await;
     let load = shop.spawn_load(ORDERS);
     for share in MID_RUN {
@@ -91,17 +80,15 @@ async fn connections_force_closed_mid_run_lose_nothing() {
     // Every service came back on its own: its consumers are there again.
     let queues = shop.broker.settings();
     let http = warren::broker::http_client(&queues).unwrap();
-    for service in [
-        "orders",
-        "inventory",
-        "payment",
-        "notification",
-        "shipping",
-        "audit",
-    ] {
+    let topology = warren::validate::validate(&[shop.spec()])
+        .unwrap()
+        .topologies
+        .remove(0);
+    let consuming = topology.services.values().filter_map(|s| s.queue.clone());
+    for service in consuming {
         let queue = http
             .api()
-            .get_queue_info(shop.broker.vhost(), service)
+            .get_queue_info(shop.broker.vhost(), &service)
             .await
             .unwrap();
         assert!(
@@ -148,15 +135,14 @@ async fn a_handler_that_hangs_and_one_that_crashes_lose_nothing() {
     }
     // About 9 shipments hang until warren's 5 s timeout kills them, and
     // about 15 notifications kill their stdio process.
-    let mut shop = Shop::new(
+    let shop = Shop::started(
         "hang",
-        Broker::Shared(Box::new(TestVhost::new("shop-hang").await)),
         &[
             ("SHOP_SHIP_HANG_RATE", "0.005"),
             ("SHOP_NOTIFY_CRASH_RATE", "0.002"),
         ],
-    );
-    shop.start_all();
+    )
+    .await;
     let summary = shop.summary(shop.spawn_load(ORDERS).await.unwrap());
     assert_adds_up(&shop, &summary).await;
     let retried = &summary["retries"];

@@ -5,8 +5,7 @@ use std::time::Duration;
 use lapin::BasicProperties;
 use serde_json::json;
 
-use super::{Broker, ORDERS, Shop, assert_adds_up};
-use crate::support::broker::TestVhost;
+use super::{ORDERS, Shop, assert_adds_up};
 
 /// Publishes a second `order.created` for every 20th order already taken,
 /// exactly as the API published it: a publisher repeating after a lost
@@ -63,12 +62,7 @@ async fn two_thousand_orders_each_end_in_exactly_one_final_state_also_when_deliv
     if !crate::support::broker::available() {
         return;
     }
-    let mut shop = Shop::new(
-        "flow",
-        Broker::Shared(Box::new(TestVhost::new("shop-flow").await)),
-        &[],
-    );
-    shop.start_all();
+    let shop = Shop::started("flow", &[]).await;
     let load = shop.spawn_load(ORDERS);
     let duplicated = duplicate_orders(&shop).await;
     let summary = shop.summary(load.await.unwrap());
@@ -92,12 +86,7 @@ async fn bad_input_reaches_the_dead_letter_queues_with_a_reason_and_the_flow_goe
     if !crate::support::broker::available() {
         return;
     }
-    let mut shop = Shop::new(
-        "badinput",
-        Broker::Shared(Box::new(TestVhost::new("shop-bad").await)),
-        &[],
-    );
-    shop.start_all();
+    let shop = Shop::started("badinput", &[]).await;
     let json = || BasicProperties::default().with_content_type("application/json".into());
     let bad: Vec<(&str, Vec<u8>, BasicProperties)> = vec![
         (

@@ -196,6 +196,15 @@ impl Shop {
         shop
     }
 
+    /// A shop on a vhost of its own on the shared broker, its processes
+    /// started.
+    pub async fn started(tag: &str, extra: &[(&str, &str)]) -> Shop {
+        let vhost = TestVhost::new(&format!("shop-{tag}")).await;
+        let mut shop = Shop::new(tag, Broker::Shared(Box::new(vhost)), extra);
+        shop.start_all();
+        shop
+    }
+
     pub fn spec(&self) -> PathBuf {
         self.dir.path().join("spec.yaml")
     }
