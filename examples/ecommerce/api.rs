@@ -84,22 +84,23 @@ async fn create(State(api): State<Arc<Api>>, body: axum::body::Bytes) -> Respons
     if let Err(e) = order.validate() {
         return problem(StatusCode::UNPROCESSABLE_ENTITY, e);
     }
-    let stored = async {
-        let client = api.pool.get().await.map_err(|e| e.to_string())?;
-        let items = serde_json::to_value(&order.items).unwrap_or_default();
-        client
-            .execute(
-                "INSERT INTO orders (id, customer, items, amount_cents, card) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
-                &[&order.id, &order.customer, &items, &order.amount_cents(), &order.card],
-            )
-            .await
-            .map_err(|e| e.to_string())
-    };
-    if let Err(e) = stored.await {
-        return problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("orders database: {e}"),
-        );
+    match store(&api.pool, &order).await {
+        Ok(Stored::New | Stored::Same) => {}
+        Ok(Stored::Different) => {
+            return problem(
+                StatusCode::CONFLICT,
+                format!(
+                    "order {:?} exists with other contents; use a new id",
+                    order.id
+                ),
+            );
+        }
+        Err(e) => {
+            return problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("orders database: {e}"),
+            );
+        }
     }
     let body = serde_json::to_value(order.created()).unwrap_or_default();
     match api
@@ -117,6 +118,47 @@ async fn create(State(api): State<Arc<Api>>, body: axum::body::Bytes) -> Respons
             format!("order stored, event not confirmed ({e}); repeat the request"),
         ),
     }
+}
+
+/// What storing an order found.
+enum Stored {
+    New,
+    /// A repeated POST: the same order is there already.
+    Same,
+    /// The id is taken by another order.
+    Different,
+}
+
+/// Stores `order` unless its id is there; a repeated POST must be the same
+/// order, or the events published for it would contradict each other.
+async fn store(pool: &Pool, order: &NewOrder) -> Result<Stored, String> {
+    let client = pool.get().await.map_err(|e| e.to_string())?;
+    let items = serde_json::to_value(&order.items).unwrap_or_default();
+    let inserted = client
+        .execute(
+            "INSERT INTO orders (id, customer, items, amount_cents, card) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+            &[&order.id, &order.customer, &items, &order.amount_cents(), &order.card],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    if inserted == 1 {
+        return Ok(Stored::New);
+    }
+    let row = client
+        .query_one(
+            "SELECT customer, items, card FROM orders WHERE id = $1",
+            &[&order.id],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let same = row.get::<_, String>(0) == order.customer
+        && row.get::<_, serde_json::Value>(1) == items
+        && row.get::<_, String>(2) == order.card;
+    Ok(if same {
+        Stored::Same
+    } else {
+        Stored::Different
+    })
 }
 
 async fn show(State(api): State<Arc<Api>>, Path(id): Path<String>) -> Response {

@@ -32,6 +32,9 @@ pub async fn serve(
 
 async fn handle(State(pool): State<Pool>, Json(delivery): Json<Delivery>) -> Response {
     let answer = match OrderEvent::read(&delivery.body) {
+        Ok(order) if order.items.is_empty() => {
+            Answer::Permanent(format!("order {} has no items", order.order_id))
+        }
         Ok(order) => reserve(&pool, order).await,
         Err(reason) => Answer::Permanent(reason),
     };

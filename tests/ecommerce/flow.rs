@@ -161,4 +161,48 @@ async fn bad_input_reaches_the_dead_letter_queues_with_a_reason_and_the_flow_goe
     }
     let log = std::fs::read_to_string(shop.spec().with_file_name("run.log")).unwrap();
     assert!(!log.contains("panicked"), "{log}");
+
+    // The order API's own answers to bad requests.
+    let api = format!("http://127.0.0.1:{}", shop.api_port);
+    let post = |body: String| {
+        let url = format!("{api}/orders");
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let order = |customer: &str| {
+        json!({"id": "api-1", "customer": customer, "card": "4242-4242-4242-4242",
+               "items": [{"sku": "sku-1", "quantity": 1, "price_cents": 100}]})
+        .to_string()
+    };
+    assert_eq!(post(order("ann")).await.0, 202);
+    // Repeated after a lost answer: the same order, taken again.
+    assert_eq!(post(order("ann")).await.0, 202);
+    let (status, text) = post(order("bob")).await;
+    assert_eq!(status, 409, "{text}");
+    assert!(text.contains("other contents"), "{text}");
+    let (status, text) = post(r#"{"id": "api-2""#.into()).await;
+    assert_eq!(status, 400, "{text}");
+    let (status, text) =
+        post(json!({"id": "api-3", "customer": "c", "card": "1", "items": []}).to_string()).await;
+    assert_eq!(status, 422, "{text}");
+    assert!(text.contains("items"), "{text}");
+    let missing = reqwest::get(format!("{api}/orders/nobody")).await.unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    let shown: serde_json::Value = reqwest::get(format!("{api}/orders/api-1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap();
+    assert_eq!(shown["id"], "api-1");
+    assert_eq!(shown["amount_cents"], 100);
 }
