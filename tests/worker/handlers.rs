@@ -166,8 +166,10 @@ async fn a_stdio_handler_that_dies_is_restarted_and_its_messages_retried() {
         shipped.keys().copied().collect::<Vec<_>>(),
         (0..31).collect::<Vec<_>>()
     );
-    // The crash came on the first attempt; the second went through.
-    assert_eq!(shipped[&30], 2);
+    // The crash came on the first attempt and a retry went through. Not
+    // necessarily the second: on a loaded machine the restarted process
+    // can miss the 1 s handler timeout once more.
+    assert!(shipped[&30] >= 2, "{shipped:?}");
     assert_eq!(
         header(&dead[0], "x-warren-reason").as_deref(),
         Some("permanent-failure")
