@@ -51,6 +51,8 @@ NOT_EXPRESSIBLE = {
     "E401-dead-letter-cycle.yaml": "a cycle through several queues",
     "E502-policy-tie.yaml": "which policies match which queues",
     "E604-retry-conflict.yaml": "a service's retry against the settings of a queue declared elsewhere",
+    "E605-conflicting-emit.yaml": "one key repeated across two list entries: a schema's uniqueness is of whole items",
+    "E010-delay-of-zero.yaml": "a bound on a duration is a comparison, which a pattern cannot make",
 }
 
 # One spec that sets every field, for hover.
@@ -99,7 +101,7 @@ policies:
 services:
   shipping:
     consumes: { exchange: events, keys: [order.paid] }
-    emits: [{ exchange: events, keys: [order.shipped] }]
+    emits: [{ exchange: events, keys: [order.shipped], delay: 5s }]
     retry: { delays: [5s] }
     prefetch: 10
     concurrency: 2

@@ -29,6 +29,8 @@ pub struct Explanation {
 pub struct Emitted {
     pub exchange: String,
     pub key: String,
+    /// Held this long in the delay queue before it reaches `exchange`.
+    pub delay: Option<String>,
     pub queues: Vec<String>,
     /// Services reading those queues.
     pub services: Vec<String>,
@@ -90,6 +92,7 @@ pub fn explain(t: &Topology, service: &str) -> Option<Explanation> {
             Emitted {
                 exchange: e.exchange.clone(),
                 key: e.key.clone(),
+                delay: e.delay.map(|d| d.to_string()),
                 dropped: route.dropped(),
                 queues: route.queues.into_iter().collect(),
                 services: services.into_iter().collect(),
@@ -161,7 +164,12 @@ pub fn render_text(e: &Explanation) -> String {
                 em.services.join(", ")
             )
         };
-        let _ = writeln!(out, "  {} to {}: {target}", em.key, em.exchange);
+        let delay = em
+            .delay
+            .as_ref()
+            .map(|d| format!(" {d} later (through its delay queue)"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {} to {}{delay}: {target}", em.key, em.exchange);
     }
     match &e.retry {
         Some(r) => {

@@ -235,8 +235,9 @@ impl Publisher {
             ..Default::default()
         };
         // The spec says where order.created goes; refuse to start if nowhere.
-        let (exchange, _) =
-            warren::worker::publish::check(topology, &request).map_err(|e| e.to_string())?;
+        let exchange = warren::worker::publish::check(topology, &request)
+            .map_err(|e| e.to_string())?
+            .publish_to;
         Ok(Publisher {
             settings: warren::worker::settings_for(topology, settings, "order_api")
                 .map_err(|e| e.to_string())?,

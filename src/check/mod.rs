@@ -9,6 +9,7 @@ mod dead_letter_strategy;
 mod delivery_limit;
 mod headers_binding;
 mod names;
+mod plugins;
 mod policies;
 mod queue_types;
 mod reachability;
@@ -66,6 +67,7 @@ pub fn check_for(topology: &Topology, targets: Targets) -> Vec<Diagnostic> {
         delivery_limit::check,
         policies::check,
         versions::check,
+        plugins::check,
     ];
     for check in checks {
         check(&cx, &mut out);

@@ -35,6 +35,10 @@ pub struct PublishArgs {
     /// message goes out as its user.
     #[arg(long)]
     pub service: Option<String>,
+    /// Deliver after this long (`5s`, `1m`), through the delay queue the
+    /// spec has for it: an emit to the exchange with this `delay:`.
+    #[arg(long, value_parser = crate::vocabulary::Duration::parse)]
+    pub delay: Option<crate::vocabulary::Duration>,
 }
 
 pub fn run(args: &PublishArgs, out: &mut Output) -> Result<Outcome, CliError> {
@@ -51,6 +55,7 @@ pub fn run(args: &PublishArgs, out: &mut Output) -> Result<Outcome, CliError> {
         message_id: args.message_id.clone(),
         correlation_id: args.correlation_id.clone(),
         service: args.service.clone(),
+        delay: args.delay,
     };
     // Refuse before connecting: no broker is needed to know it is wrong.
     crate::worker::publish::check(&topology, &request).map_err(failed)?;
@@ -58,15 +63,24 @@ pub fn run(args: &PublishArgs, out: &mut Output) -> Result<Outcome, CliError> {
     let published = runtime()?
         .block_on(send(&settings, &topology, &request))
         .map_err(failed)?;
-    let queues: Vec<&str> = published.queues.iter().map(String::as_str).collect();
+    let target = &published.target;
+    let queues: Vec<&str> = target.queues.iter().map(String::as_str).collect();
     writeln!(
         out.stdout,
         "Published to exchange {:?} with key {:?} (message id {}); the broker confirmed it. The spec routes it to: {}.",
-        crate::printable::for_people(&published.exchange),
+        crate::printable::for_people(&target.publish_to),
         crate::printable::for_people(&args.key),
         published.message_id,
         crate::printable::for_people(&queues.join(", "))
     )?;
+    if let Some(delay) = target.delay {
+        writeln!(
+            out.stdout,
+            "It waits {delay} in the delay queue {:?}, then goes to exchange {:?}.",
+            crate::printable::for_people(&target.publish_to),
+            crate::printable::for_people(&target.exchange),
+        )?;
+    }
     Ok(Outcome::Success)
 }
 

@@ -55,6 +55,7 @@ pub fn run(args: &RouteArgs, out: &mut Output) -> Result<Outcome, CliError> {
         return Ok(Outcome::Findings);
     };
     let topology = super::single_topology(&validation.topologies)?;
+    let mut delayed = None;
     let (exchange, key) = match (&args.service, &args.emit) {
         (Some(service), Some(emit)) => {
             let s = topology.services.get(service).ok_or_else(|| {
@@ -63,6 +64,7 @@ pub fn run(args: &RouteArgs, out: &mut Output) -> Result<Outcome, CliError> {
             let e = s.emits.iter().find(|e| &e.key == emit).ok_or_else(|| {
                 CliError::Usage(format!("service {service:?} does not emit {emit:?}"))
             })?;
+            delayed = e.delay.map(|d| (d, e.publish_exchange()));
             (e.exchange.clone(), e.key.clone())
         }
         _ => (args.exchange.clone().unwrap_or_default(), args.key.clone()),
@@ -76,12 +78,19 @@ pub fn run(args: &RouteArgs, out: &mut Output) -> Result<Outcome, CliError> {
             "queues": route.queues,
             "hops": route.hops,
             "dropped": route.dropped(),
+            "delay": delayed.as_ref().map(|(d, via)| serde_json::json!({"after": d.to_string(), "through": via})),
         });
         serde_json::to_writer_pretty(&mut out.stdout, &doc)
             .map_err(|e| CliError::Serialize(e.to_string()))?;
         writeln!(out.stdout)?;
     } else {
-        let text = render_text(topology, &exchange, &key, &route);
+        let mut text = String::new();
+        if let Some((delay, via)) = &delayed {
+            text.push_str(&format!(
+                "delayed {delay}: published to {via:?}, held in queue {via}, then dead-lettered to {exchange:?} with its own key\n"
+            ));
+        }
+        text.push_str(&render_text(topology, &exchange, &key, &route));
         out.stdout
             .write_all(crate::printable::printable(&text).as_bytes())?;
     }

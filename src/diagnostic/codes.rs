@@ -66,12 +66,14 @@ codes! {
     QUORUM_DEFAULT_DELIVERY_LIMIT = "W701" "quorum-default-delivery-limit" Warning "from RabbitMQ 4.0, a consumed quorum queue without a dead-letter target or delivery limit drops a message after 20 failed deliveries";
     NO_EFFECT_ON_VERSION = "W702" "no-effect-on-version" Warning "a setting that does nothing on a targeted RabbitMQ version (ha-* mirroring keys from 4.0)";
     REFUSED_BY_VERSION = "E703" "refused-by-version" Error "a setting every targeted RabbitMQ version refuses (x-queue-mode, x-queue-version 1, x-queue-master-locator and transient queues from 4.3; apply_to by queue type before 3.12)";
+    DELAYED_MESSAGE_PLUGIN = "W705" "delayed-message-plugin" Warning "an x-delayed-message exchange: the plugin is unmaintained, keeps delayed messages on one node, ignores mandatory and fails on RabbitMQ 4's metadata store";
     REFUSED_BY_SOME_VERSIONS = "W704" "refused-by-some-versions" Warning "a setting some of the RabbitMQ versions the spec may run on refuse; the message names them";
     // Services.
     IDLE_SERVICE = "W601" "idle-service" Warning "a service that neither consumes nor emits";
     RETRY_WITHOUT_QUEUE = "E602" "retry-without-queue" Error "retry on a service that consumes nothing";
     HANDLER_WITHOUT_QUEUE = "E603" "handler-without-queue" Error "a handler on a service that consumes nothing";
     RETRY_CONFLICT = "E604" "retry-conflict" Error "retry on a queue that already dead-letters elsewhere";
+    CONFLICTING_EMIT = "E605" "conflicting-emit" Error "a service lists one routing key on one exchange twice, so a worker cannot tell which delay applies";
 }
 
 #[cfg(test)]

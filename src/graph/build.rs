@@ -204,12 +204,14 @@ pub fn build(t: &Topology) -> Graph {
                 label: String::new(),
             });
         }
-        let mut emits: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        // A delayed emit goes to its delay exchange; the graph's
+        // dead-letter edge from the delay queue shows the rest.
+        let mut emits: BTreeMap<String, Vec<&str>> = BTreeMap::new();
         for e in &s.emits {
-            emits.entry(&e.exchange).or_default().push(&e.key);
+            emits.entry(e.publish_exchange()).or_default().push(&e.key);
         }
         for (exchange, keys) in emits {
-            if let Some(to) = id(NodeKind::Exchange, exchange) {
+            if let Some(to) = id(NodeKind::Exchange, &exchange) {
                 g.edges.push(Edge {
                     from: service.clone(),
                     to,

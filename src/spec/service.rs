@@ -91,6 +91,12 @@ pub struct EmitSpec {
     pub exchange: Spanned<String>,
     /// Routing keys the service publishes with; any other key is refused.
     pub keys: Vec<Spanned<String>>,
+    /// Deliver these events this long after they are emitted (`5s`,
+    /// `1m`): they wait in a queue whose TTL is the delay, which then
+    /// dead-letters them into `exchange` with their own routing key. No
+    /// plugin needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Spanned<Duration>>,
 }
 
 /// Retries after a transient failure: one delay queue per delay, then the

@@ -32,7 +32,7 @@ pub use policy::Policy;
 pub use queue::{Consumer, Queue};
 pub use service::{
     BROKER_CONSUMER_TIMEOUT, DEFAULT_HANDLER_TIMEOUT, DEFAULT_IDEMPOTENCY_TTL, Emit, Idempotency,
-    IdempotencyKey, IdempotencyStore, Retry, Service,
+    IdempotencyKey, IdempotencyStore, Retry, Service, delay_exchange,
 };
 pub use user::{Permissions, TopicPermission, User, default_password_env};
 

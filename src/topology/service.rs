@@ -99,12 +99,36 @@ impl IdempotencyStore {
 pub struct Emit {
     pub exchange: String,
     pub key: String,
+    /// The events reach `exchange` this long after the service publishes
+    /// them, through the exchange's delay queue for this delay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Duration>,
     /// The key as written.
     #[serde(skip)]
     pub span: Option<Span>,
     /// The exchange as written: findings about the exchange point here.
     #[serde(skip)]
     pub exchange_span: Option<Span>,
+}
+
+impl Emit {
+    /// The exchange the service publishes to: the target itself, or the
+    /// delay exchange in front of it.
+    pub fn publish_exchange(&self) -> String {
+        match self.delay {
+            Some(delay) => delay_exchange(&self.exchange, delay),
+            None => self.exchange.clone(),
+        }
+    }
+}
+
+/// The name of the topic exchange, and of its one queue, that hold
+/// messages for `target` for `delay`: the queue's TTL is the delay and it
+/// dead-letters into `target` with each message's own routing key. One
+/// queue per target and delay, so no message waits behind a longer one
+/// (a queue expires messages only from its head).
+pub fn delay_exchange(target: &str, delay: Duration) -> String {
+    format!("{target}.delay.{delay}")
 }
 
 /// The retry chain compile generated for a service.

@@ -8,7 +8,7 @@ use lapin::types::ShortString;
 use lapin::{BasicProperties, Channel, Confirmation};
 
 use super::{Event, Message};
-use crate::topology::Service;
+use crate::topology::{Emit, Service};
 
 /// Why a publish did not land.
 #[derive(Debug, thiserror::Error)]
@@ -83,10 +83,10 @@ pub fn prepare(
     events
         .iter()
         .map(|event| {
-            let exchange = exchange_for(service, event)?;
+            let emit = declared_emit(service, event)?;
             let body = serde_json::to_vec(&event.body).map_err(|e| e.to_string())?;
             Ok(Outgoing {
-                exchange,
+                exchange: emit.publish_exchange(),
                 key: event.key.clone(),
                 body,
                 properties: properties(input, event),
@@ -95,18 +95,18 @@ pub fn prepare(
         .collect()
 }
 
-/// The exchange an event goes to: the one it names, or the only one its
-/// key is declared for.
-pub fn exchange_for(service: &Service, event: &Event) -> Result<String, String> {
-    let declared: Vec<&str> = service
+/// The emit an event is: its key on the exchange it names, or on the only
+/// exchange its key is declared for. The emit says where to publish
+/// (a delayed emit goes to its delay exchange).
+pub fn declared_emit<'s>(service: &'s Service, event: &Event) -> Result<&'s Emit, String> {
+    let declared: Vec<&Emit> = service
         .emits
         .iter()
         .filter(|e| e.key == event.key)
         .filter(|e| event.exchange.as_deref().is_none_or(|x| x == e.exchange))
-        .map(|e| e.exchange.as_str())
         .collect();
     match declared.as_slice() {
-        [one] => Ok((*one).to_string()),
+        [one] => Ok(one),
         [] => {
             let keys: Vec<&str> = service.emits.iter().map(|e| e.key.as_str()).collect();
             Err(format!(
@@ -129,7 +129,11 @@ pub fn exchange_for(service: &Service, event: &Event) -> Result<String, String> 
             "service {:?} emits {:?} on several exchanges ({}): name one with \"exchange\"",
             service.name,
             event.key,
-            several.join(", ")
+            several
+                .iter()
+                .map(|e| e.exchange.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     }
 }
@@ -185,7 +189,6 @@ pub fn now_millis() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::topology::Emit;
 
     fn service(emits: &[(&str, &str)]) -> Service {
         Service {
@@ -196,6 +199,7 @@ mod tests {
                 .map(|(x, k)| Emit {
                     exchange: (*x).into(),
                     key: (*k).into(),
+                    delay: None,
                     span: None,
                     exchange_span: None,
                 })
@@ -222,6 +226,24 @@ mod tests {
             headers: Default::default(),
             body: serde_json::json!({}),
         }
+    }
+
+    #[test]
+    fn a_delayed_emit_goes_to_its_delay_exchange() {
+        let mut s = service(&[("orders", "order.created"), ("orders", "order.remind")]);
+        s.emits[1].delay = Some(crate::vocabulary::Duration::from_millis(5_000));
+        let out = prepare(
+            &s,
+            &input(),
+            &[
+                Event::new("order.created", serde_json::Value::Null),
+                Event::new("order.remind", serde_json::Value::Null),
+            ],
+        )
+        .unwrap();
+        assert_eq!(out[0].exchange, "orders");
+        assert_eq!(out[1].exchange, "orders.delay.5s");
+        assert_eq!(out[1].key, "order.remind");
     }
 
     #[test]

@@ -8,7 +8,8 @@ use serde_json::Value;
 use super::emit::{self, PublishError};
 use crate::broker::{BrokerError, Settings};
 use crate::routing::{Headers, Router};
-use crate::topology::Topology;
+use crate::topology::{Topology, delay_exchange};
+use crate::vocabulary::Duration;
 
 /// What to publish.
 #[derive(Clone, Debug, Default)]
@@ -23,15 +24,15 @@ pub struct Request {
     /// Publish as this service: the key must be one it emits, and the
     /// message goes out as the service's user.
     pub service: Option<String>,
+    /// Deliver after this long, through the spec's delay queue for it.
+    pub delay: Option<Duration>,
 }
 
 /// What went out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Published {
-    pub exchange: String,
+    pub target: Target,
     pub message_id: String,
-    /// Where the spec says it lands.
-    pub queues: BTreeSet<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,17 +48,28 @@ pub enum RequestError {
     NotTaken(String),
 }
 
-/// The exchange the request goes to and the queues the spec routes it to.
+/// Where a checked request goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// The exchange the message is published to: `exchange`, or the delay
+    /// exchange in front of it.
+    pub publish_to: String,
+    /// The exchange that routes it to `queues`.
+    pub exchange: String,
+    pub delay: Option<Duration>,
+    /// Where the spec says it lands (after the delay).
+    pub queues: BTreeSet<String>,
+}
+
+/// Where the request goes and the queues the spec routes it to. A service's
+/// emit brings its own delay; `request.delay`, when given, must agree.
 ///
 /// # Errors
-/// The service does not emit the key, the exchange is not in the spec, or
-/// nothing receives the message.
-pub fn check(
-    topology: &Topology,
-    request: &Request,
-) -> Result<(String, BTreeSet<String>), RequestError> {
+/// The service does not emit the key, the exchange is not in the spec, the
+/// spec has no delay queue for the delay, or nothing receives the message.
+pub fn check(topology: &Topology, request: &Request) -> Result<Target, RequestError> {
     let refused = |text: String| RequestError::Refused(text);
-    let exchange = match &request.service {
+    let (exchange, delay) = match &request.service {
         Some(name) => {
             let service = topology
                 .services
@@ -69,27 +81,65 @@ pub fn check(
                 exchange: request.exchange.clone(),
                 headers: Default::default(),
             };
-            emit::exchange_for(service, &event).map_err(refused)?
+            let emit = emit::declared_emit(service, &event).map_err(refused)?;
+            if let Some(asked) = request.delay
+                && emit.delay != Some(asked)
+            {
+                return Err(refused(format!(
+                    "service {name:?} emits {:?} {}, not delayed by {asked}: the spec's emit decides the delay",
+                    request.key,
+                    emit.delay
+                        .map_or("without a delay".to_string(), |d| format!("delayed by {d}"))
+                )));
+            }
+            (emit.exchange.clone(), emit.delay)
         }
-        None => request.exchange.clone().ok_or_else(|| {
-            refused("name the exchange (--exchange), or publish as a service (--service)".into())
-        })?,
+        None => (
+            request.exchange.clone().ok_or_else(|| {
+                refused(
+                    "name the exchange (--exchange), or publish as a service (--service)".into(),
+                )
+            })?,
+            request.delay,
+        ),
     };
     if !exchange.is_empty() && !topology.exchanges.contains_key(&exchange) {
         return Err(refused(format!(
             "the spec declares no exchange {exchange:?}; the broker would close the channel"
         )));
     }
+    let publish_to = match delay {
+        Some(d) => {
+            let via = delay_exchange(&exchange, d);
+            if !topology.exchanges.contains_key(&via) || !topology.queues.contains_key(&via) {
+                return Err(refused(format!(
+                    "the spec has no delay of {d} into exchange {exchange:?}: give an emit to it `delay: {d}`, apply, and publish again"
+                )));
+            }
+            via
+        }
+        None => exchange.clone(),
+    };
     let route = Router::new(topology)
         .route(&exchange, &request.key, &request.headers)
         .map_err(|e| refused(e.to_string()))?;
     if route.dropped() {
         return Err(refused(format!(
-            "nothing in the spec receives key {:?} on exchange {exchange:?}, so the broker would return the message; `warren route` shows why",
-            request.key
+            "nothing in the spec receives key {:?} on exchange {exchange:?}, so the broker would {}; `warren route` shows why",
+            request.key,
+            if delay.is_some() {
+                "drop the message when its delay ends"
+            } else {
+                "return the message"
+            }
         )));
     }
-    Ok((exchange, route.queues))
+    Ok(Target {
+        publish_to,
+        exchange,
+        delay,
+        queues: route.queues,
+    })
 }
 
 /// Checks, publishes (persistent, `mandatory`, confirmed) and reports.
@@ -102,7 +152,8 @@ pub async fn send(
     topology: &Topology,
     request: &Request,
 ) -> Result<Published, RequestError> {
-    let (exchange, queues) = check(topology, request)?;
+    let target = check(topology, request)?;
+    let exchange = target.publish_to.clone();
     let settings = match &request.service {
         Some(service) => super::settings_for(topology, settings, service)?,
         None => settings.clone(),
@@ -130,9 +181,8 @@ pub async fn send(
                 PublishError::Refused(r) => RequestError::NotTaken(r),
             })?;
         Ok(Published {
-            exchange: exchange.clone(),
+            target: target.clone(),
             message_id,
-            queues,
         })
     }
     .await;

@@ -4,6 +4,7 @@
 //! and what lands in the queues is read back over AMQP.
 
 mod commands;
+mod delay;
 mod faults;
 mod handlers;
 mod privilege;

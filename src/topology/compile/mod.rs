@@ -7,6 +7,7 @@
 //! message be routed?) are `check`'s.
 
 mod binding;
+mod delay;
 mod names;
 mod permissions;
 mod queue;
@@ -55,6 +56,7 @@ fn compile_vhost(vhost: &str, files: &[&(FileId, SpecFile)]) -> (Topology, Vec<D
         },
         diagnostics: Vec::new(),
         seen: Seen::default(),
+        delay_chains: Default::default(),
     };
     for (file, spec) in files {
         cx.header(*file, spec);
@@ -85,6 +87,8 @@ struct Compiler {
     topology: Topology,
     diagnostics: Vec<Diagnostic>,
     seen: Seen,
+    /// The delay exchanges generated so far: services share them.
+    delay_chains: std::collections::HashSet<String>,
 }
 
 /// The span of a spanned value in `file`.

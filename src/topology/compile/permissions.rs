@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::topology::{ExchangeType, Permissions, TopicPermission, Topology};
 
 /// For every user some service runs as: read on the queues its services
-/// consume, write on the exchanges they emit to and on their retry
-/// exchanges, configure on nothing; on topic exchanges, publishing limited to
+/// consume, write on the exchanges they emit to (the delay exchange, for a
+/// delayed emit) and on their retry exchanges, configure on nothing; on topic exchanges, publishing limited to
 /// the declared routing keys.
 pub(super) fn derive(topology: &mut Topology) {
     #[derive(Default)]
@@ -25,14 +25,17 @@ pub(super) fn derive(topology: &mut Topology) {
             n.write.insert(retry.exchange.clone());
         }
         for emit in &service.emits {
-            n.write.insert(emit.exchange.clone());
+            // A delayed emit is published to its delay exchange only; the
+            // broker dead-letters it into the target without a check.
+            let exchange = emit.publish_exchange();
             let is_topic = topology
                 .exchanges
-                .get(&emit.exchange)
+                .get(&exchange)
                 .is_some_and(|x| x.kind == ExchangeType::Topic);
+            n.write.insert(exchange.clone());
             if is_topic {
                 n.topic_keys
-                    .entry(emit.exchange.clone())
+                    .entry(exchange)
                     .or_default()
                     .insert(emit.key.clone());
             }

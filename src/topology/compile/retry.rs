@@ -138,17 +138,24 @@ impl Compiler {
     }
 }
 
-/// Dead-letters through the default exchange straight to `target`. On a
-/// quorum queue also sets at-least-once and reject-publish: quorum
-/// dead-lettering is at-most-once otherwise, and at-least-once needs
-/// reject-publish to take effect.
+/// Dead-letters through the default exchange straight to `target`.
 fn dead_letter_to(queue: &mut Queue, target: &str) {
+    dead_letter(queue, "", Some(target));
+}
+
+/// Dead-letters into `exchange`, with `routing_key` or else each message's
+/// own key. On a quorum queue also sets at-least-once and reject-publish:
+/// quorum dead-lettering is at-most-once otherwise, and at-least-once
+/// needs reject-publish to take effect.
+pub(super) fn dead_letter(queue: &mut Queue, exchange: &str, routing_key: Option<&str>) {
     queue
         .arguments
-        .insert("x-dead-letter-exchange".into(), Value::from(""));
-    queue
-        .arguments
-        .insert("x-dead-letter-routing-key".into(), Value::from(target));
+        .insert("x-dead-letter-exchange".into(), Value::from(exchange));
+    if let Some(key) = routing_key {
+        queue
+            .arguments
+            .insert("x-dead-letter-routing-key".into(), Value::from(key));
+    }
     if queue.queue_type == QueueType::Quorum {
         queue.arguments.insert(
             "x-dead-letter-strategy".into(),

@@ -21,6 +21,7 @@ impl Compiler {
                 continue;
             }
             let service = self.service(file, name, s, default_type);
+            self.delay_chains(&service, default_type.unwrap_or(QueueType::Classic));
             self.topology.services.insert(name.value.clone(), service);
         }
     }
@@ -83,6 +84,7 @@ impl Compiler {
                 e.keys.iter().map(|k| Emit {
                     exchange: e.exchange.value.clone(),
                     key: k.value.clone(),
+                    delay: e.delay.as_ref().map(|d| d.value),
                     span: at(file, k),
                     exchange_span: at(file, &e.exchange),
                 })

@@ -72,6 +72,7 @@ impl Compiler {
                 "list one delay per retry, e.g. retry: { delays: [5s, 1m] }, or remove retry",
             );
         }
+        self.emit_values(file, name, s);
         if let Some(handler) = &s.handler {
             let problem = match &handler.value {
                 Handler::Exec(cmd) | Handler::Stdio(cmd)
@@ -92,6 +93,61 @@ impl Compiler {
                     "handler",
                     "see docs/spec.md, Services, for the handler forms",
                 );
+            }
+        }
+    }
+
+    /// Delays RabbitMQ can hold, on named exchanges; each key on each
+    /// exchange listed once, so the worker knows which delay applies.
+    fn emit_values(&mut self, file: FileId, name: &str, s: &ServiceSpec) {
+        let mut seen: Vec<(&str, &str, Option<crate::source::Span>)> = Vec::new();
+        for e in s.emits.iter() {
+            if let Some(d) = &e.delay {
+                let problem = if d.value.millis == 0 {
+                    Some("a delay of 0s delays nothing: leave `delay:` out")
+                } else if d.value.millis > MAX_TTL_MILLIS {
+                    Some(
+                        "RabbitMQ's message TTL, which holds the delay, ends at 2^32-1 ms (about 49 days): give a shorter delay",
+                    )
+                } else if e.exchange.value.is_empty() {
+                    Some(
+                        "a delay dead-letters into an exchange by name: emit to a named exchange, not the default one",
+                    )
+                } else {
+                    None
+                };
+                if let Some(help) = problem {
+                    self.invalid(
+                        at(file, d),
+                        format!(
+                            "service {name:?} delays its emits to {:?} by {}",
+                            e.exchange.value, d.value
+                        ),
+                        "delay",
+                        help,
+                    );
+                }
+            }
+            for k in &e.keys {
+                let here = at(file, k);
+                match seen
+                    .iter()
+                    .find(|(x, key, _)| *x == e.exchange.value && *key == k.value)
+                {
+                    Some((_, _, first)) => self.report(
+                        Diagnostic::new(
+                            &codes::CONFLICTING_EMIT,
+                            format!(
+                                "service {name:?} lists key {:?} on exchange {:?} twice",
+                                k.value, e.exchange.value
+                            ),
+                        )
+                        .label(here, "listed again here")
+                        .label(*first, "first listed here")
+                        .help("list each key once per exchange; to send an event both now and later, give the delayed one its own key"),
+                    ),
+                    None => seen.push((&e.exchange.value, &k.value, here)),
+                }
             }
         }
     }
@@ -168,6 +224,9 @@ impl Compiler {
         }
     }
 }
+
+/// The largest `x-message-ttl` RabbitMQ accepts.
+const MAX_TTL_MILLIS: u64 = u32::MAX as u64;
 
 fn http_handler_problem(url: &str) -> Option<String> {
     match url::Url::parse(url) {
