@@ -12,6 +12,8 @@ use crate::topology::{Consumer, DestinationType, Permissions, Service, TopicPerm
 pub struct Explanation {
     pub service: String,
     pub queue: Option<String>,
+    /// Each instance declares a queue of its own with the bindings.
+    pub per_instance: bool,
     /// (exchange, key) bindings into the service's queue.
     pub consumes: Vec<(String, String)>,
     /// Services whose emitted keys reach the queue, with the keys.
@@ -114,6 +116,10 @@ pub fn explain(t: &Topology, service: &str) -> Option<Explanation> {
     });
     let user = s.user.as_ref().and_then(|u| t.users.get(u));
     Some(Explanation {
+        per_instance: queue
+            .as_ref()
+            .and_then(|q| t.queues.get(q))
+            .is_some_and(|q| q.per_instance),
         service: s.name.clone(),
         queue,
         consumes,
@@ -133,6 +139,10 @@ pub fn explain(t: &Topology, service: &str) -> Option<Explanation> {
 pub fn render_text(e: &Explanation) -> String {
     let mut out = format!("service {}\n", e.service);
     let _ = match &e.queue {
+        Some(_) if e.per_instance => writeln!(
+            out,
+            "\nconsumes through a queue of each instance's own (server-named, exclusive, gone when the instance stops): every instance gets every message"
+        ),
         Some(q) => writeln!(out, "\nconsumes from queue {q}"),
         None => writeln!(out, "\nconsumes nothing (a producer)"),
     };

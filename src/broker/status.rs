@@ -180,7 +180,13 @@ pub async fn status(http: &Http, topology: &Topology) -> Result<VhostStatus, Bro
         .services
         .values()
         .filter_map(|service| {
-            let queue = now(service.queue.as_deref()?);
+            let name = service.queue.as_deref()?;
+            // Each instance's own queue comes and goes with it; there is no
+            // one queue to watch.
+            if topology.queues.get(name).is_some_and(|q| q.per_instance) {
+                return None;
+            }
+            let queue = now(name);
             let retry_queues = service
                 .retry
                 .iter()

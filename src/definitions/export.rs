@@ -8,6 +8,7 @@ use crate::topology::{Arguments, Topology};
 /// `POST /api/definitions/{vhost}` accepts. Exchanges keep their alternate
 /// exchange and queues their type as arguments, as the broker stores them.
 pub fn to_definitions(topology: &Topology) -> Value {
+    let topology = &*topology.shared();
     let vhost = &topology.vhost;
     let exchanges: Vec<Value> = topology
         .exchanges

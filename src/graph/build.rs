@@ -74,7 +74,11 @@ pub fn build(t: &Topology) -> Graph {
     for (i, q) in t.queues.values().enumerate() {
         let id = format!("q{i}");
         ids.insert((NodeKind::Queue, &q.name), id.clone());
-        let mut detail = q.queue_type.to_string();
+        let mut detail = if q.per_instance {
+            "one per instance, exclusive".to_string()
+        } else {
+            q.queue_type.to_string()
+        };
         if let Some(ttl) = q.message_ttl() {
             detail.push_str(&format!(" ttl {}", crate::spec::Duration::from_millis(ttl)));
         }

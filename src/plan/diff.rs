@@ -23,6 +23,8 @@ type Attrs = BTreeMap<String, Value>;
 
 /// Compares two topologies of one vhost.
 pub fn diff(desired: &Topology, live: &Topology, options: &Options) -> Plan {
+    // Per-instance queues are the workers' to declare, never the plan's.
+    let desired = &*desired.shared();
     let ignore: Vec<Regex> = desired
         .ignore
         .iter()

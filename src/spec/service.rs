@@ -81,6 +81,13 @@ pub struct ConsumeSpec {
     /// A queue declared in `queues:` to consume instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<Spanned<String>>,
+    /// Every running instance gets every matching message (a broadcast,
+    /// such as cache invalidation) instead of sharing them: each declares
+    /// its own server-named exclusive queue with these bindings when it
+    /// connects, gone when it stops. Messages sent while no instance runs
+    /// are not kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_instance: Option<Spanned<bool>>,
 }
 
 /// Events a service publishes to one exchange.

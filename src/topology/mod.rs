@@ -65,4 +65,23 @@ impl Topology {
             .get(name)
             .or_else(|| exchange::predeclared(name))
     }
+
+    /// The topology without its per-instance queues and their bindings:
+    /// what exists on the broker whether or not an instance runs, and so
+    /// what plans, applies and exports hold. Borrowed when there are none.
+    pub fn shared(&self) -> std::borrow::Cow<'_, Topology> {
+        if !self.queues.values().any(|q| q.per_instance) {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut t = self.clone();
+        t.queues.retain(|_, q| !q.per_instance);
+        t.bindings.retain(|b| {
+            b.destination_type != DestinationType::Queue
+                || !self
+                    .queues
+                    .get(&b.destination)
+                    .is_some_and(|q| q.per_instance)
+        });
+        std::borrow::Cow::Owned(t)
+    }
 }

@@ -23,6 +23,12 @@ pub struct Queue {
     /// broker itself (a retry delay queue is drained by expiry).
     #[serde(skip_serializing_if = "Consumer::is_none")]
     pub consumer: Consumer,
+    /// A template, not a queue: each running instance of the consuming
+    /// service declares its own server-named exclusive queue with these
+    /// bindings, which goes when the instance does. Routing and checks
+    /// see it; plan, apply and definitions exports leave it out.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub per_instance: bool,
     #[serde(skip_serializing_if = "is_plain")]
     pub origin: Origin,
 }
@@ -54,7 +60,21 @@ impl Queue {
             exclusive: false,
             arguments: Arguments::new(),
             consumer: Consumer::None,
+            per_instance: false,
             origin,
+        }
+    }
+
+    /// The model's queue for a per-instance consumer `service`: classic,
+    /// exclusive, auto-delete, under a name no broker queue has (the
+    /// broker names each instance's queue `amq.gen-...`).
+    pub fn per_instance(service: &str, origin: Origin) -> Queue {
+        Queue {
+            durable: false,
+            auto_delete: true,
+            exclusive: true,
+            per_instance: true,
+            ..Queue::new(format!("{service}@instance"), QueueType::Classic, origin)
         }
     }
 

@@ -21,6 +21,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use lapin::options::{
     BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions,
+    QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::{FieldTable, ShortString};
 use tokio::sync::Semaphore;
@@ -30,15 +31,28 @@ use tokio_util::sync::CancellationToken;
 use super::metrics::Health;
 use super::process::{Context, process};
 use crate::broker::Settings;
+use crate::topology::Binding;
 
 /// How a service connects and stops.
 pub struct Session {
     pub cx: Arc<Context>,
     pub settings: Settings,
     pub vhost: String,
-    pub queue: String,
+    pub queue: Source,
     pub shutdown_timeout: Duration,
     pub health: Health,
+}
+
+/// Where a session's deliveries come from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// A queue the spec declares, shared by every instance.
+    Shared(String),
+    /// A server-named exclusive queue each session declares and binds so:
+    /// each instance gets every message, and its queue goes with its
+    /// connection (messages still in it go too: a broadcast an absent
+    /// instance does not need).
+    PerInstance(Vec<Binding>),
 }
 
 /// Why a session ended other than by shutdown.
@@ -97,19 +111,25 @@ async fn once(s: &Session, cancel: &CancellationToken, backoff: &mut Backoff) ->
         .basic_qos(s.cx.service.prefetch, BasicQosOptions { global: false })
         .await
         .map_err(|e| lost("set the prefetch", &e))?;
+    let queue = match &s.queue {
+        Source::Shared(name) => name.clone(),
+        Source::PerInstance(bindings) => declare_own(&consuming, bindings)
+            .await
+            .map_err(|(what, e)| lost(&what, &e))?,
+    };
     let tag = format!("warren-{service}-{}", std::process::id());
     let mut deliveries = consuming
         .basic_consume(
-            ShortString::from(s.queue.as_str()),
+            ShortString::from(queue.as_str()),
             ShortString::from(tag.as_str()),
             BasicConsumeOptions::default(),
             FieldTable::default(),
         )
         .await
-        .map_err(|e| lost(&format!("consume queue {:?}", s.queue), &e))?;
+        .map_err(|e| lost(&format!("consume queue {queue:?}"), &e))?;
     s.health.set(service, true);
     backoff.reset();
-    tracing::info!(service, queue = %s.queue, prefetch = s.cx.service.prefetch, concurrency = s.cx.service.concurrency, "consuming");
+    tracing::info!(service, queue = %queue, prefetch = s.cx.service.prefetch, concurrency = s.cx.service.concurrency, "consuming");
 
     let permits = Arc::new(Semaphore::new(
         usize::try_from(s.cx.service.concurrency.max(1)).unwrap_or(1),
@@ -178,6 +198,50 @@ async fn once(s: &Session, cancel: &CancellationToken, backoff: &mut Backoff) ->
         let _ = connection.close(320, "lost".into()).await;
     }
     ended
+}
+
+/// Declares this instance's queue (server-named, exclusive, auto-delete)
+/// and binds it as the spec says; returns its name.
+async fn declare_own(
+    channel: &lapin::Channel,
+    bindings: &[Binding],
+) -> Result<String, (String, lapin::Error)> {
+    let queue = channel
+        .queue_declare(
+            ShortString::from(""),
+            QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                durable: false,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| ("declare this instance's queue".to_string(), e))?
+        .name()
+        .to_string();
+    for b in bindings {
+        channel
+            .queue_bind(
+                ShortString::from(queue.as_str()),
+                ShortString::from(b.source.as_str()),
+                ShortString::from(b.routing_key.as_str()),
+                QueueBindOptions::default(),
+                crate::broker::field_table(&b.arguments),
+            )
+            .await
+            .map_err(|e| {
+                (
+                    format!(
+                        "bind this instance's queue to exchange {:?} with key {:?}",
+                        b.source, b.routing_key
+                    ),
+                    e,
+                )
+            })?;
+    }
+    Ok(queue)
 }
 
 /// Waits up to `within` for the deliveries in flight, then aborts the

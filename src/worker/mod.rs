@@ -206,6 +206,26 @@ impl Runner {
             .ok_or_else(|| WorkerError::NothingToConsume(service.to_string()))
     }
 
+    /// The queue `service` reads, or the bindings of the queue each of its
+    /// instances declares for itself.
+    fn source(&self, service: &str) -> Result<consume::Source, WorkerError> {
+        let queue = self.consumer(service)?;
+        Ok(match self.topology.queues.get(queue) {
+            Some(q) if q.per_instance => consume::Source::PerInstance(
+                self.topology
+                    .bindings
+                    .iter()
+                    .filter(|b| {
+                        b.destination_type == crate::topology::DestinationType::Queue
+                            && b.destination == queue
+                    })
+                    .cloned()
+                    .collect(),
+            ),
+            _ => consume::Source::Shared(queue.to_string()),
+        })
+    }
+
     /// Runs every service until `cancel`, then shuts each down cleanly.
     ///
     /// # Errors
@@ -229,7 +249,7 @@ impl Runner {
             };
             self.health.set(name, false);
             sessions.push(consume::Session {
-                queue: self.consumer(name)?.to_string(),
+                queue: self.source(name)?,
                 cx: Arc::new(process::Context {
                     service,
                     handler: handler.clone(),

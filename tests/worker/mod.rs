@@ -7,6 +7,7 @@ mod commands;
 mod delay;
 mod faults;
 mod handlers;
+mod per_instance;
 mod privilege;
 mod semantics;
 

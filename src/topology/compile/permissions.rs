@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::topology::{ExchangeType, Permissions, TopicPermission, Topology};
 
 /// For every user some service runs as: read on the queues its services
-/// consume, write on the exchanges they emit to (the delay exchange, for a
+/// consume (for a per-instance consumer, configure, write and read on
+/// server-named queues and read on the exchanges it binds them to), write on the exchanges they emit to (the delay exchange, for a
 /// delayed emit) and on their retry exchanges, configure on nothing; on topic exchanges, publishing limited to
 /// the declared routing keys.
 pub(super) fn derive(topology: &mut Topology) {
@@ -15,12 +16,33 @@ pub(super) fn derive(topology: &mut Topology) {
         read: BTreeSet<String>,
         write: BTreeSet<String>,
         topic_keys: BTreeMap<String, BTreeSet<String>>,
+        /// Consumes through a per-instance queue.
+        server_named: bool,
     }
     let mut needs: BTreeMap<String, Needs> = BTreeMap::new();
     for service in topology.services.values() {
         let Some(user) = &service.user else { continue };
         let n = needs.entry(user.clone()).or_default();
-        n.read.extend(service.queue.clone());
+        let instance = service
+            .queue
+            .as_ref()
+            .and_then(|q| topology.queues.get(q))
+            .filter(|q| q.per_instance);
+        match instance {
+            // Declaring, binding and reading a server-named queue: configure,
+            // write and read on it; binding also reads the source exchange.
+            Some(q) => {
+                n.server_named = true;
+                n.read.extend(
+                    topology
+                        .bindings
+                        .iter()
+                        .filter(|b| b.destination == q.name)
+                        .map(|b| b.source.clone()),
+                );
+            }
+            None => n.read.extend(service.queue.clone()),
+        }
         if let Some(retry) = &service.retry {
             n.write.insert(retry.exchange.clone());
         }
@@ -45,10 +67,11 @@ pub(super) fn derive(topology: &mut Topology) {
         let Some(user) = topology.users.get_mut(&name) else {
             continue; // check reports the unknown user
         };
+        let server_named = n.server_named.then_some(SERVER_NAMED);
         user.permissions = Some(Permissions {
-            configure: "^$".into(),
-            write: any_of(&n.write),
-            read: any_of(&n.read),
+            configure: server_named.unwrap_or("^$").into(),
+            write: pattern(&n.write, server_named),
+            read: pattern(&n.read, server_named),
         });
         user.topic_permissions = n
             .topic_keys
@@ -59,6 +82,20 @@ pub(super) fn derive(topology: &mut Topology) {
                 read: "^$".into(),
             })
             .collect();
+    }
+}
+
+/// The names the broker gives the queues it names (`amq.gen-` and a
+/// random suffix): a per-instance consumer may declare those, and only
+/// those, and the broker lets only the declaring connection use each.
+const SERVER_NAMED: &str = r"^amq\.gen-.*$";
+
+/// `any_of(names)`, or-ed with a whole pattern.
+fn pattern(names: &BTreeSet<String>, also: Option<&str>) -> String {
+    match also {
+        None => any_of(names),
+        Some(also) if names.is_empty() => also.to_string(),
+        Some(also) => format!("{}|{also}", any_of(names)),
     }
 }
 

@@ -7,7 +7,7 @@ use crate::source::{FileId, Span};
 use crate::spec::{ConsumeSpec, ServiceSpec, Spanned, SpecFile};
 use crate::topology::{
     Binding, Consumer, DEFAULT_HANDLER_TIMEOUT, DEFAULT_IDEMPOTENCY_TTL, DestinationType, Emit,
-    Idempotency, IdempotencyKey, IdempotencyStore, Origin, QueueType, Service,
+    Idempotency, IdempotencyKey, IdempotencyStore, Origin, Queue, QueueType, Service,
 };
 
 impl Compiler {
@@ -61,7 +61,22 @@ impl Compiler {
                 ),
             );
         }
+        let per_instance = queue
+            .as_ref()
+            .and_then(|q| self.topology.queues.get(q))
+            .is_some_and(|q| q.per_instance);
         let retry = s.retry.as_ref().and_then(|r| match &queue {
+            Some(_) if per_instance => {
+                self.report(
+                    Diagnostic::new(
+                        &codes::RETRY_PER_INSTANCE,
+                        format!("service {:?} retries, but each instance reads a queue of its own that goes when the instance does", name.value),
+                    )
+                    .label(at(file, r), "retry")
+                    .help("a retry comes back to a queue by name, and an instance's queue has none the spec knows: remove `retry:`, or consume a shared queue"),
+                );
+                None
+            }
             Some(q) => self.retry(file, &name.value, q, r),
             None => {
                 self.report(
@@ -149,6 +164,12 @@ impl Compiler {
                 return None;
             }
         }
+        if s.consumes
+            .iter()
+            .any(|c| c.per_instance.as_ref().is_some_and(|p| p.value))
+        {
+            return self.instance_queue(file, name, s);
+        }
         if from_queue.len() > 1 || (!from_queue.is_empty() && !from_exchange.is_empty()) {
             self.report(
                 Diagnostic::new(
@@ -202,7 +223,90 @@ impl Compiler {
             Origin::generated(service, span),
         );
         queue.consumer = Consumer::Service(service.to_string());
-        for c in from_exchange {
+        self.consume_bindings(file, service, &queue_name, &from_exchange);
+        for b in settings.map(|s| s.bindings.as_slice()).unwrap_or_default() {
+            self.binding(file, b, Some(&queue_name), Some(service));
+        }
+        self.topology.queues.insert(queue_name.clone(), queue);
+        Some(queue_name)
+    }
+}
+
+impl Compiler {
+    /// The queue template of a per-instance consumer: every consume must
+    /// be per-instance and name an exchange, and the queue takes no name
+    /// or settings (the broker names it; it is exclusive and auto-delete).
+    fn instance_queue(
+        &mut self,
+        file: FileId,
+        name: &Spanned<String>,
+        s: &ServiceSpec,
+    ) -> Option<String> {
+        let service = name.value.as_str();
+        let problem = if s
+            .consumes
+            .iter()
+            .any(|c| c.per_instance.as_ref().is_none_or(|p| !p.value))
+        {
+            Some(
+                "mixes per-instance and shared consumes; a service reads one queue, so make every consume per_instance or none",
+            )
+        } else if s.consumes.iter().any(|c| c.queue.is_some()) {
+            Some(
+                "asks for a per-instance copy of a declared queue; per_instance binds each instance's own queue to an exchange: write consumes: { exchange: X, keys: [...], per_instance: true }",
+            )
+        } else if s.queue.is_some() || s.queue_settings.is_some() {
+            Some(
+                "names or sets up a per-instance queue; the broker names each instance's queue and warren declares it exclusive and auto-delete: remove `queue:` and `queue_settings:`",
+            )
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            let (message, help) = problem.split_once("; ").unwrap_or((problem, ""));
+            self.report(
+                Diagnostic::new(
+                    &codes::INVALID_CONSUMES,
+                    format!("service {service:?} {message}"),
+                )
+                .label(at(file, name), "this service")
+                .help(help),
+            );
+            return None;
+        }
+        let span = s
+            .consumes
+            .iter()
+            .find_map(|c| c.per_instance.as_ref())
+            .and_then(|p| at(file, p));
+        let mut queue = Queue::per_instance(service, Origin::generated(service, span));
+        if !self.seen.generated(
+            Kind::Queue,
+            &queue.name,
+            span,
+            service,
+            &mut self.diagnostics,
+        ) {
+            return None;
+        }
+        queue.consumer = Consumer::Service(service.to_string());
+        let queue_name = queue.name.clone();
+        let consumes: Vec<&ConsumeSpec> = s.consumes.iter().collect();
+        self.consume_bindings(file, service, &queue_name, &consumes);
+        self.topology.queues.insert(queue_name.clone(), queue);
+        Some(queue_name)
+    }
+
+    /// One binding of `queue` per key of each consume (one with the empty
+    /// key when it lists none).
+    fn consume_bindings(
+        &mut self,
+        file: FileId,
+        service: &str,
+        queue: &str,
+        consumes: &[&ConsumeSpec],
+    ) {
+        for c in consumes {
             let Some(exchange) = &c.exchange else {
                 continue;
             };
@@ -219,7 +323,7 @@ impl Compiler {
                 origin.with_attr("key", key_span);
                 self.topology.bindings.push(Binding {
                     source: exchange.value.clone(),
-                    destination: queue_name.clone(),
+                    destination: queue.to_string(),
                     destination_type: DestinationType::Queue,
                     routing_key: key,
                     arguments: Default::default(),
@@ -227,11 +331,6 @@ impl Compiler {
                 });
             }
         }
-        for b in settings.map(|s| s.bindings.as_slice()).unwrap_or_default() {
-            self.binding(file, b, Some(&queue_name), Some(service));
-        }
-        self.topology.queues.insert(queue_name.clone(), queue);
-        Some(queue_name)
     }
 }
 
