@@ -55,7 +55,7 @@ up() {
   if [ ! -f "$state/env" ]; then
     # One password per service user, made here and kept for `down`/`load`.
     {
-      for user in ORDER_API ORDERS INVENTORY PAYMENT NOTIFICATION SHIPPING AUDIT; do
+      for user in ORDER_API ORDERS INVENTORY PAYMENT COD INDIA_DESK NOTIFICATION SHIPPING AUDIT; do
         echo "export WARREN_PASSWORD_$user=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
       done
       echo "export SHOP_SCHEMA=shop"
@@ -99,7 +99,7 @@ down() {
     curl -fsS -u guest:guest -X DELETE http://127.0.0.1:15672/api/vhosts/shop >/dev/null 2>&1 || true
     # The service users too: a new `up` makes new passwords, and apply
     # cannot tell that a user's password changed.
-    for user in order_api orders inventory payment notification shipping audit; do
+    for user in order_api orders inventory payment cod india_desk notification shipping audit; do
       curl -fsS -u guest:guest -X DELETE "http://127.0.0.1:15672/api/users/$user" >/dev/null 2>&1 || true
     done
     [ -x "$shop" ] && "$shop" drop || true

@@ -117,7 +117,7 @@ fn explain_a_producer_and_an_unknown_service() {
     let ran = Warren::new()
         .args(["explain", "topologies/ecommerce.yaml", "billing"])
         .status(64);
-    assert!(ran.stderr.contains("no service \"billing\"; services: audit, inventory, notification, order_api, orders, payment, shipping"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("no service \"billing\"; services: audit, cod, india_desk, inventory, notification, order_api, orders, payment, shipping"), "{}", ran.stderr);
 }
 
 #[test]

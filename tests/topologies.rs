@@ -53,6 +53,47 @@ fn order_created_reaches_inventory_notification_and_audit() {
 }
 
 #[test]
+fn orders_take_their_payment_path_and_their_region() {
+    let t = ecommerce();
+    let router = Router::new(&t);
+    let reach = |exchange: &str, key: &str| -> Vec<String> {
+        router
+            .route(exchange, key, &Headers::new())
+            .unwrap()
+            .queues
+            .into_iter()
+            .collect()
+    };
+    assert_eq!(reach("payments", "cod"), ["cod"]);
+    assert_eq!(reach("payments", "prepaid"), ["payment"]);
+    assert_eq!(
+        reach("order_events", "order.india.books"),
+        ["audit", "india_desk"]
+    );
+    assert_eq!(reach("order_events", "order.brazil.books"), ["audit"]);
+    // Every regional key the order API may emit goes somewhere.
+    let api = &t.services["order_api"];
+    for emit in &api.emits {
+        assert!(!reach(&emit.exchange, &emit.key).is_empty(), "{}", emit.key);
+    }
+    // The confirmation waits 3 s in its delay queue first.
+    let confirmation = api
+        .emits
+        .iter()
+        .find(|e| e.key == "order.confirmation")
+        .unwrap();
+    assert_eq!(confirmation.publish_exchange(), "order_events.delay.3s");
+    assert_eq!(
+        reach("order_events.delay.3s", "order.confirmation"),
+        ["order_events.delay.3s"]
+    );
+    assert_eq!(
+        t.queues["order_events.delay.3s"].dead_letter_exchange(),
+        Some("order_events")
+    );
+}
+
+#[test]
 fn unknown_events_land_in_the_unrouted_queue() {
     let t = ecommerce();
     let route = Router::new(&t)
@@ -69,7 +110,7 @@ fn service_users_get_least_privilege() {
     let p = inventory.permissions.as_ref().unwrap();
     assert_eq!(p.configure, "^$");
     assert_eq!(p.read, "^(inventory)$");
-    assert_eq!(p.write, r"^(inventory\.retry|order_events)$");
+    assert_eq!(p.write, r"^(inventory\.retry|order_events|payments)$");
     assert_eq!(inventory.topic_permissions.len(), 1);
     assert_eq!(inventory.topic_permissions[0].exchange, "order_events");
     assert_eq!(

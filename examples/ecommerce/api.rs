@@ -2,12 +2,14 @@
 //! and, through warren's Rust API, the consumer that moves each order's
 //! state along as the other services report.
 //!
-//! A POST stores the order, then publishes `order.created` and answers
-//! 202 only once the broker has confirmed it. When the broker is away it
+//! A POST stores the order, then publishes `order.created`, its regional
+//! copy `order.<country>.<category>` and the delayed `order.confirmation`,
+//! and answers 202 only once the broker has confirmed all three. When the broker is away it
 //! answers 503 and the client repeats the POST with the same id: the
 //! stored order is kept and the event published again (downstream
 //! services absorb the duplicate).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -103,11 +105,24 @@ async fn create(State(api): State<Arc<Api>>, body: axum::body::Bytes) -> Respons
         }
     }
     let body = serde_json::to_value(order.created()).unwrap_or_default();
-    match api
-        .publisher
-        .publish("order.created", &body, &order.id)
-        .await
-    {
+    // The order, its regional copy, and the confirmation the customer gets
+    // a few seconds later (the spec delays it); 202 once all are confirmed.
+    let regional = order.regional_key();
+    let mut published = Ok(());
+    for (key, tag) in [
+        ("order.created", "created"),
+        (regional.as_str(), "regional"),
+        ("order.confirmation", "confirmation"),
+    ] {
+        published = api
+            .publisher
+            .publish(key, &body, &format!("{}.{tag}", order.id), &order.id)
+            .await;
+        if published.is_err() {
+            break;
+        }
+    }
+    match published {
         Ok(()) => (
             StatusCode::ACCEPTED,
             Json(json!({ "id": order.id, "state": "created" })),
@@ -134,10 +149,12 @@ enum Stored {
 async fn store(pool: &Pool, order: &NewOrder) -> Result<Stored, String> {
     let client = pool.get().await.map_err(|e| e.to_string())?;
     let items = serde_json::to_value(&order.items).unwrap_or_default();
+    let card = Some(order.card.as_str()).filter(|c| !c.is_empty());
+    let payment = order.payment.as_str();
     let inserted = client
         .execute(
-            "INSERT INTO orders (id, customer, items, amount_cents, card) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
-            &[&order.id, &order.customer, &items, &order.amount_cents(), &order.card],
+            "INSERT INTO orders (id, customer, items, amount_cents, card, country, payment) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+            &[&order.id, &order.customer, &items, &order.amount_cents(), &card, &order.country, &payment],
         )
         .await
         .map_err(|e| e.to_string())?;
@@ -146,14 +163,16 @@ async fn store(pool: &Pool, order: &NewOrder) -> Result<Stored, String> {
     }
     let row = client
         .query_one(
-            "SELECT customer, items, card FROM orders WHERE id = $1",
+            "SELECT customer, items, card, country, payment FROM orders WHERE id = $1",
             &[&order.id],
         )
         .await
         .map_err(|e| e.to_string())?;
     let same = row.get::<_, String>(0) == order.customer
         && row.get::<_, serde_json::Value>(1) == items
-        && row.get::<_, String>(2) == order.card;
+        && row.get::<_, Option<String>>(2).as_deref() == card
+        && row.get::<_, String>(3) == order.country
+        && row.get::<_, String>(4) == payment;
     Ok(if same {
         Stored::Same
     } else {
@@ -223,31 +242,50 @@ async fn track(pool: Pool, message: Message) -> Result<Vec<Event>, Failure> {
 struct Publisher {
     settings: warren::broker::Settings,
     vhost: String,
-    exchange: String,
+    /// Routing key → the exchange the spec has it published to (a delayed
+    /// key's delay exchange).
+    exchanges: HashMap<String, String>,
     channel: Mutex<Option<(lapin::Connection, lapin::Channel)>>,
 }
 
 impl Publisher {
     fn new(topology: &Topology, settings: &warren::broker::Settings) -> Result<Publisher, String> {
-        let request = warren::worker::publish::Request {
-            key: "order.created".into(),
-            service: Some("order_api".into()),
-            ..Default::default()
-        };
-        // The spec says where order.created goes; refuse to start if nowhere.
-        let exchange = warren::worker::publish::check(topology, &request)
-            .map_err(|e| e.to_string())?
-            .publish_to;
+        let service = topology
+            .services
+            .get("order_api")
+            .ok_or("the spec has no order_api service")?;
+        let mut exchanges = HashMap::new();
+        // The spec says where each key goes; refuse to start if nowhere.
+        for emit in &service.emits {
+            let request = warren::worker::publish::Request {
+                key: emit.key.clone(),
+                service: Some("order_api".into()),
+                ..Default::default()
+            };
+            let target =
+                warren::worker::publish::check(topology, &request).map_err(|e| e.to_string())?;
+            exchanges.insert(emit.key.clone(), target.publish_to);
+        }
         Ok(Publisher {
             settings: warren::worker::settings_for(topology, settings, "order_api")
                 .map_err(|e| e.to_string())?,
             vhost: topology.vhost.clone(),
-            exchange,
+            exchanges,
             channel: Mutex::new(None),
         })
     }
 
-    async fn publish(&self, key: &str, body: &serde_json::Value, id: &str) -> Result<(), String> {
+    async fn publish(
+        &self,
+        key: &str,
+        body: &serde_json::Value,
+        message_id: &str,
+        order: &str,
+    ) -> Result<(), String> {
+        let exchange = self
+            .exchanges
+            .get(key)
+            .ok_or_else(|| format!("the spec does not let order_api emit {key:?}"))?;
         let mut slot = self.channel.lock().await;
         if slot.as_ref().is_none_or(|(c, _)| !c.status().connected()) {
             let connection = warren::broker::connect(&self.settings, &self.vhost)
@@ -259,14 +297,10 @@ impl Publisher {
             *slot = Some((connection, channel));
         }
         let (_, channel) = slot.as_ref().expect("opened above");
-        let properties = warren::worker::emit::json_properties(
-            &format!("{id}.created"),
-            Some(id),
-            &Default::default(),
-        );
+        let properties =
+            warren::worker::emit::json_properties(message_id, Some(order), &Default::default());
         let bytes = serde_json::to_vec(body).unwrap_or_default();
-        let sent =
-            warren::worker::emit::publish(channel, &self.exchange, key, &bytes, properties).await;
+        let sent = warren::worker::emit::publish(channel, exchange, key, &bytes, properties).await;
         if sent.is_err() {
             // Whatever failed, the next publish starts on a fresh channel.
             *slot = None;

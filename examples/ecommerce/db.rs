@@ -16,6 +16,16 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("migrations/005_notification.sql"),
     ),
     (6, "audit", include_str!("migrations/006_audit.sql")),
+    (
+        7,
+        "orders",
+        include_str!("migrations/007_orders_country_payment.sql"),
+    ),
+    (
+        8,
+        "india_desk",
+        include_str!("migrations/008_regional_desk.sql"),
+    ),
 ];
 
 /// Where the shop's data lives: `SHOP_DATABASE_URL` (a libpq connection
@@ -61,7 +71,7 @@ impl Database {
             .config()?
             .connect(NoTls)
             .await
-            .map_err(|e| format!("connect to PostgreSQL: {e}"))?;
+            .map_err(|e| format!("connect to PostgreSQL: {}", with_cause(&e)))?;
         tokio::spawn(connection);
         Ok(client)
     }
@@ -132,5 +142,17 @@ impl Database {
             .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema))
             .await
             .map_err(|e| format!("drop schema {}: {e}", self.schema))
+    }
+}
+
+/// A PostgreSQL error with the server's own words: the error itself often
+/// says only "db error".
+pub fn with_cause(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{e}: {}", db.message()),
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
     }
 }

@@ -1,5 +1,6 @@
 //! Inventory, an `http` handler: warren POSTs each `order.created` to
-//! `/inventory`. Stock is reserved in one transaction with a reservation
+//! `/inventory`; a reserved order goes on to `payments` with its payment
+//! type as the key. Stock is reserved in one transaction with a reservation
 //! row keyed by the order, so a redelivered order is answered from that
 //! row and never reserves twice.
 
@@ -49,7 +50,17 @@ async fn handle(State(pool): State<Pool>, Json(delivery): Json<Delivery>) -> Res
 
 async fn reserve(pool: &Pool, order: OrderEvent) -> Answer {
     match try_reserve(pool, &order).await {
-        Ok(None) => Answer::one("order.inventory_checked", &order),
+        Ok(None) => {
+            // Reserved: say so, and hand the order to its payment path by
+            // payment type (the `payments` direct exchange routes `cod`
+            // and `prepaid` to different services).
+            let body = serde_json::to_value(&order).unwrap_or_default();
+            let path = order.payment.unwrap_or_default().as_str();
+            Answer::Emit(vec![
+                ("order.inventory_checked", body.clone()),
+                (path, body),
+            ])
+        }
         Ok(Some(reason)) => Answer::one(
             "order.failed",
             OrderEvent {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::order::{CARD_DECLINED, CARD_FLAKY, CARD_OK, Item, NewOrder};
+use crate::order::{CARD_DECLINED, CARD_FLAKY, CARD_OK, COUNTRIES, Item, NewOrder, Payment};
 
 /// `shop load`'s options: the batch and where to send it.
 #[derive(Clone, Debug, clap::Args)]
@@ -74,6 +74,15 @@ pub struct Summary {
     pub charges: i64,
     pub charged_twice: i64,
     pub shipments: i64,
+    /// Orders paid cash on delivery (the `cod` path of `payments`).
+    pub cod_orders: i64,
+    /// Orders the India desk took, and the batch's orders to India.
+    pub india_desk: i64,
+    pub india_orders: i64,
+    /// Delayed confirmations sent, and the shortest time from an order to
+    /// its confirmation.
+    pub confirmations: i64,
+    pub earliest_confirmation_seconds: f64,
 }
 
 impl Summary {
@@ -82,7 +91,8 @@ impl Summary {
     }
 }
 
-/// The orders of a batch: which card and items each gets.
+/// The orders of a batch: which card, items, country and payment each
+/// gets.
 pub fn orders(load: &Load) -> Vec<NewOrder> {
     let n = load.orders;
     let share = |rate: f64| ((n as f64) * rate).round() as usize;
@@ -116,16 +126,25 @@ pub fn orders(load: &Load) -> Vec<NewOrder> {
                     price_cents: 4999,
                 });
             }
+            // One in ten plain orders is paid cash on delivery.
+            let payment = if kind == 0 && i % 10 == 3 {
+                Payment::Cod
+            } else {
+                Payment::Prepaid
+            };
             NewOrder {
                 id: format!("{}-{i:05}", load.batch),
                 customer: format!("customer-{}", i % 97),
                 items,
-                card: match kind {
-                    2 => CARD_DECLINED,
-                    3 => CARD_FLAKY,
+                card: match (payment, kind) {
+                    (Payment::Cod, _) => "",
+                    (_, 2) => CARD_DECLINED,
+                    (_, 3) => CARD_FLAKY,
                     _ => CARD_OK,
                 }
                 .into(),
+                country: COUNTRIES[i % COUNTRIES.len()].into(),
+                payment,
             }
         })
         .collect()
@@ -271,6 +290,23 @@ pub async fn summarize(
         "SELECT count(*) FROM (SELECT order_id FROM provider_calls WHERE order_id LIKE $1 AND outcome = 'charged' GROUP BY order_id HAVING count(*) > 1) AS twice",
     )
     .await?;
+    summary.cod_orders =
+        count("SELECT count(*) FROM payments WHERE order_id LIKE $1 AND status = 'cod'").await?;
+    summary.india_desk = count("SELECT count(*) FROM regional_desk WHERE order_id LIKE $1").await?;
+    summary.india_orders =
+        count("SELECT count(*) FROM orders WHERE id LIKE $1 AND country = 'india'").await?;
+    summary.confirmations = count(
+        "SELECT count(*) FROM notifications WHERE order_id LIKE $1 AND event = 'order.confirmation'",
+    )
+    .await?;
+    summary.earliest_confirmation_seconds = client
+        .query_one(
+            "SELECT coalesce(min(extract(epoch FROM n.sent_at - o.created_at)), 0)::float8 FROM notifications n JOIN orders o ON o.id = n.order_id WHERE n.order_id LIKE $1 AND n.event = 'order.confirmation'",
+            &[&pattern],
+        )
+        .await
+        .map_err(db)?
+        .get::<_, f64>(0);
     for url in &load.metrics {
         if let Ok(text) = reqwest::get(url).await.and_then(|r| r.error_for_status()) {
             let text = text.text().await.unwrap_or_default();
@@ -414,6 +450,14 @@ pub fn print(summary: &Summary) {
     println!(
         "charges: {} ({} orders charged twice); shipments: {}",
         summary.charges, summary.charged_twice, summary.shipments
+    );
+    println!(
+        "cash on delivery: {}; India desk: {} of {} orders to India; confirmations: {}, the earliest {:.1} s after its order",
+        summary.cod_orders,
+        summary.india_desk,
+        summary.india_orders,
+        summary.confirmations,
+        summary.earliest_confirmation_seconds
     );
     println!(
         "events recorded once each: {} notifications, {} audit records",

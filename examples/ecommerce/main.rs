@@ -8,6 +8,8 @@
 //! | orders       | Rust API | `shop api`, beside the HTTP API         |
 //! | inventory    | http     | `shop inventory`, POSTed to by warren   |
 //! | payment      | stdio    | `warren run`, which starts `shop payment` |
+//! | cod          | stdio    | `warren run`, which starts `shop cod`     |
+//! | india_desk   | stdio    | `warren run`, which starts `shop region`  |
 //! | notification | stdio    | `warren run`, which starts `shop notify`  |
 //! | shipping     | exec     | `warren run`, `shop ship` per message   |
 //! | audit        | Rust API | `shop audit`                            |
@@ -18,6 +20,7 @@
 
 mod api;
 mod audit;
+mod cod;
 mod contract;
 mod db;
 mod inventory;
@@ -25,6 +28,7 @@ mod load;
 mod notification;
 mod order;
 mod payment;
+mod region;
 mod shipping;
 
 use std::time::Instant;
@@ -55,8 +59,13 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8081")]
         addr: String,
     },
-    /// The payment service (a stdio handler; warren starts it).
+    /// The payment service for prepaid orders (a stdio handler; warren
+    /// starts it).
     Payment,
+    /// Cash-on-delivery orders (a stdio handler; warren starts it).
+    Cod,
+    /// The India desk, the orders of one region (a stdio handler).
+    Region,
     /// The notification service (a stdio handler; warren starts it).
     Notify,
     /// The shipping service (an exec handler: one message on stdin).
@@ -152,6 +161,8 @@ async fn run(command: Command) -> Result<(), String> {
             inventory::serve(database.pool(16)?, &addr, shutdown()).await
         }
         Command::Payment => payment::run(database.pool(8)?).await,
+        Command::Cod => cod::run(database.pool(4)?).await,
+        Command::Region => region::run(database.connect().await?).await,
         Command::Notify => notification::run(database.connect().await?).await,
         Command::Ship => unreachable!("answered in main"),
         Command::Audit => {

@@ -12,6 +12,40 @@ pub const CARD_OK: &str = "4242-4242-4242-4242";
 pub const CARD_DECLINED: &str = "4000-0000-0000-0002";
 pub const CARD_FLAKY: &str = "4000-0000-0000-0119";
 
+/// Where the shop ships. Each country and category is a word of the
+/// regional routing key `order.<country>.<category>`, which the spec lists
+/// for the order API, so the list lives here and there.
+pub const COUNTRIES: [&str; 3] = ["india", "germany", "brazil"];
+
+/// The catalogue's category of a SKU: `sku-1` to `sku-7` are electronics,
+/// `sku-8` to `sku-14` books, the rest apparel.
+pub fn category(sku: &str) -> &'static str {
+    match sku.strip_prefix("sku-").and_then(|n| n.parse::<u32>().ok()) {
+        Some(1..=7) => "electronics",
+        Some(8..=14) => "books",
+        _ => "apparel",
+    }
+}
+
+/// How the customer pays: by card now, or cash on delivery. The order
+/// API's key on the `payments` direct exchange.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Payment {
+    #[default]
+    Prepaid,
+    Cod,
+}
+
+impl Payment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Payment::Prepaid => "prepaid",
+            Payment::Cod => "cod",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Item {
@@ -28,7 +62,13 @@ pub struct NewOrder {
     pub id: String,
     pub customer: String,
     pub items: Vec<Item>,
+    /// Needed for prepaid orders; a cash-on-delivery order may leave it out.
+    #[serde(default)]
     pub card: String,
+    /// One of [`COUNTRIES`].
+    pub country: String,
+    #[serde(default)]
+    pub payment: Payment,
 }
 
 impl NewOrder {
@@ -58,10 +98,23 @@ impl NewOrder {
                 return Err(format!("{}: price_cents 1 to 10000000", item.sku));
             }
         }
-        if self.card.len() != 19 {
-            return Err("card: 16 digits in groups of four, as 4242-4242-4242-4242".into());
+        if self.payment == Payment::Prepaid && self.card.len() != 19 {
+            return Err(
+                "card: 16 digits in groups of four, as 4242-4242-4242-4242 (or payment: cod)"
+                    .into(),
+            );
+        }
+        if !COUNTRIES.contains(&self.country.as_str()) {
+            return Err(format!("country: one of {}", COUNTRIES.join(", ")));
         }
         Ok(())
+    }
+
+    /// The order's key on the regional topic routing: its country and the
+    /// category of its first item.
+    pub fn regional_key(&self) -> String {
+        let category = self.items.first().map_or("apparel", |i| category(&i.sku));
+        format!("order.{}.{category}", self.country)
     }
 
     pub fn amount_cents(&self) -> i64 {
@@ -78,7 +131,9 @@ impl NewOrder {
             customer: Some(self.customer.clone()),
             items: self.items.clone(),
             amount_cents: Some(self.amount_cents()),
-            card: Some(self.card.clone()),
+            card: Some(self.card.clone()).filter(|c| !c.is_empty()),
+            country: Some(self.country.clone()),
+            payment: Some(self.payment),
             ..OrderEvent::default()
         }
     }
@@ -103,6 +158,10 @@ pub struct OrderEvent {
     pub tracking: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<Payment>,
 }
 
 impl OrderEvent {

@@ -25,7 +25,7 @@ async fn duplicate_orders(shop: &Shop) -> usize {
     }
     let rows = db
         .query(
-            "SELECT id, customer, items, amount_cents, card FROM orders WHERE right(id, 2)::int % 20 = 0",
+            "SELECT id, customer, items, amount_cents, card, country, payment FROM orders WHERE right(id, 2)::int % 20 = 0",
             &[],
         )
         .await
@@ -41,7 +41,9 @@ async fn duplicate_orders(shop: &Shop) -> usize {
             "customer": row.get::<_, String>(1),
             "items": row.get::<_, serde_json::Value>(2),
             "amount_cents": row.get::<_, i64>(3),
-            "card": row.get::<_, String>(4),
+            "card": row.get::<_, Option<String>>(4),
+            "country": row.get::<_, String>(5),
+            "payment": row.get::<_, String>(6),
         });
         warren::worker::emit::publish(
             &channel,
@@ -179,6 +181,7 @@ async fn bad_input_reaches_the_dead_letter_queues_with_a_reason_and_the_flow_goe
     };
     let order = |customer: &str| {
         json!({"id": "api-1", "customer": customer, "card": "4242-4242-4242-4242",
+               "country": "germany",
                "items": [{"sku": "sku-1", "quantity": 1, "price_cents": 100}]})
         .to_string()
     };
@@ -190,10 +193,41 @@ async fn bad_input_reaches_the_dead_letter_queues_with_a_reason_and_the_flow_goe
     assert!(text.contains("other contents"), "{text}");
     let (status, text) = post(r#"{"id": "api-2""#.into()).await;
     assert_eq!(status, 400, "{text}");
-    let (status, text) =
-        post(json!({"id": "api-3", "customer": "c", "card": "1", "items": []}).to_string()).await;
+    let (status, text) = post(
+        json!({"id": "api-3", "customer": "c", "card": "1", "country": "india", "items": []})
+            .to_string(),
+    )
+    .await;
     assert_eq!(status, 422, "{text}");
     assert!(text.contains("items"), "{text}");
+    // A country the shop does not ship to; a prepaid order without a card.
+    let (status, text) = post(
+        json!({"id": "api-4", "customer": "c", "country": "atlantis", "card": "4242-4242-4242-4242",
+               "items": [{"sku": "sku-1", "quantity": 1, "price_cents": 100}]})
+        .to_string(),
+    )
+    .await;
+    assert_eq!(status, 422, "{text}");
+    assert!(
+        text.contains("country: one of india, germany, brazil"),
+        "{text}"
+    );
+    let (status, text) = post(
+        json!({"id": "api-5", "customer": "c", "country": "india",
+               "items": [{"sku": "sku-1", "quantity": 1, "price_cents": 100}]})
+        .to_string(),
+    )
+    .await;
+    assert_eq!(status, 422, "{text}");
+    assert!(text.contains("payment: cod"), "{text}");
+    // Cash on delivery needs no card.
+    let (status, text) = post(
+        json!({"id": "api-6", "customer": "c", "country": "india", "payment": "cod",
+               "items": [{"sku": "sku-1", "quantity": 1, "price_cents": 100}]})
+        .to_string(),
+    )
+    .await;
+    assert_eq!(status, 202, "{text}");
     let missing = reqwest::get(format!("{api}/orders/nobody")).await.unwrap();
     assert_eq!(missing.status().as_u16(), 404);
     let shown: serde_json::Value = reqwest::get(format!("{api}/orders/api-1"))

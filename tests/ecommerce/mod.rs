@@ -24,16 +24,21 @@ pub const ORDERS: usize = 2000;
 pub const SOLD_OUT: u64 = 100;
 pub const DECLINED: u64 = 40;
 pub const SHIPPED: u64 = 1860;
-/// Every order is created; a shipped one is checked, paid and shipped; a
-/// declined one checked; a sold-out one failed.
-pub const EVENTS: u64 = ORDERS as u64 + SHIPPED * 3 + DECLINED + SOLD_OUT;
+/// Every order is created and confirmed (3 s later); a shipped one is
+/// checked, paid and shipped; a declined one checked; a sold-out one
+/// failed. What notification records.
+pub const EVENTS: u64 = ORDERS as u64 * 2 + SHIPPED * 3 + DECLINED + SOLD_OUT;
+/// Audit also records each order's regional copy.
+pub const AUDITED: u64 = EVENTS + ORDERS as u64;
 
 /// The spec's service users.
-const USERS: [&str; 7] = [
+const USERS: [&str; 9] = [
     "order_api",
     "orders",
     "inventory",
     "payment",
+    "cod",
+    "india_desk",
     "notification",
     "shipping",
     "audit",
@@ -405,11 +410,31 @@ pub async fn assert_adds_up(shop: &Shop, summary: &Value) {
         "{}",
         context()
     );
-    assert_eq!(n(&summary["charges"]), SHIPPED, "{}", context());
+    // Cash-on-delivery orders ship without a charge.
+    let cod = n(&summary["cod_orders"]);
+    assert!(cod > 0, "{}", context());
+    assert_eq!(n(&summary["charges"]), SHIPPED - cod, "{}", context());
     assert_eq!(n(&summary["charged_twice"]), 0, "{}", context());
     assert_eq!(n(&summary["shipments"]), SHIPPED, "{}", context());
     assert_eq!(n(&summary["notifications"]), EVENTS, "{}", context());
-    assert_eq!(n(&summary["audit_records"]), EVENTS, "{}", context());
+    assert_eq!(n(&summary["audit_records"]), AUDITED, "{}", context());
+    // The India desk took India's orders, all of them.
+    assert!(n(&summary["india_orders"]) > 0, "{}", context());
+    assert_eq!(
+        n(&summary["india_desk"]),
+        n(&summary["india_orders"]),
+        "{}",
+        context()
+    );
+    assert_eq!(n(&summary["confirmations"]), ORDERS as u64, "{}", context());
+    assert!(
+        summary["earliest_confirmation_seconds"]
+            .as_f64()
+            .unwrap_or(0.0)
+            >= 3.0,
+        "a confirmation came before its 3 s delay: {}",
+        context()
+    );
 
     // The same from the tables, one order at a time.
     let db = shop.db().await;
@@ -418,13 +443,31 @@ pub async fn assert_adds_up(shop: &Shop, summary: &Value) {
         async move { db.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
     };
     assert_eq!(count("SELECT count(*) FROM orders").await, ORDERS as i64);
+    assert_eq!(
+        count("SELECT count(*) FROM orders WHERE payment = 'cod'").await,
+        cod as i64
+    );
+    // Every order's confirmation came after its delay, none before.
+    assert_eq!(
+        count("SELECT count(*) FROM notifications n JOIN orders o ON o.id = n.order_id WHERE n.event = 'order.confirmation' AND n.sent_at < o.created_at + interval '3 seconds'").await,
+        0
+    );
+    // The India desk saw India's orders only, in every category.
+    assert_eq!(
+        count("SELECT count(*) FROM regional_desk r JOIN orders o ON o.id = r.order_id WHERE o.country <> 'india' OR r.country <> 'india'").await,
+        0
+    );
+    assert_eq!(
+        count("SELECT count(DISTINCT category) FROM regional_desk").await,
+        3
+    );
     // No order is both shipped and failed, nor shipped without a charge.
     assert_eq!(
         count("SELECT count(*) FROM orders o JOIN shipments s ON s.order_id = o.id WHERE o.state <> 'shipped'").await,
         0
     );
     assert_eq!(
-        count("SELECT count(*) FROM shipments s LEFT JOIN payments p ON p.order_id = s.order_id AND p.status = 'charged' WHERE p.order_id IS NULL").await,
+        count("SELECT count(*) FROM shipments s LEFT JOIN payments p ON p.order_id = s.order_id AND p.status IN ('charged', 'cod') WHERE p.order_id IS NULL").await,
         0
     );
     assert_eq!(
@@ -438,7 +481,7 @@ pub async fn assert_adds_up(shop: &Shop, summary: &Value) {
     );
     // Notifications and audit name the same events.
     assert_eq!(
-        count("SELECT count(*) FROM notifications n FULL JOIN audit_records a USING (order_id, event) WHERE n.order_id IS NULL OR a.order_id IS NULL").await,
+        count("SELECT count(*) FROM notifications n FULL JOIN (SELECT * FROM audit_records WHERE event NOT LIKE 'order.%.%') a USING (order_id, event) WHERE n.order_id IS NULL OR a.order_id IS NULL").await,
         0
     );
     // Every flaky card timed out at least once before its charge.
