@@ -74,10 +74,14 @@ join() {
     return 0
   fi
   log "joining $(name "$n") to $first"
-  ctl "$n" -q stop_app
-  ctl "$n" -q reset
-  ctl "$n" -q join_cluster "$first"
-  ctl "$n" -q start_app
+  local out
+  for step in stop_app reset "join_cluster $first" start_app; do
+    # shellcheck disable=SC2086
+    if ! out=$(ctl "$n" -q $step 2>&1); then
+      log "$(name "$n"): $step failed: $out"
+      return 1
+    fi
+  done
 }
 
 case "${1:-}" in

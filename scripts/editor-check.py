@@ -61,6 +61,9 @@ NOT_EXPRESSIBLE = {
 HOVER_SPEC = """\
 version: 1
 vhost: shop
+broker:
+  version: "3.13"
+  nodes: 3
 defaults:
   queue_type: quorum
 exchanges:
@@ -86,6 +89,8 @@ queues:
     dead_letter: { exchange: spill }
     dead_letter_strategy: at-most-once
     delivery_limit: 5
+    initial_group_size: 3
+    leader_locator: balanced
     max_priority: 5
     single_active_consumer: true
     max_age: 1d

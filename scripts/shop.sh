@@ -96,11 +96,16 @@ down() {
   done
   log "stopped"
   if [ "${1:-}" = --clean ]; then
-    curl -fsS -u guest:guest -X DELETE http://127.0.0.1:15672/api/vhosts/shop >/dev/null 2>&1 || true
+    # The broker warren uses: the first of WARREN_HTTP_URL (a cluster's
+    # list), else the standard one.
+    local api=${WARREN_HTTP_URL:-http://127.0.0.1:15672}
+    api="${api%%,*}"
+    api="${api%/}/api"
+    curl -fsS -u guest:guest -X DELETE "$api/vhosts/shop" >/dev/null 2>&1 || true
     # The service users too: a new `up` makes new passwords, and apply
     # cannot tell that a user's password changed.
     for user in order_api orders inventory payment cod india_desk notification shipping audit; do
-      curl -fsS -u guest:guest -X DELETE "http://127.0.0.1:15672/api/users/$user" >/dev/null 2>&1 || true
+      curl -fsS -u guest:guest -X DELETE "$api/users/$user" >/dev/null 2>&1 || true
     done
     [ -x "$shop" ] && "$shop" drop || true
     rm -rf "$state"

@@ -42,6 +42,11 @@ cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 # What an editor shows for the specs, through yaml-language-server.
 python3 scripts/editor-check.py
+# The three-node cluster of the cluster tests (tests/cluster), beside the
+# broker; stopped and removed when the tests end, whatever they did.
+bash scripts/cluster.sh up
+trap 'bash scripts/cluster.sh down' EXIT
+export WARREN_TEST_CLUSTER=1
 # A missing broker fails the broker tests here instead of skipping them.
 export WARREN_REQUIRE_BROKER=1
 cargo nextest run --locked --no-fail-fast

@@ -7,7 +7,7 @@ use crate::source::SourceMap;
 use crate::spec::{LoadError, load_paths};
 use crate::topology::Topology;
 use crate::topology::compile::compile;
-use crate::vocabulary::{Targets, Version};
+use crate::vocabulary::Targets;
 
 /// Loaded, compiled and checked topologies (one per vhost).
 #[derive(Debug)]
@@ -39,17 +39,20 @@ pub fn validate(paths: &[PathBuf]) -> Result<Validation, LoadError> {
 
 /// [`validate`] for an already loaded topology (tests load from memory).
 pub fn validate_loaded(loaded: crate::spec::Loaded) -> Validation {
-    validate_loaded_for(loaded, None)
+    validate_loaded_for(loaded, crate::broker::Live::default())
 }
 
-/// [`validate_loaded`] for the broker release `live` (read from the
-/// broker), which overrides the versions the spec states.
-pub fn validate_loaded_for(loaded: crate::spec::Loaded, live: Option<Version>) -> Validation {
+/// [`validate_loaded`] for the live broker's release and node count (read
+/// from the broker), which override what the spec states.
+pub fn validate_loaded_for(loaded: crate::spec::Loaded, live: crate::broker::Live) -> Validation {
     let notes = loaded.notes.clone();
     let (topologies, mut diagnostics) = if loaded.diagnostics.is_empty() {
-        let (topologies, mut diagnostics) = compile(&loaded);
-        for topology in &topologies {
-            let targets = match live {
+        let (mut topologies, mut diagnostics) = compile(&loaded);
+        for topology in &mut topologies {
+            if let Some(nodes) = live.nodes {
+                topology.cluster_nodes = Some(nodes);
+            }
+            let targets = match live.version {
                 Some(v) => Targets::of([v]),
                 None => Targets::of(topology.broker_versions.iter().copied()),
             };

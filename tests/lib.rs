@@ -3,6 +3,7 @@
 mod broken;
 mod broker;
 mod cli;
+mod cluster;
 mod definitions;
 mod docs;
 mod ecommerce;

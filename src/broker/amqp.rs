@@ -8,23 +8,45 @@ use serde_json::Value;
 use super::{BrokerError, Settings};
 use crate::routing::Headers;
 
-/// Opens a connection to `vhost`.
+/// Opens a connection to `vhost` on the first node, in order, that takes
+/// it: a cluster's nodes fail over to the next, so a worker reconnecting
+/// after its node went away lands on another.
 ///
 /// # Errors
-/// The broker refuses or cannot be reached; the message names the vhost
-/// and the URL without credentials.
+/// No node accepts; the message names the vhost and each URL tried,
+/// without credentials.
 pub async fn connect(settings: &Settings, vhost: &str) -> Result<Connection, BrokerError> {
-    Connection::connect(&settings.amqp_uri(vhost), ConnectionProperties::default())
-        .await
-        .map_err(|e| {
-            BrokerError::amqp(
-                format!(
-                    "connect to {} vhost {vhost:?}",
-                    super::settings::shown(&settings.amqp_url)
-                ),
-                e,
-            )
-        })
+    let mut tried = Vec::new();
+    let mut last = None;
+    for url in settings.amqp_urls() {
+        let shown = super::settings::shown(url);
+        let doing = format!("connect to {shown} vhost {vhost:?}");
+        let attempt = tokio::time::timeout(
+            settings.connect_timeout,
+            Connection::connect(
+                &settings.amqp_uri_at(url, vhost),
+                ConnectionProperties::default(),
+            ),
+        )
+        .await;
+        match attempt {
+            Ok(Ok(connection)) => {
+                if !tried.is_empty() {
+                    tracing::info!(url = %shown, "connected after {} did not answer", tried.join(", "));
+                }
+                return Ok(connection);
+            }
+            Ok(Err(e)) => last = Some(BrokerError::amqp(doing, e)),
+            Err(_) => {
+                last = Some(BrokerError::ConnectTimeout {
+                    doing,
+                    after: settings.connect_timeout,
+                });
+            }
+        }
+        tried.push(shown);
+    }
+    Err(last.expect("settings always hold one AMQP URL"))
 }
 
 /// A new channel on `connection` in confirm mode: every publish on it is

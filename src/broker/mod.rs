@@ -17,5 +17,5 @@ pub use http::{Http, http_client, segment};
 pub use observe::{
     Observed, VhostState, fingerprint, observe, observe_with, queue_usage, read_vhost,
 };
-pub use planning::{live_policies, plan, plan_with, version};
+pub use planning::{Live, live, live_policies, plan, plan_with};
 pub use settings::{Password, Settings, SettingsInput};

@@ -77,19 +77,40 @@ async fn finish(
     Ok(plan)
 }
 
-/// The broker's release line, from `GET /api/overview`; none when the
-/// answer names no version this warren can read (a proxy, a fork).
+/// What the checks need to know of the live broker, from one
+/// `GET /api/overview`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Live {
+    /// The release line; none when the answer names no version this warren
+    /// can read (a proxy, a fork).
+    pub version: Option<Version>,
+    /// The cluster's nodes: those with listeners (every running node has
+    /// its AMQP listener).
+    pub nodes: Option<u32>,
+}
+
+/// The broker's release line and node count.
 ///
 /// # Errors
 /// As [`plan`].
-pub async fn version(http: &Http) -> Result<Option<Version>, BrokerError> {
+pub async fn live(http: &Http) -> Result<Live, BrokerError> {
     let overview: serde_json::Value = http
         .get_json("overview", "read the broker overview")
         .await?;
-    Ok(overview
-        .get("rabbitmq_version")
-        .and_then(serde_json::Value::as_str)
-        .and_then(Version::parse))
+    let nodes: std::collections::BTreeSet<&str> = overview
+        .get("listeners")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l.get("node").and_then(serde_json::Value::as_str))
+        .collect();
+    Ok(Live {
+        version: overview
+            .get("rabbitmq_version")
+            .and_then(serde_json::Value::as_str)
+            .and_then(Version::parse),
+        nodes: u32::try_from(nodes.len()).ok().filter(|n| *n > 0),
+    })
 }
 
 /// The policy the broker applies to each queue of `desired` in `vhost`,

@@ -35,12 +35,21 @@ impl fmt::Display for Password {
 
 /// Connection settings shared by every broker command. URLs are kept
 /// without credentials, so printing them is always safe.
+///
+/// A cluster is given as several URLs of each kind (a flag repeated, or a
+/// comma-separated list): the first is used, the others are the nodes to
+/// fail over to, in order.
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// Management API base, e.g. `http://127.0.0.1:15672`.
     pub http_url: Url,
+    /// Other nodes' management APIs, tried when `http_url` does not answer.
+    pub http_fallbacks: Vec<Url>,
     /// AMQP endpoint without vhost, e.g. `amqp://127.0.0.1:5672`.
     pub amqp_url: Url,
+    /// Other nodes' AMQP endpoints, tried in order when a connection to
+    /// `amqp_url` fails.
+    pub amqp_fallbacks: Vec<Url>,
     pub user: String,
     pub password: Password,
     /// PEM certificates to trust for https/amqps, besides the system's.
@@ -97,8 +106,10 @@ impl Settings {
             .clone()
             .or_else(|| env("WARREN_AMQP_URL"))
             .unwrap_or_else(|| DEFAULT_AMQP_URL.to_string());
-        let (http_url, http_user, http_password) = parse("management", &http, &["http", "https"])?;
-        let (amqp_url, amqp_user, amqp_password) = parse("AMQP", &amqp, &["amqp", "amqps"])?;
+        let (http_url, http_fallbacks, http_user, http_password) =
+            parse_list("management", &http, &["http", "https"])?;
+        let (amqp_url, amqp_fallbacks, amqp_user, amqp_password) =
+            parse_list("AMQP", &amqp, &["amqp", "amqps"])?;
         let user = input.user.clone().or(http_user).or(amqp_user);
         let password = match &input.password_env {
             Some(name) => {
@@ -145,7 +156,9 @@ impl Settings {
         };
         Ok(Settings {
             http_url,
+            http_fallbacks,
             amqp_url,
+            amqp_fallbacks,
             user,
             password: Password::new(password),
             ca_pem,
@@ -154,10 +167,62 @@ impl Settings {
         })
     }
 
-    /// The AMQP URI for `vhost`, credentials included: pass it to the
-    /// client, never print it.
+    /// Every management API, the one in use first.
+    pub fn http_urls(&self) -> impl Iterator<Item = &Url> {
+        std::iter::once(&self.http_url).chain(&self.http_fallbacks)
+    }
+
+    /// Every AMQP endpoint, the one in use first.
+    pub fn amqp_urls(&self) -> impl Iterator<Item = &Url> {
+        std::iter::once(&self.amqp_url).chain(&self.amqp_fallbacks)
+    }
+
+    /// These settings on the first management API, in order, that accepts
+    /// a TCP connection within the connect timeout (the rest become its
+    /// fallbacks); unchanged when none does, so the error names the first.
+    /// A node that is stopped, or whose application is, closes its ports.
+    pub fn on_answering_node(self) -> Settings {
+        if self.http_fallbacks.is_empty() {
+            return self;
+        }
+        let all: Vec<Url> = std::iter::once(self.http_url.clone())
+            .chain(self.http_fallbacks.iter().cloned())
+            .collect();
+        let answers = |url: &Url| {
+            let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+                return false;
+            };
+            std::net::ToSocketAddrs::to_socket_addrs(&(host.trim_matches(['[', ']']), port))
+                .ok()
+                .into_iter()
+                .flatten()
+                .any(|addr| {
+                    std::net::TcpStream::connect_timeout(&addr, self.connect_timeout).is_ok()
+                })
+        };
+        match all.iter().position(answers) {
+            Some(i) if i > 0 => {
+                let mut rest = all.clone();
+                let chosen = rest.remove(i);
+                Settings {
+                    http_url: chosen,
+                    http_fallbacks: rest,
+                    ..self
+                }
+            }
+            _ => self,
+        }
+    }
+
+    /// The AMQP URI for `vhost` on the endpoint in use, credentials
+    /// included: pass it to the client, never print it.
     pub fn amqp_uri(&self, vhost: &str) -> String {
-        let mut url = self.amqp_url.clone();
+        self.amqp_uri_at(&self.amqp_url, vhost)
+    }
+
+    /// The AMQP URI for `vhost` at `url`, credentials included.
+    pub fn amqp_uri_at(&self, url: &Url, vhost: &str) -> String {
+        let mut url = url.clone();
         // Setting userinfo on an amqp URL with a host cannot fail.
         let _ = url.set_username(&self.user);
         let _ = url.set_password(Some(self.password.expose()));
@@ -172,6 +237,32 @@ impl Settings {
         }
         url.to_string()
     }
+}
+
+/// A list of URLs parsed: the first, the rest, and the credentials of the
+/// first URL that carries any.
+type UrlList = (Url, Vec<Url>, Option<String>, Option<String>);
+
+/// A comma-separated list of URLs.
+fn parse_list(what: &'static str, text: &str, schemes: &[&str]) -> Result<UrlList, BrokerError> {
+    let mut urls = Vec::new();
+    let (mut user, mut password) = (None, None);
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (url, u, p) = parse(what, part, schemes)?;
+        if user.is_none() && password.is_none() {
+            (user, password) = (u, p);
+        }
+        urls.push(url);
+    }
+    if urls.is_empty() {
+        return Err(BrokerError::InvalidUrl {
+            what,
+            url: redact(text),
+            reason: "no URL given".into(),
+        });
+    }
+    let first = urls.remove(0);
+    Ok((first, urls, user, password))
 }
 
 /// Splits credentials off a URL; the URL in errors is the stripped one.
@@ -241,6 +332,49 @@ mod tests {
         assert_eq!(s.user, "guest");
         assert_eq!(s.password.expose(), "guest");
         assert_eq!(s.http_url.as_str(), "http://127.0.0.1:15672/");
+    }
+
+    #[test]
+    fn a_list_of_urls_is_a_cluster_tried_in_order() {
+        let input = SettingsInput {
+            http_url: Some(
+                "http://ops:pw@10.0.0.1:15672, http://10.0.0.2:15672,http://10.0.0.3:15672".into(),
+            ),
+            amqp_url: Some("amqp://10.0.0.1:5672,amqp://10.0.0.2:5672".into()),
+            ..SettingsInput::default()
+        };
+        let s = Settings::resolve(&input, no_env).unwrap();
+        assert_eq!(s.http_url.as_str(), "http://10.0.0.1:15672/");
+        assert_eq!(s.http_fallbacks.len(), 2);
+        let amqp: Vec<&str> = s.amqp_urls().map(Url::as_str).collect();
+        assert_eq!(amqp, ["amqp://10.0.0.1:5672", "amqp://10.0.0.2:5672"]);
+        // The credentials of the first URL serve every node.
+        assert_eq!((s.user.as_str(), s.password.expose()), ("ops", "pw"));
+        assert!(
+            s.amqp_uri_at(&s.amqp_fallbacks[0], "/")
+                .contains("ops:pw@10.0.0.2")
+        );
+        let empty = SettingsInput {
+            http_url: Some(" , ".into()),
+            ..SettingsInput::default()
+        };
+        assert!(Settings::resolve(&empty, no_env).is_err());
+    }
+
+    #[test]
+    fn the_first_node_that_answers_is_used() {
+        let listening = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listening.local_addr().unwrap().port();
+        let input = SettingsInput {
+            // Port 1 refuses at once; the second answers.
+            http_url: Some(format!("http://127.0.0.1:1,http://127.0.0.1:{port}")),
+            ..SettingsInput::default()
+        };
+        let s = Settings::resolve(&input, no_env)
+            .unwrap()
+            .on_answering_node();
+        assert_eq!(s.http_url.port(), Some(port));
+        assert_eq!(s.http_fallbacks[0].port(), Some(1));
     }
 
     #[test]

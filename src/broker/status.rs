@@ -23,6 +23,15 @@ pub struct QueueNow {
     pub deliver_rate: f64,
     /// How fast the depth changes (positive: growing).
     pub depth_rate: f64,
+    /// A quorum queue's leader node and its members, as the broker lists
+    /// them; empty for other queues.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leader: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+    /// The members that are running and in the Raft group now.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub online: Vec<String>,
 }
 
 impl QueueNow {
@@ -43,6 +52,10 @@ pub enum Flag {
     Growing,
     /// The dead-letter queue is not empty.
     DeadLetters,
+    /// A quorum queue whose online members are no majority of its
+    /// members: it takes no publishes and delivers nothing until enough
+    /// nodes are back.
+    Minority,
 }
 
 impl Flag {
@@ -52,6 +65,7 @@ impl Flag {
             Flag::NoConsumer => "no consumer",
             Flag::Growing => "growing",
             Flag::DeadLetters => "dead letters",
+            Flag::Minority => "no quorum",
         }
     }
 }
@@ -109,6 +123,9 @@ pub fn flags(queue: &QueueNow, dead_letters: Option<&QueueNow>) -> Vec<Flag> {
     if dead_letters.is_some_and(|d| d.depth() > 0) {
         flags.push(Flag::DeadLetters);
     }
+    if !queue.members.is_empty() && queue.online.len() * 2 <= queue.members.len() {
+        flags.push(Flag::Minority);
+    }
     flags
 }
 
@@ -126,6 +143,12 @@ struct Live {
     messages_details: Rate,
     #[serde(default)]
     message_stats: Stats,
+    #[serde(default)]
+    leader: Option<String>,
+    #[serde(default)]
+    members: Vec<String>,
+    #[serde(default)]
+    online: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -153,7 +176,7 @@ pub async fn status(http: &Http, topology: &Topology) -> Result<VhostStatus, Bro
     let live: Vec<Live> = http
         .get_json(
             &format!(
-                "queues/{}?columns=name,messages_ready,messages_unacknowledged,consumers,messages_details.rate,message_stats.publish_details.rate,message_stats.deliver_get_details.rate",
+                "queues/{}?columns=name,messages_ready,messages_unacknowledged,consumers,messages_details.rate,message_stats.publish_details.rate,message_stats.deliver_get_details.rate,leader,members,online",
                 segment(vhost)
             ),
             &format!("list the queues of vhost {vhost:?}"),
@@ -170,6 +193,9 @@ pub async fn status(http: &Http, topology: &Topology) -> Result<VhostStatus, Bro
             publish_rate: q.message_stats.publish_details.rate,
             deliver_rate: q.message_stats.deliver_get_details.rate,
             depth_rate: q.messages_details.rate,
+            leader: q.leader.clone(),
+            members: q.members.clone(),
+            online: q.online.clone(),
         },
         None => QueueNow {
             name: name.to_string(),
@@ -245,6 +271,17 @@ mod tests {
             flags(&queue(0, 1, 0.0), Some(&queue(3, 0, 0.0))),
             [Flag::DeadLetters]
         );
+        // Two of three members down: no majority, no quorum.
+        let members = |online: usize| QueueNow {
+            members: vec!["a".into(), "b".into(), "c".into()],
+            online: ["a", "b", "c"][..online]
+                .iter()
+                .map(|n| n.to_string())
+                .collect(),
+            ..queue(0, 1, 0.0)
+        };
+        assert!(flags(&members(2), None).is_empty());
+        assert_eq!(flags(&members(1), None), [Flag::Minority]);
         let missing = QueueNow::default();
         assert_eq!(flags(&missing, Some(&queue(3, 0, 0.0))), [Flag::Missing]);
     }

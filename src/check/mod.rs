@@ -4,6 +4,7 @@
 //! `diagnostic::codes`. Checks read the model only (no I/O, no YAML) and find
 //! the YAML through each object's `Origin`. docs/checks.md documents them.
 
+mod cluster;
 mod dead_letter_cycle;
 mod dead_letter_strategy;
 mod delivery_limit;
@@ -68,6 +69,7 @@ pub fn check_for(topology: &Topology, targets: Targets) -> Vec<Diagnostic> {
         policies::check,
         versions::check,
         plugins::check,
+        cluster::check,
     ];
     for check in checks {
         check(&cx, &mut out);

@@ -8,12 +8,16 @@ use crate::broker::{Settings, SettingsInput};
 #[derive(Debug, Clone, Args)]
 pub struct ConnectionArgs {
     /// Management API URL [env: WARREN_HTTP_URL] [default: http://127.0.0.1:15672].
-    /// Credentials may be given in it (https://user:pass@host:15671).
+    /// Credentials may be given in it (https://user:pass@host:15671). For a
+    /// cluster, give each node's (the flag repeated, or a comma-separated
+    /// list): the first that answers is used.
     #[arg(long, value_name = "URL")]
-    pub http_url: Option<String>,
+    pub http_url: Vec<String>,
     /// AMQP URL [env: WARREN_AMQP_URL] [default: amqp://127.0.0.1:5672].
+    /// Several (repeated, or comma-separated): connections fail over to the
+    /// next node in order.
     #[arg(long, value_name = "URL")]
-    pub amqp_url: Option<String>,
+    pub amqp_url: Vec<String>,
     /// User name (default: from the URL, or guest on localhost).
     #[arg(long)]
     pub user: Option<String>,
@@ -51,15 +55,15 @@ impl ConnectionArgs {
             ));
         }
         let input = SettingsInput {
-            http_url: self.http_url.clone(),
-            amqp_url: self.amqp_url.clone(),
+            http_url: (!self.http_url.is_empty()).then(|| self.http_url.join(",")),
+            amqp_url: (!self.amqp_url.is_empty()).then(|| self.amqp_url.join(",")),
             user: self.user.clone(),
             password_env: self.password_env.clone(),
             ca_cert: self.ca_cert.clone(),
             connect_timeout: self.connect_timeout,
             timeout: self.timeout,
         };
-        Ok(Settings::resolve(&input, |name| std::env::var(name).ok())?)
+        Ok(Settings::resolve(&input, |name| std::env::var(name).ok())?.on_answering_node())
     }
 }
 

@@ -71,7 +71,7 @@ pub fn run(args: &DlqArgs, out: &mut Output) -> Result<Outcome, CliError> {
                         .as_ref()
                         .map(|e| format!("\n  error: {e}"))
                         .unwrap_or_default(),
-                    d.body
+                    crate::worker::headers::capped(&d.body, 200)
                 );
                 out.stdout
                     .write_all(crate::printable::printable(&text).as_bytes())?;

@@ -232,7 +232,7 @@ struct ForBroker {
 /// used it when there was one), and what ran beside them.
 type ValidatedBeside<T> = (
     crate::validate::Validation,
-    Result<Option<crate::vocabulary::Version>, crate::broker::BrokerError>,
+    Result<crate::broker::Live, crate::broker::BrokerError>,
     T,
 );
 
@@ -247,8 +247,8 @@ fn validate_beside<F: std::future::Future>(
     let owned = paths.to_vec();
     let ((validation, live), also) = rt.block_on(async {
         let validating = async {
-            let live = crate::broker::version(http).await;
-            let target = live.as_ref().ok().copied().flatten();
+            let live = crate::broker::live(http).await;
+            let target = live.as_ref().ok().copied().unwrap_or_default();
             let validation = tokio::task::spawn_blocking(move || {
                 crate::spec::load_paths(&owned)
                     .map(|loaded| crate::validate::validate_loaded_for(loaded, target))

@@ -97,9 +97,11 @@ fn missing_vhost(error: BrokerError, vhost: &str) -> CliError {
     }
 }
 
-/// One vhost as a table, a row per consuming service.
+/// One vhost as a table, a row per consuming service; on a cluster, with
+/// each quorum queue's online members, members and leader.
 pub fn table(status: &VhostStatus) -> String {
-    let header = [
+    let clustered = status.services.iter().any(|s| s.queue.members.len() > 1);
+    let mut header = vec![
         "service",
         "queue",
         "ready",
@@ -109,8 +111,12 @@ pub fn table(status: &VhostStatus) -> String {
         "deliver/s",
         "retrying",
         "dlq",
-        "flags",
     ];
+    if clustered {
+        header.push("online/members leader");
+    }
+    header.push("flags");
+    let last = header.len() - 1;
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
     for s in &status.services {
         let q = &s.queue;
@@ -119,7 +125,7 @@ pub fn table(status: &VhostStatus) -> String {
             .as_ref()
             .map_or("-".to_string(), |d| d.depth().to_string());
         let flags: Vec<&str> = s.flags.iter().map(|f| f.as_str()).collect();
-        rows.push(vec![
+        let mut row = vec![
             s.service.clone(),
             q.name.clone(),
             q.ready.to_string(),
@@ -133,12 +139,25 @@ pub fn table(status: &VhostStatus) -> String {
                 s.retrying().to_string()
             },
             dlq,
-            if flags.is_empty() {
-                String::new()
-            } else {
-                format!("! {}", flags.join(", "))
-            },
-        ]);
+        ];
+        if clustered {
+            row.push(match &q.leader {
+                _ if q.members.is_empty() => "-".into(),
+                Some(leader) => format!(
+                    "{}/{} {}",
+                    q.online.len(),
+                    q.members.len(),
+                    leader.split('@').next().unwrap_or(leader)
+                ),
+                None => format!("{}/{} none", q.online.len(), q.members.len()),
+            });
+        }
+        row.push(if flags.is_empty() {
+            String::new()
+        } else {
+            format!("! {}", flags.join(", "))
+        });
+        rows.push(row);
     }
     let widths: Vec<usize> = (0..header.len())
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
@@ -150,7 +169,7 @@ pub fn table(status: &VhostStatus) -> String {
             // Names left, numbers right, flags last and unpadded.
             let cell = match c {
                 0 | 1 => format!("{cell:<w$}", w = widths[c]),
-                9 => cell.clone(),
+                c if c == last => cell.clone(),
                 _ => format!("{cell:>w$}", w = widths[c]),
             };
             line.push_str(&cell);

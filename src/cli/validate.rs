@@ -35,8 +35,9 @@ pub enum Format {
 }
 
 pub fn run(args: &ValidateArgs, out: &mut Output) -> Result<Outcome, CliError> {
-    let mut validation = match &args.connection.http_url {
-        Some(_) => {
+    let live = !args.connection.http_url.is_empty();
+    let mut validation = match live {
+        true => {
             let http = crate::broker::http_client(&args.connection.settings()?)?;
             let (validation, live, ()) =
                 super::validate_beside(&args.paths, &http, &runtime()?, async {})?;
@@ -46,10 +47,10 @@ pub fn run(args: &ValidateArgs, out: &mut Output) -> Result<Outcome, CliError> {
             }
             validation
         }
-        None => crate::validate::validate(&args.paths)?,
+        false => crate::validate::validate(&args.paths)?,
     };
     let mut effective = Vec::new();
-    if args.connection.http_url.is_some() && !validation.has_errors() {
+    if live && !validation.has_errors() {
         effective = live_policies(args, &validation.topologies)?;
         for (topology, policies) in validation.topologies.iter().zip(&effective) {
             validation

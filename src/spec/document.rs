@@ -81,6 +81,11 @@ pub struct BrokerSpec {
     /// numbers are allowed and ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<Spanned<BrokerVersions>>,
+    /// How many nodes the cluster has: a quorum queue's group cannot be
+    /// larger. `plan` and `validate --http-url` count the live broker's
+    /// nodes instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<Spanned<u32>>,
 }
 
 /// One release line or a list of them.

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{BindingSpec, Duration, Spanned};
-use crate::vocabulary::{DeadLetterStrategy, Overflow, QueueType};
+use crate::vocabulary::{DeadLetterStrategy, LeaderLocator, Overflow, QueueType};
 
 /// A queue: its settings as named fields, and the bindings that feed it.
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
@@ -44,6 +44,17 @@ pub struct QueueSpec {
     /// dead-lettered (`x-delivery-limit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_limit: Option<Spanned<u64>>,
+    /// Quorum queues only: how many nodes hold a replica when the queue
+    /// is declared (`x-quorum-initial-group-size`); at most the cluster's
+    /// size. Odd sizes make sense: 3 members survive one node lost, 5 two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_group_size: Option<Spanned<u64>>,
+    /// Quorum queues and streams: where the leader is placed when the queue
+    /// is declared (`x-queue-leader-locator`): `client-local`, the node the
+    /// declaring client is connected to, or `balanced`, the node with the
+    /// fewest leaders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader_locator: Option<Spanned<LeaderLocator>>,
     /// Classic queues only: highest priority (`x-max-priority`, 0 to 255;
     /// 0 turns priorities off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,6 +151,13 @@ impl QueueSpec {
                 .map(|s| (Value::from(s.as_str()), s.loc)),
         );
         put("delivery_limit", count(&self.delivery_limit));
+        put("initial_group_size", count(&self.initial_group_size));
+        put(
+            "leader_locator",
+            self.leader_locator
+                .as_ref()
+                .map(|l| (Value::from(l.as_str()), l.loc)),
+        );
         put(
             "max_priority",
             self.max_priority
@@ -198,6 +216,12 @@ impl QueueSpec {
                     .map(Spanned::bare);
             }
             "delivery_limit" => self.delivery_limit = count.map(Spanned::bare),
+            "initial_group_size" => self.initial_group_size = count.map(Spanned::bare),
+            "leader_locator" => {
+                self.leader_locator = serde_json::from_value(value.clone())
+                    .ok()
+                    .map(Spanned::bare);
+            }
             "max_priority" => {
                 self.max_priority = count.and_then(|p| u8::try_from(p).ok()).map(Spanned::bare);
             }

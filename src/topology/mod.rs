@@ -50,6 +50,10 @@ pub struct Topology {
     /// version`); empty when it does not say.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub broker_versions: Vec<crate::vocabulary::Version>,
+    /// The cluster's node count, as the spec states it (`broker: nodes`)
+    /// or the live broker reports it; `None` when unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_nodes: Option<u32>,
     /// Name patterns (regular expressions) the broker side leaves alone.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignore: Vec<String>,

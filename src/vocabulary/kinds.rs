@@ -186,6 +186,26 @@ impl DeadLetterStrategy {
     }
 }
 
+/// Where a replicated queue's leader goes when it is declared
+/// (`x-queue-leader-locator`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LeaderLocator {
+    /// The node the declaring client is connected to (the default).
+    ClientLocal,
+    /// The node that leads the fewest queues.
+    Balanced,
+}
+
+impl LeaderLocator {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaderLocator::ClientLocal => "client-local",
+            LeaderLocator::Balanced => "balanced",
+        }
+    }
+}
+
 /// What a policy applies to (`apply_to`; RabbitMQ calls it `apply-to`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

@@ -11,6 +11,8 @@ mod version;
 
 pub use duration::Duration;
 pub use handler::Handler;
-pub use kinds::{ApplyTo, DeadLetterStrategy, ExchangeType, HeadersMatch, Overflow, QueueType};
+pub use kinds::{
+    ApplyTo, DeadLetterStrategy, ExchangeType, HeadersMatch, LeaderLocator, Overflow, QueueType,
+};
 pub use settings::{Applies, SETTINGS, Setting, ValueKind};
 pub use version::{Concerned, SUPPORTED, Targets, Version};

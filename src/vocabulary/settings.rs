@@ -222,14 +222,14 @@ pub static SETTINGS: &[Setting] = {
             Queues(QUORUM),
         ),
         row(
-            None,
+            Some("leader_locator"),
             Some("x-queue-leader-locator"),
             Some("queue-leader-locator"),
-            Text,
+            OneOf(&["client-local", "balanced"]),
             Queues(REPLICATED),
         ),
         row(
-            None,
+            Some("initial_group_size"),
             Some("x-quorum-initial-group-size"),
             None,
             Whole { min: 1, max: MAX },

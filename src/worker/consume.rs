@@ -20,14 +20,14 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use lapin::options::{
-    BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions,
-    QueueBindOptions, QueueDeclareOptions,
+    BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::{FieldTable, ShortString};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::emit::Publisher;
 use super::metrics::Health;
 use super::process::{Context, process};
 use crate::broker::Settings;
@@ -83,30 +83,20 @@ pub async fn run(session: Session, cancel: CancellationToken) {
 async fn once(s: &Session, cancel: &CancellationToken, backoff: &mut Backoff) -> Result<(), Lost> {
     let service = s.cx.service.name.as_str();
     let lost = |what: &str, e: &dyn std::fmt::Display| Lost(format!("{what}: {e}"));
-    let connection = tokio::time::timeout(
-        s.settings.connect_timeout,
-        crate::broker::connect(&s.settings, &s.vhost),
-    )
-    .await
-    .map_err(|_| {
-        Lost(format!(
-            "no connection within {:?}",
-            s.settings.connect_timeout
-        ))
-    })?
-    .map_err(|e| lost("connect", &e))?;
+    // Each node in turn, within the connect timeout each.
+    let connection = crate::broker::connect(&s.settings, &s.vhost)
+        .await
+        .map_err(|e| lost("connect", &e))?;
     let consuming = connection
         .create_channel()
         .await
         .map_err(|e| lost("open a channel", &e))?;
-    let publisher = connection
-        .create_channel()
-        .await
-        .map_err(|e| lost("open a channel", &e))?;
-    publisher
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .map_err(|e| lost("turn on publisher confirms", &e))?;
+    let connection = Arc::new(connection);
+    let publisher = Arc::new(
+        Publisher::open(connection.clone())
+            .await
+            .map_err(|e| lost("open the publishing channel", &e))?,
+    );
     consuming
         .basic_qos(s.cx.service.prefetch, BasicQosOptions { global: false })
         .await

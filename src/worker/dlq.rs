@@ -30,7 +30,8 @@ pub struct DeadLetter {
     pub exchange: String,
     pub routing_key: String,
     pub dead_lettered_at: Option<u64>,
-    /// The body as text, cut to 200 bytes.
+    /// The whole body as text (invalid UTF-8 replaced): scripts read it,
+    /// and the CLI clips it for people.
     pub body: String,
 }
 
@@ -243,7 +244,7 @@ fn shown(d: &lapin::message::Delivery) -> DeadLetter {
         exchange,
         routing_key,
         dead_lettered_at: number(headers::DEAD_LETTERED_AT),
-        body: headers::capped(&String::from_utf8_lossy(&d.data), 200),
+        body: String::from_utf8_lossy(&d.data).into_owned(),
     }
 }
 

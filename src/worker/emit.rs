@@ -22,6 +22,74 @@ pub enum PublishError {
     Refused(String),
 }
 
+/// A session's confirm channel, opened again when the broker nacks a
+/// publish, and that publish repeated once on the new channel.
+///
+/// Why: a nack is the broker saying it did not store the message, and on a
+/// cluster one comes from a channel whose quorum-queue leader went away
+/// with its node; such a channel can keep refusing after a new leader is
+/// elected, while a new channel publishes at once. A second nack is a real
+/// refusal (a full queue with `reject-publish`) and is returned.
+pub struct Publisher {
+    connection: std::sync::Arc<lapin::Connection>,
+    channel: tokio::sync::Mutex<Channel>,
+}
+
+impl Publisher {
+    /// # Errors
+    /// The channel cannot be opened or put in confirm mode.
+    pub async fn open(
+        connection: std::sync::Arc<lapin::Connection>,
+    ) -> Result<Publisher, crate::broker::BrokerError> {
+        let channel = crate::broker::confirm_channel(&connection).await?;
+        Ok(Publisher {
+            connection,
+            channel: tokio::sync::Mutex::new(channel),
+        })
+    }
+
+    /// As [`publish`], on this session's channel.
+    ///
+    /// # Errors
+    /// As [`publish`].
+    pub async fn publish(
+        &self,
+        exchange: &str,
+        key: &str,
+        body: &[u8],
+        properties: BasicProperties,
+    ) -> Result<(), PublishError> {
+        let used = self.channel.lock().await.clone();
+        match publish(&used, exchange, key, body, properties.clone()).await {
+            Err(PublishError::Refused(reason)) if reason == NACKED => {
+                let fresh = self.reopen(&used).await?;
+                publish(&fresh, exchange, key, body, properties).await
+            }
+            other => other,
+        }
+    }
+
+    /// A new channel in place of `used`, unless another publish has
+    /// replaced it already; the old one is closed.
+    async fn reopen(&self, used: &Channel) -> Result<Channel, PublishError> {
+        let mut current = self.channel.lock().await;
+        if current.id() == used.id() {
+            let fresh = crate::broker::confirm_channel(&self.connection)
+                .await
+                .map_err(|e| PublishError::Refused(e.to_string()))?;
+            let old = std::mem::replace(&mut *current, fresh);
+            tracing::info!("the broker nacked a publish: publishing on a new channel");
+            tokio::spawn(async move {
+                let _ = old.close(200, "replaced after a nack".into()).await;
+            });
+        }
+        Ok(current.clone())
+    }
+}
+
+/// What [`publish`] says of a nack.
+const NACKED: &str = "the broker refused it (nack)";
+
 /// Publishes and waits for the broker's confirm.
 ///
 /// # Errors
@@ -52,7 +120,7 @@ pub async fn publish(
             "no queue took it (returned: {})",
             returned.reply_text
         ))),
-        Confirmation::Nack(_) => Err(PublishError::Refused("the broker refused it (nack)".into())),
+        Confirmation::Nack(_) => Err(PublishError::Refused(NACKED.into())),
         Confirmation::NotRequested => Err(PublishError::Refused(
             "the channel is not in confirm mode".into(),
         )),

@@ -17,13 +17,13 @@ use std::time::Instant;
 
 use futures_util::FutureExt;
 
+use lapin::BasicProperties;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicRejectOptions};
 use lapin::types::{AMQPValue, LongString};
-use lapin::{BasicProperties, Channel};
 
 use super::delivery::{self, with_header};
-use super::emit::{self, PublishError};
+use super::emit::{self, PublishError, Publisher};
 use super::handler::Handler;
 use super::idempotency::{self, Store};
 use super::settle::{Reason, Verdict, not_retried, verdict};
@@ -39,7 +39,7 @@ pub struct Context {
 
 /// Handles one delivery; `publisher` is a channel in confirm mode on the
 /// same connection.
-pub async fn process(cx: &Context, publisher: &Channel, delivery: Delivery) {
+pub async fn process(cx: &Context, publisher: &Publisher, delivery: Delivery) {
     let service = cx.service.name.as_str();
     metrics::received(service);
     let retry = cx.service.retry.as_ref();
@@ -164,11 +164,13 @@ pub async fn process(cx: &Context, publisher: &Channel, delivery: Delivery) {
 
 /// Publishes every outgoing event at once and waits for all the confirms.
 async fn publish_all(
-    publisher: &Channel,
+    publisher: &Publisher,
     outgoing: Vec<emit::Outgoing>,
 ) -> Result<(), PublishError> {
     let sends = outgoing.into_iter().map(|o| async move {
-        emit::publish(publisher, &o.exchange, &o.key, &o.body, o.properties).await
+        publisher
+            .publish(&o.exchange, &o.key, &o.body, o.properties)
+            .await
     });
     for result in futures_util::future::join_all(sends).await {
         result?;
@@ -179,7 +181,7 @@ async fn publish_all(
 /// Carries out `verdict` on `delivery`; `error` is the failure's text.
 async fn settle(
     cx: &Context,
-    publisher: &Channel,
+    publisher: &Publisher,
     delivery: &Delivery,
     verdict: Verdict,
     error: &str,
@@ -278,7 +280,7 @@ async fn settle(
 /// itself moves it there.
 async fn forward(
     cx: &Context,
-    publisher: &Channel,
+    publisher: &Publisher,
     delivery: &Delivery,
     exchange: &str,
     key: &str,
@@ -286,7 +288,10 @@ async fn forward(
     counted: impl FnOnce(),
 ) {
     let service = cx.service.name.as_str();
-    match emit::publish(publisher, exchange, key, &delivery.data, properties).await {
+    match publisher
+        .publish(exchange, key, &delivery.data, properties)
+        .await
+    {
         Ok(()) => {
             if ack(service, delivery).await {
                 counted();

@@ -66,10 +66,10 @@ async fn declare(
 }
 
 async fn live_version(vhost: &TestVhost) -> Version {
-    warren::broker::version(&vhost.http)
-        .await
-        .unwrap()
-        .expect("the broker names its version")
+    let live = warren::broker::live(&vhost.http).await.unwrap();
+    // The shared broker is one node.
+    assert_eq!(live.nodes, Some(1));
+    live.version.expect("the broker names its version")
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use super::{Broker, ORDERS, Shop, assert_adds_up};
 
 /// Waits until `share` of the batch has been placed, so that a fault
 /// lands mid-run rather than before it.
-async fn placed(db: &tokio_postgres::Client, share: f64) {
+pub async fn placed(db: &tokio_postgres::Client, share: f64) {
     loop {
         let n: i64 = db
             .query_one("SELECT count(*) FROM orders", &[])

@@ -5,7 +5,7 @@
 //! reads back where each one ended; the tests check that it all adds up,
 //! also while processes are killed and connections cut.
 
-mod faults;
+pub mod faults;
 mod flow;
 
 use std::collections::HashMap;
@@ -44,8 +44,8 @@ const USERS: [&str; 9] = [
     "audit",
 ];
 
-/// Where the shop's broker is: a vhost on the shared broker, or a node of
-/// the test's own (for the tests that stop it).
+/// Where the shop's broker is: a vhost on the shared broker (or on the
+/// local cluster), or a node of the test's own (for the tests that stop it).
 pub enum Broker {
     Shared(Box<TestVhost>),
     Own(Node, String),
@@ -65,6 +65,11 @@ impl Broker {
             Broker::Own(node, _) => node.settings(),
         }
     }
+}
+
+/// URLs as a comma-separated list, as WARREN_*_URL take them.
+fn joined<'u>(urls: impl Iterator<Item = &'u url::Url>) -> String {
+    urls.map(url::Url::as_str).collect::<Vec<_>>().join(",")
 }
 
 fn free_port() -> u16 {
@@ -160,8 +165,9 @@ impl Shop {
                 "SHOP_SPEC".into(),
                 dir.path().join("spec.yaml").display().to_string(),
             ),
-            ("WARREN_HTTP_URL".into(), settings.http_url.to_string()),
-            ("WARREN_AMQP_URL".into(), settings.amqp_url.to_string()),
+            // Every node, for a shop on a cluster.
+            ("WARREN_HTTP_URL".into(), joined(settings.http_urls())),
+            ("WARREN_AMQP_URL".into(), joined(settings.amqp_urls())),
             ("RUST_LOG".into(), "warn".into()),
         ];
         for user in USERS {

@@ -65,12 +65,18 @@ pub struct TestVhost {
 
 impl TestVhost {
     pub async fn new(name: &str) -> TestVhost {
+        TestVhost::on(name, settings()).await
+    }
+
+    /// A vhost on the broker `settings` reach (a cluster, a node of the
+    /// test's own).
+    pub async fn on(name: &str, settings: Settings) -> TestVhost {
+        let settings = settings.on_answering_node();
         let name = format!(
             "warren-test.{name}.{}-{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::SeqCst)
         );
-        let settings = settings();
         let http = http_client(&settings).expect("http client");
         let _ = http.api().delete_vhost(&name, true).await;
         http.api()

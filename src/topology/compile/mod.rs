@@ -136,6 +136,17 @@ impl Compiler {
                 }
             }
         }
+        if let Some(nodes) = spec.broker.as_ref().and_then(|b| b.nodes.as_ref()) {
+            if nodes.value == 0 {
+                self.report(
+                    Diagnostic::new(&codes::INVALID_VALUE, "a cluster of 0 nodes")
+                        .label(at(file, nodes), "nodes")
+                        .help("give the cluster's node count (1 for a single broker), or leave it out"),
+                );
+            } else {
+                self.topology.cluster_nodes = Some(nodes.value);
+            }
+        }
         if let Some(vhost) = spec.vhost.as_ref().filter(|v| v.value.is_empty()) {
             self.report(
                 Diagnostic::new(&codes::INVALID_VALUE, "the vhost name is empty")
