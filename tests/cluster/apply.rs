@@ -35,14 +35,7 @@ async fn apply_converges_with_every_member_on_every_node_and_each_node_plans_ali
     if !super::available() {
         return;
     }
-    let vhost = super::vhost("cluster-apply").await;
-    let dir = tempfile::tempdir().unwrap();
-    let spec = dir.path().join("spec.yaml");
-    std::fs::write(
-        &spec,
-        format!("version: 1\nvhost: {:?}\n{SPEC}", vhost.name),
-    )
-    .unwrap();
+    let (vhost, dir, spec) = super::vhost_with("cluster-apply", SPEC).await;
 
     // Before: every node sees the same changes to make.
     let plans: Vec<serde_json::Value> = NODES
@@ -104,14 +97,7 @@ async fn commands_use_the_first_node_that_answers() {
     if !super::available() {
         return;
     }
-    let vhost = super::vhost("cluster-first").await;
-    let dir = tempfile::tempdir().unwrap();
-    let spec = dir.path().join("spec.yaml");
-    std::fs::write(
-        &spec,
-        format!("version: 1\nvhost: {:?}\n{SPEC}", vhost.name),
-    )
-    .unwrap();
+    let (_vhost, _dir, spec) = super::vhost_with("cluster-first", SPEC).await;
     // A node that is not there (port 1), then the cluster's.
     let ran = Warren::new()
         .args(["apply", "--yes"])

@@ -74,14 +74,7 @@ async fn a_worker_whose_node_stops_reconnects_to_another_and_loses_nothing() {
     if !super::available() {
         return;
     }
-    let vhost = super::vhost("cluster-failover").await;
-    let dir = tempfile::tempdir().unwrap();
-    let spec = dir.path().join("spec.yaml");
-    std::fs::write(
-        &spec,
-        format!("version: 1\nvhost: {:?}\n{SPEC}", vhost.name),
-    )
-    .unwrap();
+    let (vhost, _dir, spec) = super::vhost_with("cluster-failover", SPEC).await;
     let (http, amqp) = urls(&NODES);
     Warren::new()
         .args(["apply", "--yes"])

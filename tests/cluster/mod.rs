@@ -11,6 +11,7 @@ mod apply;
 mod failover;
 mod order_flow;
 
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -63,6 +64,20 @@ pub fn settings(nodes: &[u16]) -> Settings {
 /// A vhost of the test's own on the cluster.
 pub async fn vhost(name: &str) -> TestVhost {
     TestVhost::on(name, settings(&NODES)).await
+}
+
+/// A vhost of the test's own and `spec` (without `version` and `vhost`)
+/// written for it; the directory holds the file.
+pub async fn vhost_with(name: &str, spec: &str) -> (TestVhost, tempfile::TempDir, PathBuf) {
+    let vhost = vhost(name).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.yaml");
+    std::fs::write(
+        &path,
+        format!("version: 1\nvhost: {:?}\n{spec}", vhost.name),
+    )
+    .unwrap();
+    (vhost, dir, path)
 }
 
 /// `scripts/cluster.sh ARGS`, which must succeed.

@@ -59,16 +59,7 @@ impl Compiler {
         {
             self.topology.exchanges.insert(
                 name.to_string(),
-                Exchange {
-                    name: name.to_string(),
-                    kind: ExchangeType::Topic,
-                    durable: true,
-                    auto_delete: false,
-                    internal: false,
-                    alternate_exchange: None,
-                    arguments: Default::default(),
-                    origin: Origin::generated(service, span),
-                },
+                Exchange::new(name, ExchangeType::Topic, Origin::generated(service, span)),
             );
         }
         if !self

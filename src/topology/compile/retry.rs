@@ -60,16 +60,11 @@ impl Compiler {
         ) {
             self.topology.exchanges.insert(
                 retry_exchange.clone(),
-                Exchange {
-                    name: retry_exchange.clone(),
-                    kind: ExchangeType::Direct,
-                    durable: true,
-                    auto_delete: false,
-                    internal: false,
-                    alternate_exchange: None,
-                    arguments: Default::default(),
-                    origin: Origin::generated(service, span),
-                },
+                Exchange::new(
+                    &retry_exchange,
+                    ExchangeType::Direct,
+                    Origin::generated(service, span),
+                ),
             );
         }
         for delay in &spec.delays {
