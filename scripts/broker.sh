@@ -5,6 +5,8 @@
 set -euo pipefail
 
 HTTP_URL=${WARREN_HTTP_URL:-http://127.0.0.1:15672}
+# A cluster's list (scripts/cluster.sh env): its first node.
+HTTP_URL=${HTTP_URL%%,*}
 AMQP_PORT=${WARREN_AMQP_PORT:-5672}
 
 log() { printf 'broker: %s\n' "$*" >&2; }
