@@ -202,17 +202,33 @@ pub async fn status(http: &Http, topology: &Topology) -> Result<VhostStatus, Bro
             ..QueueNow::default()
         },
     };
+    // Per-instance queues are server-named: the consumer listing says whose
+    // each one is, by its consumer tag. Asked only when the spec has any.
+    let per_instance = topology.queues.values().any(|q| q.per_instance);
+    let consumers: Vec<ConsumerNow> = if per_instance {
+        http.get_json(
+            &format!("consumers/{}", segment(vhost)),
+            &format!("list the consumers of vhost {vhost:?}"),
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
     let services = topology
         .services
         .values()
         .filter_map(|service| {
             let name = service.queue.as_deref()?;
-            // Each instance's own queue comes and goes with it; there is no
-            // one queue to watch.
-            if topology.queues.get(name).is_some_and(|q| q.per_instance) {
-                return None;
-            }
-            let queue = now(name);
+            let queue = if topology.queues.get(name).is_some_and(|q| q.per_instance) {
+                let own: std::collections::BTreeSet<&str> = consumers
+                    .iter()
+                    .filter(|c| service.owns_consumer_tag(&c.consumer_tag))
+                    .map(|c| c.queue.name.as_str())
+                    .collect();
+                instances(name, own.iter().filter_map(|q| live.get(*q)))
+            } else {
+                now(name)
+            };
             let retry_queues = service
                 .retry
                 .iter()
@@ -232,6 +248,39 @@ pub async fn status(http: &Http, topology: &Topology) -> Result<VhostStatus, Bro
         vhost: vhost.clone(),
         services,
     })
+}
+
+/// One consumer as the management API lists it: its tag and its queue.
+#[derive(Debug, Deserialize)]
+struct ConsumerNow {
+    #[serde(default)]
+    consumer_tag: String,
+    queue: QueueRef,
+}
+
+#[derive(Debug, Deserialize)]
+struct QueueRef {
+    name: String,
+}
+
+/// A per-instance consumer's queues as one row under the model's name:
+/// counts and rates summed, `consumers` the running instances. No instance
+/// is a queue with no consumer (broadcasts reach nobody), never "missing".
+fn instances<'q>(name: &str, queues: impl Iterator<Item = &'q Live>) -> QueueNow {
+    let mut row = QueueNow {
+        name: name.to_string(),
+        exists: true,
+        ..QueueNow::default()
+    };
+    for q in queues {
+        row.ready += q.messages_ready;
+        row.unacked += q.messages_unacknowledged;
+        row.consumers += 1;
+        row.publish_rate += q.message_stats.publish_details.rate;
+        row.deliver_rate += q.message_stats.deliver_get_details.rate;
+        row.depth_rate += q.messages_details.rate;
+    }
+    row
 }
 
 #[cfg(test)]

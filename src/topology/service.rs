@@ -32,6 +32,23 @@ pub struct Service {
     pub origin: Origin,
 }
 
+impl Service {
+    /// The consumer tag a worker process of this service consumes with:
+    /// `warren-SERVICE-PID`, so that the broker's consumer listing says
+    /// whose each consumer is (`warren status` finds per-instance queues
+    /// by it).
+    pub fn consumer_tag(&self, pid: u32) -> String {
+        format!("warren-{}-{pid}", self.name)
+    }
+
+    /// Whether `tag` is one of [`Service::consumer_tag`]'s.
+    pub fn owns_consumer_tag(&self, tag: &str) -> bool {
+        tag.strip_prefix("warren-")
+            .and_then(|rest| rest.rsplit_once('-'))
+            .is_some_and(|(name, pid)| name == self.name && pid.parse::<u32>().is_ok())
+    }
+}
+
 /// A handler call's timeout when the spec gives none.
 pub const DEFAULT_HANDLER_TIMEOUT: Duration = Duration::from_millis(30_000);
 
@@ -154,5 +171,36 @@ impl Retry {
     /// The routing key on the retry exchange for a delay.
     pub fn key_for(delay: Duration) -> String {
         delay.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_consumer_tag_names_its_service_exactly() {
+        let service = |name: &str| Service {
+            name: name.into(),
+            queue: None,
+            emits: Vec::new(),
+            retry: None,
+            prefetch: 10,
+            concurrency: 1,
+            user: None,
+            handler: None,
+            timeout: DEFAULT_HANDLER_TIMEOUT,
+            idempotency: None,
+            origin: Default::default(),
+        };
+        let cache = service("cache");
+        let tag = cache.consumer_tag(4242);
+        assert_eq!(tag, "warren-cache-4242");
+        assert!(cache.owns_consumer_tag(&tag));
+        // A service whose name holds a dash, and one that only starts alike.
+        assert!(service("cache-eu").owns_consumer_tag("warren-cache-eu-7"));
+        assert!(!cache.owns_consumer_tag("warren-cache-eu-7"));
+        assert!(!cache.owns_consumer_tag("amq.ctag-xyz"));
+        assert!(!cache.owns_consumer_tag("warren-cache-"));
     }
 }

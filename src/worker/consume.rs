@@ -107,7 +107,7 @@ async fn once(s: &Session, cancel: &CancellationToken, backoff: &mut Backoff) ->
             .await
             .map_err(|(what, e)| lost(&what, &e))?,
     };
-    let tag = format!("warren-{service}-{}", std::process::id());
+    let tag = s.cx.service.consumer_tag(std::process::id());
     let mut deliveries = consuming
         .basic_consume(
             ShortString::from(queue.as_str()),

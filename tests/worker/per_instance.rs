@@ -129,6 +129,30 @@ async fn each_instance_gets_every_broadcast_and_its_queue_goes_when_it_stops() {
         assert!(ran.stdout.contains("No changes"), "{}", ran.stdout);
     }
 
+    // `warren status` counts the instances from their consumer tags.
+    let ran = Warren::new()
+        .args(["status", "--json"])
+        .arg_path(&h.spec())
+        .success();
+    let status: Value = serde_json::from_str(&ran.stdout).unwrap();
+    let row = |service: &str| {
+        status["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["service"] == service)
+            .cloned()
+            .unwrap_or_else(|| panic!("no row for {service}: {status:#}"))
+    };
+    assert_eq!(row("cache")["queue"]["consumers"], 2, "{status:#}");
+    assert_eq!(row("cache")["flags"], json!([]), "{status:#}");
+    // No instance of the indexer runs: its broadcasts reach nobody.
+    assert_eq!(
+        row("indexer")["flags"],
+        json!(["no-consumer"]),
+        "{status:#}"
+    );
+
     let bodies: Vec<_> = (0..20).map(|n| json!({ "n": n })).collect();
     h.publish("invalidations", "", &bodies).await;
     await_count(&seen, 40).await;
