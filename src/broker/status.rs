@@ -184,19 +184,7 @@ pub async fn status(http: &Http, topology: &Topology) -> Result<VhostStatus, Bro
         .await?;
     let live: BTreeMap<String, Live> = live.into_iter().map(|q| (q.name.clone(), q)).collect();
     let now = |name: &str| match live.get(name) {
-        Some(q) => QueueNow {
-            name: name.to_string(),
-            exists: true,
-            ready: q.messages_ready,
-            unacked: q.messages_unacknowledged,
-            consumers: q.consumers,
-            publish_rate: q.message_stats.publish_details.rate,
-            deliver_rate: q.message_stats.deliver_get_details.rate,
-            depth_rate: q.messages_details.rate,
-            leader: q.leader.clone(),
-            members: q.members.clone(),
-            online: q.online.clone(),
-        },
+        Some(q) => q.now(name),
         None => QueueNow {
             name: name.to_string(),
             ..QueueNow::default()
@@ -272,15 +260,34 @@ fn instances<'q>(name: &str, queues: impl Iterator<Item = &'q Live>) -> QueueNow
         exists: true,
         ..QueueNow::default()
     };
-    for q in queues {
-        row.ready += q.messages_ready;
-        row.unacked += q.messages_unacknowledged;
+    for q in queues.map(|q| q.now(name)) {
+        row.ready += q.ready;
+        row.unacked += q.unacked;
         row.consumers += 1;
-        row.publish_rate += q.message_stats.publish_details.rate;
-        row.deliver_rate += q.message_stats.deliver_get_details.rate;
-        row.depth_rate += q.messages_details.rate;
+        row.publish_rate += q.publish_rate;
+        row.deliver_rate += q.deliver_rate;
+        row.depth_rate += q.depth_rate;
     }
     row
+}
+
+impl Live {
+    /// This queue as `status` shows it, under `name`.
+    fn now(&self, name: &str) -> QueueNow {
+        QueueNow {
+            name: name.to_string(),
+            exists: true,
+            ready: self.messages_ready,
+            unacked: self.messages_unacknowledged,
+            consumers: self.consumers,
+            publish_rate: self.message_stats.publish_details.rate,
+            deliver_rate: self.message_stats.deliver_get_details.rate,
+            depth_rate: self.messages_details.rate,
+            leader: self.leader.clone(),
+            members: self.members.clone(),
+            online: self.online.clone(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -70,6 +70,13 @@ impl Topology {
             .or_else(|| exchange::predeclared(name))
     }
 
+    /// The bindings whose destination is the queue `queue`.
+    pub fn bindings_into<'t>(&'t self, queue: &'t str) -> impl Iterator<Item = &'t Binding> {
+        self.bindings
+            .iter()
+            .filter(move |b| b.destination_type == DestinationType::Queue && b.destination == queue)
+    }
+
     /// The topology without its per-instance queues and their bindings:
     /// what exists on the broker whether or not an instance runs, and so
     /// what plans, applies and exports hold. Borrowed when there are none.

@@ -208,7 +208,7 @@ async fn move_to(
         .await
         .map_err(|e| match e {
             PublishError::Connection(e) => stopped(format!("publish to {key:?}"), e.to_string()),
-            PublishError::Refused(r) => stopped(format!("publish to {key:?}"), r),
+            refused => stopped(format!("publish to {key:?}"), refused.to_string()),
         })?;
     channel
         .basic_ack(d.delivery_tag, BasicAckOptions::default())

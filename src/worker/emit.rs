@@ -20,6 +20,9 @@ pub enum PublishError {
     /// The broker answered: no queue took the message, or it refused it.
     #[error("{0}")]
     Refused(String),
+    /// The broker nacked it: it did not store the message.
+    #[error("the broker refused it (nack)")]
+    Nacked,
 }
 
 /// A session's confirm channel, opened again when the broker nacks a
@@ -61,7 +64,7 @@ impl Publisher {
     ) -> Result<(), PublishError> {
         let used = self.channel.lock().await.clone();
         match publish(&used, exchange, key, body, properties.clone()).await {
-            Err(PublishError::Refused(reason)) if reason == NACKED => {
+            Err(PublishError::Nacked) => {
                 let fresh = self.reopen(&used).await?;
                 publish(&fresh, exchange, key, body, properties).await
             }
@@ -86,9 +89,6 @@ impl Publisher {
         Ok(current.clone())
     }
 }
-
-/// What [`publish`] says of a nack.
-const NACKED: &str = "the broker refused it (nack)";
 
 /// Publishes and waits for the broker's confirm.
 ///
@@ -120,7 +120,7 @@ pub async fn publish(
             "no queue took it (returned: {})",
             returned.reply_text
         ))),
-        Confirmation::Nack(_) => Err(PublishError::Refused(NACKED.into())),
+        Confirmation::Nack(_) => Err(PublishError::Nacked),
         Confirmation::NotRequested => Err(PublishError::Refused(
             "the channel is not in confirm mode".into(),
         )),

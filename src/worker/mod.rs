@@ -211,17 +211,9 @@ impl Runner {
     fn source(&self, service: &str) -> Result<consume::Source, WorkerError> {
         let queue = self.consumer(service)?;
         Ok(match self.topology.queues.get(queue) {
-            Some(q) if q.per_instance => consume::Source::PerInstance(
-                self.topology
-                    .bindings
-                    .iter()
-                    .filter(|b| {
-                        b.destination_type == crate::topology::DestinationType::Queue
-                            && b.destination == queue
-                    })
-                    .cloned()
-                    .collect(),
-            ),
+            Some(q) if q.per_instance => {
+                consume::Source::PerInstance(self.topology.bindings_into(queue).cloned().collect())
+            }
             _ => consume::Source::Shared(queue.to_string()),
         })
     }

@@ -122,8 +122,8 @@ pub async fn process(cx: &Context, publisher: &Publisher, delivery: Delivery) {
                         None
                     }
                     Err(PublishError::Connection(e)) => return abandon(service, &e.to_string()),
-                    Err(PublishError::Refused(text)) => Some(Failure::transient(format!(
-                        "an emitted event was not taken: {text}"
+                    Err(refused) => Some(Failure::transient(format!(
+                        "an emitted event was not taken: {refused}"
                     ))),
                 }
             }
@@ -298,7 +298,8 @@ async fn forward(
             }
         }
         Err(PublishError::Connection(e)) => abandon(service, &e.to_string()),
-        Err(PublishError::Refused(text)) => {
+        Err(refused) => {
+            let text = refused.to_string();
             tracing::error!(
                 service,
                 exchange,

@@ -178,7 +178,7 @@ pub async fn send(
                     format!("publish to exchange {exchange:?}"),
                     e,
                 )),
-                PublishError::Refused(r) => RequestError::NotTaken(r),
+                refused => RequestError::NotTaken(refused.to_string()),
             })?;
         Ok(Published {
             target: target.clone(),

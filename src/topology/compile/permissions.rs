@@ -33,13 +33,8 @@ pub(super) fn derive(topology: &mut Topology) {
             // write and read on it; binding also reads the source exchange.
             Some(q) => {
                 n.server_named = true;
-                n.read.extend(
-                    topology
-                        .bindings
-                        .iter()
-                        .filter(|b| b.destination == q.name)
-                        .map(|b| b.source.clone()),
-                );
+                n.read
+                    .extend(topology.bindings_into(&q.name).map(|b| b.source.clone()));
             }
             None => n.read.extend(service.queue.clone()),
         }
