@@ -4,6 +4,9 @@
 //! the spec manages with their permissions and topic permissions. Normalised by the same code that
 //! imports a definitions file, so `plan::diff` compares like with like.
 
+use std::collections::BTreeMap;
+
+use rabbitmq_http_client::commons::PasswordHash;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -24,6 +27,10 @@ pub struct Observed {
     /// What the vhost holds that a spec cannot express (see
     /// `definitions::Imported::unsupported`).
     pub unsupported: Vec<String>,
+    /// The salted password hash the broker keeps of each user the spec
+    /// names (base64, as listed), for `plan` to compare passwords without
+    /// sending them. Never saved, and redacted in `Debug`.
+    pub password_hashes: BTreeMap<String, PasswordHash>,
 }
 
 /// The half of an observation that does not depend on the spec: the
@@ -141,6 +148,11 @@ fn combine(state: VhostState, people: People, users: &[String]) -> Result<Observ
     };
     let named = |name: &str| users.iter().any(|u| u == name);
     let all_users = people.users;
+    let password_hashes = all_users
+        .iter()
+        .filter(|u| named(&u.name))
+        .filter_map(|u| Some((u.name.clone(), u.password_hash.clone()?)))
+        .collect();
     let (permissions, topic_permissions) = if vhost_exists {
         (people.permissions?, people.topic_permissions?)
     } else {
@@ -218,6 +230,7 @@ fn combine(state: VhostState, people: People, users: &[String]) -> Result<Observ
         operator_policies,
         vhost_exists,
         unsupported,
+        password_hashes,
     })
 }
 

@@ -7,6 +7,7 @@ use super::{
 };
 use crate::plan::{
     Action, EffectivePolicy, ObjectKind, Options, Plan, diff, effective_policies, live_only,
+    stale_passwords,
 };
 use crate::topology::Topology;
 use crate::vocabulary::Version;
@@ -56,6 +57,14 @@ async fn finish(
         ..*options
     };
     let mut plan = diff(desired, &observed.topology, &options);
+    // The variables are read where the plan is made, as apply reads them.
+    stale_passwords(
+        &mut plan,
+        desired,
+        &observed.topology,
+        &observed.password_hashes,
+        |var| std::env::var(var).ok(),
+    );
     plan.fingerprint = fingerprint(&observed.topology);
     let kept = if options.prune {
         Vec::new()

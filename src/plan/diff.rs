@@ -387,6 +387,36 @@ fn rebind_replaced(out: &mut Out, desired: &Topology, live: &Topology) {
     out.plan.changes.extend(rebinds);
 }
 
+/// A create or update of user `d` (`l` as the broker has it).
+pub(super) fn user_change(
+    action: Action,
+    d: &User,
+    l: Option<&User>,
+    attributes: Vec<Attr>,
+) -> Change {
+    let key = Key::Named(ObjectKind::User, d.name.clone());
+    let mut change = Change::new(action, ObjectKind::User, &d.name, key);
+    change.attributes = attributes;
+    change.span = d.origin.span;
+    change.desired = Some(Object::User(d.clone()));
+    change.live = l.map(|l| Object::User(l.clone()));
+    change
+}
+
+/// The password as a plan shows it: the variable it comes from, never
+/// the secret; `before` says what is wrong with the broker's.
+pub(super) fn password_attr(d: &User, before: Option<&str>) -> Attr {
+    let var = d
+        .password_env
+        .clone()
+        .unwrap_or_else(|| crate::topology::default_password_env(&d.name));
+    Attr {
+        name: "password".into(),
+        before: before.map(|b| json!(b)),
+        after: Some(json!(format!("from ${var}"))),
+    }
+}
+
 fn users(out: &mut Out, desired: &Topology, live: &Topology) {
     for (name, d) in &desired.users {
         let l: Option<&User> = live.users.get(name);
@@ -395,33 +425,24 @@ fn users(out: &mut Out, desired: &Topology, live: &Topology) {
             tags.sort();
             json!(tags.join(","))
         };
-        let key = Key::Named(ObjectKind::User, name.clone());
-        let user_change = |action, attributes| {
-            let mut change = Change::new(action, ObjectKind::User, name, key.clone());
-            change.attributes = attributes;
-            change.span = d.origin.span;
-            change.desired = Some(Object::User(d.clone()));
-            change.live = l.map(|l| Object::User(l.clone()));
-            change
-        };
         match l {
             None => out.push(user_change(
                 Action::Create,
+                d,
+                None,
                 vec![
                     Attr {
                         name: "tags".into(),
                         before: None,
                         after: Some(tags(d)),
                     },
-                    Attr {
-                        name: "password".into(),
-                        before: None,
-                        after: d.password_env.as_ref().map(|e| json!(format!("from ${e}"))),
-                    },
+                    password_attr(d, None),
                 ],
             )),
             Some(lu) if tags(lu) != tags(d) => out.push(user_change(
                 Action::Update,
+                d,
+                l,
                 vec![Attr {
                     name: "tags".into(),
                     before: Some(tags(lu)),

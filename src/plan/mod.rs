@@ -8,6 +8,7 @@ mod diff;
 mod effective_policy;
 mod json;
 mod order;
+mod password;
 mod saved;
 mod text;
 
@@ -16,6 +17,7 @@ pub use diff::{Options, diff};
 pub use effective_policy::{EffectivePolicy, effective_policies, live_conflicts, live_only};
 pub use json::to_json;
 pub use order::layers;
+pub use password::{matches as password_matches, stale as stale_passwords};
 pub use saved::{SAVED_FORMAT, Saved, from_saved, is_saved, to_saved};
 pub use text::to_text;
 

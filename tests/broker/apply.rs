@@ -277,6 +277,68 @@ async fn apply_refuses_without_a_terminal_or_a_password_before_touching_anything
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_password_is_planned_and_applied_without_being_shown() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let vhost = TestVhost::new("apply-password").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("users.yaml");
+    let user = format!("warren-test-rotated-{}", std::process::id());
+    std::fs::write(
+        &path,
+        format!("version: 1\nqueues:\n  q: {{}}\nservices:\n  worker:\n    consumes: {{ queue: q }}\n    user: {user}\nusers:\n  {user}:\n    password_env: WARREN_TEST_ROTATED\n"),
+    )
+    .unwrap();
+    let run = |args: &[&str], password: &str| {
+        Warren::new()
+            .args(args)
+            .args(["--vhost", &vhost.name])
+            .arg_path(&path)
+            .env("WARREN_TEST_ROTATED", password)
+    };
+    let logs_in = |password: &str| {
+        let mut settings = vhost.settings.clone();
+        settings.user = user.clone();
+        settings.password = warren::broker::Password::new(password);
+        let vhost = vhost.name.clone();
+        async move { warren::broker::connect(&settings, &vhost).await.is_ok() }
+    };
+    run(&["apply", "--yes"], "first-s3cret").success();
+    assert!(logs_in("first-s3cret").await);
+    // The same password: nothing to do.
+    let same = run(&["plan", "--detailed-exitcode"], "first-s3cret").status(0);
+    assert!(same.stdout.contains("No changes"), "{}", same.stdout);
+    // Another one in the variable: the user is updated, the secret shown
+    // nowhere.
+    let changed = run(&["plan", "--detailed-exitcode"], "second-s3cret").status(2);
+    assert!(
+        changed.stdout.contains(&format!("~ user {user}")),
+        "{}",
+        changed.stdout
+    );
+    assert!(
+        changed.stdout.contains("from $WARREN_TEST_ROTATED"),
+        "{}",
+        changed.stdout
+    );
+    let json = run(&["plan", "--json"], "second-s3cret").success();
+    for out in [&changed.stdout, &changed.stderr, &json.stdout] {
+        assert!(!out.contains("s3cret"), "{out}");
+    }
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["summary"]["update"], 1, "{doc}");
+    // Applied, the new password logs in and the old one no longer does.
+    let applied = run(&["apply", "--yes"], "second-s3cret").success();
+    assert!(!applied.stdout.contains("s3cret"), "{}", applied.stdout);
+    assert!(logs_in("second-s3cret").await);
+    assert!(!logs_in("first-s3cret").await);
+    let after = run(&["plan", "--detailed-exitcode"], "second-s3cret").status(0);
+    assert!(after.stdout.contains("No changes"), "{}", after.stdout);
+    let _ = vhost.http.api().delete_user(&user, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saved_plan_applies_only_to_the_broker_it_was_made_against() {
     if !crate::support::broker::available() {
         return;
