@@ -52,7 +52,6 @@ NOT_EXPRESSIBLE = {
     "E502-policy-tie.yaml": "which policies match which queues",
     "E604-retry-conflict.yaml": "a service's retry against the settings of a queue declared elsewhere",
     "E605-conflicting-emit.yaml": "one key repeated across two list entries: a schema's uniqueness is of whole items",
-    "E606-retry-per-instance.yaml": "a rule across two fields of a service (retry and a consume's per_instance) that rules.rs does not state yet",
     "E006-per-instance-mixed.yaml": "all-or-none of a flag across a list's items, which rules.rs does not state yet",
     "E010-delay-of-zero.yaml": "a bound on a duration is a comparison, which a pattern cannot make",
 }

@@ -44,6 +44,8 @@ pub struct RetrySchedule {
     pub delays: Vec<String>,
     pub exchange: String,
     pub dead_letter_queue: String,
+    /// The worker waits out each delay itself (a per-instance consumer).
+    pub held: bool,
 }
 
 /// Explains `service`; `None` when the topology has no such service.
@@ -105,6 +107,7 @@ pub fn explain(t: &Topology, service: &str) -> Option<Explanation> {
         delays: r.delays.iter().map(ToString::to_string).collect(),
         exchange: r.exchange.clone(),
         dead_letter_queue: r.dead_letter_queue.clone(),
+        held: r.held,
     });
     let dead_letters = queue.as_ref().and_then(|q| t.queues.get(q)).and_then(|q| {
         match (q.dead_letter_exchange()?, q.dead_letter_routing_key()) {
@@ -182,6 +185,15 @@ pub fn render_text(e: &Explanation) -> String {
         let _ = writeln!(out, "  {} to {}{delay}: {target}", em.key, em.exchange);
     }
     match &e.retry {
+        Some(r) if r.held => {
+            let _ = writeln!(
+                out,
+                "\nretries after {}, each delay waited out by the worker with the message unacked, then dead-letters to {} (through exchange {})",
+                r.delays.join(", "),
+                r.dead_letter_queue,
+                r.exchange
+            );
+        }
         Some(r) => {
             let _ = writeln!(
                 out,

@@ -74,7 +74,6 @@ codes! {
     RETRY_WITHOUT_QUEUE = "E602" "retry-without-queue" Error "retry on a service that consumes nothing";
     HANDLER_WITHOUT_QUEUE = "E603" "handler-without-queue" Error "a handler on a service that consumes nothing";
     RETRY_CONFLICT = "E604" "retry-conflict" Error "retry on a queue that already dead-letters elsewhere";
-    RETRY_PER_INSTANCE = "E606" "retry-per-instance" Error "retry on a per-instance consumer, whose queue the broker names and deletes with its instance";
     CONFLICTING_EMIT = "E605" "conflicting-emit" Error "a service lists one routing key on one exchange twice, so a worker cannot tell which delay applies";
 }
 

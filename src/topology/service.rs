@@ -154,9 +154,16 @@ pub struct Retry {
     pub delays: Vec<Duration>,
     /// Direct exchange the worker republishes to, with the delay as key.
     pub exchange: String,
-    /// One TTL queue per delay, in the order of `delays`.
+    /// One TTL queue per delay, in the order of `delays`; none when
+    /// `held`.
     pub delay_queues: Vec<String>,
     pub dead_letter_queue: String,
+    /// The worker holds a failed delivery through each delay itself and
+    /// calls the handler again: a per-instance queue has no name a delay
+    /// queue could return a message to. It loses nothing the queue would
+    /// keep: that queue goes with its instance, held messages or not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
     #[serde(skip)]
     pub span: Option<Span>,
 }

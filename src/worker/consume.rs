@@ -31,7 +31,7 @@ use super::emit::Publisher;
 use super::metrics::Health;
 use super::process::{Context, process};
 use crate::broker::Settings;
-use crate::topology::Binding;
+use crate::topology::{Arguments, Binding};
 
 /// How a service connects and stops.
 pub struct Session {
@@ -51,8 +51,12 @@ pub enum Source {
     /// A server-named exclusive queue each session declares and binds so:
     /// each instance gets every message, and its queue goes with its
     /// connection (messages still in it go too: a broadcast an absent
-    /// instance does not need).
-    PerInstance(Vec<Binding>),
+    /// instance does not need). `arguments` are the template queue's: its
+    /// dead-lettering into the service's DLQ when it retries.
+    PerInstance {
+        bindings: Vec<Binding>,
+        arguments: Arguments,
+    },
 }
 
 /// Why a session ended other than by shutdown.
@@ -103,7 +107,10 @@ async fn once(s: &Session, cancel: &CancellationToken, backoff: &mut Backoff) ->
         .map_err(|e| lost("set the prefetch", &e))?;
     let queue = match &s.queue {
         Source::Shared(name) => name.clone(),
-        Source::PerInstance(bindings) => declare_own(&consuming, bindings)
+        Source::PerInstance {
+            bindings,
+            arguments,
+        } => declare_own(&consuming, bindings, arguments)
             .await
             .map_err(|(what, e)| lost(&what, &e))?,
     };
@@ -195,6 +202,7 @@ async fn once(s: &Session, cancel: &CancellationToken, backoff: &mut Backoff) ->
 async fn declare_own(
     channel: &lapin::Channel,
     bindings: &[Binding],
+    arguments: &Arguments,
 ) -> Result<String, (String, lapin::Error)> {
     let queue = channel
         .queue_declare(
@@ -205,7 +213,7 @@ async fn declare_own(
                 durable: false,
                 ..QueueDeclareOptions::default()
             },
-            FieldTable::default(),
+            crate::broker::field_table(arguments),
         )
         .await
         .map_err(|e| ("declare this instance's queue".to_string(), e))?

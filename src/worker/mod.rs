@@ -211,9 +211,10 @@ impl Runner {
     fn source(&self, service: &str) -> Result<consume::Source, WorkerError> {
         let queue = self.consumer(service)?;
         Ok(match self.topology.queues.get(queue) {
-            Some(q) if q.per_instance => {
-                consume::Source::PerInstance(self.topology.bindings_into(queue).cloned().collect())
-            }
+            Some(q) if q.per_instance => consume::Source::PerInstance {
+                bindings: self.topology.bindings_into(queue).cloned().collect(),
+                arguments: q.arguments.clone(),
+            },
             _ => consume::Source::Shared(queue.to_string()),
         })
     }
@@ -244,6 +245,7 @@ impl Runner {
                 queue: self.source(name)?,
                 cx: Arc::new(process::Context {
                     service,
+                    shutdown: cancel.clone(),
                     handler: handler.clone(),
                     idempotency,
                 }),

@@ -21,18 +21,21 @@ use lapin::BasicProperties;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicRejectOptions};
 use lapin::types::{AMQPValue, LongString};
+use tokio_util::sync::CancellationToken;
 
 use super::delivery::{self, with_header};
 use super::emit::{self, PublishError, Publisher};
 use super::handler::Handler;
 use super::idempotency::{self, Store};
 use super::settle::{Reason, Verdict, not_retried, verdict};
-use super::{Failure, headers, metrics};
+use super::{Failure, Message, headers, metrics};
 use crate::topology::{Retry, Service};
 
 /// What every delivery of one service needs.
 pub struct Context {
     pub service: Service,
+    /// Cancelled at shutdown: a held retry stops waiting then.
+    pub shutdown: CancellationToken,
     pub handler: Arc<dyn Handler>,
     pub idempotency: Option<Store>,
 }
@@ -43,7 +46,7 @@ pub async fn process(cx: &Context, publisher: &Publisher, delivery: Delivery) {
     let service = cx.service.name.as_str();
     metrics::received(service);
     let retry = cx.service.retry.as_ref();
-    let attempt = delivery::attempt(&delivery.properties);
+    let mut attempt = delivery::attempt(&delivery.properties);
     let message = match delivery::read(
         service,
         delivery.exchange.as_str(),
@@ -53,7 +56,15 @@ pub async fn process(cx: &Context, publisher: &Publisher, delivery: Delivery) {
     ) {
         Ok(m) => m,
         Err((reason, text)) => {
-            return settle(cx, publisher, &delivery, not_retried(reason, retry), &text).await;
+            return settle(
+                cx,
+                publisher,
+                &delivery,
+                not_retried(reason, retry),
+                &text,
+                attempt,
+            )
+            .await;
         }
     };
     let key = match (&cx.idempotency, &cx.service.idempotency) {
@@ -64,7 +75,7 @@ pub async fn process(cx: &Context, publisher: &Publisher, delivery: Delivery) {
                     settings.key
                 );
                 let verdict = not_retried(Reason::MissingIdempotencyKey, retry);
-                return settle(cx, publisher, &delivery, verdict, &text).await;
+                return settle(cx, publisher, &delivery, verdict, &text, attempt).await;
             };
             match store.seen(&key).await {
                 Ok(true) => {
@@ -77,13 +88,81 @@ pub async fn process(cx: &Context, publisher: &Publisher, delivery: Delivery) {
                 Err(e) => {
                     let failure = Failure::transient(e.to_string());
                     let v = verdict(Some(&failure), attempt, retry);
-                    return settle(cx, publisher, &delivery, v, &failure.reason).await;
+                    return settle(cx, publisher, &delivery, v, &failure.reason, attempt).await;
                 }
             }
         }
         _ => None,
     };
 
+    loop {
+        let failure = match call(cx, publisher, &message).await {
+            Called::Done(failure) => failure,
+            Called::Undeclared(text) => {
+                let verdict = not_retried(Reason::UndeclaredEmit, retry);
+                return settle(cx, publisher, &delivery, verdict, &text, attempt).await;
+            }
+            Called::Lost(why) => return abandon(service, &why),
+        };
+        if failure.is_none()
+            && let Some((store, key, ttl)) = &key
+            && let Err(e) = store
+                .record(key, std::time::Duration::from_millis(ttl.millis))
+                .await
+        {
+            // The emits are out: acking is right. Only a redelivery of this
+            // message would now run the handler twice.
+            tracing::warn!(service, key, "could not record the message as handled: {e}");
+        }
+        let text = failure
+            .as_ref()
+            .map(|f| f.reason.clone())
+            .unwrap_or_default();
+        if let Some(f) = &failure {
+            tracing::info!(
+                service,
+                attempt,
+                permanent = f.permanent,
+                "handler failed: {}",
+                headers::capped(&f.reason, 500)
+            );
+        }
+        let verdict = verdict(failure.as_ref(), attempt, retry);
+        // A held retry waits here, its delivery unacked, and calls again.
+        if let (Verdict::Retry { delay }, Some(r)) = (verdict, retry)
+            && r.held
+        {
+            let wait = std::time::Duration::from_millis(r.delays[delay].millis);
+            tokio::select! {
+                () = cx.shutdown.cancelled() => {
+                    let text = format!("{text} (the instance shut down before its retry in {})", r.delays[delay]);
+                    let verdict = Verdict::DeadLetter(Reason::RetryInterrupted);
+                    return settle(cx, publisher, &delivery, verdict, &text, attempt).await;
+                }
+                () = tokio::time::sleep(wait) => {}
+            }
+            metrics::retried(service);
+            attempt = attempt.saturating_add(1);
+            continue;
+        }
+        return settle(cx, publisher, &delivery, verdict, &text, attempt).await;
+    }
+}
+
+/// How one call of the handler ended.
+enum Called {
+    /// Its events are out (no failure), or it failed.
+    Done(Option<Failure>),
+    /// It emitted a key its service does not declare; nothing was sent.
+    Undeclared(String),
+    /// The connection went while its events were being sent.
+    Lost(String),
+}
+
+/// Calls the handler within the service's timeout and publishes what it
+/// emits, each event confirmed.
+async fn call(cx: &Context, publisher: &Publisher, message: &Message) -> Called {
+    let service = cx.service.name.as_str();
     let started = Instant::now();
     let in_flight = metrics::InFlight::start(service);
     let timeout = std::time::Duration::from_millis(cx.service.timeout.millis);
@@ -106,60 +185,25 @@ pub async fn process(cx: &Context, publisher: &Publisher, delivery: Delivery) {
     };
     drop(in_flight);
     metrics::handled(service, started.elapsed());
-
-    let failure = match outcome {
-        Err(failure) => Some(failure),
-        Ok(events) => match emit::prepare(&cx.service, &message, &events) {
-            Err(text) => {
-                let verdict = not_retried(Reason::UndeclaredEmit, retry);
-                return settle(cx, publisher, &delivery, verdict, &text).await;
-            }
-            Ok(outgoing) => {
-                let count = outgoing.len();
-                match publish_all(publisher, outgoing).await {
-                    Ok(()) => {
-                        metrics::emitted(service, count);
-                        None
-                    }
-                    Err(PublishError::Connection(e)) => return abandon(service, &e.to_string()),
-                    Err(refused) => Some(Failure::transient(format!(
-                        "an emitted event was not taken: {refused}"
-                    ))),
-                }
-            }
-        },
+    let events = match outcome {
+        Err(failure) => return Called::Done(Some(failure)),
+        Ok(events) => events,
     };
-    if failure.is_none()
-        && let Some((store, key, ttl)) = key
-        && let Err(e) = store
-            .record(&key, std::time::Duration::from_millis(ttl.millis))
-            .await
-    {
-        // The emits are out: acking is right. Only a redelivery of this
-        // message would now run the handler twice.
-        tracing::warn!(service, key, "could not record the message as handled: {e}");
+    let outgoing = match emit::prepare(&cx.service, message, &events) {
+        Err(text) => return Called::Undeclared(text),
+        Ok(outgoing) => outgoing,
+    };
+    let count = outgoing.len();
+    match publish_all(publisher, outgoing).await {
+        Ok(()) => {
+            metrics::emitted(service, count);
+            Called::Done(None)
+        }
+        Err(PublishError::Connection(e)) => Called::Lost(e.to_string()),
+        Err(refused) => Called::Done(Some(Failure::transient(format!(
+            "an emitted event was not taken: {refused}"
+        )))),
     }
-    let text = failure
-        .as_ref()
-        .map(|f| f.reason.clone())
-        .unwrap_or_default();
-    if let Some(f) = &failure {
-        tracing::info!(
-            service,
-            attempt,
-            permanent = f.permanent,
-            "handler failed: {}",
-            headers::capped(&f.reason, 500)
-        );
-    }
-    settle(
-        cx,
-        publisher,
-        &delivery,
-        verdict(failure.as_ref(), attempt, retry),
-        &text,
-    )
-    .await;
 }
 
 /// Publishes every outgoing event at once and waits for all the confirms.
@@ -185,6 +229,7 @@ async fn settle(
     delivery: &Delivery,
     verdict: Verdict,
     error: &str,
+    attempt: u32,
 ) {
     let service = cx.service.name.as_str();
     let retry = cx.service.retry.as_ref();
@@ -196,7 +241,7 @@ async fn settle(
         }
         (Verdict::Retry { delay }, Some(retry)) => {
             let key = Retry::key_for(retry.delays[delay]);
-            let attempt = delivery::attempt(&delivery.properties) + 1;
+            let attempt = attempt.saturating_add(1);
             let properties = carried(
                 delivery,
                 &[(headers::ATTEMPT, AMQPValue::LongLongInt(attempt.into()))],
@@ -224,10 +269,7 @@ async fn settle(
                         headers::ERROR,
                         text(&headers::capped(error, headers::MAX_ERROR_TEXT)),
                     ),
-                    (
-                        headers::ATTEMPT,
-                        AMQPValue::LongLongInt(delivery::attempt(&delivery.properties).into()),
-                    ),
+                    (headers::ATTEMPT, AMQPValue::LongLongInt(attempt.into())),
                     (headers::SERVICE, text(service)),
                     (
                         headers::DEAD_LETTERED_AT,

@@ -19,6 +19,9 @@ pub enum Reason {
     UndeclaredEmit,
     /// The service is idempotent, and the message lacks the key.
     MissingIdempotencyKey,
+    /// A retry held by a per-instance worker was waiting when the instance
+    /// shut down (its queue goes with it).
+    RetryInterrupted,
 }
 
 impl Reason {
@@ -31,6 +34,7 @@ impl Reason {
             Reason::OversizedBody => "oversized-body",
             Reason::UndeclaredEmit => "undeclared-emit",
             Reason::MissingIdempotencyKey => "missing-idempotency-key",
+            Reason::RetryInterrupted => "retry-interrupted",
         }
     }
 }
@@ -96,6 +100,7 @@ mod tests {
             exchange: "svc.retry".into(),
             delay_queues: Vec::new(),
             dead_letter_queue: "svc.dlq".into(),
+            held: false,
             span: None,
         }
     }

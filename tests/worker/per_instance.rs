@@ -286,3 +286,132 @@ async fn a_per_instance_user_may_declare_and_bind_only_server_named_queues() {
     let _ = connection.close(200, "done".into()).await;
     let _ = vhost.http.api().delete_user(&user, true).await;
 }
+
+/// Calls of the held-retry handler: per message `n`, when each call came.
+type Calls = Arc<Mutex<std::collections::BTreeMap<u64, Vec<Instant>>>>;
+
+/// Fails message `n` transiently for its first `fail` calls (permanently
+/// when `permanent`), then handles it.
+fn flaky(calls: &Calls) -> impl warren::worker::Handler {
+    let calls = calls.clone();
+    handler::function(move |m| {
+        let calls = calls.clone();
+        async move {
+            let n = m.body["n"].as_u64().unwrap_or(u64::MAX);
+            let made = {
+                let mut calls = calls.lock().unwrap();
+                let these = calls.entry(n).or_default();
+                these.push(Instant::now());
+                these.len() as u64
+            };
+            if m.body["permanent"] == true {
+                return Err(warren::worker::Failure::permanent("no such document"));
+            }
+            if made <= m.body["fail"].as_u64().unwrap_or(0) {
+                return Err(warren::worker::Failure::transient(format!("busy ({made})")));
+            }
+            Ok(Vec::new())
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_instance_retry_is_held_by_its_worker_and_ends_in_the_shared_dlq() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let user = format!("warren-test.held.{}", std::process::id());
+    let password = format!("pw-held-{}", std::process::id());
+    // SAFETY: each test runs in a process of its own (nextest), and this
+    // is set before anything else runs in it; apply and the worker read it.
+    unsafe { std::env::set_var("WARREN_TEST_PASSWORD_HELD", &password) };
+    let spec = format!(
+        "defaults: {{ queue_type: quorum }}\nexchanges:\n  invalidations: {{ type: fanout }}\nservices:\n  cache:\n    consumes: {{ exchange: invalidations, per_instance: true }}\n    retry: {{ delays: [1s, 1s] }}\n    concurrency: 4\n    user: {user:?}\nusers:\n  {user:?}: {{ password_env: WARREN_TEST_PASSWORD_HELD }}\n"
+    );
+    let h = Harness::new("worker-per-instance-retry", &spec).await;
+    // The DLQ outlives the instances: a shared queue of the default type,
+    // declared by apply; no delay queue exists.
+    assert_eq!(
+        h.topology.queues["cache.dlq"].queue_type,
+        warren::topology::QueueType::Quorum
+    );
+    assert!(h.topology.services["cache"].retry.as_ref().unwrap().held);
+    assert!(
+        !h.topology
+            .queues
+            .keys()
+            .any(|q| q.starts_with("cache.retry."))
+    );
+    assert_eq!(h.depth("cache.dlq").await, 0);
+
+    let calls: Calls = Arc::default();
+    let running = h.start(h.runner().handler("cache", flaky(&calls)).unwrap());
+    await_instances(&h.vhost, 1).await;
+    h.publish(
+        "invalidations",
+        "",
+        &[
+            json!({ "n": 0 }),
+            json!({ "n": 1, "fail": 2 }),
+            json!({ "n": 2, "fail": 9 }),
+            json!({ "n": 3, "permanent": true }),
+        ],
+    )
+    .await;
+    let dead = h.take("cache.dlq", 2).await;
+    let of = |n: u64| {
+        dead.iter()
+            .find(|m| super::body(m)["n"] == n)
+            .unwrap_or_else(|| panic!("message {n} is not in the DLQ"))
+    };
+    let header = |n: u64, name: &str| super::header(of(n), name).unwrap_or_default();
+    assert_eq!(header(2, "x-warren-reason"), "attempts-exhausted");
+    assert_eq!(header(2, "x-warren-attempt"), "3");
+    assert!(header(2, "x-warren-error").contains("busy (3)"));
+    assert_eq!(header(3, "x-warren-reason"), "permanent-failure");
+    assert_eq!(header(3, "x-warren-attempt"), "1");
+    {
+        let calls = calls.lock().unwrap();
+        let count = |n: u64| calls.get(&n).map_or(0, Vec::len);
+        assert_eq!(
+            (count(0), count(1), count(2), count(3)),
+            (1, 3, 3, 1),
+            "{calls:?}"
+        );
+        // Each call after a failure waited for its delay.
+        for n in [1, 2] {
+            for pair in calls[&n].windows(2) {
+                assert!(pair[1] - pair[0] >= Duration::from_millis(950), "{calls:?}");
+            }
+        }
+    }
+    // A plan with the instance running has nothing to do.
+    let ran = Warren::new()
+        .args(["plan", "--detailed-exitcode"])
+        .arg_path(&h.spec())
+        .status(0);
+    assert!(ran.stdout.contains("No changes"), "{}", ran.stdout);
+
+    // Shut down while a retry is held: the message goes to the DLQ, not
+    // away with the instance's queue.
+    h.publish("invalidations", "", &[json!({ "n": 4, "fail": 9 })])
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while calls.lock().unwrap().get(&4).is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "message 4 never reached the handler"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    running.stop().await;
+    await_instances(&h.vhost, 0).await;
+    let interrupted = h.take("cache.dlq", 1).await;
+    assert_eq!(super::body(&interrupted[0])["n"], 4);
+    assert_eq!(
+        super::header(&interrupted[0], "x-warren-reason").as_deref(),
+        Some("retry-interrupted")
+    );
+    assert_eq!(calls.lock().unwrap()[&4].len(), 1);
+    let _ = h.vhost.http.api().delete_user(&user, true).await;
+}

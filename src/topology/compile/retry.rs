@@ -14,13 +14,17 @@ use crate::topology::{
 };
 
 impl Compiler {
-    /// Expands `retry:` for a service reading `queue`.
+    /// Expands `retry:` for a service reading `queue`. A per-instance
+    /// queue gets the retry exchange and the DLQ (of the spec's default
+    /// type: it outlives every instance) but no delay queues: its worker
+    /// holds each retry itself ([`Retry::held`]).
     pub(super) fn retry(
         &mut self,
         file: FileId,
         service: &str,
         queue: &str,
         spec: &Spanned<crate::spec::RetrySpec>,
+        default_type: Option<QueueType>,
     ) -> Option<Retry> {
         let span = at(file, spec);
         let Some(main) = self.topology.queues.get(queue) else {
@@ -40,15 +44,27 @@ impl Compiler {
             );
             return None;
         }
-        let queue_type = main.queue_type;
+        let held = main.per_instance;
+        let queue_type = if held {
+            default_type.unwrap_or(QueueType::Classic)
+        } else {
+            main.queue_type
+        };
         let retry_exchange = format!("{service}.retry");
         let dead_letter_queue = format!("{service}.dlq");
         let mut delays = Vec::new();
         let mut delay_queues = Vec::new();
 
-        // The main queue dead-letters rejected messages into the DLQ.
+        // The main queue dead-letters rejected messages into the DLQ; an
+        // instance's queue through the retry exchange, the one its user may
+        // write to (the broker checks write on a dead-letter exchange when
+        // the queue is declared).
         if let Some(main) = self.topology.queues.get_mut(queue) {
-            dead_letter_to(main, &dead_letter_queue);
+            if held {
+                dead_letter(main, &retry_exchange, Some(Retry::DEAD_LETTER_KEY));
+            } else {
+                dead_letter_to(main, &dead_letter_queue);
+            }
             main.origin.with_attr("x-dead-letter-exchange", span);
         }
         if self.seen.generated(
@@ -72,6 +88,9 @@ impl Compiler {
             let name = format!("{service}.retry.{key}");
             let delay_span = at(file, delay);
             delays.push(delay.value);
+            if held {
+                continue;
+            }
             delay_queues.push(name.clone());
             if !self.seen.generated(
                 Kind::Queue,
@@ -128,6 +147,7 @@ impl Compiler {
             exchange: retry_exchange,
             delay_queues,
             dead_letter_queue,
+            held,
             span,
         })
     }

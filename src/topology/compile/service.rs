@@ -61,23 +61,8 @@ impl Compiler {
                 ),
             );
         }
-        let per_instance = queue
-            .as_ref()
-            .and_then(|q| self.topology.queues.get(q))
-            .is_some_and(|q| q.per_instance);
         let retry = s.retry.as_ref().and_then(|r| match &queue {
-            Some(_) if per_instance => {
-                self.report(
-                    Diagnostic::new(
-                        &codes::RETRY_PER_INSTANCE,
-                        format!("service {:?} retries, but each instance reads a queue of its own that goes when the instance does", name.value),
-                    )
-                    .label(at(file, r), "retry")
-                    .help("a retry comes back to a queue by name, and an instance's queue has none the spec knows: remove `retry:`, or consume a shared queue"),
-                );
-                None
-            }
-            Some(q) => self.retry(file, &name.value, q, r),
+            Some(q) => self.retry(file, &name.value, q, r, default_type),
             None => {
                 self.report(
                     Diagnostic::new(
