@@ -151,6 +151,54 @@ struct Live {
     online: Vec<String>,
 }
 
+/// One queue of the listing, read so that a repeated key does not fail
+/// it. RabbitMQ 3.10 lists `online` twice for a quorum queue while some of
+/// its members are down, and the two disagree (a stopped node can stay in
+/// one of them): a member counts as online only where every copy says so.
+/// Any other repeated key keeps its last value, as JSON parsers do.
+struct Listed(Live);
+
+impl<'de> Deserialize<'de> for Listed {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Listed, D::Error> {
+        struct Pairs;
+        impl<'de> serde::de::Visitor<'de> for Pairs {
+            type Value = serde_json::Map<String, serde_json::Value>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a queue (a JSON object)")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = serde_json::Map::new();
+                let mut online: Option<Vec<serde_json::Value>> = None;
+                while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
+                    if key != "online" {
+                        out.insert(key, value);
+                        continue;
+                    }
+                    let these = match value {
+                        serde_json::Value::Array(these) => these,
+                        _ => Vec::new(),
+                    };
+                    online = Some(match online {
+                        None => these,
+                        Some(seen) => seen.into_iter().filter(|n| these.contains(n)).collect(),
+                    });
+                }
+                if let Some(online) = online {
+                    out.insert("online".into(), serde_json::Value::Array(online));
+                }
+                Ok(out)
+            }
+        }
+        let fields = d.deserialize_map(Pairs)?;
+        Live::deserialize(serde_json::Value::Object(fields))
+            .map(Listed)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct Rate {
     #[serde(default)]
@@ -173,7 +221,7 @@ struct Stats {
 /// reported as such.
 pub async fn status(http: &Http, topology: &Topology) -> Result<VhostStatus, BrokerError> {
     let vhost = &topology.vhost;
-    let live: Vec<Live> = http
+    let live: Vec<Listed> = http
         .get_json(
             &format!(
                 "queues/{}?columns=name,messages_ready,messages_unacknowledged,consumers,messages_details.rate,message_stats.publish_details.rate,message_stats.deliver_get_details.rate,leader,members,online",
@@ -182,7 +230,10 @@ pub async fn status(http: &Http, topology: &Topology) -> Result<VhostStatus, Bro
             &format!("list the queues of vhost {vhost:?}"),
         )
         .await?;
-    let live: BTreeMap<String, Live> = live.into_iter().map(|q| (q.name.clone(), q)).collect();
+    let live: BTreeMap<String, Live> = live
+        .into_iter()
+        .map(|Listed(q)| (q.name.clone(), q))
+        .collect();
     let now = |name: &str| match live.get(name) {
         Some(q) => q.now(name),
         None => QueueNow {
@@ -293,6 +344,21 @@ impl Live {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repeated_online_list_counts_only_the_members_every_copy_names() {
+        // As RabbitMQ 3.10 answered with two of three nodes stopped.
+        let listed = r#"[{"leader":"a","members":["a","c","b"],"name":"q","online":["a"],"online":["a","c"],"messages_ready":3,"type":"quorum"},
+                        {"name":"classic","consumers":2}]"#;
+        let rows: Vec<Listed> = serde_json::from_str(listed).unwrap();
+        let q = &rows[0].0;
+        assert_eq!(q.online, ["a"]);
+        assert_eq!((q.members.len(), q.messages_ready), (3, 3));
+        assert_eq!(flags(&q.now("q"), None), [Flag::NoConsumer, Flag::Minority]);
+        assert!(rows[1].0.online.is_empty());
+        assert_eq!(rows[1].0.consumers, 2);
+        assert!(serde_json::from_str::<Vec<Listed>>(r#"[{"name": 5}]"#).is_err());
+    }
 
     fn queue(depth: u64, consumers: u64, depth_rate: f64) -> QueueNow {
         QueueNow {

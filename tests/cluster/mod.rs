@@ -1,7 +1,8 @@
 //! warren on the local three-node cluster (`scripts/cluster.sh up`):
 //! apply converges with every quorum queue on every node, plans agree
 //! whichever node they ask, and workers and the order flow carry on while
-//! the node they are connected to is stopped.
+//! the node they are connected to is stopped, and status flags a queue
+//! that lost its majority.
 //!
 //! The tests need the cluster: CI starts it and sets WARREN_TEST_CLUSTER;
 //! without it they say so and pass. They stop and start its nodes, so they
@@ -10,6 +11,7 @@
 mod apply;
 mod failover;
 mod order_flow;
+mod status;
 
 use std::path::PathBuf;
 use std::process::Command;

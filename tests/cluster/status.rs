@@ -1,0 +1,111 @@
+//! `warren status` on the cluster: each quorum queue's leader and members,
+//! and the flag for one whose online members are no longer a majority.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{NODES, await_all_online, node_names, start, stop, urls};
+use crate::support::Warren;
+
+const SPEC: &str = r#"
+defaults: { queue_type: quorum }
+exchanges:
+  orders: { type: topic }
+services:
+  shipping:
+    consumes: { exchange: orders, keys: [order.paid] }
+    queue_settings: { initial_group_size: 3 }
+"#;
+
+/// Starts the nodes it holds again when dropped, so a failing test leaves
+/// the cluster whole for the next one.
+struct Stopped(Vec<u16>);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        for n in self.0.drain(..) {
+            start(n);
+        }
+    }
+}
+
+/// The shipping row of `warren status --json`, asked of node 1 only.
+fn shipping(spec: &std::path::Path) -> Value {
+    let (http, amqp) = urls(&[1]);
+    let ran = Warren::new()
+        .args(["status", "--json"])
+        .arg_path(spec)
+        .args(["--http-url", &http, "--amqp-url", &amqp])
+        .success();
+    let status: Value = serde_json::from_str(&ran.stdout).unwrap();
+    status["services"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["service"] == "shipping"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no shipping row: {status:#}"))
+}
+
+fn flags(row: &Value) -> Vec<String> {
+    row["flags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str().map(String::from))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_flags_a_quorum_queue_that_lost_its_majority_until_the_nodes_return() {
+    if !super::available() {
+        return;
+    }
+    let (vhost, _dir, spec) = super::vhost_with("cluster-status", SPEC).await;
+    let (http, amqp) = urls(&NODES);
+    Warren::new()
+        .args(["apply", "--yes"])
+        .arg_path(&spec)
+        .args(["--http-url", &http, "--amqp-url", &amqp])
+        .success();
+    await_all_online(&vhost, &["shipping"]).await;
+    let row = shipping(&spec);
+    let mut members: Vec<String> = serde_json::from_value(row["queue"]["members"].clone()).unwrap();
+    members.sort();
+    assert_eq!(members, node_names(), "{row:#}");
+    assert!(!flags(&row).contains(&"minority".to_string()), "{row:#}");
+
+    // Two of three members down: node 1 answers, the queue has no quorum.
+    let stopped = Stopped(vec![2, 3]);
+    tokio::task::spawn_blocking(|| {
+        stop(2);
+        stop(3);
+    })
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let row = shipping(&spec);
+        if flags(&row).contains(&"minority".to_string()) {
+            let online = row["queue"]["online"].as_array().map_or(0, Vec::len);
+            assert!(online <= 1, "{row:#}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never flagged: {row:#}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // Back: every member online, the flag gone.
+    tokio::task::spawn_blocking(move || drop(stopped))
+        .await
+        .unwrap();
+    await_all_online(&vhost, &["shipping"]).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let row = shipping(&spec);
+        if !flags(&row).contains(&"minority".to_string()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still flagged: {row:#}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
