@@ -32,7 +32,7 @@ pub struct StatusArgs {
 
 pub fn run(args: &StatusArgs, out: &mut Output) -> Result<Outcome, CliError> {
     let settings = args.connection.settings()?;
-    let http = http_client(&settings)?;
+    let mut http = http_client(&settings)?;
     let rt = runtime()?;
     let Some(super::ForBroker { topologies, .. }) =
         super::topologies_for_broker(&args.paths, args.connection.vhost.as_ref(), &http, &rt, out)?
@@ -50,7 +50,29 @@ pub fn run(args: &StatusArgs, out: &mut Output) -> Result<Outcome, CliError> {
                 );
             }
             Ok::<_, CliError>(all)
-        })?;
+        });
+        let statuses = match statuses {
+            Ok(statuses) => statuses,
+            // A watch outlives a node: say what failed, then ask whichever
+            // of the given nodes answers next time.
+            Err(e) if args.watch => {
+                writeln!(
+                    out.stderr,
+                    "warren: status: {e}; trying again in {}s",
+                    args.interval
+                )?;
+                std::thread::sleep(Duration::from_secs(args.interval));
+                if let Ok(again) = args
+                    .connection
+                    .settings()
+                    .and_then(|s| Ok(http_client(&s)?))
+                {
+                    http = again;
+                }
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if args.json {
             let document = match statuses.as_slice() {
                 [one] => serde_json::to_value(one),

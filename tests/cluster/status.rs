@@ -30,6 +30,16 @@ impl Drop for Stopped {
     }
 }
 
+/// Kills the process when dropped, also when the test fails.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The shipping row of `warren status --json`, asked of node 1 only.
 fn shipping(spec: &std::path::Path) -> Value {
     let (http, amqp) = urls(&[1]);
@@ -108,4 +118,62 @@ async fn status_flags_a_quorum_queue_that_lost_its_majority_until_the_nodes_retu
         assert!(Instant::now() < deadline, "still flagged: {row:#}");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_watch_carries_on_through_the_node_it_was_asking_stopping() {
+    if !super::available() {
+        return;
+    }
+    let (_vhost, dir, spec) = super::vhost_with("cluster-watch", SPEC).await;
+    let (http, amqp) = urls(&NODES);
+    Warren::new()
+        .args(["apply", "--yes"])
+        .arg_path(&spec)
+        .args(["--http-url", &http, "--amqp-url", &amqp])
+        .success();
+    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
+    let mut watch = Killed(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("warren"))
+            .args(["status", "--watch", "--json", "--interval", "1"])
+            .arg(&spec)
+            .args(["--http-url", &http, "--amqp-url", &amqp])
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let documents = || {
+        std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .matches("\"vhost\":")
+            .count()
+    };
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !done() {
+            assert!(
+                Instant::now() < deadline,
+                "{what}: {}",
+                std::fs::read_to_string(&err).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    wait_for("no first status", &|| documents() >= 1);
+    // The watch asks node 1, the first URL; it stops.
+    let stopped = Stopped(vec![1]);
+    tokio::task::spawn_blocking(|| stop(1)).await.unwrap();
+    let before = documents();
+    wait_for("the watch ended or stalled with node 1 stopped", &|| {
+        documents() >= before + 3
+    });
+    assert!(watch.0.try_wait().unwrap().is_none(), "the watch exited");
+    let said = std::fs::read_to_string(&err).unwrap();
+    assert!(said.contains("trying again in 1s"), "{said}");
+    assert!(!said.contains("guest"), "{said}");
+    drop(watch);
+    tokio::task::spawn_blocking(move || drop(stopped))
+        .await
+        .unwrap();
 }
