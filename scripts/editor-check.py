@@ -54,6 +54,7 @@ NOT_EXPRESSIBLE = {
     "E605-conflicting-emit.yaml": "one key repeated across two list entries: a schema's uniqueness is of whole items",
     "E006-per-instance-mixed.yaml": "all-or-none of a flag across a list's items, which rules.rs does not state yet",
     "E010-delay-of-zero.yaml": "a bound on a duration is a comparison, which a pattern cannot make",
+    "E607-delay-into-generated.yaml": "an exchange that another service's retry generates",
 }
 
 # One spec that sets every field, for hover.

@@ -75,6 +75,7 @@ codes! {
     HANDLER_WITHOUT_QUEUE = "E603" "handler-without-queue" Error "a handler on a service that consumes nothing";
     RETRY_CONFLICT = "E604" "retry-conflict" Error "retry on a queue that already dead-letters elsewhere";
     CONFLICTING_EMIT = "E605" "conflicting-emit" Error "a service lists one routing key on one exchange twice, so a worker cannot tell which delay applies";
+    DELAY_INTO_GENERATED = "E607" "delay-into-generated" Error "a delayed emit into an exchange warren generates (a retry or delay exchange)";
 }
 
 #[cfg(test)]

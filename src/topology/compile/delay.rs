@@ -11,6 +11,7 @@
 use serde_json::Value;
 
 use super::{Compiler, Kind};
+use crate::diagnostic::{Diagnostic, codes};
 use crate::source::Span;
 use crate::topology::{
     Binding, Consumer, DestinationType, Exchange, ExchangeType, Origin, Queue, QueueType, Service,
@@ -18,18 +19,56 @@ use crate::topology::{
 };
 
 impl Compiler {
-    /// Generates the delay chains `service`'s delayed emits need; a chain
-    /// two services share is generated once.
-    pub(super) fn delay_chains(&mut self, service: &Service, queue_type: QueueType) {
+    /// Generates the delay chains of every compiled service.
+    pub(super) fn all_delay_chains(&mut self) {
+        let services = std::mem::take(&mut self.delay_types);
+        // Chains into declared exchanges first; then every delay into an
+        // exchange some service generated (a delay exchange among them) is
+        // known and refused.
+        for refuse in [false, true] {
+            for (name, queue_type) in &services {
+                if let Some(service) = self.topology.services.get(name).cloned() {
+                    self.delay_chains(&service, *queue_type, refuse);
+                }
+            }
+        }
+    }
+
+    /// Generates the delay chains `service`'s delayed emits need into
+    /// declared exchanges (a chain two services share is generated once),
+    /// or, when `refuse`, reports those into generated ones.
+    fn delay_chains(&mut self, service: &Service, queue_type: QueueType, refuse: bool) {
+        // A TTL queue cannot be a stream (no TTL, no dead-lettering).
+        let queue_type = match queue_type {
+            QueueType::Stream => QueueType::Quorum,
+            other => other,
+        };
         for emit in &service.emits {
             let Some(delay) = emit.delay else { continue };
             let name = delay_exchange(&emit.exchange, delay);
             // A delay into an exchange that does not exist would dead-letter
             // into nothing; check reports the emit's unknown exchange.
-            if emit.exchange.is_empty()
-                || self.topology.exchange(&emit.exchange).is_none()
-                || !self.delay_chains.insert(name.clone())
-            {
+            let Some(target) = self.topology.exchange(&emit.exchange) else {
+                continue;
+            };
+            if let Some(by) = target.origin.generated_by.clone() {
+                if !refuse {
+                    continue;
+                }
+                self.report(
+                    Diagnostic::new(
+                        &codes::DELAY_INTO_GENERATED,
+                        format!(
+                            "service {:?} delays events into exchange {:?}, which service {by:?} generates",
+                            service.name, emit.exchange
+                        ),
+                    )
+                    .label(emit.span, "delayed emit")
+                    .help("delay into an exchange the spec declares; a retry or delay exchange is warren's own plumbing"),
+                );
+                continue;
+            }
+            if refuse || emit.exchange.is_empty() || !self.delay_chains.insert(name.clone()) {
                 continue;
             }
             let span = emit.span;
@@ -83,5 +122,37 @@ impl Compiler {
             arguments: Default::default(),
             origin: Origin::generated(service, span),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::topology::QueueType;
+
+    fn compiled(spec: &str) -> crate::validate::Validation {
+        crate::validate::validate_loaded(crate::spec::load_str("t.yaml", spec))
+    }
+
+    #[test]
+    fn a_delay_queue_never_inherits_a_stream_default() {
+        let v = compiled(
+            "version: 1\ndefaults: { queue_type: stream }\nexchanges: { ev: { type: topic } }\nqueues:\n  s: { external: true, bindings: [{ exchange: ev, key: a }] }\nservices:\n  p: { emits: [{ exchange: ev, keys: [a], delay: 5s }] }\n",
+        );
+        assert!(!v.has_errors(), "{:?}", v.diagnostics);
+        assert_eq!(
+            v.topologies[0].queues["ev.delay.5s"].queue_type,
+            QueueType::Quorum
+        );
+    }
+
+    #[test]
+    fn a_chain_into_an_exchange_a_later_service_generates_is_refused_in_any_order() {
+        for (first, second) in [("a", "z"), ("z", "a")] {
+            let v = compiled(&format!(
+                "version: 1\nexchanges: {{ ev: {{ type: topic }} }}\nservices:\n  {first}: {{ consumes: {{ exchange: ev, keys: [k] }}, retry: {{ delays: [5s] }} }}\n  {second}: {{ emits: [{{ exchange: {first}.retry, keys: [5s], delay: 1s }}] }}\n"
+            ));
+            let codes: Vec<_> = v.diagnostics.iter().map(|d| d.code.id).collect();
+            assert!(codes.contains(&"E607"), "{first}/{second}: {codes:?}");
+        }
     }
 }

@@ -57,6 +57,7 @@ fn compile_vhost(vhost: &str, files: &[&(FileId, SpecFile)]) -> (Topology, Vec<D
         diagnostics: Vec::new(),
         seen: Seen::default(),
         delay_chains: Default::default(),
+        delay_types: Vec::new(),
     };
     for (file, spec) in files {
         cx.header(*file, spec);
@@ -79,6 +80,7 @@ fn compile_vhost(vhost: &str, files: &[&(FileId, SpecFile)]) -> (Topology, Vec<D
     for (file, spec) in files {
         cx.services(*file, spec);
     }
+    cx.all_delay_chains();
     permissions::derive(&mut cx.topology);
     (cx.topology, cx.diagnostics)
 }
@@ -89,6 +91,9 @@ struct Compiler {
     seen: Seen,
     /// The delay exchanges generated so far: services share them.
     delay_chains: std::collections::HashSet<String>,
+    /// Each compiled service and its file's default queue type, for the
+    /// delay chains generated after every service.
+    delay_types: Vec<(String, crate::topology::QueueType)>,
 }
 
 /// The span of a spanned value in `file`.

@@ -21,7 +21,12 @@ impl Compiler {
                 continue;
             }
             let service = self.service(file, name, s, default_type);
-            self.delay_chains(&service, default_type.unwrap_or(QueueType::Classic));
+            // Delay chains come once every service is in: an emit may name
+            // an exchange another service generates.
+            self.delay_types.push((
+                name.value.clone(),
+                default_type.unwrap_or(QueueType::Classic),
+            ));
             self.topology.services.insert(name.value.clone(), service);
         }
     }
