@@ -64,6 +64,10 @@ pub fn run(args: &ApplyArgs, out: &mut Output) -> Result<Outcome, CliError> {
                     crate::printable::for_people(&s.desired.vhost)
                 )));
             }
+            let unset = s.unset_passwords(&plan, |v| std::env::var(v).ok());
+            if !unset.is_empty() {
+                return Err(failed(ApplyError::MissingPasswords(unset)));
+            }
             cx.vhost(&s.desired, plan, &s.options, out)?;
         }
         return Ok(Outcome::Success);

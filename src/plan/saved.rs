@@ -44,6 +44,43 @@ pub struct Saved {
     pub options: Options,
     /// The live state the plan was made against.
     pub fingerprint: String,
+    /// The users whose password the plan sets. Planning again compares a
+    /// password only when its variable is set, so without this a saved
+    /// password change would silently vanish where the variable is not.
+    pub sets_passwords: Vec<String>,
+}
+
+impl Saved {
+    /// The users (and their variables) whose password this plan sets and
+    /// `again`, the same plan made again here, does not, because their
+    /// variable is unset or empty (read through `env`).
+    pub fn unset_passwords(
+        &self,
+        again: &Plan,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Vec<(String, String)> {
+        self.sets_passwords
+            .iter()
+            .filter(|user| {
+                !again
+                    .changes
+                    .iter()
+                    .any(|c| c.kind == super::ObjectKind::User && &c.name == *user)
+            })
+            .filter_map(|user| {
+                let var = self
+                    .desired
+                    .users
+                    .get(user)
+                    .and_then(|u| u.password_env.clone())
+                    .unwrap_or_else(|| crate::topology::default_password_env(user));
+                env(&var)
+                    .filter(|p| !p.is_empty())
+                    .is_none()
+                    .then(|| (user.clone(), var))
+            })
+            .collect()
+    }
 }
 
 /// Whether `doc` is a saved plan (or several, `{"plans": [...]}`).
@@ -98,6 +135,18 @@ fn one(doc: &Value) -> Result<Saved, String> {
         .collect();
     topology.ignore = serde_json::from_value(desired["ignore"].clone())
         .map_err(|e| format!("the plan's ignore patterns: {e}"))?;
+    let sets_passwords = doc["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| {
+            c["kind"] == "user"
+                && c["attributes"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|a| a["name"] == "password"))
+        })
+        .filter_map(|c| c["name"].as_str().map(String::from))
+        .collect();
     Ok(Saved {
         desired: topology,
         options: Options {
@@ -105,6 +154,7 @@ fn one(doc: &Value) -> Result<Saved, String> {
             ..Options::default()
         },
         fingerprint,
+        sets_passwords,
     })
 }
 

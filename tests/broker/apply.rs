@@ -335,6 +335,27 @@ async fn a_changed_password_is_planned_and_applied_without_being_shown() {
     assert!(!logs_in("first-s3cret").await);
     let after = run(&["plan", "--detailed-exitcode"], "second-s3cret").status(0);
     assert!(after.stdout.contains("No changes"), "{}", after.stdout);
+
+    // A saved plan that sets the password: applied where the variable is
+    // unset, it is refused, not taken for "No changes".
+    let saved = dir.path().join("plan.json");
+    run(&["plan", "--out", saved.to_str().unwrap()], "third-s3cret").success();
+    let refused = Warren::new()
+        .args(["apply", "--yes"])
+        .arg_path(&saved)
+        .status(1);
+    assert!(
+        refused.stderr.contains("WARREN_TEST_ROTATED"),
+        "{}",
+        refused.stderr
+    );
+    assert!(logs_in("second-s3cret").await);
+    Warren::new()
+        .args(["apply", "--yes"])
+        .arg_path(&saved)
+        .env("WARREN_TEST_ROTATED", "third-s3cret")
+        .success();
+    assert!(logs_in("third-s3cret").await);
     let _ = vhost.http.api().delete_user(&user, true).await;
 }
 
