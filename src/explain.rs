@@ -185,21 +185,19 @@ pub fn render_text(e: &Explanation) -> String {
         let _ = writeln!(out, "  {} to {}{delay}: {target}", em.key, em.exchange);
     }
     match &e.retry {
-        Some(r) if r.held => {
-            let _ = writeln!(
-                out,
-                "\nretries after {}, each delay waited out by the worker with the message unacked, then dead-letters to {} (through exchange {})",
-                r.delays.join(", "),
-                r.dead_letter_queue,
-                r.exchange
-            );
-        }
         Some(r) => {
+            let (how, dlq) = if r.held {
+                (
+                    ", each delay waited out by the worker with the message unacked".to_string(),
+                    format!(" (through exchange {})", r.exchange),
+                )
+            } else {
+                (format!(" (through exchange {})", r.exchange), String::new())
+            };
             let _ = writeln!(
                 out,
-                "\nretries after {} (through exchange {}), then dead-letters to {}",
+                "\nretries after {}{how}, then dead-letters to {}{dlq}",
                 r.delays.join(", "),
-                r.exchange,
                 r.dead_letter_queue
             );
         }

@@ -126,15 +126,11 @@ pub fn passwords(
         else {
             continue;
         };
-        let var = u
-            .password_env
-            .clone()
-            .unwrap_or_else(|| crate::topology::default_password_env(&u.name));
-        match env(&var).filter(|p| !p.is_empty()) {
+        match u.password_in(&env) {
             Some(p) => {
                 found.insert(u.name.clone(), Password::new(p));
             }
-            None => missing.push((u.name.clone(), var)),
+            None => missing.push((u.name.clone(), u.password_var())),
         }
     }
     if missing.is_empty() {

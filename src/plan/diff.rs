@@ -406,10 +406,7 @@ pub(super) fn user_change(
 /// The password as a plan shows it: the variable it comes from, never
 /// the secret; `before` says what is wrong with the broker's.
 pub(super) fn password_attr(d: &User, before: Option<&str>) -> Attr {
-    let var = d
-        .password_env
-        .clone()
-        .unwrap_or_else(|| crate::topology::default_password_env(&d.name));
+    let var = d.password_var();
     Attr {
         name: "password".into(),
         before: before.map(|b| json!(b)),

@@ -14,7 +14,7 @@ use rabbitmq_http_client::password_hashing::{
 
 use super::diff::{password_attr, user_change};
 use super::{Action, ObjectKind, Plan};
-use crate::topology::{Topology, default_password_env};
+use crate::topology::Topology;
 
 /// The broker's salt is 4 bytes; the digest follows it.
 const SALT: usize = 4;
@@ -55,11 +55,7 @@ pub fn stale(
         let (Some(l), Some(stored)) = (live.users.get(name), hashes.get(name)) else {
             continue;
         };
-        let var = d
-            .password_env
-            .clone()
-            .unwrap_or_else(|| default_password_env(name));
-        let Some(password) = env(&var).filter(|p| !p.is_empty()) else {
+        let Some(password) = d.password_in(&env) else {
             continue;
         };
         if matches(stored.as_str(), &password) != Some(false) {

@@ -68,12 +68,10 @@ impl Saved {
                     .any(|c| c.kind == super::ObjectKind::User && &c.name == *user)
             })
             .filter_map(|user| {
-                let var = self
-                    .desired
-                    .users
-                    .get(user)
-                    .and_then(|u| u.password_env.clone())
-                    .unwrap_or_else(|| crate::topology::default_password_env(user));
+                let var = self.desired.users.get(user).map_or_else(
+                    || crate::topology::default_password_env(user),
+                    User::password_var,
+                );
                 env(&var)
                     .filter(|p| !p.is_empty())
                     .is_none()

@@ -20,6 +20,22 @@ pub struct User {
     pub origin: Origin,
 }
 
+impl User {
+    /// The variable the user's password is read from: its `password_env`,
+    /// or the one warren suggests.
+    pub fn password_var(&self) -> String {
+        self.password_env
+            .clone()
+            .unwrap_or_else(|| default_password_env(&self.name))
+    }
+
+    /// The password `env` holds in [`Self::password_var`]; empty counts
+    /// as unset.
+    pub fn password_in(&self, env: impl Fn(&str) -> Option<String>) -> Option<String> {
+        env(&self.password_var()).filter(|p| !p.is_empty())
+    }
+}
+
 /// `WARREN_PASSWORD_<NAME>`, upper-cased with non-alphanumerics as `_`:
 /// the variable warren suggests for a user's password.
 pub fn default_password_env(user: &str) -> String {

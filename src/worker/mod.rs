@@ -93,11 +93,10 @@ pub fn settings_for(
     let Some(user) = topology.services.get(service).and_then(|s| s.user.clone()) else {
         return Ok(settings);
     };
-    let var = topology
-        .users
-        .get(&user)
-        .and_then(|u| u.password_env.clone())
-        .unwrap_or_else(|| crate::topology::default_password_env(&user));
+    let var = topology.users.get(&user).map_or_else(
+        || crate::topology::default_password_env(&user),
+        crate::topology::User::password_var,
+    );
     let password = std::env::var(&var)
         .ok()
         .filter(|p| !p.is_empty())

@@ -1,6 +1,6 @@
 //! `apply` and `plan` against the cluster.
 
-use super::{NODES, members, node_names, urls};
+use super::{NODES, members, node_names, on, urls};
 use crate::support::Warren;
 
 const SPEC: &str = r#"
@@ -20,15 +20,6 @@ services:
     queue_settings: { initial_group_size: 3 }
     retry: { delays: [1s] }
 "#;
-
-/// `warren ARGS SPEC --http-url H --amqp-url A` for `nodes`, in order.
-fn on(nodes: &[u16], args: &[&str], spec: &std::path::Path) -> Warren {
-    let (http, amqp) = urls(nodes);
-    Warren::new()
-        .args(args)
-        .arg_path(spec)
-        .args(["--http-url", &http, "--amqp-url", &amqp])
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_converges_with_every_member_on_every_node_and_each_node_plans_alike() {

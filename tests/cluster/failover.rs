@@ -9,8 +9,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use warren::worker::{Event, Runner, handler};
 
-use super::{NODES, settings, start, stop, urls};
-use crate::support::Warren;
+use super::{NODES, on, settings, start, stop};
 
 const SPEC: &str = r#"
 defaults: { queue_type: quorum }
@@ -75,12 +74,7 @@ async fn a_worker_whose_node_stops_reconnects_to_another_and_loses_nothing() {
         return;
     }
     let (vhost, _dir, spec) = super::vhost_with("cluster-failover", SPEC).await;
-    let (http, amqp) = urls(&NODES);
-    Warren::new()
-        .args(["apply", "--yes"])
-        .arg_path(&spec)
-        .args(["--http-url", &http, "--amqp-url", &amqp])
-        .success();
+    on(&NODES, &["apply", "--yes"], &spec).success();
     let topology = warren::validate::validate(std::slice::from_ref(&spec))
         .unwrap()
         .topologies
@@ -156,11 +150,7 @@ async fn a_worker_whose_node_stops_reconnects_to_another_and_loses_nothing() {
     tokio::task::spawn_blocking(|| start(1)).await.unwrap();
     super::await_all_online(&vhost, &["shipping", "shipped", "shipping.dlq"]).await;
     // `warren status` on the cluster shows each queue's members.
-    let ran = Warren::new()
-        .args(["status", "--json"])
-        .arg_path(&spec)
-        .args(["--http-url", &http, "--amqp-url", &amqp])
-        .success();
+    let ran = on(&NODES, &["status", "--json"], &spec).success();
     let status: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
     let queue = &status["services"][0]["queue"];
     assert_eq!(

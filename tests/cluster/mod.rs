@@ -52,6 +52,15 @@ pub fn urls(nodes: &[u16]) -> (String, String) {
     )
 }
 
+/// `warren ARGS SPEC --http-url H --amqp-url A` for `nodes`, in order.
+pub fn on(nodes: &[u16], args: &[&str], spec: &std::path::Path) -> crate::support::Warren {
+    let (http, amqp) = urls(nodes);
+    crate::support::Warren::new()
+        .args(args)
+        .arg_path(spec)
+        .args(["--http-url", &http, "--amqp-url", &amqp])
+}
+
 /// Settings for the cluster that try `nodes` in that order.
 pub fn settings(nodes: &[u16]) -> Settings {
     let (http, amqp) = urls(nodes);

@@ -5,8 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{NODES, await_all_online, node_names, start, stop, urls};
-use crate::support::Warren;
+use super::{NODES, await_all_online, node_names, on, start, stop, urls};
 
 const SPEC: &str = r#"
 defaults: { queue_type: quorum }
@@ -42,12 +41,7 @@ impl Drop for Killed {
 
 /// The shipping row of `warren status --json`, asked of node 1 only.
 fn shipping(spec: &std::path::Path) -> Value {
-    let (http, amqp) = urls(&[1]);
-    let ran = Warren::new()
-        .args(["status", "--json"])
-        .arg_path(spec)
-        .args(["--http-url", &http, "--amqp-url", &amqp])
-        .success();
+    let ran = on(&[1], &["status", "--json"], spec).success();
     let status: Value = serde_json::from_str(&ran.stdout).unwrap();
     status["services"]
         .as_array()
@@ -71,12 +65,7 @@ async fn status_flags_a_quorum_queue_that_lost_its_majority_until_the_nodes_retu
         return;
     }
     let (vhost, _dir, spec) = super::vhost_with("cluster-status", SPEC).await;
-    let (http, amqp) = urls(&NODES);
-    Warren::new()
-        .args(["apply", "--yes"])
-        .arg_path(&spec)
-        .args(["--http-url", &http, "--amqp-url", &amqp])
-        .success();
+    on(&NODES, &["apply", "--yes"], &spec).success();
     await_all_online(&vhost, &["shipping"]).await;
     let row = shipping(&spec);
     let mut members: Vec<String> = serde_json::from_value(row["queue"]["members"].clone()).unwrap();
@@ -126,12 +115,8 @@ async fn status_watch_carries_on_through_the_node_it_was_asking_stopping() {
         return;
     }
     let (_vhost, dir, spec) = super::vhost_with("cluster-watch", SPEC).await;
+    on(&NODES, &["apply", "--yes"], &spec).success();
     let (http, amqp) = urls(&NODES);
-    Warren::new()
-        .args(["apply", "--yes"])
-        .arg_path(&spec)
-        .args(["--http-url", &http, "--amqp-url", &amqp])
-        .success();
     let (out, err) = (dir.path().join("out"), dir.path().join("err"));
     let mut watch = Killed(
         std::process::Command::new(assert_cmd::cargo::cargo_bin("warren"))
