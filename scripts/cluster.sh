@@ -14,8 +14,14 @@
 #        scripts/cluster.sh status   the cluster as warren-c1 sees it
 #        scripts/cluster.sh stop N   stop node N (1-3) for a failover test
 #        scripts/cluster.sh start N  start node N again; it rejoins
-# Each is safe to run again. Data lives under $WARREN_CLUSTER_DIR (default
-# /tmp/warren-cluster). Needs rabbitmq-server (scripts/broker.sh installs it).
+# Each is safe to run again. The nodes run the release WARREN_BROKER_RELEASE
+# names (4.3 when unset; installed when missing, as scripts/broker.sh
+# does). Data lives under $WARREN_CLUSTER_DIR (default /tmp/warren-cluster),
+# a path as the release sees it: inside its chroot for 4.0 and 4.3.
+#
+# On 4.3 the metadata store (Khepri) needs a majority of the nodes: with
+# two of three stopped, the last node still serves its queues, but
+# declaring or deleting anything waits and then fails.
 #
 # For warren, the cluster is three URLs of each kind:
 #   WARREN_AMQP_URL=amqp://guest:guest@127.0.0.1:5701,amqp://...:5702,...
@@ -24,8 +30,11 @@
 set -euo pipefail
 
 here=$(dirname "$0")
+RMQ_LOG_TAG=cluster
 # shellcheck source=lib/rabbitmq.sh
 . "$here/lib/rabbitmq.sh"
+r=$(release)
+export WARREN_BROKER_RELEASE=$r
 
 base=${WARREN_CLUSTER_DIR:-/tmp/warren-cluster}
 nodes=(1 2 3)
@@ -39,8 +48,11 @@ dist_port() { echo $((25700 + $1)); }
 ctl() { local n=$1; shift; bash "$here/node.sh" ctl "$(dir "$n")" "$@"; }
 log() { echo "cluster: $*" >&2; }
 
+# A node's files, as this machine sees them.
+host_dir() { echo "$(release_root "$r")$(dir "$1")"; }
+
 running() {
-  [ -f "$(dir "$1")/env" ] && ctl "$1" -q await_startup --timeout 2 >/dev/null 2>&1
+  [ -f "$(host_dir "$1")/env" ] && ctl "$1" -q await_startup --timeout 2 >/dev/null 2>&1
 }
 
 start_node() {
@@ -48,15 +60,14 @@ start_node() {
   if running "$n"; then
     return 0
   fi
-  if [ -f "$(dir "$n")/env" ]; then
+  if [ -f "$(host_dir "$n")/env" ]; then
     # Its data is there: start it as it was, so it rejoins the cluster.
-    # shellcheck disable=SC1090
-    ( . "$(dir "$n")/env" && start_rabbitmq )
+    start_rabbitmq "$r" "$(dir "$n")/env"
     for _ in $(seq 1 120); do
       running "$n" && return 0
       sleep 1
     done
-    log "node $(name "$n") did not start; its logs are in $(dir "$n")/log"
+    log "node $(name "$n") did not start; its logs are in $(host_dir "$n")/log"
     return 1
   fi
   log "starting $(name "$n") (AMQP $(amqp_port "$n"), management $(http_port "$n"))"
@@ -86,9 +97,7 @@ join() {
 
 case "${1:-}" in
   up)
-    if ! command -v rabbitmq-server >/dev/null 2>&1; then
-      bash "$here/broker.sh" # installs the package (and starts the standard broker)
-    fi
+    ensure_release "$r"
     for n in "${nodes[@]}"; do start_node "$n"; done
     for n in 2 3; do join "$n"; done
     for _ in $(seq 1 120); do
@@ -104,12 +113,12 @@ case "${1:-}" in
     ;;
   down)
     for n in "${nodes[@]}"; do
-      if [ -f "$(dir "$n")/env" ]; then
+      if [ -f "$(host_dir "$n")/env" ]; then
         log "stopping $(name "$n")"
         bash "$here/node.sh" stop "$(dir "$n")" || true
       fi
     done
-    as_root rm -rf "$base"
+    as_root rm -rf "$(release_root "$r")$base"
     ;;
   status)
     ctl 1 cluster_status

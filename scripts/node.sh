@@ -6,70 +6,53 @@
 # usage: scripts/node.sh start DIR NAME AMQP_PORT HTTP_PORT DIST_PORT
 #        scripts/node.sh ctl DIR ARGS...      (rabbitmqctl for that node)
 #        scripts/node.sh stop DIR             (stops it and removes DIR)
-# Needs rabbitmq-server installed (scripts/broker.sh installs it).
+#        scripts/node.sh available            (exit 0 when the release is installed)
+#
+# The node runs the release WARREN_BROKER_RELEASE names (3.10, 4.0 or 4.3;
+# 4.3 when unset), installed by scripts/broker.sh. DIR is a path as the
+# release sees it: for 4.0 and 4.3 it lies inside the release's chroot.
 set -euo pipefail
 
+RMQ_LOG_TAG=node
 # shellcheck source=lib/rabbitmq.sh
 . "$(dirname "$0")/lib/rabbitmq.sh"
 
-command=$1
-dir=$2
-shift 2
+r=$(release)
+command=${1:-}
 case "$command" in
+  available)
+    release_installed "$r"
+    ;;
   start)
-    name=$1 amqp=$2 http=$3 dist=$4
-    mkdir -p "$dir"
-    cat > "$dir/rabbitmq.conf" <<CONF
-listeners.tcp.default = $amqp
-management.tcp.port = $http
-management.tcp.ip = 127.0.0.1
-CONF
-    echo "[rabbitmq_management]." > "$dir/enabled_plugins"
-    cat > "$dir/env" <<ENV
-export RABBITMQ_NODENAME=$name@localhost
-export RABBITMQ_NODE_PORT=$amqp
-export RABBITMQ_DIST_PORT=$dist
-export RABBITMQ_CONFIG_FILE=$dir/rabbitmq.conf
-export RABBITMQ_ENABLED_PLUGINS_FILE=$dir/enabled_plugins
-export RABBITMQ_MNESIA_BASE=$dir/mnesia
-export RABBITMQ_LOG_BASE=$dir/log
-export RABBITMQ_PID_FILE=$dir/pid
-ENV
-    # The packaged scripts run the node as the rabbitmq user.
-    chmod 755 "$dir"
-    as_root chown -R rabbitmq:rabbitmq "$dir"
-    # shellcheck disable=SC1091
-    . "$dir/env"
-    start_rabbitmq
-    for _ in $(seq 1 120); do
-      if as_root rabbitmqctl -n "$RABBITMQ_NODENAME" -q await_startup --timeout 5 >/dev/null 2>&1 &&
-        curl -fsS -u guest:guest "http://127.0.0.1:$http/api/overview" >/dev/null 2>&1; then
-        exit 0
-      fi
-      sleep 1
-    done
-    echo "node $name did not start; its logs are in $dir/log" >&2
-    exit 1
+    dir=$2 name=$3 amqp=$4 http=$5 dist=$6
+    ensure_release "$r"
+    write_node_files "$r" "$dir" "$name" "$amqp" "$http" "$dist"
+    start_rabbitmq "$r" "$dir/env"
+    if ! await_node "$r" "$dir" "$http" 120; then
+      rmq_log "node $name ($r) did not start; its logs are in $(release_root "$r")$dir/log"
+      exit 1
+    fi
     ;;
   ctl)
-    # shellcheck disable=SC1091
-    . "$dir/env"
-    exec rabbitmqctl -n "$RABBITMQ_NODENAME" "$@"
+    dir=$2
+    shift 2
+    node_ctl "$r" "$dir" "$@"
     ;;
   stop)
-    # shellcheck disable=SC1091
-    . "$dir/env"
+    dir=$2
+    host_dir=$(release_root "$r")$dir
+    [ -f "$host_dir/env" ] || exit 0
     # A node busy with thousands of quorum queues can take minutes to stop
     # cleanly: give it one, then kill it (it is this script's own node).
-    if ! timeout 60 rabbitmqctl -n "$RABBITMQ_NODENAME" -q stop >/dev/null 2>&1; then
-      if [ -s "$dir/pid" ]; then
-        as_root kill -9 "$(cat "$dir/pid")" 2>/dev/null || true
+    if ! WARREN_BROKER_RELEASE=$r timeout 60 bash "$0" ctl "$dir" -q stop >/dev/null 2>&1; then
+      if [ -s "$host_dir/pid" ]; then
+        as_root kill -9 "$(cat "$host_dir/pid")" 2>/dev/null || true
       fi
     fi
-    as_root rm -rf "$dir"
+    as_root rm -rf "$host_dir"
     ;;
   *)
-    echo "usage: scripts/node.sh start|ctl|stop DIR ..." >&2
+    echo "usage: scripts/node.sh start|ctl|stop|available DIR ..." >&2
     exit 64
     ;;
 esac
