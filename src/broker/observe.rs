@@ -1,8 +1,12 @@
-//! The live state of a vhost as a [`Topology`], read in five concurrent
-//! requests: the vhost's definitions export and operator policies (the
-//! half [`read_vhost`] can start before the spec is known), and the users
-//! the spec manages with their permissions and topic permissions. Normalised by the same code that
-//! imports a definitions file, so `plan::diff` compares like with like.
+//! The live state of a vhost as a [`Topology`], read in six concurrent
+//! requests: the vhost's definitions export, exchange listing and operator
+//! policies (the half [`read_vhost`] can start before the spec is known),
+//! and the users the spec manages with their permissions and topic
+//! permissions. Normalised by the same code that imports a definitions
+//! file, so `plan::diff` compares like with like.
+//!
+//! The exchange listing is there because RabbitMQ 4.3's definitions export
+//! leaves out every internal exchange, which the listing still shows.
 
 use std::collections::BTreeMap;
 
@@ -39,19 +43,29 @@ pub struct Observed {
 pub struct VhostState {
     vhost: String,
     definitions: Result<Value, BrokerError>,
+    exchanges: Result<Vec<Value>, BrokerError>,
     operator: Result<Vec<rabbitmq_http_client::responses::Policy>, BrokerError>,
 }
 
-/// Reads the definitions export and operator policies of `vhost`, two
-/// requests at once. Errors are kept for [`observe_with`] to report.
+/// The exchange fields a definitions export holds, asked of the listing.
+const EXCHANGE_COLUMNS: &str = "name,type,durable,auto_delete,internal,arguments";
+
+/// Reads the definitions export, exchanges and operator policies of
+/// `vhost`, three requests at once. Errors are kept for [`observe_with`]
+/// to report.
 pub async fn read_vhost(http: &Http, vhost: &str) -> VhostState {
     let v = segment(vhost);
-    let (definitions_path, operator_path) =
-        (format!("definitions/{v}"), format!("operator-policies/{v}"));
+    let (definitions_path, exchanges_path, operator_path) = (
+        format!("definitions/{v}"),
+        format!("exchanges/{v}?disable_stats=true&columns={EXCHANGE_COLUMNS}"),
+        format!("operator-policies/{v}"),
+    );
     let doing_definitions = format!("export the definitions of vhost {vhost:?}");
+    let doing_exchanges = format!("list exchanges in vhost {vhost:?}");
     let doing_operator = format!("list operator policies in vhost {vhost:?}");
-    let (definitions, operator) = tokio::join!(
+    let (definitions, exchanges, operator) = tokio::join!(
         http.get_json::<Value>(&definitions_path, &doing_definitions),
+        http.get_json::<Vec<Value>>(&exchanges_path, &doing_exchanges),
         http.get_json::<Vec<rabbitmq_http_client::responses::Policy>>(
             &operator_path,
             &doing_operator
@@ -60,6 +74,7 @@ pub async fn read_vhost(http: &Http, vhost: &str) -> VhostState {
     VhostState {
         vhost: vhost.to_string(),
         definitions,
+        exchanges,
         operator,
     }
 }
@@ -146,6 +161,9 @@ fn combine(state: VhostState, people: People, users: &[String]) -> Result<Observ
         Err(e) if is_not_found(&e) => (serde_json::Map::new(), false),
         Err(e) => return Err(e),
     };
+    if vhost_exists {
+        add_unexported_exchanges(&mut doc, state.exchanges)?;
+    }
     let named = |name: &str| users.iter().any(|u| u == name);
     let all_users = people.users;
     let password_hashes = all_users
@@ -232,6 +250,41 @@ fn combine(state: VhostState, people: People, users: &[String]) -> Result<Observ
         unsupported,
         password_hashes,
     })
+}
+
+/// Adds to an export the exchanges the listing shows and the export leaves
+/// out (internal ones, on RabbitMQ 4.3), in the export's shape. The
+/// broker's own `amq.*` exchanges and the default exchange stay out, as
+/// import leaves them out of an export.
+fn add_unexported_exchanges(
+    doc: &mut serde_json::Map<String, Value>,
+    listing: Result<Vec<Value>, BrokerError>,
+) -> Result<(), BrokerError> {
+    let listing = match listing {
+        Ok(listing) => listing,
+        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let exported = doc
+        .entry("exchanges")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Value::Array(exported) = exported else {
+        return Ok(());
+    };
+    let known: std::collections::BTreeSet<String> = exported
+        .iter()
+        .filter_map(|x| x.get("name").and_then(Value::as_str).map(String::from))
+        .collect();
+    for x in listing {
+        let Some(name) = x.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        if name.is_empty() || name.starts_with("amq.") || known.contains(name) {
+            continue;
+        }
+        exported.push(x);
+    }
+    Ok(())
 }
 
 /// SHA-256 over the observed objects in canonical JSON: maps are sorted,

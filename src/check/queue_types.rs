@@ -84,9 +84,15 @@ fn arguments(q: &Queue, out: &mut Vec<Diagnostic>) {
         let takes = setting.applies_text();
         if q.queue_type == QueueType::Stream {
             out.push(
-                Diagnostic::new(&codes::STREAM_UNSUPPORTED, format!("stream {:?} sets `{name}`, which streams do not support", q.name))
-                    .label(span, "not for streams")
-                    .help("streams keep messages until retention removes them: use max_age or max_length_bytes, or make this a quorum queue"),
+                Diagnostic::new(
+                    &codes::STREAM_UNSUPPORTED,
+                    format!(
+                        "stream {:?} sets `{name}`, which streams do not support",
+                        q.name
+                    ),
+                )
+                .label(span, "not for streams")
+                .help(setting.stream_refusal()),
             );
         } else {
             out.push(

@@ -1,4 +1,4 @@
-//! W701, W702, E703, W704: what depends on the broker's release.
+//! W701, W702, E703, W704, W707: what depends on the broker's release.
 //!
 //! The versions come from the live broker (`plan`, `validate --http-url`),
 //! else from the spec's `broker: { version }`, else they are every
@@ -18,8 +18,12 @@ use crate::vocabulary::{Concerned, Setting, Version};
 
 /// Quorum queues get a default delivery limit of 20.
 const QUORUM_DEFAULT_LIMIT: Version = Version::new(4, 0);
-/// Classic queue version 1 and transient non-exclusive queues go.
+/// Classic queue version 1 goes.
 const CLASSIC_V1_REMOVED: Version = Version::new(4, 3);
+/// Transient non-exclusive queues are deprecated (still permitted by
+/// default on 4.3.6: its deprecated feature `transient_nonexcl_queues` is
+/// `permitted_by_default`).
+const TRANSIENT_DEPRECATED: Version = Version::new(4, 0);
 /// `apply-to` learns the queue types.
 const APPLY_TO_BY_TYPE: Version = Version::new(3, 12);
 
@@ -32,7 +36,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             };
             let span = q.origin.attr(argument);
             let what = format!("{} queue {:?} sets {argument}", q.queue_type, q.name);
-            table_rules(cx, setting, span, &what, out);
+            table_rules(cx, setting, Some(q.queue_type), span, &what, out);
             if argument == "x-queue-version" && value.as_i64() == Some(1) {
                 refused(
                     cx,
@@ -47,17 +51,21 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
-        if q.queue_type == QueueType::Classic && !q.durable && !q.exclusive {
-            refused(
-                cx,
-                CLASSIC_V1_REMOVED,
-                q.origin.attr("durable"),
-                format!(
-                    "queue {:?} is transient (not durable) but not exclusive",
-                    q.name
-                ),
-                "make it durable, or let the consumer that needs a transient queue declare an exclusive one",
-                out,
+        if q.queue_type == QueueType::Classic
+            && !q.durable
+            && !q.exclusive
+            && let Some(concerned) = cx.targets.from(TRANSIENT_DEPRECATED)
+        {
+            out.push(
+                Diagnostic::new(
+                    &codes::DEPRECATED_BY_VERSION,
+                    format!(
+                        "queue {:?} is transient (not durable) but not exclusive, which {concerned} deprecates",
+                        q.name
+                    ),
+                )
+                .label(q.origin.attr("durable"), "deprecated")
+                .help("make it durable, or let the consumer that needs a transient queue declare an exclusive one: a broker that denies the deprecated feature transient_nonexcl_queues refuses it (4.3 still permits it by default)"),
             );
         }
     }
@@ -65,7 +73,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         for key in p.definition.keys() {
             if let Some(setting) = Setting::by_policy_key(key) {
                 let what = format!("policy {:?} sets {key:?}", p.name);
-                table_rules(cx, setting, p.origin.attr(key), &what, out);
+                table_rules(cx, setting, None, p.origin.attr(key), &what, out);
             }
         }
         if matches!(
@@ -84,25 +92,56 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// The rules the settings table holds for one setting.
+/// The rules the settings table holds for one setting, set as an argument
+/// of a queue of `queue_type`, or (`None`) as a policy key.
 fn table_rules(
     cx: &Context,
     setting: &Setting,
+    queue_type: Option<QueueType>,
     span: Option<Span>,
     what: &str,
     out: &mut Vec<Diagnostic>,
 ) {
-    if let Some(concerned) = setting.no_effect_from.and_then(|v| cx.targets.from(v)) {
-        out.push(
-            Diagnostic::new(
-                &codes::NO_EFFECT_ON_VERSION,
-                format!("{what}, which does nothing on {concerned}"),
-            )
-            .label(span, "no effect")
-            .help(format!(
-                "classic queue mirroring is gone from RabbitMQ {}: replicate with quorum queues and remove the key",
-                setting.no_effect_from.unwrap_or(concerned.first())
-            )),
+    if let Some(since) = setting.since
+        && let Some(concerned) = cx.targets.before(since)
+    {
+        let help = format!(
+            "it needs RabbitMQ {since}: state that release with `broker: {{ version: \"{since}\" }}` if the broker has it, or remove it"
+        );
+        match queue_type {
+            // An argument the broker does not know is taken and ignored.
+            Some(_) => no_effect(
+                span,
+                format!("{what}, which {concerned} does not know"),
+                help,
+                out,
+            ),
+            // A policy key it does not know is refused.
+            None => push_refusal(&concerned, span, what.to_string(), &help, out),
+        }
+    }
+    if let Some(kind) = queue_type
+        && let Some(from) = setting.type_since(kind)
+        && let Some(concerned) = cx.targets.before(from)
+    {
+        push_refusal(
+            &concerned,
+            span,
+            what.to_string(),
+            &format!(
+                "{kind} queues take it from RabbitMQ {from}: remove it, or change the queue type"
+            ),
+            out,
+        );
+    }
+    if let Some((from, why)) = setting.no_effect_from
+        && let Some(concerned) = cx.targets.from(from)
+    {
+        no_effect(
+            span,
+            format!("{what}, which does nothing on {concerned}"),
+            format!("from RabbitMQ {from}, {why}"),
+            out,
         );
     }
     if let Some(from) = setting.refused_from {
@@ -115,6 +154,14 @@ fn table_rules(
             out,
         );
     }
+}
+
+fn no_effect(span: Option<Span>, message: String, help: String, out: &mut Vec<Diagnostic>) {
+    out.push(
+        Diagnostic::new(&codes::NO_EFFECT_ON_VERSION, message)
+            .label(span, "no effect")
+            .help(help),
+    );
 }
 
 fn refused(
@@ -224,7 +271,7 @@ mod tests {
     fn a_refusal_in_some_stated_versions_is_a_warning_naming_them() {
         let v = validate_loaded(load_str(
             "t.yaml",
-            &queue("3.13\", \"4.3", "x-queue-mode: lazy")
+            &queue("3.13\", \"4.3", "x-queue-master-locator: min-masters")
                 .replace("version: \"3.13\", \"4.3\"", "version: [\"3.13\", \"4.3\"]"),
         ));
         let found: Vec<(&str, &str)> = v

@@ -9,6 +9,11 @@ use crate::topology::Arguments;
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub(super) struct Document {
+    /// The release that exported it (older exports say only
+    /// `rabbit_version`). Read leniently: a hand-made document may hold
+    /// anything here.
+    pub(super) rabbitmq_version: Value,
+    pub(super) rabbit_version: Value,
     pub(super) vhosts: Vec<NamedEntry>,
     pub(super) users: Vec<UserEntry>,
     pub(super) permissions: Vec<PermissionEntry>,
@@ -107,6 +112,15 @@ pub(super) struct PolicyEntry {
     pub(super) priority: i64,
     #[serde(default)]
     pub(super) definition: Arguments,
+}
+
+impl Document {
+    /// The release line that exported the document, when it says.
+    pub(super) fn exported_by(&self) -> Option<crate::vocabulary::Version> {
+        [&self.rabbitmq_version, &self.rabbit_version]
+            .into_iter()
+            .find_map(|v| v.as_str().and_then(crate::vocabulary::Version::parse))
+    }
 }
 
 fn yes() -> bool {

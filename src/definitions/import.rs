@@ -17,7 +17,7 @@ use crate::topology::{
     Permissions, Policy, QUEUE_TYPE, Queue, QueueType, TopicPermission, Topology, User, canonical,
     default_password_env, normalize, queue_type,
 };
-use crate::vocabulary::Setting;
+use crate::vocabulary::{Setting, Version};
 
 /// The result of reading a definitions document.
 #[derive(Debug, Default)]
@@ -76,6 +76,7 @@ fn refused_values(
 /// The JSON does not have the shape of a definitions document.
 pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, DefinitionsError> {
     let doc = Document::deserialize(doc)?;
+    let exported_by = doc.exported_by();
     let mut imported = Imported::default();
     let mut by_vhost: BTreeMap<String, Topology> = BTreeMap::new();
     let topology = |by_vhost: &mut BTreeMap<String, Topology>, vhost: &Option<String>| -> String {
@@ -130,6 +131,20 @@ pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, De
             )
         });
     }
+    // RabbitMQ 4.3 exports the bindings of exclusive queues without the
+    // queues; a binding needs its queue, so one whose queue is missing is
+    // such a binding.
+    let declared_queues: std::collections::BTreeSet<(String, String)> = doc
+        .queues
+        .iter()
+        .filter(|q| !q.exclusive && !q.name.starts_with("amq."))
+        .map(|q| {
+            (
+                q.vhost.clone().unwrap_or_else(|| default_vhost.to_string()),
+                q.name.clone(),
+            )
+        })
+        .collect();
     for (index, q) in doc.queues.into_iter().enumerate() {
         let vhost = topology(&mut by_vhost, &q.vhost);
         if q.name.starts_with("amq.") || q.exclusive {
@@ -186,6 +201,18 @@ pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, De
         let vhost = topology(&mut by_vhost, &b.vhost);
         if b.source.is_empty() {
             continue; // the default exchange's implicit bindings
+        }
+        if b.destination_type == "queue"
+            && !declared_queues.contains(&(vhost.clone(), b.destination.clone()))
+        {
+            skip(
+                &mut imported,
+                format!(
+                    "vhost {vhost:?}: binding from {:?} to queue {:?}, which the document does not declare (an exclusive or server-named queue)",
+                    b.source, b.destination
+                ),
+            );
+            continue;
         }
         let predeclared = PREDECLARED.iter().any(|(name, _)| *name == b.source);
         if b.source.starts_with("amq.") && !predeclared {
@@ -308,6 +335,17 @@ pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, De
         t.bindings
             .sort_by(|a, b| binding_key(a).cmp(&binding_key(b)));
         t.bindings.dedup_by(|a, b| binding_key(a) == binding_key(b));
+        if exported_by.is_some_and(|v| v >= INTERNAL_LEFT_OUT) {
+            for name in undeclared_exchanges(t) {
+                skip(
+                    &mut imported,
+                    format!(
+                        "vhost {:?}: exchange {name:?} is bound but not declared: RabbitMQ {INTERNAL_LEFT_OUT}'s definitions export leaves out internal exchanges; declare it (internal: true), or read the vhost with `warren export`, which lists them",
+                        t.vhost
+                    ),
+                );
+            }
+        }
     }
     imported.topologies = by_vhost.into_values().collect();
     for t in &mut imported.topologies {
@@ -315,6 +353,23 @@ pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, De
         let _ = normalize(t);
     }
     Ok(imported)
+}
+
+/// The release whose definitions export leaves out internal exchanges.
+const INTERNAL_LEFT_OUT: Version = Version::new(4, 3);
+
+/// Exchanges the bindings name that the topology does not declare (nor
+/// the broker predeclare).
+fn undeclared_exchanges(t: &Topology) -> std::collections::BTreeSet<String> {
+    t.bindings
+        .iter()
+        .flat_map(|b| {
+            let to_exchange = b.destination_type == DestinationType::Exchange;
+            std::iter::once(&b.source).chain(to_exchange.then_some(&b.destination))
+        })
+        .filter(|name| !t.exchanges.contains_key(*name) && !name.starts_with("amq."))
+        .cloned()
+        .collect()
 }
 
 /// Identity of a binding as RabbitMQ sees it.

@@ -64,10 +64,11 @@ codes! {
     ARGUMENT_OVERRIDES_POLICY = "W506" "argument-overrides-policy" Warning "a queue argument and its policy set the same key; the argument takes part over the policy";
     // Broker versions.
     QUORUM_DEFAULT_DELIVERY_LIMIT = "W701" "quorum-default-delivery-limit" Warning "from RabbitMQ 4.0, a consumed quorum queue without a dead-letter target or delivery limit drops a message after 20 failed deliveries";
-    NO_EFFECT_ON_VERSION = "W702" "no-effect-on-version" Warning "a setting that does nothing on a targeted RabbitMQ version (ha-* mirroring keys from 4.0)";
-    REFUSED_BY_VERSION = "E703" "refused-by-version" Error "a setting every targeted RabbitMQ version refuses (x-queue-mode, x-queue-version 1, x-queue-master-locator and transient queues from 4.3; apply_to by queue type before 3.12)";
+    NO_EFFECT_ON_VERSION = "W702" "no-effect-on-version" Warning "a setting that does nothing on a targeted RabbitMQ version (ha-* mirroring keys from 4.0, x-queue-mode from 3.12, a queue argument the release does not know yet)";
+    REFUSED_BY_VERSION = "E703" "refused-by-version" Error "a setting every targeted RabbitMQ version refuses (x-queue-version 1 and x-queue-master-locator from 4.3; apply_to by queue type before 3.12; leader_locator on a classic queue before 4.0)";
     GROUP_LARGER_THAN_CLUSTER = "W706" "group-larger-than-cluster" Warning "a quorum queue or stream asks for more replicas than the cluster has nodes; it gets one per node";
     DELAYED_MESSAGE_PLUGIN = "W705" "delayed-message-plugin" Warning "an x-delayed-message exchange: the plugin is unmaintained, keeps delayed messages on one node, ignores mandatory and fails on RabbitMQ 4's metadata store";
+    DEPRECATED_BY_VERSION = "W707" "deprecated-by-version" Warning "a feature a targeted RabbitMQ version deprecates and still permits by default (transient non-exclusive queues from 4.0)";
     REFUSED_BY_SOME_VERSIONS = "W704" "refused-by-some-versions" Warning "a setting some of the RabbitMQ versions the spec may run on refuse; the message names them";
     // Services.
     IDLE_SERVICE = "W601" "idle-service" Warning "a service that neither consumes nor emits";

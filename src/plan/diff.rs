@@ -90,6 +90,7 @@ pub fn diff(desired: &Topology, live: &Topology, options: &Options) -> Plan {
         |_, _| (Action::Update, None),
     );
     users(&mut out, desired, live);
+    permit_replaced(&mut out, desired);
     super::order::sort(&mut plan.changes);
     plan
 }
@@ -387,6 +388,69 @@ fn rebind_replaced(out: &mut Out, desired: &Topology, live: &Topology) {
     out.plan.changes.extend(rebinds);
 }
 
+fn topic_attrs(write: &str, read: &str) -> Attrs {
+    [
+        ("write".to_string(), json!(write)),
+        ("read".to_string(), json!(read)),
+    ]
+    .into()
+}
+
+/// RabbitMQ 4.3 deletes the topic permissions on an exchange with the
+/// exchange, and does not bring them back when it is declared again (3.10
+/// and 4.0 keep them). So replacing an exchange sets them again: each
+/// becomes a create that says why, harmless where they were kept.
+fn permit_replaced(out: &mut Out, desired: &Topology) {
+    let replaced: BTreeSet<String> = out
+        .plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Replace && c.kind == ObjectKind::Exchange)
+        .map(|c| c.name.clone())
+        .collect();
+    if replaced.is_empty() {
+        return;
+    }
+    let planned: BTreeSet<Key> = out
+        .plan
+        .changes
+        .iter()
+        .filter(|c| c.kind == ObjectKind::TopicPermissions)
+        .map(|c| c.key.clone())
+        .collect();
+    let mut again = Vec::new();
+    for (name, user) in &desired.users {
+        for tp in user
+            .topic_permissions
+            .iter()
+            .filter(|tp| replaced.contains(&tp.exchange))
+        {
+            let key = Key::TopicPermission {
+                user: name.clone(),
+                exchange: tp.exchange.clone(),
+            };
+            if planned.contains(&key) {
+                continue;
+            }
+            let mut change = Change::new(
+                Action::Create,
+                ObjectKind::TopicPermissions,
+                format!("{name} on {}", tp.exchange),
+                key,
+            );
+            change.attributes = attr_diff(&Attrs::new(), &topic_attrs(&tp.write, &tp.read));
+            change.span = user.origin.span;
+            change.desired = Some(Object::User(user.clone()));
+            change.because = Some(format!(
+                "exchange {:?} is replaced, and RabbitMQ 4.3 deletes its topic permissions with it",
+                tp.exchange
+            ));
+            again.push(change);
+        }
+    }
+    out.plan.changes.extend(again);
+}
+
 /// A create or update of user `d` (`l` as the broker has it).
 pub(super) fn user_change(
     action: Action,
@@ -471,13 +535,7 @@ fn users(out: &mut Out, desired: &Topology, live: &Topology) {
             );
         }
         for tp in &d.topic_permissions {
-            let attrs = |write: &str, read: &str| -> Attrs {
-                [
-                    ("write".to_string(), json!(write)),
-                    ("read".to_string(), json!(read)),
-                ]
-                .into()
-            };
+            let attrs = topic_attrs;
             let before = l
                 .and_then(|l| {
                     l.topic_permissions

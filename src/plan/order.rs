@@ -5,8 +5,10 @@
 //! Creates, updates and replaces run first, in the order RabbitMQ needs:
 //! the vhost, users, their permissions, policies (so queues are born with
 //! them), exchanges (an alternate exchange before the exchange that names
-//! it), queues, bindings. Deletes follow in the reverse order, bindings
-//! first, so that nothing stops being routed before its replacement exists.
+//! it), topic permissions (RabbitMQ 4.3 refuses one for an exchange that
+//! does not exist), queues, bindings. Deletes follow in the reverse order,
+//! bindings first, so that nothing stops being routed before its
+//! replacement exists.
 //! Changes in one layer do not depend on each other and may run at once.
 
 use petgraph::algo::toposort;
@@ -21,14 +23,15 @@ fn rank(change: &Change) -> u8 {
     let declare = match change.kind {
         Vhost => 0,
         User => 1,
-        Permissions | TopicPermissions => 2,
+        Permissions => 2,
         Policy => 3,
         Exchange => 4,
-        Queue => 5,
-        Binding => 6,
+        TopicPermissions => 5,
+        Queue => 6,
+        Binding => 7,
     };
     match change.action {
-        Action::Delete => 13 - declare,
+        Action::Delete => 15 - declare,
         _ => declare,
     }
 }
@@ -155,8 +158,10 @@ mod tests {
             change(Action::Update, ObjectKind::Policy, "p"),
             change(Action::Create, ObjectKind::User, "u"),
             change(Action::Create, ObjectKind::Permissions, "u"),
+            change(Action::Create, ObjectKind::TopicPermissions, "u on x"),
             change(Action::Create, ObjectKind::Vhost, "v"),
             change(Action::Delete, ObjectKind::Exchange, "old.x"),
+            change(Action::Delete, ObjectKind::TopicPermissions, "u on old.x"),
         ];
         let layers = layers(&changes);
         assert_eq!(
@@ -168,10 +173,12 @@ mod tests {
                 vec!["p"],
                 vec!["spill"],
                 vec!["x"],
+                vec!["u on x"],
                 vec!["q"],
                 vec!["b"],
                 vec!["old.b"],
                 vec!["old.q"],
+                vec!["u on old.x"],
                 vec!["old.x"],
             ]
         );

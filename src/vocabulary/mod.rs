@@ -14,5 +14,5 @@ pub use handler::Handler;
 pub use kinds::{
     ApplyTo, DeadLetterStrategy, ExchangeType, HeadersMatch, LeaderLocator, Overflow, QueueType,
 };
-pub use settings::{Applies, SETTINGS, Setting, ValueKind};
+pub use settings::{Applies, SETTINGS, Setting, ValueKind, Verdict};
 pub use version::{Concerned, SUPPORTED, Targets, Version};

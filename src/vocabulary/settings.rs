@@ -1,6 +1,9 @@
 //! Every queue and exchange setting warren knows, one row each: its spec
 //! field, its `x-` argument, its policy key, the values RabbitMQ accepts,
-//! the queue types it applies to and the releases that accept it.
+//! the queue types it applies to and what each release does with it
+//! ([`Setting::on_queue`]: honours, ignores or refuses). The rows were
+//! checked by declaring every argument on every queue type on RabbitMQ
+//! 3.10, 4.0 and 4.3 (tests/broker/versions.rs runs that on each).
 //!
 //! Compile, the spec writer, value checks, queue-type checks, policy-key
 //! checks, version checks and effective-policy lookups all read this table,
@@ -23,12 +26,35 @@ pub struct Setting {
     pub policy_key: Option<&'static str>,
     /// What the broker accepts as its value.
     pub value: ValueKind,
-    /// The objects it applies to.
+    /// The objects it applies to, in the newest release.
     pub applies: Applies,
-    /// The first release with no effect (the feature was removed).
-    pub no_effect_from: Option<Version>,
+    /// The first release that knows it. An older broker takes the argument
+    /// as one it does not know, and ignores it; it refuses the policy key.
+    pub since: Option<Version>,
+    /// A queue type of `applies` that takes it only from a release; older
+    /// releases refuse it on that type.
+    pub type_since: Option<(QueueType, Version)>,
+    /// The first release on which it does nothing, and why.
+    pub no_effect_from: Option<(Version, &'static str)>,
     /// The first release that refuses it.
     pub refused_from: Option<Version>,
+    /// Whether a declare checks the value: where it does not, a bad value
+    /// is taken and silently means something else (warren checks it all
+    /// the same).
+    pub declare_checks_value: bool,
+    /// The plugin that must be enabled for the broker to know it.
+    pub plugin: Option<&'static str>,
+}
+
+/// What a release does with a setting given at declaration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// It takes the setting and acts on it.
+    Honoured,
+    /// It takes the declaration and does nothing with the setting.
+    Ignored,
+    /// It refuses the declaration ("invalid arg", PRECONDITION_FAILED).
+    Refused,
 }
 
 /// What a setting's value must be, in the broker's own form.
@@ -74,12 +100,12 @@ const NOT_STREAMS: &[QueueType] = &[QueueType::Classic, QueueType::Quorum];
 const CLASSIC: &[QueueType] = &[QueueType::Classic];
 const QUORUM: &[QueueType] = &[QueueType::Quorum];
 const STREAM: &[QueueType] = &[QueueType::Stream];
-const REPLICATED: &[QueueType] = &[QueueType::Quorum, QueueType::Stream];
 const COUNT: ValueKind = ValueKind::Whole {
     min: 0,
     max: i64::MAX,
 };
 const MAX: i64 = i64::MAX;
+const V3_12: Version = Version::new(3, 12);
 const V4_0: Version = Version::new(4, 0);
 const V4_3: Version = Version::new(4, 3);
 
@@ -96,15 +122,50 @@ const fn row(
         policy_key,
         value,
         applies,
+        since: None,
+        type_since: None,
         no_effect_from: None,
         refused_from: None,
+        declare_checks_value: true,
+        plugin: None,
     }
 }
 
+/// Classic queue mirroring, gone from 4.0: its keys are refused there
+/// ("not recognised policy settings").
 const fn mirroring(key: &'static str, value: ValueKind) -> Setting {
     Setting {
-        no_effect_from: Some(V4_0),
+        refused_from: Some(V4_0),
         ..row(None, None, Some(key), value, Applies::Queues(CLASSIC))
+    }
+}
+
+const fn federation(key: &'static str) -> Setting {
+    Setting {
+        plugin: Some("rabbitmq_federation"),
+        ..row(
+            None,
+            None,
+            Some(key),
+            ValueKind::Text,
+            Applies::Both(NOT_STREAMS),
+        )
+    }
+}
+
+/// A quorum queue's own delayed redelivery (RabbitMQ 4.3): the broker does
+/// not check these on declare, and a bad value turns the feature off.
+const fn delayed_retry(argument: &'static str, key: &'static str, value: ValueKind) -> Setting {
+    Setting {
+        since: Some(V4_3),
+        declare_checks_value: false,
+        ..row(
+            None,
+            Some(argument),
+            Some(key),
+            value,
+            Applies::Queues(QUORUM),
+        )
     }
 }
 
@@ -178,14 +239,18 @@ pub static SETTINGS: &[Setting] = {
             OneOf(&["at-most-once", "at-least-once"]),
             Queues(QUORUM),
         ),
-        row(
-            Some("delivery_limit"),
-            Some("x-delivery-limit"),
-            Some("delivery-limit"),
-            // -1 is no limit (RabbitMQ 4.0 and later default to 20).
-            Whole { min: -1, max: MAX },
-            Queues(QUORUM),
-        ),
+        Setting {
+            // No release checks that it is a number.
+            declare_checks_value: false,
+            ..row(
+                Some("delivery_limit"),
+                Some("x-delivery-limit"),
+                Some("delivery-limit"),
+                // -1 is no limit (RabbitMQ 4.0 and later default to 20).
+                Whole { min: -1, max: MAX },
+                Queues(QUORUM),
+            )
+        },
         row(
             Some("max_priority"),
             Some("x-max-priority"),
@@ -193,12 +258,15 @@ pub static SETTINGS: &[Setting] = {
             Whole { min: 0, max: 255 },
             Queues(CLASSIC),
         ),
+        // A stream's single active consumer is asked for when consuming
+        // (stream protocol), never at declaration: every release refuses
+        // the argument on a stream.
         row(
             Some("single_active_consumer"),
             Some("x-single-active-consumer"),
             None,
             Flag,
-            Queues(ALL),
+            Queues(NOT_STREAMS),
         ),
         row(
             Some("max_age"),
@@ -221,13 +289,19 @@ pub static SETTINGS: &[Setting] = {
             COUNT,
             Queues(QUORUM),
         ),
-        row(
-            Some("leader_locator"),
-            Some("x-queue-leader-locator"),
-            Some("queue-leader-locator"),
-            OneOf(&["client-local", "balanced"]),
-            Queues(REPLICATED),
-        ),
+        // Classic queues place their leader by it from 4.0, when it took
+        // over from x-queue-master-locator. random and least-leaders are
+        // the older names of balanced, still accepted.
+        Setting {
+            type_since: Some((QueueType::Classic, V4_0)),
+            ..row(
+                Some("leader_locator"),
+                Some("x-queue-leader-locator"),
+                Some("queue-leader-locator"),
+                OneOf(&["client-local", "balanced", "random", "least-leaders"]),
+                Queues(ALL),
+            )
+        },
         row(
             Some("initial_group_size"),
             Some("x-quorum-initial-group-size"),
@@ -249,8 +323,12 @@ pub static SETTINGS: &[Setting] = {
             Whole { min: 1, max: MAX },
             Queues(STREAM),
         ),
+        // Still accepted by 4.3.
         Setting {
-            refused_from: Some(V4_3),
+            no_effect_from: Some((
+                V3_12,
+                "classic queues (version 2) keep messages on disk anyway: there is no lazy mode left to choose; remove it",
+            )),
             ..row(
                 None,
                 Some("x-queue-mode"),
@@ -276,19 +354,38 @@ pub static SETTINGS: &[Setting] = {
                 Queues(CLASSIC),
             )
         },
+        delayed_retry(
+            "x-delayed-retry-type",
+            "delayed-retry-type",
+            OneOf(&["all", "failed", "returned", "disabled"]),
+        ),
+        delayed_retry(
+            "x-delayed-retry-min",
+            "delayed-retry-min",
+            Millis { min: 1 },
+        ),
+        delayed_retry(
+            "x-delayed-retry-max",
+            "delayed-retry-max",
+            Millis { min: 1 },
+        ),
         mirroring("ha-mode", OneOf(&["all", "exactly", "nodes"])),
         mirroring("ha-params", Any),
         mirroring("ha-sync-mode", OneOf(&["manual", "automatic"])),
         mirroring("ha-sync-batch-size", Whole { min: 1, max: MAX }),
         mirroring("ha-promote-on-shutdown", OneOf(&["when-synced", "always"])),
         mirroring("ha-promote-on-failure", OneOf(&["when-synced", "always"])),
-        row(
-            None,
-            None,
-            Some("consumer-timeout"),
-            COUNT,
-            Queues(NOT_STREAMS),
-        ),
+        // Per queue from 3.11.15; the release lines count here.
+        Setting {
+            since: Some(V3_12),
+            ..row(
+                None,
+                None,
+                Some("consumer-timeout"),
+                COUNT,
+                Queues(NOT_STREAMS),
+            )
+        },
         row(
             Some("alternate_exchange"),
             Some("alternate-exchange"),
@@ -296,20 +393,8 @@ pub static SETTINGS: &[Setting] = {
             Text,
             Exchanges,
         ),
-        row(
-            None,
-            None,
-            Some("federation-upstream"),
-            Text,
-            Both(NOT_STREAMS),
-        ),
-        row(
-            None,
-            None,
-            Some("federation-upstream-set"),
-            Text,
-            Both(NOT_STREAMS),
-        ),
+        federation("federation-upstream"),
+        federation("federation-upstream-set"),
     ]
 };
 
@@ -334,9 +419,61 @@ impl Setting {
         self.field.map(|f| f.split('.').next().unwrap_or(f))
     }
 
-    /// Whether queues of `queue_type` take this setting.
+    /// Whether queues of `queue_type` take this setting on the newest
+    /// release.
     pub fn applies_to(&self, queue_type: QueueType) -> bool {
         self.applies.queue_types().contains(&queue_type)
+    }
+
+    /// The release from which queues of `queue_type` take it, when that is
+    /// later than the setting itself.
+    pub fn type_since(&self, queue_type: QueueType) -> Option<Version> {
+        self.type_since
+            .filter(|(t, _)| *t == queue_type)
+            .map(|(_, v)| v)
+    }
+
+    /// What `release` does with this setting as a policy key (the broker
+    /// validates a policy's keys when it is declared).
+    pub fn on_policy(&self, release: Version) -> Verdict {
+        if self.since.is_some_and(|since| release < since)
+            || self.refused_from.is_some_and(|v| release >= v)
+        {
+            Verdict::Refused
+        } else if self.no_effect_from.is_some_and(|(v, _)| release >= v) {
+            Verdict::Ignored
+        } else {
+            Verdict::Honoured
+        }
+    }
+
+    /// What `release` does with this setting as an argument of a queue of
+    /// `queue_type`.
+    pub fn on_queue(&self, queue_type: QueueType, release: Version) -> Verdict {
+        if self.since.is_some_and(|since| release < since) {
+            return Verdict::Ignored;
+        }
+        let taken =
+            self.applies_to(queue_type) && self.type_since(queue_type).is_none_or(|v| release >= v);
+        if !taken || self.refused_from.is_some_and(|v| release >= v) {
+            return Verdict::Refused;
+        }
+        if self.no_effect_from.is_some_and(|(v, _)| release >= v) {
+            return Verdict::Ignored;
+        }
+        Verdict::Honoured
+    }
+
+    /// Why a stream does not take it, for messages.
+    pub fn stream_refusal(&self) -> &'static str {
+        match self.argument {
+            Some("x-single-active-consumer") => {
+                "a stream's consumers ask for a single active consumer when they subscribe, not the declaration"
+            }
+            _ => {
+                "streams keep messages until retention removes them: use max_age or max_length_bytes, or make this a quorum queue"
+            }
+        }
     }
 
     /// What takes it, for messages: "classic and quorum queues".
@@ -426,6 +563,44 @@ mod tests {
             }
             assert!(s.field.is_none() || s.argument.is_some(), "{s:?}");
         }
+    }
+
+    #[test]
+    fn each_release_honours_ignores_or_refuses() {
+        let v = Version::new;
+        let locator = Setting::by_field("leader_locator").unwrap();
+        assert_eq!(
+            locator.on_queue(QueueType::Classic, v(3, 10)),
+            Verdict::Refused
+        );
+        assert_eq!(
+            locator.on_queue(QueueType::Classic, v(4, 0)),
+            Verdict::Honoured
+        );
+        let retry = Setting::by_argument("x-delayed-retry-min").unwrap();
+        assert_eq!(
+            retry.on_queue(QueueType::Classic, v(4, 0)),
+            Verdict::Ignored
+        );
+        assert_eq!(
+            retry.on_queue(QueueType::Classic, v(4, 3)),
+            Verdict::Refused
+        );
+        assert_eq!(
+            retry.on_queue(QueueType::Quorum, v(4, 3)),
+            Verdict::Honoured
+        );
+        let mode = Setting::by_argument("x-queue-mode").unwrap();
+        assert_eq!(
+            mode.on_queue(QueueType::Classic, v(3, 10)),
+            Verdict::Honoured
+        );
+        assert_eq!(mode.on_queue(QueueType::Classic, v(4, 3)), Verdict::Ignored);
+        let master = Setting::by_argument("x-queue-master-locator").unwrap();
+        assert_eq!(
+            master.on_queue(QueueType::Classic, v(4, 3)),
+            Verdict::Refused
+        );
     }
 
     #[test]

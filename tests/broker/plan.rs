@@ -46,11 +46,15 @@ fn plan(vhost: &TestVhost, fixture: &str, extra: &[&str]) -> Warren {
         .args(extra)
 }
 
-/// Output with the per-run parts (vhost name, fingerprint) replaced.
+/// Output with the per-run parts (vhost name, fingerprint, the broker's
+/// URL, which depends on the release under test) replaced.
 fn stable(text: &str, vhost: &TestVhost) -> String {
     let re = regex::Regex::new(r#""fingerprint": "[0-9a-f]{64}""#).unwrap();
+    let broker = vhost.settings.http_url.as_str();
     re.replace_all(
-        &text.replace(&vhost.name, "<vhost>"),
+        &text
+            .replace(&vhost.name, "<vhost>")
+            .replace(broker, "<broker>/"),
         r#""fingerprint": "<sha256>""#,
     )
     .into_owned()
@@ -245,11 +249,10 @@ async fn credentials_never_appear_in_output() {
         return;
     }
     let vhost = TestVhost::new("plan-secret").await;
-    let url = format!(
-        "http://{}:{}@127.0.0.1:15672",
-        vhost.settings.user,
-        vhost.settings.password.expose()
-    );
+    let url = crate::support::broker::http_url(Some((
+        &vhost.settings.user,
+        vhost.settings.password.expose(),
+    )));
     let ran = plan(
         &vhost,
         "tests/fixtures/plan/base.yaml",
@@ -269,7 +272,10 @@ async fn credentials_never_appear_in_output() {
             "--vhost",
             &vhost.name,
         ])
-        .args(["--http-url", "http://guest:wrong-secret@127.0.0.1:15672"])
+        .args([
+            "--http-url",
+            &crate::support::broker::http_url(Some(("guest", "wrong-secret"))),
+        ])
         .status(1);
     assert!(!bad.stderr.contains("wrong-secret"), "{}", bad.stderr);
     assert!(
@@ -320,7 +326,7 @@ async fn validate_against_the_broker_reports_effective_policies() {
             "validate",
             "tests/fixtures/plan/base.yaml",
             "--http-url",
-            "http://127.0.0.1:15672",
+            &crate::support::broker::http_url(None),
             "--vhost",
             &vhost.name,
         ])
@@ -342,7 +348,7 @@ async fn validate_against_the_broker_reports_effective_policies() {
             "--deny-warnings",
             "tests/fixtures/plan/base.yaml",
             "--http-url",
-            "http://127.0.0.1:15672",
+            &crate::support::broker::http_url(None),
             "--vhost",
             &vhost.name,
         ])

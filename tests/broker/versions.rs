@@ -1,13 +1,15 @@
 //! The settings table and the version rules against the broker itself:
 //! every queue argument is declared on every queue type, and the broker
-//! must accept exactly what the table says that type takes; values the
-//! table refuses the broker refuses too. Then the version rules: the live
-//! broker's release decides what `validate --http-url` reports.
+//! must accept exactly what the table says the running release takes
+//! (honoured or ignored) and refuse the rest; values the table refuses the
+//! broker refuses too, where it checks them. Then the version rules: the
+//! live broker's release decides what `validate --http-url` reports. CI
+//! runs these on RabbitMQ 3.10, 4.0 and 4.3.
 
 use rabbitmq_http_client::requests::QueueParams;
 use serde_json::{Map, Value, json};
 use warren::topology::QueueType;
-use warren::vocabulary::{Applies, SETTINGS, Setting, ValueKind, Version};
+use warren::vocabulary::{Applies, SETTINGS, Setting, ValueKind, Verdict, Version};
 
 use crate::support::Warren;
 use crate::support::broker::TestVhost;
@@ -17,6 +19,9 @@ fn good(setting: &Setting) -> Value {
     match (setting.argument, setting.value) {
         (Some("x-queue-leader-locator"), _) => json!("client-local"),
         (Some("x-queue-master-locator"), _) => json!("min-masters"),
+        // 1 is the version 4.3 refuses (a rule of the value, in check).
+        (Some("x-queue-version"), _) => json!(2),
+        (None, _) if setting.policy_key == Some("ha-params") => json!(2),
         (_, ValueKind::Whole { min, .. }) => json!(min.max(1)),
         (_, ValueKind::Millis { min }) => json!(min.max(60_000)),
         (_, ValueKind::OneOf(words)) => json!(words[0]),
@@ -65,6 +70,44 @@ async fn declare(
         .is_ok()
 }
 
+/// A policy that sets `key` (with the keys the broker wants beside it).
+async fn declare_policy(vhost: &TestVhost, setting: &Setting, key: &str) -> Result<(), String> {
+    use rabbitmq_http_client::commons::PolicyTarget;
+    use rabbitmq_http_client::requests::PolicyParams;
+    let mut definition = Map::new();
+    match key {
+        "ha-mode" => {}
+        "ha-params" => {
+            definition.insert("ha-mode".into(), json!("exactly"));
+        }
+        k if k.starts_with("ha-") => {
+            definition.insert("ha-mode".into(), json!("all"));
+        }
+        "delayed-retry-type" => {
+            definition.insert("delayed-retry-min".into(), json!(1000));
+        }
+        _ => {}
+    }
+    definition.insert(key.to_string(), good(setting));
+    let apply_to = match setting.applies {
+        Applies::Exchanges => PolicyTarget::Exchanges,
+        _ => PolicyTarget::Queues,
+    };
+    vhost
+        .http
+        .api()
+        .declare_policy(&PolicyParams {
+            vhost: &vhost.name,
+            name: "table",
+            pattern: "^nothing$",
+            apply_to,
+            priority: 0,
+            definition,
+        })
+        .await
+        .map_err(|e| format!("{e}"))
+}
+
 async fn live_version(vhost: &TestVhost) -> Version {
     let live = warren::broker::live(&vhost.http).await.unwrap();
     // The shared broker is one node.
@@ -85,29 +128,24 @@ async fn the_broker_accepts_exactly_the_arguments_the_settings_table_allows() {
         let Some(argument) = setting.argument else {
             continue;
         };
-        if setting.applies == Applies::Exchanges
-            || argument == "x-queue-type"
-            || setting.refused_from.is_some_and(|v| v <= live)
-        {
+        if setting.applies == Applies::Exchanges || argument == "x-queue-type" {
             continue;
         }
         for kind in [QueueType::Classic, QueueType::Quorum, QueueType::Stream] {
             n += 1;
-            let expected = setting.applies_to(kind)
-                // Streams take single active consumer from 3.11.
-                && !(argument == "x-single-active-consumer"
-                    && kind == QueueType::Stream
-                    && live < Version::new(3, 11));
+            let verdict = setting.on_queue(kind, live);
+            let expected = verdict != Verdict::Refused;
             let accepted = declare(&vhost, &format!("q{n}"), kind, argument, good(setting)).await;
             if accepted != expected {
                 wrong.push(format!(
-                    "{argument} on {kind}: broker accepts {accepted}, table says {expected}"
+                    "{argument} on {kind}: broker accepts {accepted}, table says {verdict:?}"
                 ));
             }
-            // RabbitMQ 3.10 does not check the type of a delivery limit;
-            // warren refuses a limit that is not a number all the same.
-            let unchecked = argument == "x-delivery-limit";
-            if let Some(bad) = bad(setting).filter(|_| expected && !unchecked) {
+            // An argument the release ignores, or whose value the declare
+            // does not check, takes any value; warren refuses a bad one all
+            // the same.
+            let checked = verdict == Verdict::Honoured && setting.declare_checks_value;
+            if let Some(bad) = bad(setting).filter(|_| checked) {
                 assert!(setting.value_problem(&bad).is_some());
                 if declare(&vhost, &format!("bad{n}"), kind, argument, bad.clone()).await {
                     wrong.push(format!(
@@ -115,6 +153,20 @@ async fn the_broker_accepts_exactly_the_arguments_the_settings_table_allows() {
                     ));
                 }
             }
+        }
+    }
+    // Every policy key (those of plugins the test broker does not run
+    // aside): the broker validates a policy's keys when it is declared.
+    for setting in SETTINGS.iter().filter(|s| s.plugin.is_none()) {
+        let Some(key) = setting.policy_key else {
+            continue;
+        };
+        let verdict = setting.on_policy(live);
+        let declared = declare_policy(&vhost, setting, key).await;
+        if declared.is_ok() != (verdict != Verdict::Refused) {
+            wrong.push(format!(
+                "policy key {key}: broker answers {declared:?}, table says {verdict:?}"
+            ));
         }
     }
     assert!(
@@ -135,9 +187,15 @@ fn spec_file(dir: &tempfile::TempDir, vhost: &TestVhost, body: &str) -> std::pat
     path
 }
 
+/// `validate --http-url` against the test broker (its URL from the
+/// environment, as every broker test's).
 fn validate_live(path: &std::path::Path, code: i32) -> crate::support::Ran {
     Warren::new()
-        .args(["validate", "--http-url", "http://127.0.0.1:15672"])
+        .args([
+            "validate",
+            "--http-url",
+            &crate::support::broker::http_url(None),
+        ])
         .arg_path(path)
         .status(code)
 }
@@ -191,32 +249,78 @@ async fn the_live_release_decides_the_version_findings() {
         assert!(declared.is_ok(), "{declared:?}");
     }
 
-    // The 4.x rules: the broker before 4.0 takes all of this as it is, and
-    // validate against it says nothing; offline, every rule speaks.
+    // The 4.x rules: every release takes all of this, and validate against
+    // the live broker reports exactly what that release does with it;
+    // offline, every rule speaks.
     let four = spec_file(
         &dir,
         &vhost,
-        "exchanges:\n  events: { type: fanout }\nqueues:\n  lazy:\n    arguments: { x-queue-mode: lazy }\n    external: true\n    bindings: [{ exchange: events }]\n  scratch:\n    durable: false\n    external: true\n    bindings: [{ exchange: events }]\n  work:\n    type: quorum\n    external: true\n    bindings: [{ exchange: events }]\npolicies:\n  mirrored:\n    pattern: \"^lazy$\"\n    apply_to: queues\n    definition: { ha-mode: all }\n",
+        "exchanges:\n  events: { type: fanout }\nqueues:\n  lazy:\n    arguments: { x-queue-mode: lazy }\n    external: true\n    bindings: [{ exchange: events }]\n  scratch:\n    durable: false\n    external: true\n    bindings: [{ exchange: events }]\n  work:\n    type: quorum\n    external: true\n    bindings: [{ exchange: events }]\n",
     );
     let offline = Warren::new().args(["validate"]).arg_path(&four).success();
-    for code in ["W701", "W702", "W704"] {
+    for code in ["W701", "W702", "W707"] {
         assert!(offline.stderr.contains(code), "{code}: {}", offline.stderr);
     }
-    if live < Version::new(4, 0) {
-        let ran = validate_live(&four, 0);
-        for code in ["W701", "W702", "W704", "E703"] {
-            assert!(
-                !ran.stderr.contains(code),
-                "{code} on {live}: {}",
-                ran.stderr
-            );
-        }
-        let topology = warren::validate::validate(std::slice::from_ref(&four))
-            .unwrap()
-            .topologies
-            .remove(0);
-        vhost
-            .import(warren::definitions::to_definitions(&topology))
-            .await;
+    let four_on = live >= Version::new(4, 0);
+    let ran = validate_live(&four, 0);
+    for (code, expected) in [
+        ("W701", four_on),
+        // x-queue-mode from 3.12
+        ("W702", live >= Version::new(3, 12)),
+        ("W707", four_on),
+        ("W704", false),
+        ("E703", false),
+    ] {
+        assert_eq!(
+            ran.stderr.contains(code),
+            expected,
+            "{code} on {live}: {}",
+            ran.stderr
+        );
+    }
+    let topology = warren::validate::validate(std::slice::from_ref(&four))
+        .unwrap()
+        .topologies
+        .remove(0);
+    vhost
+        .import(warren::definitions::to_definitions(&topology))
+        .await;
+
+    // What 4.3 refuses: validate says so exactly when the broker does.
+    let refused = spec_file(
+        &dir,
+        &vhost,
+        "exchanges:\n  events: { type: fanout }\nqueues:\n  placed:\n    arguments: { x-queue-master-locator: min-masters }\n    external: true\n    bindings: [{ exchange: events }]\n  led:\n    leader_locator: balanced\n    external: true\n    bindings: [{ exchange: events }]\npolicies:\n  mirrored:\n    pattern: \"^placed$\"\n    apply_to: queues\n    definition: { ha-mode: all }\n",
+    );
+    let master_refused = live >= Version::new(4, 3);
+    let classic_leader_refused = live < Version::new(4, 0);
+    let mirroring_refused = live >= Version::new(4, 0);
+    let count = [master_refused, classic_leader_refused, mirroring_refused]
+        .into_iter()
+        .filter(|r| *r)
+        .count();
+    let ran = validate_live(&refused, if count > 0 { 1 } else { 0 });
+    assert_eq!(
+        ran.stderr.matches("E703").count(),
+        count,
+        "on {live}: {}",
+        ran.stderr
+    );
+    for (name, argument, value, refused) in [
+        (
+            "placed",
+            "x-queue-master-locator",
+            json!("min-masters"),
+            master_refused,
+        ),
+        (
+            "led",
+            "x-queue-leader-locator",
+            json!("balanced"),
+            classic_leader_refused,
+        ),
+    ] {
+        let accepted = declare(&vhost, name, QueueType::Classic, argument, value).await;
+        assert_eq!(accepted, !refused, "{argument} on {live}");
     }
 }

@@ -54,6 +54,17 @@ pub fn settings() -> Settings {
         .expect("broker settings")
 }
 
+/// The test broker's management URL, as `--http-url` takes it; with
+/// `user:password@` in it when `credentials` are given.
+pub fn http_url(credentials: Option<(&str, &str)>) -> String {
+    let mut url = settings().http_url.clone();
+    if let Some((user, password)) = credentials {
+        url.set_username(user).expect("a URL with a host");
+        url.set_password(Some(password)).expect("a URL with a host");
+    }
+    url.as_str().trim_end_matches('/').to_string()
+}
+
 /// `warren-test.<name>.<pid>-<n>`: created empty with guest's full
 /// permissions, deleted on drop (also when the test panics), so tests run
 /// in parallel and never see what another run left.

@@ -121,7 +121,6 @@ fn only(values: Value, reason: &str) -> Value {
 fn queue_types(schema: &mut Value) {
     let truthy = json!([true, "true", "True", "TRUE"]);
     let falsy = json!([false, "false", "False", "FALSE"]);
-    let stream = "streams keep messages until retention removes them";
     let if_type = |kind: &str, then: Value| {
         json!({
             "if": { "properties": { "type": { "const": kind } }, "required": ["type"] },
@@ -145,9 +144,10 @@ fn queue_types(schema: &mut Value) {
             "max_priority": forbidden("streams have no message priorities (E202)"),
         }),
     );
-    for field in refused_fields(QueueType::Stream) {
+    for (field, setting) in refused_settings(QueueType::Stream) {
         streams["then"]["properties"][field] = forbidden(&format!(
-            "{stream}: they do not take `{field}` (retention is max_age or max_length_bytes) (E204)"
+            "streams do not take `{field}`: {} (E204)",
+            setting.stream_refusal()
         ));
     }
     let mut classic = if_type("classic", json!({}));
@@ -155,7 +155,7 @@ fn queue_types(schema: &mut Value) {
         (&mut classic, QueueType::Classic),
         (&mut quorum, QueueType::Quorum),
     ] {
-        for field in refused_fields(kind) {
+        for (field, _) in refused_settings(kind) {
             rule["then"]["properties"][field] =
                 forbidden(&format!("{kind} queues refuse `{field}` (E206)"));
         }
@@ -173,16 +173,16 @@ fn queue_types(schema: &mut Value) {
     );
 }
 
-/// The named fields a queue type refuses (E204, E206; max_priority is
-/// E202).
-fn refused_fields(kind: QueueType) -> impl Iterator<Item = &'static str> {
-    let mut fields: Vec<&str> = SETTINGS
+/// The named fields a queue type refuses on every release (E204, E206;
+/// max_priority is E202), with their rows.
+fn refused_settings(kind: QueueType) -> impl Iterator<Item = (&'static str, &'static Setting)> {
+    let mut fields: Vec<(&str, &Setting)> = SETTINGS
         .iter()
         .filter(|s| s.applies != Applies::Exchanges && !s.applies_to(kind))
-        .filter_map(Setting::top_field)
-        .filter(|f| *f != "max_priority")
+        .filter_map(|s| Some((s.top_field()?, s)))
+        .filter(|(f, _)| *f != "max_priority")
         .collect();
-    fields.dedup();
+    fields.dedup_by_key(|(f, _)| *f);
     fields.into_iter()
 }
 
