@@ -7,7 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/broker.sh
+# RabbitMQ 4.3 unless WARREN_HTTP_URL names a broker (or
+# WARREN_BROKER_RELEASE another release).
+if [ -z "${WARREN_HTTP_URL:-}" ]; then
+  eval "$(bash scripts/broker.sh)"
+fi
 cargo build --release --locked --quiet
 warren=target/release/warren
 vhost=${WARREN_DEMO_VHOST:-warren-demo}

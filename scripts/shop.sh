@@ -10,8 +10,13 @@
 #        scripts/shop.sh down [--clean] stops everything; --clean also
 #                                      deletes the vhost and the schema
 #
-# State (passwords, logs, process ids) lives in $SHOP_STATE, by default
-# .shop/ in the checkout. Ports: API 8080, inventory 8081, metrics 9090.
+# The broker is the one WARREN_HTTP_URL and WARREN_AMQP_URL name; when
+# they are unset, scripts/broker.sh starts RabbitMQ 4.3 (or the release
+# WARREN_BROKER_RELEASE names) and shop.sh uses that.
+#
+# State (passwords, broker URLs, logs, process ids) lives in $SHOP_STATE, by
+# default .shop/ in the checkout. Ports: API 8080, inventory 8081, metrics
+# 9090.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=${SHOP_STATE:-$PWD/.shop}
@@ -42,16 +47,25 @@ start() { # NAME COMMAND...
 
 load() {
   # shellcheck disable=SC1091
+  . "$state/broker"
+  # shellcheck disable=SC1091
   . "$state/env"
   "$shop" load --orders "${1:-200}" --metrics http://127.0.0.1:9090/metrics
 }
 
 up() {
-  bash scripts/broker.sh
+  mkdir -p "$state"
+  # The broker this shop runs on, kept for `load` and `down`.
+  if [ -n "${WARREN_HTTP_URL:-}" ]; then
+    printf 'export WARREN_HTTP_URL=%q\nexport WARREN_AMQP_URL=%q\n' "$WARREN_HTTP_URL" "${WARREN_AMQP_URL:-}" >"$state/broker"
+  else
+    bash scripts/broker.sh >"$state/broker"
+  fi
+  # shellcheck disable=SC1091
+  . "$state/broker"
   bash scripts/postgres.sh
   log "building (release)"
   cargo build --release --locked --quiet --bin warren --example shop
-  mkdir -p "$state"
   if [ ! -f "$state/env" ]; then
     # One password per service user, made here and kept for `down`/`load`.
     {
@@ -96,9 +110,12 @@ down() {
   done
   log "stopped"
   if [ "${1:-}" = --clean ]; then
-    # The broker warren uses: the first of WARREN_HTTP_URL (a cluster's
-    # list), else the standard one.
-    local api=${WARREN_HTTP_URL:-http://127.0.0.1:15672}
+    # The broker the shop ran on: the first of WARREN_HTTP_URL (a cluster's
+    # list).
+    # shellcheck disable=SC1091
+    if [ -f "$state/broker" ]; then . "$state/broker"; fi
+    [ -n "${WARREN_HTTP_URL:-}" ] || eval "$(bash scripts/broker.sh env)"
+    local api=$WARREN_HTTP_URL
     api="${api%%,*}"
     api="${api%/}/api"
     curl -fsS -u guest:guest -X DELETE "$api/vhosts/shop" >/dev/null 2>&1 || true

@@ -1,52 +1,80 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: prepares the broker, checks
-# formatting and lints, then runs every test.
+# The whole test suite, as CI runs it: prepares the brokers, Redis and
+# PostgreSQL, checks formatting and lints, then runs every test against
+# RabbitMQ 4.3 (with a three-node 4.3 cluster), and the broker-facing
+# tests again against 4.0 and 3.10.
+#
+# usage: scripts/test.sh [RELEASE...]   (default: 4.3 4.0 3.10; the first
+#                                        runs everything, the rest the
+#                                        broker-facing tests)
+# Each stage's time goes to standard error ("test: stage NAME took N s").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/broker.sh
+releases=("$@")
+[ ${#releases[@]} -gt 0 ] || releases=(4.3 4.0 3.10)
+
+started=$(date +%s)
+last=$started
+stage() {
+  local now
+  now=$(date +%s)
+  printf 'test: stage %s took %d s (%d s in all)\n' "$1" $((now - last)) $((now - started)) >&2
+  last=$now
+}
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -E "$@"; fi; }
+apt_install() {
+  as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+for r in "${releases[@]}"; do
+  bash scripts/broker.sh "$r" >/dev/null
+done
 # Redis: the idempotency store of the worker tests.
 bash scripts/redis.sh
 # PostgreSQL: the order-flow example's state (tests/ecommerce).
 bash scripts/postgres.sh
-
 # Graphviz: the graph tests check that `dot` accepts warren's DOT output.
-if ! command -v dot >/dev/null 2>&1; then
-  if [ "$(id -u)" -eq 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null
-  fi
-fi
-
+command -v dot >/dev/null 2>&1 || apt_install graphviz
 # Node.js: the editor check drives yaml-language-server, installed from npm.
-if ! command -v npm >/dev/null 2>&1; then
-  if [ "$(id -u)" -eq 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
-  fi
-fi
-
-if ! command -v cargo-nextest >/dev/null 2>&1; then
-  cargo install --locked cargo-nextest
-fi
+command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked cargo-nextest
+stage "brokers and services"
 
 # Left-over debugging and placeholders fail the build.
 if git grep -n -E 'dbg!|todo!|unimplemented!|FIXME|TODO' -- src tests benches; then
   echo "remove the debugging leftovers and placeholders above" >&2
   exit 1
 fi
-
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
+stage "fmt and clippy"
 # What an editor shows for the specs, through yaml-language-server.
 python3 scripts/editor-check.py
+stage "editor check"
+cargo nextest run --locked --no-run
+stage "test build"
+
 # The three-node cluster of the cluster tests (tests/cluster), beside the
-# broker; stopped and removed when the tests end, whatever they did.
-bash scripts/cluster.sh up
+# brokers; stopped and removed when the tests end, whatever they did.
 trap 'bash scripts/cluster.sh down' EXIT
-export WARREN_TEST_CLUSTER=1
 # A missing broker fails the broker tests here instead of skipping them.
-export WARREN_REQUIRE_BROKER=1
-cargo nextest run --locked --no-fail-fast
+export WARREN_REQUIRE_BROKER=1 WARREN_TEST_CLUSTER=1
+
+# The tests that talk to a broker; on the older releases, one order-flow
+# test of the shop's.
+broker_facing='test(/^broker::/) | test(/^worker::/) | test(/^cluster::/) | test(=ecommerce::flow::two_thousand_orders_with_duplicates_reach_a_consistent_final_state)'
+first=1
+for r in "${releases[@]}"; do
+  eval "$(bash scripts/broker.sh env "$r")"
+  WARREN_BROKER_RELEASE=$r bash scripts/cluster.sh up
+  stage "cluster of $r up"
+  if [ "$first" = 1 ]; then
+    cargo nextest run --locked --no-fail-fast
+  else
+    cargo nextest run --locked --no-fail-fast -E "$broker_facing"
+  fi
+  stage "tests on RabbitMQ $r"
+  WARREN_BROKER_RELEASE=$r bash scripts/cluster.sh down
+  first=0
+done

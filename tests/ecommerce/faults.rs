@@ -57,23 +57,9 @@ async fn connections_force_closed_mid_run_lose_nothing() {
     let load = shop.spawn_load(ORDERS);
     for share in MID_RUN {
         placed(&db, share).await;
-        let vhost = shop.broker.vhost().to_string();
         // Only this test's vhost: other tests share the broker.
-        let closed = tokio::process::Command::new("rabbitmqctl")
-            .args([
-                "close_all_connections",
-                "-p",
-                &vhost,
-                "fault test: connections cut",
-            ])
-            .output()
-            .await
-            .expect("rabbitmqctl runs");
-        assert!(
-            closed.status.success(),
-            "rabbitmqctl close_all_connections: {}",
-            String::from_utf8_lossy(&closed.stderr)
-        );
+        let http = warren::broker::http_client(&shop.broker.settings()).unwrap();
+        crate::support::broker::close_connections(&http, shop.broker.vhost()).await;
     }
     let summary = shop.summary(load.await.unwrap());
     assert_adds_up(&shop, &summary).await;

@@ -137,6 +137,30 @@ impl Drop for TestVhost {
     }
 }
 
+/// Closes every client connection of `vhost` through the management API,
+/// as `rabbitmqctl close_all_connections` does (on any release, without
+/// its command line); waits until there is one. Returns how many.
+pub async fn close_connections(http: &Http, vhost: &str) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let connections = http.api().list_connections_in(vhost).await.unwrap();
+        if !connections.is_empty() {
+            for c in &connections {
+                let _ = http
+                    .api()
+                    .close_connection(&c.name, Some("test: connection cut"), true)
+                    .await;
+            }
+            return connections.len();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no connection to close in {vhost}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 /// Management stats lag behind the queues: poll until they show `count`.
 pub async fn await_messages(vhost: &TestVhost, queue: &str, count: u64) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

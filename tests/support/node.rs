@@ -1,7 +1,9 @@
 //! A RabbitMQ node of a test's own, beside the shared broker
 //! (`scripts/node.sh`): its own node name, ports, data directory and config
-//! file. A test that stops or restarts the broker does it to this node,
-//! never to the one every other test uses. Stopped and removed on drop.
+//! file, of the release under test (WARREN_BROKER_RELEASE, as
+//! `scripts/broker.sh env` sets it). A test that stops or restarts the
+//! broker does it to this node, never to the one every other test uses.
+//! Stopped and removed on drop.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -31,14 +33,13 @@ fn script() -> Command {
 
 impl Node {
     /// Starts a node with the management plugin and waits until it
-    /// answers; `None` when RabbitMQ is not installed on this machine.
+    /// answers; `None` when the release is not installed on this machine
+    /// (`scripts/broker.sh RELEASE` installs it).
     pub fn start(tag: &str) -> Option<Node> {
-        let installed = [
-            "/usr/sbin/rabbitmq-server",
-            "/usr/lib/rabbitmq/bin/rabbitmq-server",
-        ]
-        .iter()
-        .any(|p| std::path::Path::new(p).exists());
+        let installed = script()
+            .arg("available")
+            .output()
+            .is_ok_and(|o| o.status.success());
         if !installed {
             return None;
         }

@@ -97,35 +97,10 @@ async fn a_graceful_shutdown_finishes_what_is_in_flight_and_loses_nothing() {
     assert_eq!(every, (0..60).collect());
 }
 
-/// Closes every client connection of the vhost through the management
-/// API, as `rabbitmqctl close_all_connections` does; returns how many.
+/// Closes every client connection of the harness's vhost; returns how
+/// many.
 pub async fn close_connections(h: &Harness) -> usize {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let connections = h
-            .vhost
-            .http
-            .api()
-            .list_connections_in(&h.vhost.name)
-            .await
-            .unwrap();
-        if !connections.is_empty() {
-            for c in &connections {
-                let _ = h
-                    .vhost
-                    .http
-                    .api()
-                    .close_connection(&c.name, Some("test: connection cut"), true)
-                    .await;
-            }
-            return connections.len();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no connection to close"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    crate::support::broker::close_connections(&h.vhost.http, &h.vhost.name).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
