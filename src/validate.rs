@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use crate::diagnostic::{self, Diagnostic};
 use crate::source::SourceMap;
 use crate::spec::{LoadError, load_paths};
-use crate::topology::Topology;
-use crate::topology::compile::compile;
+use std::collections::BTreeMap;
+
+use crate::topology::compile::compile_for;
+use crate::topology::{LiveTypes, Topology};
 use crate::vocabulary::Targets;
 
 /// Loaded, compiled and checked topologies (one per vhost).
@@ -45,9 +47,20 @@ pub fn validate_loaded(loaded: crate::spec::Loaded) -> Validation {
 /// [`validate_loaded`] for the live broker's release and node count (read
 /// from the broker), which override what the spec states.
 pub fn validate_loaded_for(loaded: crate::spec::Loaded, live: crate::broker::Live) -> Validation {
+    validate_loaded_with(loaded, live, &BTreeMap::new())
+}
+
+/// [`validate_loaded_for`] knowing, per vhost, the queue types the live
+/// broker has: queues the spec leaves untyped take them (see
+/// `topology::TypeFrom`).
+pub fn validate_loaded_with(
+    loaded: crate::spec::Loaded,
+    live: crate::broker::Live,
+    live_types: &BTreeMap<String, LiveTypes>,
+) -> Validation {
     let notes = loaded.notes.clone();
     let (topologies, mut diagnostics) = if loaded.diagnostics.is_empty() {
-        let (mut topologies, mut diagnostics) = compile(&loaded);
+        let (mut topologies, mut diagnostics) = compile_for(&loaded, live_types);
         for topology in &mut topologies {
             if let Some(nodes) = live.nodes {
                 topology.cluster_nodes = Some(nodes);

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::broker::{BrokerError, Http, segment};
 use crate::plan::{Action, Change, Object, ObjectKind};
-use crate::topology::{Policy, User};
+use crate::topology::{Policy, User, VhostSettings};
 
 use super::Passwords;
 
@@ -42,9 +42,13 @@ pub async fn run(
         });
     };
     match (object, change.action) {
-        (Object::Vhost(name), _) => {
-            http.put_json(&format!("vhosts/{}", segment(name)), &json!({}), &doing)
-                .await
+        (Object::Vhost(name, settings), _) => {
+            http.put_json(
+                &format!("vhosts/{}", segment(name)),
+                &vhost_body(settings),
+                &doing,
+            )
+            .await
         }
         // Exchanges, queues and bindings go over AMQP (`amqp_step.rs`).
         (Object::Exchange(_) | Object::Queue(_) | Object::Binding(_), _) => {
@@ -147,6 +151,21 @@ async fn user_step(
 
 fn arguments(args: &crate::topology::Arguments) -> Map<String, Value> {
     args.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// A vhost PUT: every field it holds (a field left out is cleared).
+fn vhost_body(settings: &VhostSettings) -> Value {
+    let mut body = Map::new();
+    if let Some(d) = &settings.description {
+        body.insert("description".into(), json!(d));
+    }
+    if let Some(tags) = &settings.tags {
+        body.insert("tags".into(), json!(tags.join(",")));
+    }
+    if let Some(t) = settings.default_queue_type {
+        body.insert("default_queue_type".into(), json!(t.as_str()));
+    }
+    Value::Object(body)
 }
 
 fn policy_body(p: &Policy) -> Value {

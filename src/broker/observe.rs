@@ -1,6 +1,7 @@
-//! The live state of a vhost as a [`Topology`], read in six concurrent
-//! requests: the vhost's definitions export, exchange listing and operator
-//! policies (the half [`read_vhost`] can start before the spec is known),
+//! The live state of a vhost as a [`Topology`], read in seven concurrent
+//! requests: the vhost itself (its metadata), its definitions export,
+//! exchange listing and operator policies (the half [`read_vhost`] can
+//! start before the spec is known),
 //! and the users the spec manages with their permissions and topic
 //! permissions. Normalised by the same code that imports a definitions
 //! file, so `plan::diff` compares like with like.
@@ -16,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::{BrokerError, Http, segment};
 use crate::definitions::{from_definitions, parse_apply_to};
-use crate::topology::{Origin, Policy, Topology, canonical};
+use crate::topology::{LiveTypes, Origin, Policy, Topology, VhostSettings, canonical};
 
 /// What observe saw.
 #[derive(Debug, Clone)]
@@ -43,6 +44,7 @@ pub struct Observed {
 pub struct VhostState {
     vhost: String,
     definitions: Result<Value, BrokerError>,
+    metadata: Result<Value, BrokerError>,
     exchanges: Result<Vec<Value>, BrokerError>,
     operator: Result<Vec<rabbitmq_http_client::responses::Policy>, BrokerError>,
 }
@@ -55,16 +57,19 @@ const EXCHANGE_COLUMNS: &str = "name,type,durable,auto_delete,internal,arguments
 /// to report.
 pub async fn read_vhost(http: &Http, vhost: &str) -> VhostState {
     let v = segment(vhost);
-    let (definitions_path, exchanges_path, operator_path) = (
+    let (definitions_path, vhost_path, exchanges_path, operator_path) = (
         format!("definitions/{v}"),
+        format!("vhosts/{v}"),
         format!("exchanges/{v}?disable_stats=true&columns={EXCHANGE_COLUMNS}"),
         format!("operator-policies/{v}"),
     );
     let doing_definitions = format!("export the definitions of vhost {vhost:?}");
+    let doing_vhost = format!("read vhost {vhost:?}");
     let doing_exchanges = format!("list exchanges in vhost {vhost:?}");
     let doing_operator = format!("list operator policies in vhost {vhost:?}");
-    let (definitions, exchanges, operator) = tokio::join!(
+    let (definitions, metadata, exchanges, operator) = tokio::join!(
         http.get_json::<Value>(&definitions_path, &doing_definitions),
+        http.get_json::<Value>(&vhost_path, &doing_vhost),
         http.get_json::<Vec<Value>>(&exchanges_path, &doing_exchanges),
         http.get_json::<Vec<rabbitmq_http_client::responses::Policy>>(
             &operator_path,
@@ -74,6 +79,7 @@ pub async fn read_vhost(http: &Http, vhost: &str) -> VhostState {
     VhostState {
         vhost: vhost.to_string(),
         definitions,
+        metadata,
         exchanges,
         operator,
     }
@@ -83,6 +89,41 @@ impl VhostState {
     /// The vhost this state was read from.
     pub fn vhost(&self) -> &str {
         &self.vhost
+    }
+
+    /// What the vhost says of queue types (its default, its queues'),
+    /// when it was read; compile gives them to queues a spec leaves
+    /// untyped.
+    pub fn live_types(&self) -> Option<LiveTypes> {
+        let doc = self.definitions.as_ref().ok()?;
+        let queues = doc
+            .get("queues")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|q| {
+                let name = q.get("name")?.as_str()?;
+                let named = q
+                    .get("arguments")
+                    .and_then(|a| a.get(crate::topology::QUEUE_TYPE))
+                    .or_else(|| q.get("type"))
+                    .and_then(Value::as_str);
+                let kind = match named {
+                    Some(t) => crate::topology::queue_type(t)?,
+                    None => crate::topology::QueueType::Classic,
+                };
+                Some((name.to_string(), kind))
+            })
+            .collect();
+        let default_queue_type = self
+            .metadata
+            .as_ref()
+            .ok()
+            .and_then(|m| crate::definitions::vhost_settings(m).default_queue_type);
+        Some(LiveTypes {
+            default_queue_type,
+            queues,
+        })
     }
 }
 
@@ -213,6 +254,13 @@ fn combine(state: VhostState, people: People, users: &[String]) -> Result<Observ
         .collect();
     let mut imported = imported;
     let mut topology = imported.take(vhost);
+    if vhost_exists {
+        topology.settings = match state.metadata {
+            Ok(v) => crate::definitions::vhost_settings(&v),
+            Err(e) if is_not_found(&e) => VhostSettings::default(),
+            Err(e) => return Err(e),
+        };
+    }
     // A user with no permissions here still exists; keep it without them.
     topology.users.retain(|name, _| named(name));
     let operator_policies = match operator {
@@ -287,7 +335,9 @@ fn add_unexported_exchanges(
     Ok(())
 }
 
-/// SHA-256 over the observed objects in canonical JSON: maps are sorted,
+/// SHA-256 over the observed objects in canonical JSON (not the vhost's
+/// metadata: apply creates a missing vhost, metadata and all, before it
+/// plans again under the lock): maps are sorted,
 /// bindings sorted too (the broker lists them in no promised order). Hashed
 /// as it is written, without building a document: for 10,000 queues this
 /// is a few milliseconds, where a `serde_json::Value` took over 100.

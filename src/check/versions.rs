@@ -13,7 +13,7 @@
 use super::Context;
 use crate::diagnostic::{Diagnostic, codes};
 use crate::source::Span;
-use crate::topology::{ApplyTo, Consumer, Queue, QueueType};
+use crate::topology::{ApplyTo, Consumer, Queue, QueueType, VhostSettings};
 use crate::vocabulary::{Concerned, Setting, Version};
 
 /// Quorum queues get a default delivery limit of 20.
@@ -28,6 +28,23 @@ const TRANSIENT_DEPRECATED: Version = Version::new(4, 0);
 const APPLY_TO_BY_TYPE: Version = Version::new(3, 12);
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
+    let settings = &cx.topology.settings;
+    if settings.default_queue_type.is_some()
+        && let Some(concerned) = cx.targets.before(VhostSettings::DEFAULT_QUEUE_TYPE_SINCE)
+    {
+        no_effect(
+            settings.origin.attr("default_queue_type"),
+            format!(
+                "vhost {:?} sets a default queue type, which {concerned} does not keep",
+                cx.topology.vhost
+            ),
+            format!(
+                "RabbitMQ {} and later keep a vhost's default queue type; warren still declares its own queues with the type it decided",
+                VhostSettings::DEFAULT_QUEUE_TYPE_SINCE
+            ),
+            out,
+        );
+    }
     for q in cx.topology.queues.values() {
         delivery_limit(cx, q, out);
         for (argument, value) in &q.arguments {

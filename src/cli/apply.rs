@@ -175,7 +175,7 @@ impl Context<'_> {
             if plan
                 .changes
                 .first()
-                .is_some_and(|c| c.kind == ObjectKind::Vhost)
+                .is_some_and(|c| c.kind == ObjectKind::Vhost && c.action == Action::Create)
             {
                 let create_vhost = crate::plan::Plan {
                     changes: vec![plan.changes.remove(0)],

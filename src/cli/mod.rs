@@ -140,18 +140,21 @@ fn valid_spec(
 /// (`plan` reads the vhost there). When the broker does not answer, a spec
 /// with errors is still reported (those come first); a valid one gets the
 /// broker's error.
+type ValidFor = (crate::validate::Validation, crate::broker::Live);
+
 fn valid_spec_for_broker<F: std::future::Future>(
     paths: &[std::path::PathBuf],
     http: &crate::broker::Http,
     rt: &tokio::runtime::Runtime,
     also: F,
     out: &mut Output,
-) -> Result<(Option<crate::validate::Validation>, F::Output), CliError> {
+) -> Result<(Option<ValidFor>, F::Output), CliError> {
     let (validation, live, also) = validate_beside(paths, http, rt, also)?;
     let validation = shown_if_invalid(validation, out)?;
     match (validation, live) {
         (Some(_), Err(e)) => Err(e.into()),
-        (validation, _) => Ok((validation, also)),
+        (Some(validation), Ok(live)) => Ok((Some((validation, live)), also)),
+        (None, _) => Ok((None, also)),
     }
 }
 
@@ -174,9 +177,35 @@ fn topologies_for_broker(
         }
     };
     let (validation, prefetched) = valid_spec_for_broker(paths, http, rt, prefetch, out)?;
-    let Some(validation) = validation else {
+    let Some((mut validation, live)) = validation else {
         return Ok(None);
     };
+    // Queues the spec leaves untyped take what the live vhost says (they
+    // keep a live queue's type; new ones take its default): compile again
+    // with it where that types a queue otherwise.
+    // The state is of `--vhost` when given (then the spec holds one vhost),
+    // else of the vhost the spec names.
+    let read_for = |t: &crate::topology::Topology, state: &crate::broker::VhostState| {
+        vhost.is_some() || t.vhost == state.vhost()
+    };
+    if let Some(state) = &prefetched
+        && let Some(types) = state.live_types()
+        && let Some(target) = validation
+            .topologies
+            .iter()
+            .find(|t| read_for(t, state) && types.retypes(t))
+    {
+        let live_types = std::collections::BTreeMap::from([(target.vhost.clone(), types)]);
+        let again = crate::validate::validate_loaded_with(
+            crate::spec::load_paths(paths)?,
+            live,
+            &live_types,
+        );
+        match shown_if_invalid(again, out)? {
+            Some(again) => validation = again,
+            None => return Ok(None),
+        }
+    }
     let mut topologies = validation.topologies.clone();
     if let Some(vhost) = vhost {
         let [topology] = topologies.as_mut_slice() else {

@@ -14,7 +14,9 @@ pub(super) struct Document {
     /// anything here.
     pub(super) rabbitmq_version: Value,
     pub(super) rabbit_version: Value,
-    pub(super) vhosts: Vec<NamedEntry>,
+    pub(super) vhosts: Vec<VhostEntry>,
+    /// A one-vhost export's vhost metadata (4.x).
+    pub(super) metadata: Value,
     pub(super) users: Vec<UserEntry>,
     pub(super) permissions: Vec<PermissionEntry>,
     pub(super) topic_permissions: Vec<TopicPermissionEntry>,
@@ -27,8 +29,11 @@ pub(super) struct Document {
 }
 
 #[derive(Deserialize)]
-pub(super) struct NamedEntry {
+pub(super) struct VhostEntry {
     pub(super) name: String,
+    /// Its metadata, however the release spells it.
+    #[serde(flatten)]
+    pub(super) rest: serde_json::Map<String, Value>,
 }
 
 #[derive(Deserialize)]

@@ -74,8 +74,26 @@ pub fn to_definitions(topology: &Topology) -> Value {
             })
         })
         .collect();
+    let mut entry = Map::new();
+    entry.insert("name".into(), json!(vhost));
+    let settings = &topology.settings;
+    let mut metadata = Map::new();
+    if let Some(d) = &settings.description {
+        metadata.insert("description".into(), json!(d));
+    }
+    if let Some(tags) = &settings.tags {
+        metadata.insert("tags".into(), json!(tags));
+    }
+    if let Some(t) = settings.default_queue_type {
+        metadata.insert("default_queue_type".into(), json!(t.as_str()));
+    }
+    if !metadata.is_empty() {
+        // 3.x reads the fields at the top, 4.x under `metadata`.
+        entry.extend(metadata.clone());
+        entry.insert("metadata".into(), Value::Object(metadata));
+    }
     json!({
-        "vhosts": [{ "name": vhost }],
+        "vhosts": [entry],
         "exchanges": exchanges,
         "queues": queues,
         "bindings": bindings,

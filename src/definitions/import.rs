@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use crate::topology::{
     ApplyTo, Arguments, Binding, DestinationType, Exchange, ExchangeType, Origin, PREDECLARED,
-    Permissions, Policy, QUEUE_TYPE, Queue, QueueType, TopicPermission, Topology, User, canonical,
-    default_password_env, normalize, queue_type,
+    Permissions, Policy, QUEUE_TYPE, Queue, QueueType, TopicPermission, Topology, User,
+    VhostSettings, canonical, default_password_env, normalize, queue_type,
 };
 use crate::vocabulary::{Setting, Version};
 
@@ -88,7 +88,17 @@ pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, De
         name
     };
     for v in &doc.vhosts {
-        topology(&mut by_vhost, &Some(v.name.clone()));
+        let name = topology(&mut by_vhost, &Some(v.name.clone()));
+        if let Some(t) = by_vhost.get_mut(&name) {
+            t.settings = vhost_settings(&Value::Object(v.rest.clone()));
+        }
+    }
+    // A one-vhost export (4.x) holds its vhost's metadata at the top.
+    if doc.vhosts.is_empty() && doc.metadata.is_object() {
+        let name = topology(&mut by_vhost, &None);
+        if let Some(t) = by_vhost.get_mut(&name) {
+            t.settings = vhost_settings(&serde_json::json!({ "metadata": doc.metadata }));
+        }
     }
     let skip = |imported: &mut Imported, what: String| imported.unsupported.push(what);
 
@@ -353,6 +363,49 @@ pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, De
         let _ = normalize(t);
     }
     Ok(imported)
+}
+
+/// A vhost's metadata as `GET /api/vhosts/{name}` and a definitions
+/// document's vhost entry hold it: `metadata` on 4.x, the same fields at
+/// the top on 3.x. An empty description or tag list is none (a vhost PUT
+/// without them clears them, so nothing is lost), and so is a default
+/// queue type of "undefined" (3.10, which keeps none).
+pub fn vhost_settings(v: &Value) -> VhostSettings {
+    let field = |name: &str| {
+        v.get("metadata")
+            .and_then(|m| m.get(name))
+            .or_else(|| v.get(name))
+    };
+    let tags = field("tags").map(|tags| {
+        let mut list: Vec<String> = match tags {
+            Value::Array(items) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect(),
+            Value::String(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect(),
+            _ => Vec::new(),
+        };
+        list.sort();
+        list.dedup();
+        list
+    });
+    VhostSettings {
+        description: field("description")
+            .and_then(Value::as_str)
+            .filter(|d| !d.is_empty())
+            .map(String::from),
+        tags: tags.filter(|t| !t.is_empty()),
+        default_queue_type: field("default_queue_type")
+            .and_then(Value::as_str)
+            .and_then(crate::topology::queue_type),
+        origin: Origin::default(),
+    }
 }
 
 /// The release whose definitions export leaves out internal exchanges.

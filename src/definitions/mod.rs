@@ -10,4 +10,6 @@ mod export;
 mod import;
 
 pub use export::to_definitions;
-pub use import::{DefinitionsError, Imported, binding_key, from_definitions, parse_apply_to};
+pub use import::{
+    DefinitionsError, Imported, binding_key, from_definitions, parse_apply_to, vhost_settings,
+};

@@ -2,7 +2,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::source::Span;
-use crate::topology::{Binding, DestinationType, Exchange, Policy, Queue, User};
+use crate::topology::{Binding, DestinationType, Exchange, Policy, Queue, User, VhostSettings};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -49,6 +49,10 @@ pub struct Attr {
     pub name: String,
     pub before: Option<Value>,
     pub after: Option<Value>,
+    /// Where `after` comes from when the spec does not state it (a queue's
+    /// type from a default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 /// What a change is about: the object's kind and identity, as the broker
@@ -88,7 +92,9 @@ impl Key {
 /// it. Users carry their permissions, so the permission kinds hold a user.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Object {
-    Vhost(String),
+    /// A vhost and the metadata to give it: the spec's where it states
+    /// them, the broker's elsewhere (a PUT sets every field).
+    Vhost(String, VhostSettings),
     Exchange(Exchange),
     Queue(Queue),
     Binding(Binding),

@@ -35,14 +35,7 @@ pub fn diff(desired: &Topology, live: &Topology, options: &Options) -> Plan {
         vhost: desired.vhost.clone(),
         ..Plan::default()
     };
-    if options.vhost_missing {
-        let mut change = Change::new(
-            Action::Create,
-            ObjectKind::Vhost,
-            &desired.vhost,
-            Key::Named(ObjectKind::Vhost, desired.vhost.clone()),
-        );
-        change.desired = Some(Object::Vhost(desired.vhost.clone()));
+    if let Some(change) = vhost(desired, live, options.vhost_missing) {
         plan.changes.push(change);
     }
     let mut out = Out {
@@ -76,6 +69,7 @@ pub fn diff(desired: &Topology, live: &Topology, options: &Options) -> Plan {
             queue_attrs,
         ),
     );
+    queue_types(&mut out, desired);
     bindings(&mut out, desired, live, &ignored);
     rebind_replaced(&mut out, desired, live);
     compare(
@@ -93,6 +87,92 @@ pub fn diff(desired: &Topology, live: &Topology, options: &Options) -> Plan {
     permit_replaced(&mut out, desired);
     super::order::sort(&mut plan.changes);
     plan
+}
+
+/// The vhost: created when missing, with the metadata the spec states;
+/// updated when a stated field differs from the broker's. A default queue
+/// type is compared only where the broker keeps one (not on 3.10, which
+/// takes it and drops it).
+fn vhost(desired: &Topology, live: &Topology, missing: bool) -> Option<Change> {
+    let stated = &desired.settings;
+    let theirs = &live.settings;
+    let attrs = |s: &crate::topology::VhostSettings, with_type: bool| -> Attrs {
+        let mut a = Attrs::new();
+        if let Some(d) = &s.description {
+            a.insert("description".into(), json!(d));
+        }
+        if let Some(t) = &s.tags {
+            a.insert("tags".into(), json!(t));
+        }
+        if let Some(t) = s.default_queue_type.filter(|_| with_type) {
+            a.insert("default_queue_type".into(), json!(t.as_str()));
+        }
+        a
+    };
+    let key = Key::Named(ObjectKind::Vhost, desired.vhost.clone());
+    let (action, attributes) = if missing {
+        (
+            Action::Create,
+            attr_diff(&Attrs::new(), &attrs(stated, true)),
+        )
+    } else {
+        let with_type = theirs.default_queue_type.is_some();
+        // Only the fields the spec states are compared; the broker's
+        // missing description and tags are empty ones.
+        let mut before = attrs(
+            &crate::topology::VhostSettings {
+                description: Some(theirs.description.clone().unwrap_or_default()),
+                tags: Some(theirs.tags.clone().unwrap_or_default()),
+                ..theirs.clone()
+            },
+            with_type,
+        );
+        let after = attrs(stated, with_type);
+        before.retain(|k, _| after.contains_key(k));
+        let changed = attr_diff(&before, &after);
+        if changed.is_empty() {
+            return None;
+        }
+        (Action::Update, changed)
+    };
+    // What a PUT sets: the spec's fields over the broker's.
+    let merged = crate::topology::VhostSettings {
+        description: stated.description.clone().or(theirs.description.clone()),
+        tags: stated.tags.clone().or(theirs.tags.clone()),
+        default_queue_type: stated.default_queue_type.or(theirs.default_queue_type),
+        origin: stated.origin.clone(),
+    };
+    let mut change = Change::new(action, ObjectKind::Vhost, &desired.vhost, key);
+    change.attributes = attributes;
+    change.span = stated.origin.span;
+    change.desired = Some(Object::Vhost(desired.vhost.clone(), merged));
+    change.live = (!missing).then(|| Object::Vhost(live.vhost.clone(), theirs.clone()));
+    Some(change)
+}
+
+/// Says where a queue's type comes from when the queue does not state it,
+/// on the queue's create or replace; notes each queue that keeps its live
+/// type against a default, which a plan never changes.
+fn queue_types(out: &mut Out, desired: &Topology) {
+    for c in &mut out.plan.changes {
+        let Some(Object::Queue(q)) = &c.desired else {
+            continue;
+        };
+        if q.type_from.is_stated() {
+            continue;
+        }
+        if let Some(a) = c.attributes.iter_mut().find(|a| a.name == "type") {
+            a.from = Some(q.type_from.describe().to_string());
+        }
+    }
+    for q in desired.queues.values() {
+        if let crate::topology::TypeFrom::Kept(default) = q.type_from {
+            out.plan.notes.push(format!(
+                "queue {:?} stays {}, as the broker has it: it states no type, and the default would make it {default}; give it `type: {default}` to convert it (a replace)",
+                q.name, q.queue_type
+            ));
+        }
+    }
 }
 
 struct Out<'p> {
@@ -143,6 +223,7 @@ impl Out<'_> {
                     name: n,
                     before: Some(v),
                     after: None,
+                    from: None,
                 })
                 .collect();
             change.live = Some(live);
@@ -179,6 +260,7 @@ fn compare<T>(
                         name: n,
                         before: None,
                         after: Some(v),
+                        from: None,
                     })
                     .collect();
                 change.span = span(d);
@@ -217,6 +299,7 @@ fn attr_diff(before: &Attrs, after: &Attrs) -> Vec<Attr> {
             name: n.clone(),
             before: before.get(n).cloned(),
             after: after.get(n).cloned(),
+            from: None,
         })
         .collect()
 }
@@ -475,6 +558,7 @@ pub(super) fn password_attr(d: &User, before: Option<&str>) -> Attr {
         name: "password".into(),
         before: before.map(|b| json!(b)),
         after: Some(json!(format!("from ${var}"))),
+        from: None,
     }
 }
 
@@ -496,6 +580,7 @@ fn users(out: &mut Out, desired: &Topology, live: &Topology) {
                         name: "tags".into(),
                         before: None,
                         after: Some(tags(d)),
+                        from: None,
                     },
                     password_attr(d, None),
                 ],
@@ -508,6 +593,7 @@ fn users(out: &mut Out, desired: &Topology, live: &Topology) {
                     name: "tags".into(),
                     before: Some(tags(lu)),
                     after: Some(tags(d)),
+                    from: None,
                 }],
             )),
             Some(_) => {}

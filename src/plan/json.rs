@@ -35,6 +35,7 @@ pub fn to_json(plan: &Plan, sources: Option<&SourceMap>) -> Value {
         "changes": changes,
         "unmanaged": unmanaged,
         "effective_policies": plan.effective_policies,
+        "notes": plan.notes,
         "summary": plan.summary(),
     })
 }

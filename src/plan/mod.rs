@@ -33,6 +33,10 @@ pub struct Plan {
     /// because `--prune` was not given.
     pub unmanaged: Vec<(ObjectKind, String)>,
     pub effective_policies: Vec<EffectivePolicy>,
+    /// What the plan leaves as it is on purpose and the reader should know
+    /// (a queue that keeps its live type against a default).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Fingerprint of the live state the plan was computed from.
     pub fingerprint: String,
 }

@@ -27,7 +27,7 @@ pub fn to_text(plan: &Plan, target: &str, color: bool) -> String {
     if plan
         .changes
         .first()
-        .is_some_and(|c| c.kind == ObjectKind::Vhost)
+        .is_some_and(|c| c.kind == ObjectKind::Vhost && c.action == Action::Create)
     {
         let _ = writeln!(
             out,
@@ -73,6 +73,10 @@ pub fn to_text(plan: &Plan, target: &str, color: bool) -> String {
                 }
                 (None, None) => continue,
             };
+            let line = match &a.from {
+                Some(from) => format!("{line} (from {})", shown(from)),
+                None => line,
+            };
             let _ = writeln!(out, "      {line}");
         }
     }
@@ -103,6 +107,12 @@ pub fn to_text(plan: &Plan, target: &str, color: bool) -> String {
                 ));
             }
             let _ = writeln!(out, "{line}");
+        }
+    }
+    if !plan.notes.is_empty() {
+        out.push_str("\nNotes:\n");
+        for note in &plan.notes {
+            let _ = writeln!(out, "  {}", shown(note));
         }
     }
     if !plan.unmanaged.is_empty() {
@@ -160,6 +170,7 @@ mod tests {
             name: name.into(),
             before,
             after,
+            from: None,
         }
     }
 

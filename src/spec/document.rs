@@ -19,10 +19,12 @@ pub type Named<T> = BTreeMap<Spanned<String>, T>;
 pub struct SpecFile {
     /// Spec format version; only 1 exists.
     pub version: Spanned<u32>,
-    /// The virtual host the topology lives in. Defaults to "/". All files of a
-    /// topology must agree.
+    /// The virtual host the topology lives in: its name (default "/"), or
+    /// a mapping with its `name` and metadata (`description`, `tags`,
+    /// `default_queue_type`), which one file of the topology states. All
+    /// files of a topology must agree on the name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vhost: Option<Spanned<String>>,
+    pub vhost: Option<super::VhostSpec>,
     /// The RabbitMQ broker this topology is meant for. Checks whose answer
     /// depends on the release use it; without it they cover every
     /// supported release (see docs/checks.md, Broker versions).
@@ -63,6 +65,11 @@ pub struct SpecFile {
 }
 
 impl SpecFile {
+    /// The vhost the file names ("/" when it names none).
+    pub fn vhost_name(&self) -> &str {
+        self.vhost.as_ref().map_or("/", |v| v.name.value.as_str())
+    }
+
     /// The file's `defaults.queue_type`, if set.
     pub fn default_queue_type(&self) -> Option<QueueType> {
         self.defaults

@@ -18,7 +18,19 @@ pub const SCHEMA_HEADER: &str = "# yaml-language-server: $schema=../schemas/warr
 pub fn from_topology(t: &Topology) -> SpecFile {
     let mut spec = SpecFile {
         version: b(1),
-        vhost: Some(b(t.vhost.clone())),
+        vhost: Some(super::VhostSpec {
+            name: b(t.vhost.clone()),
+            settings: super::VhostSettingsSpec {
+                name: b(t.vhost.clone()),
+                description: t.settings.description.clone().map(b::<_>),
+                tags: t
+                    .settings
+                    .tags
+                    .as_ref()
+                    .map(|tags| tags.iter().cloned().map(b::<_>).collect()),
+                default_queue_type: t.settings.default_queue_type.map(b::<_>),
+            },
+        }),
         ..SpecFile::default()
     };
     for x in t.exchanges.values() {

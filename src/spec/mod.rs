@@ -18,6 +18,7 @@ pub mod schema;
 mod service;
 mod spanned;
 mod user;
+mod vhost;
 mod yaml;
 
 pub use crate::vocabulary::Duration;
@@ -34,4 +35,5 @@ pub use queue::{DeadLetterSpec, QueueSpec};
 pub use service::{ConsumeSpec, EmitSpec, IdempotencySpec, RetrySpec, ServiceSpec};
 pub use spanned::{Loc, Spanned};
 pub use user::UserSpec;
+pub use vhost::{VhostSettingsSpec, VhostSpec};
 pub use yaml::to_yaml;

@@ -41,11 +41,32 @@ fn file_vhost(path: &Path) -> Option<String> {
         return None;
     }
     let text = std::fs::read_to_string(path).ok()?;
-    let Some(line) = text.lines().find(|l| l.starts_with("vhost:")) else {
+    let mut lines = text.lines().skip_while(|l| !l.starts_with("vhost:"));
+    let Some(line) = lines.next() else {
         return Some("/".into());
     };
-    let map: std::collections::BTreeMap<String, String> = serde_saphyr::from_str(line).ok()?;
-    map.get("vhost").cloned()
+    // `vhost: NAME`, `vhost: { name: NAME, .. }`, or a block whose
+    // indented `name:` line follows.
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Vhost {
+        Name(String),
+        Settings { name: String },
+    }
+    let one_line: Option<std::collections::BTreeMap<String, Option<Vhost>>> =
+        serde_saphyr::from_str(line).ok();
+    match one_line?.remove("vhost")? {
+        Some(Vhost::Name(name) | Vhost::Settings { name }) => Some(name),
+        None => {
+            let name = lines
+                .take_while(|l| l.starts_with(' ') || l.trim().is_empty())
+                .map(str::trim)
+                .find(|l| l.starts_with("name:"))?;
+            let map: std::collections::BTreeMap<String, String> =
+                serde_saphyr::from_str(name).ok()?;
+            map.get("name").cloned()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -63,6 +84,12 @@ mod tests {
         let shop = write("a.yaml", "version: 1\nvhost: \"shop\" # quoted\n");
         let plain = write("b.yaml", "version: 1\n");
         let other = write("c.yml", "version: 1\nvhost: other\n");
+        let long = write(
+            "d.yaml",
+            "version: 1\nvhost:\n  description: x\n  name: shop\nexchanges: {}\n",
+        );
+        let flow = write("e.yaml", "version: 1\nvhost: { name: shop, tags: [a] }\n");
+        assert_eq!(peek_vhost(&[long, flow]).as_deref(), Some("shop"));
         assert_eq!(
             peek_vhost(std::slice::from_ref(&shop)).as_deref(),
             Some("shop")

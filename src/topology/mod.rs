@@ -15,6 +15,7 @@ pub mod policy_match;
 mod queue;
 mod service;
 mod user;
+mod vhost;
 
 use std::collections::BTreeMap;
 
@@ -35,11 +36,15 @@ pub use service::{
     IdempotencyKey, IdempotencyStore, Retry, Service, delay_exchange,
 };
 pub use user::{Permissions, TopicPermission, User, default_password_env};
+pub use vhost::{LiveTypes, TypeFrom, VhostSettings, takes_default};
 
 /// The objects of one vhost, keyed by name where RabbitMQ keys them by name.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Topology {
     pub vhost: String,
+    /// The vhost's description, tags and default queue type, where stated.
+    #[serde(skip_serializing_if = "VhostSettings::is_empty")]
+    pub settings: VhostSettings,
     pub exchanges: BTreeMap<String, Exchange>,
     pub queues: BTreeMap<String, Queue>,
     pub bindings: Vec<Binding>,

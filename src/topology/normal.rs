@@ -61,6 +61,7 @@ pub fn normalize(topology: &mut Topology) -> Vec<Disagreement> {
             .and_then(queue_type)
         {
             q.queue_type = kind;
+            q.type_from = crate::topology::TypeFrom::Queue;
             q.arguments.remove(QUEUE_TYPE);
             rename_attr(&mut q.origin, QUEUE_TYPE, "type");
         }

@@ -2,7 +2,7 @@ use serde::Serialize;
 
 use super::arguments::{as_str, as_u64};
 use super::exchange::is_plain;
-use super::{Arguments, Origin, QueueType};
+use super::{Arguments, Origin, QueueType, TypeFrom};
 
 /// A queue. Settings live in `arguments` under their RabbitMQ names
 /// (`x-message-ttl`, ...), the form the broker and definitions exports use;
@@ -14,6 +14,9 @@ pub struct Queue {
     pub name: String,
     #[serde(rename = "type")]
     pub queue_type: QueueType,
+    /// Where `queue_type` was decided; not part of what the broker holds.
+    #[serde(skip)]
+    pub type_from: TypeFrom,
     pub durable: bool,
     pub auto_delete: bool,
     pub exclusive: bool,
@@ -55,6 +58,7 @@ impl Queue {
         Queue {
             name: name.into(),
             queue_type,
+            type_from: TypeFrom::Queue,
             durable: true,
             auto_delete: false,
             exclusive: false,

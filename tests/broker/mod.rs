@@ -7,3 +7,4 @@ mod round_trip;
 mod routing_differential;
 mod status;
 mod versions;
+mod vhost;

@@ -110,6 +110,20 @@ async fn corpus_plans_empty_and_exports_back() {
                 ));
                 continue;
             }
+            // A one-vhost import leaves the vhost's metadata alone; a
+            // whole-broker import sets it: as that one, set it too.
+            if !desired.settings.is_empty() {
+                let exported = to_definitions(&desired);
+                vhost
+                    .http
+                    .put_json(
+                        &format!("vhosts/{}", warren::broker::segment(&vhost.name)),
+                        &exported["vhosts"][0]["metadata"],
+                        "set the vhost's metadata",
+                    )
+                    .await
+                    .unwrap();
+            }
             let ran = Warren::new()
                 .args([
                     "plan",

@@ -26,9 +26,9 @@ impl Compiler {
         // exchange some service generated (a delay exchange among them) is
         // known and refused.
         for refuse in [false, true] {
-            for (name, queue_type) in &services {
+            for (name, file_default) in &services {
                 if let Some(service) = self.topology.services.get(name).cloned() {
-                    self.delay_chains(&service, *queue_type, refuse);
+                    self.delay_chains(&service, *file_default, refuse);
                 }
             }
         }
@@ -37,12 +37,7 @@ impl Compiler {
     /// Generates the delay chains `service`'s delayed emits need into
     /// declared exchanges (a chain two services share is generated once),
     /// or, when `refuse`, reports those into generated ones.
-    fn delay_chains(&mut self, service: &Service, queue_type: QueueType, refuse: bool) {
-        // A TTL queue cannot be a stream (no TTL, no dead-lettering).
-        let queue_type = match queue_type {
-            QueueType::Stream => QueueType::Quorum,
-            other => other,
-        };
+    fn delay_chains(&mut self, service: &Service, file_default: Option<QueueType>, refuse: bool) {
         for emit in &service.emits {
             let Some(delay) = emit.delay else { continue };
             let name = delay_exchange(&emit.exchange, delay);
@@ -78,7 +73,7 @@ impl Compiler {
                 &emit.exchange,
                 delay,
                 span,
-                queue_type,
+                file_default,
             );
         }
     }
@@ -90,7 +85,7 @@ impl Compiler {
         target: &str,
         delay: crate::vocabulary::Duration,
         span: Option<Span>,
-        queue_type: QueueType,
+        file_default: Option<QueueType>,
     ) {
         if self
             .seen
@@ -107,10 +102,15 @@ impl Compiler {
         {
             return;
         }
-        let mut queue = Queue::new(name, queue_type, Origin::generated(service, span));
+        let mut queue = Queue::new(name, QueueType::Classic, Origin::generated(service, span));
         queue
             .arguments
             .insert("x-message-ttl".into(), Value::from(delay.millis));
+        self.default_type(&mut queue, file_default);
+        // A TTL queue cannot be a stream (no TTL, no dead-lettering).
+        if queue.queue_type == QueueType::Stream {
+            queue.queue_type = QueueType::Quorum;
+        }
         super::retry::dead_letter(&mut queue, target, None);
         queue.consumer = Consumer::Expiry;
         self.topology.queues.insert(name.to_string(), queue);

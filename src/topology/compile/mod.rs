@@ -19,7 +19,12 @@ mod values;
 use crate::diagnostic::{Diagnostic, codes};
 use crate::source::{FileId, Span};
 use crate::spec::{Loaded, Loc, Spanned, SpecFile};
-use crate::topology::{Exchange, Origin, Policy, Topology, User, canonical};
+use std::collections::BTreeMap;
+
+use crate::topology::{
+    Exchange, LiveTypes, Origin, Policy, Queue, QueueType, Topology, TypeFrom, User, canonical,
+    takes_default,
+};
 
 use names::{Kind, Seen};
 
@@ -27,9 +32,20 @@ use names::{Kind, Seen};
 /// the same vhost (or none, for "/") are merged, in the order they were
 /// loaded, so one directory can hold the topologies of several vhosts.
 pub fn compile(loaded: &Loaded) -> (Vec<Topology>, Vec<Diagnostic>) {
+    compile_for(loaded, &BTreeMap::new())
+}
+
+/// [`compile`] knowing what each live vhost says of queue types: a queue
+/// that states no type keeps the one it has there, and one that does not
+/// exist yet takes the live vhost's default when neither its file nor the
+/// spec's vhost gives one (see `TypeFrom`).
+pub fn compile_for(
+    loaded: &Loaded,
+    live: &BTreeMap<String, LiveTypes>,
+) -> (Vec<Topology>, Vec<Diagnostic>) {
     let mut groups: Vec<(&str, Vec<&(FileId, SpecFile)>)> = Vec::new();
     for entry in &loaded.files {
-        let vhost = entry.1.vhost.as_ref().map_or("/", |v| v.value.as_str());
+        let vhost = entry.1.vhost_name();
         match groups.iter_mut().find(|(v, _)| *v == vhost) {
             Some((_, files)) => files.push(entry),
             None => groups.push((vhost, vec![entry])),
@@ -39,7 +55,7 @@ pub fn compile(loaded: &Loaded) -> (Vec<Topology>, Vec<Diagnostic>) {
     let topologies = groups
         .into_iter()
         .map(|(vhost, files)| {
-            let (topology, found) = compile_vhost(vhost, &files);
+            let (topology, found) = compile_vhost(vhost, &files, live.get(vhost));
             diagnostics.extend(found);
             topology
         })
@@ -48,7 +64,11 @@ pub fn compile(loaded: &Loaded) -> (Vec<Topology>, Vec<Diagnostic>) {
 }
 
 /// Compiles the files of one vhost.
-fn compile_vhost(vhost: &str, files: &[&(FileId, SpecFile)]) -> (Topology, Vec<Diagnostic>) {
+fn compile_vhost(
+    vhost: &str,
+    files: &[&(FileId, SpecFile)],
+    live: Option<&LiveTypes>,
+) -> (Topology, Vec<Diagnostic>) {
     let mut cx = Compiler {
         topology: Topology {
             vhost: vhost.to_string(),
@@ -58,10 +78,18 @@ fn compile_vhost(vhost: &str, files: &[&(FileId, SpecFile)]) -> (Topology, Vec<D
         seen: Seen::default(),
         delay_chains: Default::default(),
         delay_types: Vec::new(),
+        vhost_default: None,
+        live_queues: live.map(|l| l.queues.clone()).unwrap_or_default(),
     };
     for (file, spec) in files {
         cx.header(*file, spec);
     }
+    cx.vhost_default = match cx.topology.settings.default_queue_type {
+        Some(t) => Some((t, TypeFrom::Vhost)),
+        None => live
+            .and_then(|l| l.default_queue_type)
+            .map(|t| (t, TypeFrom::LiveVhost)),
+    };
     // Declared objects first, from every file, so that services in one file
     // can consume queues declared in another.
     for (file, spec) in files {
@@ -93,7 +121,11 @@ struct Compiler {
     delay_chains: std::collections::HashSet<String>,
     /// Each compiled service and its file's default queue type, for the
     /// delay chains generated after every service.
-    delay_types: Vec<(String, crate::topology::QueueType)>,
+    delay_types: Vec<(String, Option<QueueType>)>,
+    /// The vhost's default queue type: the spec's, else the live vhost's.
+    vhost_default: Option<(QueueType, TypeFrom)>,
+    /// The types of the queues the live vhost has.
+    live_queues: BTreeMap<String, QueueType>,
 }
 
 /// The span of a spanned value in `file`.
@@ -108,6 +140,32 @@ fn span(file: FileId, loc: Loc) -> Span {
 impl Compiler {
     fn report(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
+    }
+
+    /// Gives `queue`, which states no type, its type: the file's default,
+    /// else the vhost's where the queue can take it (the broker keeps an
+    /// exclusive, transient or auto-delete queue classic, and a queue that
+    /// expires messages cannot be a stream), else classic.
+    fn default_type(&self, queue: &mut Queue, file_default: Option<QueueType>) {
+        let (queue_type, from) = match (file_default, self.vhost_default) {
+            (Some(t), _) => (t, TypeFrom::FileDefault),
+            (None, Some((t, from)))
+                if takes_default(
+                    t,
+                    queue.durable,
+                    queue.exclusive,
+                    queue.auto_delete,
+                    queue.message_ttl().is_some(),
+                ) =>
+            {
+                (t, from)
+            }
+            _ => (QueueType::Classic, TypeFrom::Broker),
+        };
+        (queue.queue_type, queue.type_from) = match self.live_queues.get(&queue.name) {
+            Some(live) if *live != queue_type => (*live, TypeFrom::Kept(queue_type)),
+            _ => (queue_type, from),
+        };
     }
 
     fn header(&mut self, file: FileId, spec: &SpecFile) {
@@ -152,13 +210,54 @@ impl Compiler {
                 self.topology.cluster_nodes = Some(nodes.value);
             }
         }
-        if let Some(vhost) = spec.vhost.as_ref().filter(|v| v.value.is_empty()) {
+        if let Some(vhost) = spec.vhost.as_ref().filter(|v| v.name.value.is_empty()) {
             self.report(
                 Diagnostic::new(&codes::INVALID_VALUE, "the vhost name is empty")
-                    .label(at(file, vhost), "empty vhost")
+                    .label(at(file, &vhost.name), "empty vhost")
                     .help("RabbitMQ's default vhost is \"/\": write vhost: \"/\" or leave the field out"),
             );
         }
+        if let Some(vhost) = spec.vhost.as_ref().filter(|v| !v.settings.is_empty()) {
+            self.vhost_settings(file, vhost);
+        }
+    }
+
+    /// The vhost's metadata, which one file states.
+    fn vhost_settings(&mut self, file: FileId, vhost: &crate::spec::VhostSpec) {
+        let stated = &vhost.settings;
+        if !self.topology.settings.is_empty() {
+            self.report(
+                Diagnostic::new(
+                    &codes::DUPLICATE_NAME,
+                    format!("the settings of vhost {:?} are stated twice", vhost.name.value),
+                )
+                .label(at(file, &vhost.name), "stated again here")
+                .label(self.topology.settings.origin.span, "first stated here")
+                .help("state description, tags and default_queue_type in one file; the others name the vhost alone (vhost: NAME)"),
+            );
+            return;
+        }
+        let mut origin = Origin::at(at(file, &vhost.name));
+        let settings = &mut self.topology.settings;
+        if let Some(d) = &stated.description {
+            settings.description = Some(d.value.clone());
+            origin.with_attr("description", at(file, d));
+        }
+        if let Some(tags) = &stated.tags {
+            let mut list: Vec<String> = tags.iter().map(|t| t.value.clone()).collect();
+            // The broker keeps tags as a set, in no promised order.
+            list.sort();
+            list.dedup();
+            settings.tags = Some(list);
+            if let Some(first) = tags.first() {
+                origin.with_attr("tags", at(file, first));
+            }
+        }
+        if let Some(t) = &stated.default_queue_type {
+            settings.default_queue_type = Some(t.value);
+            origin.with_attr("default_queue_type", at(file, t));
+        }
+        settings.origin = origin;
     }
 
     fn exchanges(&mut self, file: FileId, spec: &SpecFile) {
@@ -346,4 +445,109 @@ impl Compiler {
 
 fn first_line(text: &str) -> String {
     text.lines().last().unwrap_or(text).trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::load_str;
+
+    const SPEC: &str = "version: 1\nvhost: VHOST\nDEFAULTS\nexchanges: { ev: { type: topic } }\nqueues:\n  typed: { type: classic, external: true, bindings: [{ exchange: ev, key: a }] }\n  plain: { external: true, bindings: [{ exchange: ev, key: b }] }\n  scratch: { durable: false, external: true, bindings: [{ exchange: ev, key: c }] }\n";
+
+    fn types(
+        vhost: &str,
+        defaults: &str,
+        live: Option<LiveTypes>,
+    ) -> Vec<(String, QueueType, TypeFrom)> {
+        let text = SPEC.replace("VHOST", vhost).replace("DEFAULTS", defaults);
+        let loaded = load_str("t.yaml", &text);
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        let live: BTreeMap<String, LiveTypes> =
+            live.into_iter().map(|l| ("shop".to_string(), l)).collect();
+        let (topologies, diagnostics) = compile_for(&loaded, &live);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        topologies[0]
+            .queues
+            .values()
+            .map(|q| (q.name.clone(), q.queue_type, q.type_from))
+            .collect()
+    }
+
+    fn one(found: &[(String, QueueType, TypeFrom)], name: &str) -> (QueueType, TypeFrom) {
+        found
+            .iter()
+            .find(|(n, ..)| n == name)
+            .map(|(_, t, f)| (*t, *f))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_queue_type_comes_from_the_queue_then_the_file_then_the_vhost_then_the_broker() {
+        use QueueType::*;
+        let plain = types("shop", "", None);
+        assert_eq!(one(&plain, "typed"), (Classic, TypeFrom::Queue));
+        assert_eq!(one(&plain, "plain"), (Classic, TypeFrom::Broker));
+        let vhost = types("{ name: shop, default_queue_type: quorum }", "", None);
+        assert_eq!(one(&vhost, "plain"), (Quorum, TypeFrom::Vhost));
+        // A transient queue cannot take a quorum default: the broker keeps
+        // it classic, and so does warren.
+        assert_eq!(one(&vhost, "scratch"), (Classic, TypeFrom::Broker));
+        let file = types(
+            "{ name: shop, default_queue_type: quorum }",
+            "defaults: { queue_type: stream }",
+            None,
+        );
+        assert_eq!(one(&file, "plain"), (Stream, TypeFrom::FileDefault));
+        let live = LiveTypes {
+            default_queue_type: Some(Quorum),
+            queues: BTreeMap::new(),
+        };
+        let from_live = types("shop", "", Some(live.clone()));
+        assert_eq!(one(&from_live, "plain"), (Quorum, TypeFrom::LiveVhost));
+        // The spec's vhost default goes before the live one.
+        let stated = types("{ name: shop, default_queue_type: stream }", "", Some(live));
+        assert_eq!(one(&stated, "plain"), (Stream, TypeFrom::Vhost));
+    }
+
+    #[test]
+    fn an_untyped_queue_keeps_the_type_it_has_on_the_broker() {
+        use QueueType::*;
+        let live = LiveTypes {
+            default_queue_type: Some(Quorum),
+            queues: BTreeMap::from([
+                ("plain".to_string(), Classic),
+                ("typed".to_string(), Quorum),
+            ]),
+        };
+        let found = types("shop", "defaults: { queue_type: quorum }", Some(live));
+        assert_eq!(one(&found, "plain"), (Classic, TypeFrom::Kept(Quorum)));
+        // Its own type is kept even against the broker: plan replaces it.
+        assert_eq!(one(&found, "typed"), (Classic, TypeFrom::Queue));
+    }
+
+    #[test]
+    fn the_vhost_settings_are_stated_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("a.yaml"),
+            "version: 1\nvhost: { name: shop, description: Orders, tags: [prod, eu, prod] }\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("b.yaml"),
+            "version: 1\nvhost:\n  name: shop\n  default_queue_type: quorum\n",
+        )
+        .unwrap();
+        let loaded = crate::spec::load_paths(&[dir.path().to_path_buf()]).unwrap();
+        let (topologies, diagnostics) = compile(&loaded);
+        assert_eq!(topologies.len(), 1);
+        let settings = &topologies[0].settings;
+        assert_eq!(settings.description.as_deref(), Some("Orders"));
+        assert_eq!(
+            settings.tags,
+            Some(vec!["eu".to_string(), "prod".to_string()])
+        );
+        let codes: Vec<&str> = diagnostics.iter().map(|d| d.code.id).collect();
+        assert_eq!(codes, ["E103"], "{diagnostics:?}");
+    }
 }

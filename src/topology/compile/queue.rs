@@ -4,7 +4,7 @@ use super::{Compiler, at};
 use crate::diagnostic::{Diagnostic, codes};
 use crate::source::FileId;
 use crate::spec::{QueueSpec, Spanned};
-use crate::topology::{Origin, Queue, QueueType, canonical};
+use crate::topology::{Origin, QUEUE_TYPE, Queue, QueueType, canonical};
 use crate::vocabulary::Setting;
 
 pub(super) fn build(
@@ -15,14 +15,11 @@ pub(super) fn build(
     default_type: Option<QueueType>,
     mut origin: Origin,
 ) -> Queue {
-    let queue_type = match &spec.kind {
-        Some(t) => {
-            origin.with_attr("type", at(file, t));
-            t.value
-        }
-        None => default_type.unwrap_or_default(),
-    };
-    let mut queue = Queue::new(name, queue_type, origin);
+    let stated = spec.kind.as_ref().map(|t| {
+        origin.with_attr("type", at(file, t));
+        t.value
+    });
+    let mut queue = Queue::new(name, stated.unwrap_or_default(), origin);
     if let Some(d) = &spec.durable {
         queue.durable = d.value;
         queue.origin.with_attr("durable", at(file, d));
@@ -94,6 +91,10 @@ pub(super) fn build(
             .label(queue.origin.attr("x-dead-letter-routing-key"), "routing key alone")
             .help("RabbitMQ refuses x-dead-letter-routing-key without x-dead-letter-exchange: use dead_letter: { exchange: X, routing_key: K } (exchange \"\" is the default exchange)"),
         );
+    }
+    // A raw x-queue-type states the type too (normalise lifts it later).
+    if stated.is_none() && !spec.arguments.keys().any(|k| k.value == QUEUE_TYPE) {
+        cx.default_type(&mut queue, default_type);
     }
     queue
 }

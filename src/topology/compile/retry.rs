@@ -45,10 +45,18 @@ impl Compiler {
             return None;
         }
         let held = main.per_instance;
-        let queue_type = if held {
-            default_type.unwrap_or(QueueType::Classic)
+        // The chain's queues take the main queue's type; a per-instance
+        // queue is classic, so its DLQ takes the default a queue would.
+        let (queue_type, type_from) = if held {
+            let mut dlq = Queue::new(
+                format!("{service}.dlq"),
+                QueueType::Classic,
+                Origin::default(),
+            );
+            self.default_type(&mut dlq, default_type);
+            (dlq.queue_type, dlq.type_from)
         } else {
-            main.queue_type
+            (main.queue_type, main.type_from)
         };
         let retry_exchange = format!("{service}.retry");
         let dead_letter_queue = format!("{service}.dlq");
@@ -102,6 +110,7 @@ impl Compiler {
                 continue;
             }
             let mut q = Queue::new(&name, queue_type, Origin::generated(service, delay_span));
+            q.type_from = type_from;
             q.arguments
                 .insert("x-message-ttl".into(), Value::from(delay.value.millis));
             dead_letter_to(&mut q, queue);
@@ -130,6 +139,7 @@ impl Compiler {
                 queue_type,
                 Origin::generated(service, span),
             );
+            dlq.type_from = type_from;
             // Read by `warren dlq`, not by the service.
             dlq.consumer = Consumer::External;
             self.topology.queues.insert(dead_letter_queue.clone(), dlq);

@@ -23,10 +23,7 @@ impl Compiler {
             let service = self.service(file, name, s, default_type);
             // Delay chains come once every service is in: an emit may name
             // an exchange another service generates.
-            self.delay_types.push((
-                name.value.clone(),
-                default_type.unwrap_or(QueueType::Classic),
-            ));
+            self.delay_types.push((name.value.clone(), default_type));
             self.topology.services.insert(name.value.clone(), service);
         }
     }
