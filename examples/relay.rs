@@ -4,6 +4,8 @@
 //!
 //! ```text
 //! relay warren   SPEC          warren's Rust API, a trivial handler
+//! relay retrying SPEC          the same, failing each message's first
+//!                              attempt (bench/retry.sh)
 //! relay baseline SPEC          the same relay written by hand on lapin
 //! relay http-handler ADDR      a trivial handler for the http kind
 //! relay load SPEC N            publish N persistent messages (confirmed)
@@ -28,7 +30,7 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Confirmation};
 use warren::topology::{Service, Topology};
-use warren::worker::{Event, Runner, handler};
+use warren::worker::{Event, Failure, Runner, handler};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -37,12 +39,13 @@ async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
-        ["warren", spec] => warren_relay(spec).await,
+        ["warren", spec] => warren_relay(spec, false).await,
+        ["retrying", spec] => warren_relay(spec, true).await,
         ["baseline", spec] => baseline(spec).await,
         ["http-handler", addr] => http_handler(addr).await,
         ["load", spec, n] => load(spec, n.parse()?).await,
         ["wait", spec, queue, n] => wait(spec, queue, n.parse()?).await,
-        _ => Err("usage: relay warren|baseline SPEC | http-handler ADDR | load SPEC N | wait SPEC QUEUE N".into()),
+        _ => Err("usage: relay warren|retrying|baseline SPEC | http-handler ADDR | load SPEC N | wait SPEC QUEUE N".into()),
     }
 }
 
@@ -87,7 +90,10 @@ fn stop_on_signal() -> tokio_util::sync::CancellationToken {
     cancel
 }
 
-async fn warren_relay(spec: &str) -> Result<(), Error> {
+/// The relay on warren's Rust API; with `fail_first`, every message's
+/// first attempt is a transient failure, so each one goes through the
+/// service's retry once.
+async fn warren_relay(spec: &str, fail_first: bool) -> Result<(), Error> {
     let (topology, relay) = topology(spec)?;
     let key = relay
         .emits
@@ -100,7 +106,12 @@ async fn warren_relay(spec: &str) -> Result<(), Error> {
             "relay",
             handler::function(move |m| {
                 let key = key.clone();
-                async move { Ok(vec![Event::new(key, m.body)]) }
+                async move {
+                    if fail_first && m.attempt == 1 {
+                        return Err(Failure::transient("first attempt"));
+                    }
+                    Ok(vec![Event::new(key, m.body)])
+                }
             }),
         )?
         .run(stop_on_signal())

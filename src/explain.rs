@@ -46,6 +46,8 @@ pub struct RetrySchedule {
     pub dead_letter_queue: String,
     /// The worker waits out each delay itself (a per-instance consumer).
     pub held: bool,
+    /// The service's quorum queue delays each redelivery itself.
+    pub broker: Option<crate::topology::BrokerRetry>,
 }
 
 /// Explains `service`; `None` when the topology has no such service.
@@ -104,10 +106,11 @@ pub fn explain(t: &Topology, service: &str) -> Option<Explanation> {
         })
         .collect();
     let retry = s.retry.as_ref().map(|r| RetrySchedule {
-        delays: r.delays.iter().map(ToString::to_string).collect(),
+        delays: r.schedule().iter().map(ToString::to_string).collect(),
         exchange: r.exchange.clone(),
         dead_letter_queue: r.dead_letter_queue.clone(),
         held: r.held,
+        broker: r.broker,
     });
     let dead_letters = queue.as_ref().and_then(|q| t.queues.get(q)).and_then(|q| {
         match (q.dead_letter_exchange()?, q.dead_letter_routing_key()) {
@@ -186,7 +189,18 @@ pub fn render_text(e: &Explanation) -> String {
     }
     match &e.retry {
         Some(r) => {
-            let (how, dlq) = if r.held {
+            let (how, dlq) = if let Some(b) = &r.broker {
+                (
+                    format!(
+                        ", each redelivered by the queue itself ({} more per failure, at most {}; the worker rejects a failure back), {} attempts in all",
+                        b.min, b.max, b.attempts
+                    ),
+                    format!(
+                        " (through exchange {}); a message still unsettled after {} deliveries is dead-lettered by the queue's delivery limit",
+                        r.exchange, b.attempts
+                    ),
+                )
+            } else if r.held {
                 (
                     ", each delay waited out by the worker with the message unacked".to_string(),
                     format!(" (through exchange {})", r.exchange),

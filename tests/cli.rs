@@ -249,7 +249,13 @@ fn route_lists_the_queues_an_event_reaches() {
         .success();
     assert!(
         ran.stdout
-            .ends_with("queues: audit, inventory, notification\n"),
+            .contains("\nqueues: audit, inventory, notification\n"),
+        "{}",
+        ran.stdout
+    );
+    // What a failure does next, for each service reading one of them.
+    assert!(
+        ran.stdout.contains("  inventory: read by inventory, a failure retried through delay queues after 5s, 30s, 5m, then inventory.dlq\n"),
         "{}",
         ran.stdout
     );

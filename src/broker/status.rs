@@ -17,6 +17,10 @@ pub struct QueueNow {
     pub exists: bool,
     pub ready: u64,
     pub unacked: u64,
+    /// Failed deliveries a quorum queue holds back before redelivering
+    /// them (`retry: { via: broker }`, RabbitMQ 4.3); 0 elsewhere.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub delayed: u64,
     pub consumers: u64,
     /// Messages per second, as the management API averages them.
     pub publish_rate: f64,
@@ -32,6 +36,10 @@ pub struct QueueNow {
     /// The members that are running and in the Raft group now.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub online: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl QueueNow {
@@ -76,13 +84,18 @@ pub struct ServiceStatus {
     pub queue: QueueNow,
     /// The retry chain's delay queues, shortest delay first.
     pub retry_queues: Vec<QueueNow>,
+    /// Whether the service retries: through `retry_queues`, its worker's
+    /// hold, or its queue's delayed redelivery (`queue.delayed`).
+    pub retries: bool,
     pub dead_letter_queue: Option<QueueNow>,
     pub flags: Vec<Flag>,
 }
 
 impl ServiceStatus {
+    /// Messages waiting out a retry delay: in the delay queues, or held
+    /// back by the service's quorum queue itself.
     pub fn retrying(&self) -> u64 {
-        self.retry_queues.iter().map(QueueNow::depth).sum()
+        self.retry_queues.iter().map(QueueNow::depth).sum::<u64>() + self.queue.delayed
     }
 }
 
@@ -137,6 +150,8 @@ struct Live {
     messages_ready: u64,
     #[serde(default)]
     messages_unacknowledged: u64,
+    #[serde(default)]
+    messages_delayed: u64,
     #[serde(default)]
     consumers: u64,
     #[serde(default)]
@@ -224,7 +239,7 @@ pub async fn status(http: &Http, topology: &Topology) -> Result<VhostStatus, Bro
     let live: Vec<Listed> = http
         .get_json(
             &format!(
-                "queues/{}?columns=name,messages_ready,messages_unacknowledged,consumers,messages_details.rate,message_stats.publish_details.rate,message_stats.deliver_get_details.rate,leader,members,online",
+                "queues/{}?columns=name,messages_ready,messages_unacknowledged,messages_delayed,consumers,messages_details.rate,message_stats.publish_details.rate,message_stats.deliver_get_details.rate,leader,members,online",
                 segment(vhost)
             ),
             &format!("list the queues of vhost {vhost:?}"),
@@ -276,6 +291,7 @@ pub async fn status(http: &Http, topology: &Topology) -> Result<VhostStatus, Bro
             let dead_letter_queue = service.retry.as_ref().map(|r| now(&r.dead_letter_queue));
             Some(ServiceStatus {
                 service: service.name.clone(),
+                retries: service.retry.is_some(),
                 flags: flags(&queue, dead_letter_queue.as_ref()),
                 queue,
                 retry_queues,
@@ -330,6 +346,7 @@ impl Live {
             exists: true,
             ready: self.messages_ready,
             unacked: self.messages_unacknowledged,
+            delayed: self.messages_delayed,
             consumers: self.consumers,
             publish_rate: self.message_stats.publish_details.rate,
             deliver_rate: self.message_stats.deliver_get_details.rate,

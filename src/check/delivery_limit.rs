@@ -21,7 +21,9 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 .and_then(|p| p.definition.get("delivery-limit"))
                 .and_then(|v| v.as_u64())
         });
-        let attempts = retry.delays.len() as u64 + 1;
+        // A broker retry sets the limit from its own attempts; a limit
+        // stated beside it is what this check compares.
+        let attempts = u64::from(retry.attempts());
         if let Some(limit) = limit.filter(|&l| l < attempts) {
             out.push(
                 Diagnostic::new(

@@ -26,6 +26,8 @@ const CLASSIC_V1_REMOVED: Version = Version::new(4, 3);
 const TRANSIENT_DEPRECATED: Version = Version::new(4, 0);
 /// `apply-to` learns the queue types.
 const APPLY_TO_BY_TYPE: Version = Version::new(3, 12);
+/// Quorum queues delay redeliveries themselves (`x-delayed-retry-*`).
+const DELAYED_RETRY: Version = Version::new(4, 3);
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let settings = &cx.topology.settings;
@@ -45,12 +47,27 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             out,
         );
     }
+    // The queues whose delayed-retry arguments a service's `retry: { via:
+    // broker }` set: E708 below speaks for them, not the table.
+    let mut broker_retried = std::collections::BTreeSet::new();
+    for s in cx.topology.services.values() {
+        if let (Some(retry), Some(queue)) = (&s.retry, &s.queue)
+            && retry.broker.is_some()
+        {
+            broker_retried.insert(queue.as_str());
+            broker_retry(cx, &s.name, retry.span, out);
+        }
+    }
     for q in cx.topology.queues.values() {
         delivery_limit(cx, q, out);
         for (argument, value) in &q.arguments {
             let Some(setting) = Setting::by_argument(argument) else {
                 continue;
             };
+            if broker_retried.contains(q.name.as_str()) && argument.starts_with("x-delayed-retry-")
+            {
+                continue;
+            }
             let span = q.origin.attr(argument);
             let what = format!("{} queue {:?} sets {argument}", q.queue_type, q.name);
             table_rules(cx, setting, Some(q.queue_type), span, &what, out);
@@ -217,6 +234,32 @@ fn push_refusal(
         Diagnostic::new(code, format!("{what}, which {concerned} refuses"))
             .label(span, format!("refused by {concerned}"))
             .help(help),
+    );
+}
+
+/// E708: a broker retry where a targeted release ignores the queue's
+/// delayed-retry arguments. Those releases accept them and redeliver at
+/// once, so the retries would be spent in a burst.
+fn broker_retry(cx: &Context, service: &str, span: Option<Span>, out: &mut Vec<Diagnostic>) {
+    let Some(concerned) = cx.targets.before(DELAYED_RETRY) else {
+        return;
+    };
+    let help = if concerned.assumed() {
+        format!(
+            "quorum queues delay a redelivery from RabbitMQ {DELAYED_RETRY}: if the broker is that release or later, say so with `broker: {{ version: \"{DELAYED_RETRY}\" }}`; otherwise retry via queues (retry: {{ delays: [...] }})"
+        )
+    } else {
+        format!(
+            "quorum queues delay a redelivery from RabbitMQ {DELAYED_RETRY}: retry via queues (retry: {{ delays: [...] }}) on this broker"
+        )
+    };
+    out.push(
+        Diagnostic::new(
+            &codes::BROKER_RETRY_NEEDS_4_3,
+            format!("service {service:?} retries via the broker, which {concerned} does not do: every retry would come at once"),
+        )
+        .label(span, format!("needs RabbitMQ {DELAYED_RETRY}"))
+        .help(help),
     );
 }
 

@@ -180,6 +180,18 @@ pub fn render_text(
     } else {
         let queues: Vec<&str> = route.queues.iter().map(String::as_str).collect();
         text.push_str(&format!("queues: {}\n", queues.join(", ")));
+        // What a failure does next, for the services reading them.
+        for s in topology.services.values() {
+            if let (Some(q), Some(retry)) = (&s.queue, &s.retry)
+                && route.queues.contains(q)
+            {
+                text.push_str(&format!(
+                    "  {q}: read by {}, a failure {}\n",
+                    s.name,
+                    retry.summary()
+                ));
+            }
+        }
     }
     text
 }

@@ -68,6 +68,7 @@ codes! {
     REFUSED_BY_VERSION = "E703" "refused-by-version" Error "a setting every targeted RabbitMQ version refuses (x-queue-version 1 and x-queue-master-locator from 4.3; apply_to by queue type before 3.12; leader_locator on a classic queue before 4.0)";
     GROUP_LARGER_THAN_CLUSTER = "W706" "group-larger-than-cluster" Warning "a quorum queue or stream asks for more replicas than the cluster has nodes; it gets one per node";
     DELAYED_MESSAGE_PLUGIN = "W705" "delayed-message-plugin" Warning "an x-delayed-message exchange: the plugin is unmaintained, keeps delayed messages on one node, ignores mandatory and fails on RabbitMQ 4's metadata store";
+    BROKER_RETRY_NEEDS_4_3 = "E708" "broker-retry-needs-4-3" Error "retry via the broker where a targeted RabbitMQ release is older than 4.3, which takes the queue's delayed-retry settings and ignores them: every retry would come at once";
     DEPRECATED_BY_VERSION = "W707" "deprecated-by-version" Warning "a feature a targeted RabbitMQ version deprecates and still permits by default (transient non-exclusive queues from 4.0)";
     REFUSED_BY_SOME_VERSIONS = "W704" "refused-by-some-versions" Warning "a setting some of the RabbitMQ versions the spec may run on refuse; the message names them";
     // Services.
@@ -76,6 +77,7 @@ codes! {
     HANDLER_WITHOUT_QUEUE = "E603" "handler-without-queue" Error "a handler on a service that consumes nothing";
     RETRY_CONFLICT = "E604" "retry-conflict" Error "retry on a queue that already dead-letters elsewhere";
     CONFLICTING_EMIT = "E605" "conflicting-emit" Error "a service lists one routing key on one exchange twice, so a worker cannot tell which delay applies";
+    BROKER_RETRY_NEEDS_QUORUM = "E608" "broker-retry-needs-quorum" Error "retry via the broker on a queue that is not a quorum queue (classic, stream or per-instance)";
     DELAY_INTO_GENERATED = "E607" "delay-into-generated" Error "a delayed emit into an exchange warren generates (a retry or delay exchange)";
 }
 

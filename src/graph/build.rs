@@ -227,12 +227,26 @@ pub fn build(t: &Topology) -> Graph {
         if let Some(retry) = &s.retry
             && let Some(to) = id(NodeKind::Exchange, &retry.exchange)
         {
-            let delays: Vec<String> = retry.delays.iter().map(ToString::to_string).collect();
+            // A broker retry's redeliveries come from the service's own
+            // queue; the edge to the retry exchange is the way to the DLQ.
             g.edges.push(Edge {
                 from: service,
                 to,
                 kind: EdgeKind::Retry,
-                label: format!("retry {}", delays.join(", ")),
+                label: format!(
+                    "{} {}",
+                    if retry.broker.is_some() {
+                        "retry in queue"
+                    } else {
+                        "retry"
+                    },
+                    retry
+                        .schedule()
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             });
         }
     }

@@ -2,7 +2,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Duration, OneOrMany, QueueSpec, Spanned};
-use crate::vocabulary::Handler;
+use crate::vocabulary::{Handler, RetryVia};
 
 /// A service: what it consumes and emits, how it retries, who it runs as and
 /// how `warren run` hands it messages.
@@ -106,12 +106,33 @@ pub struct EmitSpec {
     pub delay: Option<Spanned<Duration>>,
 }
 
-/// Retries after a transient failure: one delay queue per delay, then the
-/// service's dead-letter queue.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+/// Retries after a transient failure, then the service's dead-letter
+/// queue: through one delay queue per delay (`delays`), or through the
+/// quorum queue's own delayed redelivery (`via: broker`, RabbitMQ 4.3:
+/// `min`, `max`, `attempts`).
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetrySpec {
+    /// `queues` (the default): a TTL queue per delay, on every release.
+    /// `broker`: the service's quorum queue delays each redelivery itself
+    /// (RabbitMQ 4.3), by `min` times the failures so far, at most `max`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Spanned<RetryVia>>,
     /// One delay per retry, in order; after the last, the message goes to
-    /// the service's dead-letter queue.
+    /// the service's dead-letter queue. For `via: queues`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub delays: Vec<Spanned<Duration>>,
+    /// The first retry's delay; each further failure adds as much again
+    /// (the broker's rule, not a list). For `via: broker`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<Spanned<Duration>>,
+    /// The longest delay (default `min`: every retry waits `min`). For
+    /// `via: broker`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<Spanned<Duration>>,
+    /// How many times the handler is called in all, the first included;
+    /// after the last failure the message goes to the dead-letter queue.
+    /// For `via: broker`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<Spanned<u32>>,
 }

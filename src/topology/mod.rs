@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use crate::vocabulary::{
-    ApplyTo, DeadLetterStrategy, ExchangeType, Handler, HeadersMatch, Overflow, QueueType,
+    ApplyTo, DeadLetterStrategy, ExchangeType, Handler, HeadersMatch, Overflow, QueueType, RetryVia,
 };
 pub use arguments::{Arguments, canonical};
 pub use binding::{Binding, DestinationType};
@@ -32,8 +32,8 @@ pub use origin::Origin;
 pub use policy::Policy;
 pub use queue::{Consumer, Queue};
 pub use service::{
-    BROKER_CONSUMER_TIMEOUT, DEFAULT_HANDLER_TIMEOUT, DEFAULT_IDEMPOTENCY_TTL, Emit, Idempotency,
-    IdempotencyKey, IdempotencyStore, Retry, Service, delay_exchange,
+    BROKER_CONSUMER_TIMEOUT, BrokerRetry, DEFAULT_HANDLER_TIMEOUT, DEFAULT_IDEMPOTENCY_TTL, Emit,
+    Idempotency, IdempotencyKey, IdempotencyStore, Retry, Service, delay_exchange,
 };
 pub use user::{Permissions, TopicPermission, User, default_password_env};
 pub use vhost::{LiveTypes, TypeFrom, VhostSettings, takes_default};

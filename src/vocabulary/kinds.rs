@@ -144,6 +144,29 @@ impl fmt::Display for QueueType {
     }
 }
 
+/// How a service's retries wait out their delays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RetryVia {
+    /// A TTL queue per delay, which dead-letters the message back (every
+    /// release; any list of delays).
+    #[default]
+    Queues,
+    /// The quorum queue's own delayed redelivery (RabbitMQ 4.3): no delay
+    /// queues; the delay grows from `min` by `min` per failure, up to
+    /// `max`.
+    Broker,
+}
+
+impl RetryVia {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetryVia::Queues => "queues",
+            RetryVia::Broker => "broker",
+        }
+    }
+}
+
 /// What a queue does when it is full (`x-overflow`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]

@@ -13,6 +13,7 @@ pub use duration::Duration;
 pub use handler::Handler;
 pub use kinds::{
     ApplyTo, DeadLetterStrategy, ExchangeType, HeadersMatch, LeaderLocator, Overflow, QueueType,
+    RetryVia,
 };
 pub use settings::{Applies, SETTINGS, Setting, ValueKind, Verdict};
 pub use version::{Concerned, SUPPORTED, Targets, Version};

@@ -14,9 +14,16 @@ use super::settle::Reason;
 /// input: a handler that reads it whole could exhaust the worker's memory.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
-/// The attempt this delivery is, from warren's own header (1 when absent
-/// or unreadable).
-pub fn attempt(properties: &BasicProperties) -> u32 {
+/// The attempt this delivery is (1 when the header is absent or
+/// unreadable): from warren's own header, or, for a retry via the broker,
+/// from the queue's count of failed deliveries (none on the first).
+pub fn attempt(properties: &BasicProperties, retry: Option<&crate::topology::Retry>) -> u32 {
+    if retry.is_some_and(|r| r.broker.is_some()) {
+        return header(properties, headers::DELIVERY_COUNT)
+            .and_then(as_u32)
+            .unwrap_or(0)
+            .saturating_add(1);
+    }
     header(properties, headers::ATTEMPT)
         .and_then(as_u32)
         .unwrap_or(1)
@@ -33,15 +40,17 @@ pub fn origin(exchange: &str, routing_key: &str, properties: &BasicProperties) -
     }
 }
 
-/// The message for `service`'s handler, or the reason it is bad input.
-/// Bodies are JSON: a content type other than JSON (none counts as JSON),
-/// a body that does not parse, or one larger than [`MAX_BODY`] is refused.
+/// The message for `service`'s handler, which is its attempt `attempt`, or
+/// the reason it is bad input. Bodies are JSON: a content type other than
+/// JSON (none counts as JSON), a body that does not parse, or one larger
+/// than [`MAX_BODY`] is refused.
 pub fn read(
     service: &str,
     exchange: &str,
     routing_key: &str,
     properties: &BasicProperties,
     data: &[u8],
+    attempt: u32,
 ) -> Result<Message, (Reason, String)> {
     if let Some(kind) = properties.content_type() {
         let kind = kind.as_str();
@@ -79,7 +88,7 @@ pub fn read(
         routing_key,
         message_id: properties.message_id().as_ref().map(|m| m.to_string()),
         correlation_id: properties.correlation_id().as_ref().map(|c| c.to_string()),
-        attempt: attempt(properties),
+        attempt,
         headers: user_headers(properties),
         body,
     })
@@ -190,46 +199,81 @@ mod tests {
 
     #[test]
     fn the_attempt_comes_from_warrens_header_in_any_integer_or_text_form() {
-        assert_eq!(attempt(&BasicProperties::default()), 1);
+        assert_eq!(attempt(&BasicProperties::default(), None), 1);
         assert_eq!(
-            attempt(&props(&[(headers::ATTEMPT, AMQPValue::LongLongInt(3))])),
+            attempt(
+                &props(&[(headers::ATTEMPT, AMQPValue::LongLongInt(3))]),
+                None
+            ),
             3
         );
         assert_eq!(
-            attempt(&props(&[(headers::ATTEMPT, AMQPValue::ShortShortUInt(2))])),
+            attempt(
+                &props(&[(headers::ATTEMPT, AMQPValue::ShortShortUInt(2))]),
+                None
+            ),
             2
         );
         let text = AMQPValue::LongString(LongString::from("4"));
-        assert_eq!(attempt(&props(&[(headers::ATTEMPT, text)])), 4);
+        assert_eq!(attempt(&props(&[(headers::ATTEMPT, text)]), None), 4);
         // Nonsense counts as a first attempt rather than failing.
         assert_eq!(
-            attempt(&props(&[(headers::ATTEMPT, AMQPValue::LongLongInt(-5))])),
+            attempt(
+                &props(&[(headers::ATTEMPT, AMQPValue::LongLongInt(-5))]),
+                None
+            ),
             1
         );
         assert_eq!(
-            attempt(&props(&[(headers::ATTEMPT, AMQPValue::Boolean(true))])),
+            attempt(
+                &props(&[(headers::ATTEMPT, AMQPValue::Boolean(true))]),
+                None
+            ),
             1
         );
+    }
+
+    #[test]
+    fn a_broker_retry_counts_attempts_from_the_queues_delivery_count() {
+        let retry = crate::topology::Retry {
+            delays: Vec::new(),
+            exchange: "svc.retry".into(),
+            delay_queues: Vec::new(),
+            dead_letter_queue: "svc.dlq".into(),
+            held: false,
+            broker: Some(crate::topology::BrokerRetry {
+                min: crate::vocabulary::Duration::from_millis(1000),
+                max: crate::vocabulary::Duration::from_millis(1000),
+                attempts: 3,
+            }),
+            span: None,
+        };
+        // The first delivery has no count; warren's own header is not
+        // what counts here.
+        let first = props(&[(headers::ATTEMPT, AMQPValue::LongLongInt(7))]);
+        assert_eq!(attempt(&first, Some(&retry)), 1);
+        let third = props(&[(headers::DELIVERY_COUNT, AMQPValue::LongLongInt(2))]);
+        assert_eq!(attempt(&third, Some(&retry)), 3);
     }
 
     #[test]
     fn bad_input_is_named() {
         let json =
             BasicProperties::default().with_content_type("application/json; charset=utf-8".into());
-        assert!(read("s", "x", "k", &json, b"{\"a\":1}").is_ok());
-        assert!(read("s", "x", "k", &BasicProperties::default(), b"[1,2]").is_ok());
+        assert!(read("s", "x", "k", &json, b"{\"a\":1}", 1).is_ok());
+        assert!(read("s", "x", "k", &BasicProperties::default(), b"[1,2]", 1).is_ok());
         let text = BasicProperties::default().with_content_type("text/plain".into());
         assert_eq!(
-            read("s", "x", "k", &text, b"{}").unwrap_err().0,
+            read("s", "x", "k", &text, b"{}", 1).unwrap_err().0,
             Reason::UnsupportedContentType
         );
         assert_eq!(
-            read("s", "x", "k", &json, b"{nope").unwrap_err().0,
+            read("s", "x", "k", &json, b"{nope", 1).unwrap_err().0,
             Reason::MalformedBody
         );
         let huge = vec![b' '; MAX_BODY + 1];
         assert_eq!(
-            read("s", "x", "k", &json, &huge).unwrap_err().0,
+            read("s", "x", "k", &json, &huge, 1).unwrap_err().0,
             Reason::OversizedBody
         );
     }
@@ -247,7 +291,7 @@ mod tests {
             ),
             ("tenant", AMQPValue::LongString(LongString::from("acme"))),
         ]);
-        let m = read("svc", "", "svc", &p, b"{}").unwrap();
+        let m = read("svc", "", "svc", &p, b"{}", 1).unwrap();
         assert_eq!(
             (m.exchange.as_str(), m.routing_key.as_str()),
             ("orders", "order.created")

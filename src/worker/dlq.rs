@@ -240,7 +240,7 @@ fn shown(d: &lapin::message::Delivery) -> DeadLetter {
         message_id: d.properties.message_id().as_ref().map(|m| m.to_string()),
         reason: text(headers::REASON).or_else(|| text(BROKER_REASON_HEADER)),
         error: text(headers::ERROR),
-        attempt: delivery::attempt(&d.properties),
+        attempt: delivery::attempt(&d.properties, None),
         exchange,
         routing_key,
         dead_lettered_at: number(headers::DEAD_LETTERED_AT),

@@ -5,6 +5,9 @@
 /// The attempt a delivery is (1 when absent). Counted by warren itself:
 /// the broker's `x-death` is not kept across republishing on 3.13+.
 pub const ATTEMPT: &str = "x-warren-attempt";
+/// The failed deliveries a quorum queue has counted (RabbitMQ 4.x): a
+/// retry via the broker counts attempts by it.
+pub const DELIVERY_COUNT: &str = "x-delivery-count";
 /// Where a message was first published: a retry comes back through the
 /// default exchange, so the delivery itself no longer says.
 pub const EXCHANGE: &str = "x-warren-exchange";

@@ -5,9 +5,10 @@
 //! 3. call the handler, within the service's timeout;
 //! 4. publish the events it emits, each confirmed;
 //! 5. record the idempotency key;
-//! 6. settle as [`verdict`] says: ack, retry through a delay queue, or
-//!    dead-letter with the reason; a retry or dead letter is confirmed
-//!    before the delivery is acked.
+//! 6. settle as [`verdict`] says: ack, retry through a delay queue (or
+//!    back to a queue that delays it, `via: broker`), or dead-letter with
+//!    the reason; a retry or dead letter is confirmed before the delivery
+//!    is acked.
 //!
 //! When the connection goes, a delivery is abandoned wherever it is: it
 //! is unacked, so the broker delivers it again (at least once).
@@ -46,13 +47,14 @@ pub async fn process(cx: &Context, publisher: &Publisher, delivery: Delivery) {
     let service = cx.service.name.as_str();
     metrics::received(service);
     let retry = cx.service.retry.as_ref();
-    let mut attempt = delivery::attempt(&delivery.properties);
+    let mut attempt = delivery::attempt(&delivery.properties, retry);
     let message = match delivery::read(
         service,
         delivery.exchange.as_str(),
         delivery.routing_key.as_str(),
         &delivery.properties,
         &delivery.data,
+        attempt,
     ) {
         Ok(m) => m,
         Err((reason, text)) => {
@@ -298,6 +300,12 @@ async fn settle(
             )
             .await;
         }
+        (Verdict::Requeue, _) => {
+            // The queue counts this failure and delays the redelivery.
+            if requeue(service, delivery).await {
+                metrics::retried(service);
+            }
+        }
         (Verdict::Reject(reason), _) | (Verdict::DeadLetter(reason), None) => {
             tracing::warn!(
                 service,
@@ -393,11 +401,17 @@ async fn ack(service: &str, delivery: &Delivery) -> bool {
 }
 
 async fn reject(service: &str, delivery: &Delivery) -> bool {
-    match delivery
-        .acker
-        .reject(BasicRejectOptions { requeue: false })
-        .await
-    {
+    reject_with(service, delivery, false).await
+}
+
+/// A reject (not a nack): RabbitMQ 4.3 counts it as a failed delivery,
+/// which a broker retry delays and counts.
+async fn requeue(service: &str, delivery: &Delivery) -> bool {
+    reject_with(service, delivery, true).await
+}
+
+async fn reject_with(service: &str, delivery: &Delivery, requeue: bool) -> bool {
+    match delivery.acker.reject(BasicRejectOptions { requeue }).await {
         Ok(true) => true,
         Ok(false) => {
             abandon(service, "the channel closed before the reject");

@@ -47,6 +47,9 @@ pub enum Verdict {
     /// Republish to the delay queue `retry.delays[delay]` with the next
     /// attempt number, then ack.
     Retry { delay: usize },
+    /// Reject back to the queue, which delays the redelivery itself and
+    /// counts the failure (`retry: { via: broker }`, RabbitMQ 4.3).
+    Requeue,
     /// Publish to the service's dead-letter queue with the reason, then ack.
     DeadLetter(Reason),
     /// The service has no retry chain: reject without requeue, and the
@@ -56,8 +59,8 @@ pub enum Verdict {
 
 /// The verdict on a delivery that is attempt `attempt` (1 for the first)
 /// and failed with `failure` (none: it succeeded). Retries go through the
-/// delay queues, never through a requeue: quorum queues count requeues
-/// against their delivery limit.
+/// delay queues; a requeue only where the queue delays it (`via: broker`),
+/// since a quorum queue counts every failed delivery against its limit.
 pub fn verdict(failure: Option<&Failure>, attempt: u32, retry: Option<&Retry>) -> Verdict {
     let Some(failure) = failure else {
         return Verdict::Ack;
@@ -70,10 +73,12 @@ pub fn verdict(failure: Option<&Failure>, attempt: u32, retry: Option<&Retry>) -
     let Some(retry) = retry else {
         return Verdict::Reject(reason);
     };
-    let next = usize::try_from(attempt.max(1) - 1).unwrap_or(usize::MAX);
-    if failure.permanent || next >= retry.delays.len() {
+    if failure.permanent || attempt.max(1) >= retry.attempts() {
         Verdict::DeadLetter(reason)
+    } else if retry.broker.is_some() {
+        Verdict::Requeue
     } else {
+        let next = usize::try_from(attempt.max(1) - 1).unwrap_or(usize::MAX);
         Verdict::Retry { delay: next }
     }
 }
@@ -101,8 +106,36 @@ mod tests {
             delay_queues: Vec::new(),
             dead_letter_queue: "svc.dlq".into(),
             held: false,
+            broker: None,
             span: None,
         }
+    }
+
+    #[test]
+    fn a_broker_retry_requeues_until_its_attempts_are_spent() {
+        let r = Retry {
+            broker: Some(crate::topology::BrokerRetry {
+                min: Duration::from_millis(1000),
+                max: Duration::from_millis(5000),
+                attempts: 3,
+            }),
+            ..retry(0)
+        };
+        let t = Failure::transient("busy");
+        assert_eq!(verdict(Some(&t), 1, Some(&r)), Verdict::Requeue);
+        assert_eq!(verdict(Some(&t), 2, Some(&r)), Verdict::Requeue);
+        assert_eq!(
+            verdict(Some(&t), 3, Some(&r)),
+            Verdict::DeadLetter(Reason::AttemptsExhausted)
+        );
+        assert_eq!(
+            verdict(Some(&Failure::permanent("no")), 1, Some(&r)),
+            Verdict::DeadLetter(Reason::PermanentFailure)
+        );
+        assert_eq!(
+            r.schedule(),
+            [Duration::from_millis(1000), Duration::from_millis(2000)]
+        );
     }
 
     #[test]

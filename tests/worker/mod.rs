@@ -3,6 +3,7 @@
 //! through the Rust API (or as `warren run` for the process handlers),
 //! and what lands in the queues is read back over AMQP.
 
+mod broker_retry;
 mod commands;
 mod delay;
 mod faults;

@@ -9,9 +9,10 @@ use crate::diagnostic::{Diagnostic, codes};
 use crate::source::FileId;
 use crate::spec::Spanned;
 use crate::topology::{
-    Binding, Consumer, DeadLetterStrategy, DestinationType, Exchange, ExchangeType, Origin,
-    Overflow, Queue, QueueType, Retry,
+    Binding, BrokerRetry, Consumer, DeadLetterStrategy, DestinationType, Exchange, ExchangeType,
+    Origin, Overflow, Queue, QueueType, Retry, RetryVia,
 };
+use crate::vocabulary::Duration;
 
 impl Compiler {
     /// Expands `retry:` for a service reading `queue`. A per-instance
@@ -44,6 +45,14 @@ impl Compiler {
             );
             return None;
         }
+        let broker = match spec.via.as_ref().map(|v| v.value) {
+            Some(RetryVia::Broker) => Some(self.broker_retry(file, service, queue, spec)?),
+            _ => {
+                self.queue_retry_only(file, service, spec);
+                None
+            }
+        };
+        let main = self.topology.queues.get(queue)?;
         let held = main.per_instance;
         // The chain's queues take the main queue's type; a per-instance
         // queue is classic, so its DLQ takes the default a queue would.
@@ -74,6 +83,9 @@ impl Compiler {
                 dead_letter_to(main, &dead_letter_queue);
             }
             main.origin.with_attr("x-dead-letter-exchange", span);
+            if let Some(b) = &broker {
+                delayed_retry(main, b, span);
+            }
         }
         if self.seen.generated(
             Kind::Exchange,
@@ -158,8 +170,159 @@ impl Compiler {
             delay_queues,
             dead_letter_queue,
             held,
+            broker,
             span,
         })
+    }
+
+    /// `retry: { via: broker, .. }`, checked: the service's queue is a
+    /// quorum queue (it delays the redeliveries), and the settings are
+    /// `min`, `max` and `attempts`, not `delays`.
+    fn broker_retry(
+        &mut self,
+        file: FileId,
+        service: &str,
+        queue: &str,
+        spec: &Spanned<crate::spec::RetrySpec>,
+    ) -> Option<BrokerRetry> {
+        let span = at(file, spec);
+        let main = self.topology.queues.get(queue)?;
+        if main.per_instance || main.queue_type != QueueType::Quorum {
+            let what = if main.per_instance {
+                "a per-instance queue (exclusive, classic)".to_string()
+            } else {
+                format!("a {} queue", main.queue_type)
+            };
+            let via = spec.via.as_ref().and_then(|v| at(file, v));
+            self.report(
+                Diagnostic::new(
+                    &codes::BROKER_RETRY_NEEDS_QUORUM,
+                    format!("service {service:?} retries via the broker, but queue {queue:?} is {what}"),
+                )
+                .label(via.or(span), "via: broker")
+                .label(main.origin.attr("type").or(main.origin.span), "not a quorum queue")
+                .help("only a quorum queue delays a redelivery itself: make the queue quorum (queue_settings: { type: quorum }, or defaults.queue_type: quorum), or retry via queues (retry: { delays: [...] })"),
+            );
+            return None;
+        }
+        let r = &spec.value;
+        let mut problems = Vec::new();
+        if let Some(first) = r.delays.first() {
+            problems.push((
+                at(file, first),
+                "delays: is for via: queues",
+                "the broker grows its delay itself, by `min` per failure up to `max`: give min, max and attempts instead of a list".to_string(),
+            ));
+        }
+        if r.min.is_none() {
+            problems.push((
+                span,
+                "no min",
+                "give the first retry's delay: min: 5s".into(),
+            ));
+        }
+        match &r.attempts {
+            None => problems.push((
+                span,
+                "no attempts",
+                "give how many times the handler is called in all, the first included: attempts: 5"
+                    .into(),
+            )),
+            Some(a) if a.value < 1 => problems.push((
+                at(file, a),
+                "no attempt",
+                "attempts counts the first call too: 1 means no retry, 2 or more retries".into(),
+            )),
+            _ => {}
+        }
+        if let (Some(min), Some(max)) = (&r.min, &r.max)
+            && max.value < min.value
+        {
+            problems.push((
+                at(file, max),
+                "max below min",
+                format!(
+                    "the broker would wait max ({}) every time: make max at least min ({})",
+                    max.value, min.value
+                ),
+            ));
+        }
+        if let Some(d) = [&r.min, &r.max]
+            .into_iter()
+            .flatten()
+            .find(|d| d.value.millis == 0)
+        {
+            problems.push((
+                at(file, d),
+                "no delay",
+                "RabbitMQ turns delayed retry off for a delay of 0: give at least 1ms".into(),
+            ));
+        }
+        // Reported, then compiled as best it can be, so that the rest of
+        // the chain (the DLQ, the dead-letter target) exists and no
+        // finding follows from its absence.
+        for (at_span, label, help) in problems {
+            self.report(
+                Diagnostic::new(
+                    &codes::INVALID_VALUE,
+                    format!("service {service:?} retries via the broker: {label}"),
+                )
+                .label(at_span, label)
+                .help(help),
+            );
+        }
+        let min = r.min.as_ref().map_or(Duration::from_millis(1), |m| m.value);
+        Some(BrokerRetry {
+            min,
+            max: r.max.as_ref().map_or(min, |m| m.value.max(min)),
+            attempts: r.attempts.as_ref().map_or(1, |a| a.value.max(1)),
+        })
+    }
+
+    /// `min`, `max` and `attempts` belong to `via: broker`.
+    fn queue_retry_only(
+        &mut self,
+        file: FileId,
+        service: &str,
+        spec: &Spanned<crate::spec::RetrySpec>,
+    ) {
+        let r = &spec.value;
+        let stray = [
+            r.min.as_ref().and_then(|m| at(file, m)),
+            r.max.as_ref().and_then(|m| at(file, m)),
+            r.attempts.as_ref().and_then(|a| at(file, a)),
+        ];
+        if let Some(first) = stray.into_iter().flatten().next() {
+            self.report(
+                Diagnostic::new(
+                    &codes::INVALID_VALUE,
+                    format!("service {service:?} retries via queues, which take a list of delays, not min, max or attempts"),
+                )
+                .label(Some(first), "for via: broker")
+                .help("list the delays (retry: { delays: [5s, 1m] }: one retry each), or add via: broker (RabbitMQ 4.3)"),
+            );
+        }
+    }
+}
+
+/// The quorum queue's own delayed redelivery for `retry`: the failed
+/// deliveries the worker rejects back wait `min × failures`, at most
+/// `max`, and the delivery limit stops a message that is never settled at
+/// `attempts` (a limit the spec sets itself stays).
+fn delayed_retry(queue: &mut Queue, retry: &BrokerRetry, span: Option<crate::source::Span>) {
+    for (argument, value) in [
+        ("x-delayed-retry-type", Value::from(BrokerRetry::TYPE)),
+        ("x-delayed-retry-min", Value::from(retry.min.millis)),
+        ("x-delayed-retry-max", Value::from(retry.max.millis)),
+    ] {
+        queue.arguments.insert(argument.into(), value);
+        queue.origin.with_attr(argument, span);
+    }
+    if !queue.arguments.contains_key("x-delivery-limit") {
+        queue
+            .arguments
+            .insert("x-delivery-limit".into(), Value::from(retry.attempts));
+        queue.origin.with_attr("x-delivery-limit", span);
     }
 }
 
