@@ -20,8 +20,10 @@
 # a path as the release sees it: inside its chroot for 4.0 and 4.3.
 #
 # On 4.3 the metadata store (Khepri) needs a majority of the nodes: with
-# two of three stopped, the last node still serves its queues, but
-# declaring or deleting anything waits and then fails.
+# two of three stopped, the last node still answers reads (warren status
+# and plan work), but a declare or delete waits and then fails, so warren
+# apply refuses up front (tests/cluster/status.rs). 3.10 and 4.0 (Mnesia)
+# still declare a classic queue on the last node.
 #
 # For warren, the cluster is three URLs of each kind:
 #   WARREN_AMQP_URL=amqp://guest:guest@127.0.0.1:5701,amqp://...:5702,...

@@ -57,6 +57,10 @@ pub enum ApplyError {
     #[error(transparent)]
     Lock(#[from] LockError),
     #[error(
+        "{0}: nothing was applied; start the stopped nodes (or remove them from the cluster with rabbitmqctl forget_cluster_node), then apply again"
+    )]
+    NoMajority(crate::broker::metadata::NoMajority),
+    #[error(
         "the broker changed after the plan was shown (another client declared or deleted something): nothing was applied; run apply again to see the new plan"
     )]
     Moved,
@@ -73,6 +77,19 @@ pub enum ApplyError {
     NotConverged(Vec<String>),
     #[error(transparent)]
     Broker(#[from] BrokerError),
+}
+
+/// Refuses to start a change the cluster cannot finish: one whose
+/// metadata store has lost its majority would take the first declare and
+/// wait, leaving the plan half applied.
+///
+/// # Errors
+/// [`ApplyError::NoMajority`], or the management API cannot be read.
+pub async fn can_change(http: &Http) -> Result<(), ApplyError> {
+    match crate::broker::metadata::no_majority(http).await? {
+        Some(no) => Err(ApplyError::NoMajority(no)),
+        None => Ok(()),
+    }
 }
 
 fn missing_text(missing: &[(String, String)]) -> String {

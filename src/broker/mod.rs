@@ -5,6 +5,7 @@
 mod amqp;
 mod error;
 mod http;
+pub mod metadata;
 mod observe;
 mod planning;
 mod settings;

@@ -170,6 +170,7 @@ impl Context<'_> {
         }
         let mut progress = Progress::new(&mut out.stderr, plan.changes.len());
         let applied = rt.block_on(async {
+            apply::can_change(http).await?;
             // The lock lives in the vhost, so a new vhost comes first.
             let mut plan = plan;
             if plan
