@@ -60,6 +60,11 @@ stage "test build"
 trap 'bash scripts/cluster.sh down' EXIT
 # A missing broker fails the broker tests here instead of skipping them.
 export WARREN_REQUIRE_BROKER=1 WARREN_TEST_CLUSTER=1
+# The upgrade tests (tests/broker/upgrade.rs) import the older releases'
+# exports into 4.3: required when every release runs.
+if [[ " ${releases[*]} " == *" 4.3 "* && " ${releases[*]} " == *" 4.0 "* && " ${releases[*]} " == *" 3.10 "* ]]; then
+  export WARREN_TEST_UPGRADE=1
+fi
 
 # The tests that talk to a broker; on the older releases, one order-flow
 # test of the shop's.

@@ -73,3 +73,23 @@ fn unsupported_objects_are_reported() {
         imported.unsupported
     );
 }
+
+#[test]
+fn a_one_vhost_export_of_3_10_keeps_its_policies_in_its_vhost() {
+    // GET /api/definitions/dbg on RabbitMQ 3.10.8: the queues carry no
+    // vhost, the policies still do.
+    let doc = serde_json::json!({
+        "rabbit_version": "3.10.8",
+        "parameters": [],
+        "policies": [{"vhost": "dbg", "name": "p1", "pattern": "^q$", "apply-to": "queues",
+                      "definition": {"max-length": 5}, "priority": 0}],
+        "queues": [{"name": "q", "durable": true, "auto_delete": false, "arguments": {}}],
+        "exchanges": [],
+        "bindings": []
+    });
+    let imported = from_definitions(&doc, "shop").unwrap();
+    assert_eq!(imported.topologies.len(), 1);
+    let t = &imported.topologies[0];
+    assert_eq!(t.vhost, "shop");
+    assert!(t.queues.contains_key("q") && t.policies.contains_key("p1"));
+}

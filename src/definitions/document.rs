@@ -14,6 +14,8 @@ pub(super) struct Document {
     /// anything here.
     pub(super) rabbitmq_version: Value,
     pub(super) rabbit_version: Value,
+    /// `single_virtual_host` in a one-vhost export of 4.x.
+    pub(super) rabbitmq_definition_format: Value,
     pub(super) vhosts: Vec<VhostEntry>,
     /// A one-vhost export's vhost metadata (4.x).
     pub(super) metadata: Value,
@@ -120,6 +122,18 @@ pub(super) struct PolicyEntry {
 }
 
 impl Document {
+    /// Whether this is one vhost's export (`GET /api/definitions/{vhost}`),
+    /// whose objects all belong to the vhost it is imported as. 4.x says so;
+    /// 3.x leaves the vhost off its queues, exchanges and bindings but keeps
+    /// it on policies, which must not make a vhost of their own.
+    pub(super) fn one_vhost(&self) -> bool {
+        self.vhosts.is_empty()
+            && (self.rabbitmq_definition_format == "single_virtual_host"
+                || self.queues.iter().any(|q| q.vhost.is_none())
+                || self.exchanges.iter().any(|x| x.vhost.is_none())
+                || self.bindings.iter().any(|b| b.vhost.is_none()))
+    }
+
     /// The release line that exported the document, when it says.
     pub(super) fn exported_by(&self) -> Option<crate::vocabulary::Version> {
         [&self.rabbitmq_version, &self.rabbit_version]

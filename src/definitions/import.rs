@@ -79,8 +79,12 @@ pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, De
     let exported_by = doc.exported_by();
     let mut imported = Imported::default();
     let mut by_vhost: BTreeMap<String, Topology> = BTreeMap::new();
+    let one_vhost = doc.one_vhost();
     let topology = |by_vhost: &mut BTreeMap<String, Topology>, vhost: &Option<String>| -> String {
-        let name = vhost.clone().unwrap_or_else(|| default_vhost.to_string());
+        let name = match vhost {
+            Some(name) if !one_vhost => name.clone(),
+            _ => default_vhost.to_string(),
+        };
         by_vhost.entry(name.clone()).or_insert_with(|| Topology {
             vhost: name.clone(),
             ..Topology::default()

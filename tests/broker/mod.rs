@@ -1,10 +1,12 @@
 //! Tests against the real broker, each in a vhost of its own.
 
 mod apply;
+mod differential;
 mod plan;
 mod policies;
 mod round_trip;
 mod routing_differential;
 mod status;
+mod upgrade;
 mod versions;
 mod vhost;

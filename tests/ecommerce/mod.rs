@@ -97,6 +97,60 @@ pub fn shop_bin() -> PathBuf {
 
 /// One running shop: its spec, environment and processes. Stops them,
 /// and drops the schema, on drop.
+/// topologies/ecommerce.yaml for `vhost`, with the inventory handler at
+/// `inventory_port` and the users named for `tag` (users are
+/// broker-wide, so each test has its own); and those user names.
+pub fn own_spec(vhost: &str, tag: &str, inventory_port: u16) -> (String, Vec<String>) {
+    let spec = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/topologies/ecommerce.yaml"
+    ))
+    .unwrap();
+    let replaced = |text: String, from: &str, to: &str| {
+        assert!(
+            text.contains(from),
+            "topologies/ecommerce.yaml no longer has {from:?}"
+        );
+        text.replace(from, to)
+    };
+    let mut spec = replaced(spec, "vhost: shop\n", &format!("vhost: {vhost:?}\n"));
+    spec = replaced(
+        spec,
+        "http://127.0.0.1:8081/inventory",
+        &format!("http://127.0.0.1:{inventory_port}/inventory"),
+    );
+    let mut users = Vec::new();
+    for user in USERS {
+        let name = format!("warren-test.{user}.{tag}");
+        spec = replaced(
+            spec,
+            &format!("    user: {user}\n"),
+            &format!("    user: {name:?}\n"),
+        );
+        spec = replaced(
+            spec,
+            &format!("  {user}:\n    password_env:"),
+            &format!("  {name:?}:\n    password_env:"),
+        );
+        users.push(name);
+    }
+    (spec, users)
+}
+
+/// A fresh password for each of the spec's users, as the variables its
+/// `password_env` names.
+pub fn passwords() -> Vec<(String, String)> {
+    USERS
+        .iter()
+        .map(|user| {
+            (
+                format!("WARREN_PASSWORD_{}", user.to_uppercase()),
+                format!("{user}-{}", uuid::Uuid::new_v4()),
+            )
+        })
+        .collect()
+}
+
 pub struct Shop {
     pub broker: Broker,
     pub schema: String,
@@ -116,45 +170,11 @@ impl Shop {
         let schema = format!("shop_{tag}_{}", std::process::id());
         let dir = tempfile::tempdir().unwrap();
         let inventory_port = free_port();
-        let spec = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/topologies/ecommerce.yaml"
-        ))
-        .unwrap();
-        let replaced = |text: String, from: &str, to: &str| {
-            assert!(
-                text.contains(from),
-                "topologies/ecommerce.yaml no longer has {from:?}"
-            );
-            text.replace(from, to)
-        };
-        let spec = replaced(
-            spec,
-            "vhost: shop\n",
-            &format!("vhost: {:?}\n", broker.vhost()),
+        let (spec, users) = own_spec(
+            broker.vhost(),
+            &format!("{}-{tag}", std::process::id()),
+            inventory_port,
         );
-        let spec = replaced(
-            spec,
-            "http://127.0.0.1:8081/inventory",
-            &format!("http://127.0.0.1:{inventory_port}/inventory"),
-        );
-        // Users are broker-wide: names of this test's own.
-        let mut spec = spec;
-        let mut users = Vec::new();
-        for user in USERS {
-            let name = format!("warren-test.{user}.{}-{tag}", std::process::id());
-            spec = replaced(
-                spec,
-                &format!("    user: {user}\n"),
-                &format!("    user: {name:?}\n"),
-            );
-            spec = replaced(
-                spec,
-                &format!("  {user}:\n    password_env:"),
-                &format!("  {name:?}:\n    password_env:"),
-            );
-            users.push(name);
-        }
         std::fs::write(dir.path().join("spec.yaml"), spec).unwrap();
 
         let settings = broker.settings();
@@ -170,13 +190,7 @@ impl Shop {
             ("WARREN_AMQP_URL".into(), joined(settings.amqp_urls())),
             ("RUST_LOG".into(), "warn".into()),
         ];
-        for user in USERS {
-            let user = user.to_uppercase();
-            env.push((
-                format!("WARREN_PASSWORD_{user}"),
-                format!("{}-{}", user.to_lowercase(), uuid::Uuid::new_v4()),
-            ));
-        }
+        env.extend(passwords());
         for (k, v) in extra {
             env.push((k.to_string(), v.to_string()));
         }

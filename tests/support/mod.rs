@@ -9,6 +9,7 @@ pub struct Warren {
 }
 
 pub struct Ran {
+    pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
 }
@@ -40,15 +41,21 @@ impl Warren {
         self
     }
 
-    /// Runs and asserts the exit code; returns what was printed.
-    pub fn status(mut self, code: i32) -> Ran {
+    /// Runs; returns the exit code and what was printed.
+    pub fn status_any(mut self) -> Ran {
         let output = self.command.output().expect("warren runs");
-        let ran = Ran {
+        Ran {
+            code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        };
+        }
+    }
+
+    /// Runs and asserts the exit code; returns what was printed.
+    pub fn status(self, code: i32) -> Ran {
+        let ran = self.status_any();
         assert_eq!(
-            output.status.code(),
+            ran.code,
             Some(code),
             "exit code\n--- stdout\n{}\n--- stderr\n{}",
             ran.stdout,
