@@ -66,9 +66,12 @@ if [[ " ${releases[*]} " == *" 4.3 "* && " ${releases[*]} " == *" 4.0 "* && " ${
   export WARREN_TEST_UPGRADE=1
 fi
 
-# The tests that talk to a broker; on the older releases, one order-flow
-# test of the shop's.
-broker_facing='test(/^broker::/) | test(/^worker::/) | test(/^cluster::/) | test(=ecommerce::flow::two_thousand_orders_each_end_in_exactly_one_final_state_also_when_delivered_twice)'
+# The tests that talk to a broker, on the older releases: the broker,
+# worker and cluster tests and one order-flow test of the shop's. The shop
+# on a cluster with a node stopped (cluster::order_flow, 3 minutes a
+# release) runs on 4.3 only, which keeps CI under 50 minutes; its failover
+# is the worker test's, which runs on all three.
+broker_facing='(test(/^broker::/) | test(/^worker::/) | test(/^cluster::/) | test(=ecommerce::flow::two_thousand_orders_each_end_in_exactly_one_final_state_also_when_delivered_twice)) - test(/^cluster::order_flow::/)'
 first=1
 for r in "${releases[@]}"; do
   eval "$(bash scripts/broker.sh env "$r")"

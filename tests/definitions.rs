@@ -7,16 +7,7 @@ use warren::diagnostic::Severity;
 use warren::spec::{load_str, to_spec_yaml};
 use warren::validate::validate_loaded;
 
-fn corpus() -> Vec<std::path::PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir("tests/corpus/definitions")
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 25, "corpus has {} files", files.len());
-    files
-}
+use crate::support::corpus;
 
 /// The broker-visible part of a topology, in a comparable form.
 fn broker_view(t: &warren::topology::Topology) -> serde_json::Value {

@@ -33,12 +33,7 @@ async fn corpus_plans_empty_and_exports_back() {
     let dir = tempfile::tempdir().unwrap();
     let mut checked = 0;
     let mut skipped = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir("tests/corpus/definitions")
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.retain(|p| p.extension().is_some_and(|e| e == "json"));
-    files.sort();
+    let files = crate::support::corpus();
     let live = {
         let probe = TestVhost::new("corpus-release").await;
         warren::broker::live(&probe.http).await.unwrap()

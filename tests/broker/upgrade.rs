@@ -201,12 +201,7 @@ async fn the_corpus_exported_from_an_older_release_plans_empty_here_or_is_named(
     }
     let dir = tempfile::tempdir().unwrap();
     let target = crate::support::broker::settings();
-    let mut files: Vec<_> = std::fs::read_dir("tests/corpus/definitions")
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
+    let files = crate::support::corpus();
     for release in SOURCES {
         let Some(settings) = source(release) else {
             continue;

@@ -44,19 +44,10 @@ async fn vhost_json(vhost: &TestVhost) -> Value {
 }
 
 async fn queue_type(vhost: &TestVhost, queue: &str) -> String {
-    let q: Value = vhost
-        .http
-        .get_json(
-            &format!(
-                "queues/{}/{}",
-                warren::broker::segment(&vhost.name),
-                warren::broker::segment(queue)
-            ),
-            "read a queue",
-        )
-        .await
-        .unwrap();
-    q["type"].as_str().unwrap_or_default().to_string()
+    vhost.queue(queue).await["type"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The plan's change for `queue`, as JSON.

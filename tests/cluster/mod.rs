@@ -17,7 +17,6 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use warren::broker::{Settings, SettingsInput};
 
 use crate::support::broker::TestVhost;
@@ -118,18 +117,7 @@ pub fn start(n: u16) {
 /// A quorum queue as the management API on `node` lists it: leader,
 /// members, online members.
 pub async fn members(vhost: &TestVhost, queue: &str) -> (String, Vec<String>, Vec<String>) {
-    let q: Value = vhost
-        .http
-        .get_json(
-            &format!(
-                "queues/{}/{}",
-                warren::broker::segment(&vhost.name),
-                warren::broker::segment(queue)
-            ),
-            "read a queue",
-        )
-        .await
-        .expect("the queue");
+    let q = vhost.queue(queue).await;
     let names = |k: &str| -> Vec<String> {
         let mut v: Vec<String> = q[k]
             .as_array()

@@ -107,6 +107,21 @@ impl TestVhost {
         }
     }
 
+    /// Queue `name` of this vhost as the management API lists it.
+    pub async fn queue(&self, name: &str) -> serde_json::Value {
+        self.http
+            .get_json(
+                &format!(
+                    "queues/{}/{}",
+                    warren::broker::segment(&self.name),
+                    warren::broker::segment(name)
+                ),
+                "read a queue",
+            )
+            .await
+            .unwrap_or_else(|e| panic!("read queue {name} of {}: {e}", self.name))
+    }
+
     /// Loads a definitions document into this vhost.
     pub async fn import(&self, definitions: serde_json::Value) {
         self.http

@@ -69,6 +69,18 @@ impl Warren {
     }
 }
 
+/// The definitions corpus (tests/corpus/definitions/*.json), in name order.
+pub fn corpus() -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir("tests/corpus/definitions")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 25, "corpus has {} files", files.len());
+    files
+}
+
 pub mod broker;
 pub mod node;
 pub mod rng;
