@@ -16,14 +16,15 @@ cargo build --release --locked --quiet
 warren=target/release/warren
 vhost=${WARREN_DEMO_VHOST:-warren-demo}
 
-# The service users' passwords: generated once per machine unless given.
+# The service users' passwords, one for each password_env the spec names:
+# generated once per machine unless given.
 secrets=target/demo-passwords
 mkdir -p target
 touch "$secrets"
 chmod 600 "$secrets"
-for user in ORDER_API ORDERS INVENTORY PAYMENT NOTIFICATION SHIPPING AUDIT; do
-  if ! grep -q "^export WARREN_PASSWORD_$user=" "$secrets"; then
-    echo "export WARREN_PASSWORD_$user=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')" >> "$secrets"
+for var in $(sed -n 's/^ *password_env: *\([A-Za-z_][A-Za-z0-9_]*\).*/\1/p' topologies/ecommerce.yaml); do
+  if ! grep -q "^export $var=" "$secrets"; then
+    echo "export $var=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')" >> "$secrets"
   fi
 done
 # shellcheck disable=SC1090

@@ -67,10 +67,11 @@ up() {
   log "building (release)"
   cargo build --release --locked --quiet --bin warren --example shop
   if [ ! -f "$state/env" ]; then
-    # One password per service user, made here and kept for `down`/`load`.
+    # One password per password_env the spec names, made here and kept
+    # for `down`/`load`.
     {
-      for user in ORDER_API ORDERS INVENTORY PAYMENT COD INDIA_DESK NOTIFICATION SHIPPING AUDIT; do
-        echo "export WARREN_PASSWORD_$user=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
+      for var in $(sed -n 's/^ *password_env: *\([A-Za-z_][A-Za-z0-9_]*\).*/\1/p' topologies/ecommerce.yaml); do
+        echo "export $var=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
       done
       echo "export SHOP_SCHEMA=shop"
     } >"$state/env"
