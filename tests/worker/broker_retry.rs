@@ -253,3 +253,37 @@ async fn status_counts_the_messages_the_queue_holds_back() {
         "{shipping:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_the_broker_retry_replaces_the_queue_and_plan_says_why() {
+    if !delays_redeliveries("broker-retry-plan").await {
+        return;
+    }
+    let h = Harness::new("broker-retry-plan", &spec("1s", "4s", 3)).await;
+    let spec = std::fs::read_to_string(h.spec()).unwrap();
+    let changed = spec.replace("min: 1s, max: 4s", "min: 2s, max: 4s");
+    assert_ne!(spec, changed);
+    std::fs::write(h.spec(), changed).unwrap();
+    let ran = crate::support::Warren::new()
+        .args(["plan", "--json", "--detailed-exitcode"])
+        .arg_path(&h.spec())
+        .status(2);
+    let plan: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    let change = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "queue" && c["name"] == "shipping")
+        .unwrap_or_else(|| panic!("no change of queue shipping: {plan:#}"));
+    assert_eq!(change["action"], "replace", "{change:#}");
+    let attribute = change["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "arguments.x-delayed-retry-min")
+        .unwrap_or_else(|| panic!("the replace does not name the delay: {change:#}"));
+    assert_eq!(
+        (&attribute["before"], &attribute["after"]),
+        (&json!(1000), &json!(2000))
+    );
+}
