@@ -84,14 +84,17 @@ pub struct ServiceStatus {
     pub queue: QueueNow,
     /// The retry chain's delay queues, shortest delay first.
     pub retry_queues: Vec<QueueNow>,
-    /// Whether the service retries: through `retry_queues`, its worker's
-    /// hold, or its queue's delayed redelivery (`queue.delayed`).
-    pub retries: bool,
     pub dead_letter_queue: Option<QueueNow>,
     pub flags: Vec<Flag>,
 }
 
 impl ServiceStatus {
+    /// Whether the service retries (through `retry_queues`, its worker's
+    /// hold, or its queue's delayed redelivery): every retry has a DLQ.
+    pub fn retries(&self) -> bool {
+        self.dead_letter_queue.is_some()
+    }
+
     /// Messages waiting out a retry delay: in the delay queues, or held
     /// back by the service's quorum queue itself.
     pub fn retrying(&self) -> u64 {
@@ -291,7 +294,6 @@ pub async fn status(http: &Http, topology: &Topology) -> Result<VhostStatus, Bro
             let dead_letter_queue = service.retry.as_ref().map(|r| now(&r.dead_letter_queue));
             Some(ServiceStatus {
                 service: service.name.clone(),
-                retries: service.retry.is_some(),
                 flags: flags(&queue, dead_letter_queue.as_ref()),
                 queue,
                 retry_queues,

@@ -155,7 +155,7 @@ pub fn table(status: &VhostStatus) -> String {
             q.consumers.to_string(),
             format!("{:.1}", q.publish_rate),
             format!("{:.1}", q.deliver_rate),
-            if !s.retries {
+            if !s.retries() {
                 "-".into()
             } else {
                 s.retrying().to_string()

@@ -233,20 +233,10 @@ pub fn build(t: &Topology) -> Graph {
                 from: service,
                 to,
                 kind: EdgeKind::Retry,
-                label: format!(
-                    "{} {}",
-                    if retry.broker.is_some() {
-                        "retry in queue"
-                    } else {
-                        "retry"
-                    },
-                    retry
-                        .schedule()
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                label: match retry.broker {
+                    Some(_) => format!("retry in queue {}", retry.waits()),
+                    None => format!("retry {}", retry.waits()),
+                },
             });
         }
     }

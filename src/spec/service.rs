@@ -136,3 +136,10 @@ pub struct RetrySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempts: Option<Spanned<u32>>,
 }
+
+impl RetrySpec {
+    /// How the retries wait: `via`, else through queues.
+    pub fn via(&self) -> RetryVia {
+        self.via.as_ref().map(|v| v.value).unwrap_or_default()
+    }
+}

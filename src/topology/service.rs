@@ -230,15 +230,19 @@ impl Retry {
         }
     }
 
-    /// The retry in a few words, as `route` and `graph` show it: the
-    /// waits, who holds the message meanwhile, and where it ends.
-    pub fn summary(&self) -> String {
-        let waits = self
-            .schedule()
+    /// The waits of [`Retry::schedule`] as text: `5s, 30s, 5m`.
+    pub fn waits(&self) -> String {
+        self.schedule()
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
-            .join(", ");
+            .join(", ")
+    }
+
+    /// The retry in a few words, as `route` shows it: the waits, who
+    /// holds the message meanwhile, and where it ends.
+    pub fn summary(&self) -> String {
+        let waits = self.waits();
         let waits = if waits.is_empty() {
             "no retry".to_string()
         } else {

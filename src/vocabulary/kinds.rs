@@ -158,15 +158,6 @@ pub enum RetryVia {
     Broker,
 }
 
-impl RetryVia {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RetryVia::Queues => "queues",
-            RetryVia::Broker => "broker",
-        }
-    }
-}
-
 /// What a queue does when it is full (`x-overflow`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]

@@ -162,11 +162,7 @@ async fn random_specs_apply_plan_empty_export_and_plan_empty_again() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let release = {
-        let probe = TestVhost::new("diff-release").await;
-        let live = warren::broker::live(&probe.http).await.unwrap();
-        live.version.expect("the broker names its version")
-    };
+    let release = crate::support::broker::release().await;
     let cases = std::env::var("WARREN_DIFFERENTIAL_CASES")
         .ok()
         .and_then(|n| n.parse().ok())

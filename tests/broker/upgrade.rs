@@ -67,17 +67,7 @@ fn source(release: &str) -> Option<Settings> {
 
 /// Runs only against the target release.
 async fn on_target() -> bool {
-    if !crate::support::broker::available() {
-        return false;
-    }
-    let probe = TestVhost::new("upgrade-release").await;
-    let live = warren::broker::live(&probe.http).await.unwrap();
-    let version = live.version.expect("the broker names its version");
-    if version < TARGET {
-        eprintln!("skipped: the upgrade test imports into RabbitMQ {TARGET}, not {version}");
-        return false;
-    }
-    true
+    crate::support::broker::release_at_least(TARGET, "the upgrade test").await
 }
 
 fn url(settings: &Settings) -> (String, String) {

@@ -47,6 +47,27 @@ pub fn available() -> bool {
     up
 }
 
+/// The release of the test broker (asked through a vhost of its own).
+pub async fn release() -> warren::vocabulary::Version {
+    let probe = TestVhost::new("release").await;
+    let live = warren::broker::live(&probe.http).await.unwrap();
+    live.version.expect("the broker names its version")
+}
+
+/// Whether a broker answers and runs `min` or later; says on stderr why
+/// `test` is skipped when it runs an older release.
+pub async fn release_at_least(min: warren::vocabulary::Version, test: &str) -> bool {
+    if !available() {
+        return false;
+    }
+    let version = release().await;
+    if version < min {
+        eprintln!("{test}: skipped on RabbitMQ {version}: it needs {min}");
+        return false;
+    }
+    true
+}
+
 /// Settings for the local test broker (guest on localhost, or the
 /// WARREN_* variables when set).
 pub fn settings() -> Settings {

@@ -45,9 +45,9 @@ impl Compiler {
             );
             return None;
         }
-        let broker = match spec.via.as_ref().map(|v| v.value) {
-            Some(RetryVia::Broker) => Some(self.broker_retry(file, service, queue, spec)?),
-            _ => {
+        let broker = match spec.value.via() {
+            RetryVia::Broker => Some(self.broker_retry(file, service, queue, spec)?),
+            RetryVia::Queues => {
                 self.queue_retry_only(file, service, spec);
                 None
             }

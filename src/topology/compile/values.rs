@@ -64,16 +64,9 @@ impl Compiler {
 
     pub(super) fn service_values(&mut self, file: FileId, name: &str, s: &ServiceSpec) {
         self.service_limits(file, name, s);
-        let by_queues = |r: &crate::spec::RetrySpec| {
-            r.via
-                .as_ref()
-                .is_none_or(|v| v.value == crate::vocabulary::RetryVia::Queues)
-        };
-        if let Some(retry) = s
-            .retry
-            .as_ref()
-            .filter(|r| by_queues(&r.value) && r.value.delays.is_empty())
-        {
+        if let Some(retry) = s.retry.as_ref().filter(|r| {
+            r.value.via() == crate::vocabulary::RetryVia::Queues && r.value.delays.is_empty()
+        }) {
             self.invalid(
                 at(file, retry),
                 format!("service {name:?} retries with no delay"),
