@@ -298,7 +298,7 @@ impl Publisher {
         }
         let (_, channel) = slot.as_ref().expect("opened above");
         let properties =
-            warren::worker::emit::json_properties(message_id, Some(order), &Default::default());
+            warren::worker::emit::json_properties(message_id, Some(order), &Default::default())?;
         let bytes = serde_json::to_vec(body).unwrap_or_default();
         let sent = warren::worker::emit::publish(channel, exchange, key, &bytes, properties).await;
         if sent.is_err() {

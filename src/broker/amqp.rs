@@ -137,23 +137,46 @@ pub async fn bounded<T>(
 pub fn field_table(arguments: &crate::topology::Arguments) -> FieldTable {
     let mut table = FieldTable::default();
     for (name, value) in arguments {
-        table.insert(ShortString::from(name.as_str()), amqp_value(value));
+        // Names come from the settings table or a spec's `arguments:`; a
+        // name AMQP cannot carry is sent empty, and the broker refuses it.
+        let name = ShortString::try_new(name.as_str()).unwrap_or_default();
+        table.insert(name, amqp_value(value).unwrap_or(AMQPValue::Void));
     }
     table
+}
+
+/// A header name (or a key inside a header's table) AMQP cannot carry: a
+/// name is a short string, at most 255 bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("header name {name:?} is {len} bytes long; AMQP allows at most 255")]
+pub struct HeaderNameTooLong {
+    /// The name's first 40 characters.
+    pub name: String,
+    pub len: usize,
 }
 
 /// Message headers as AMQP field values, typed as RabbitMQ compares them:
 /// strings, 64-bit integers, booleans, doubles.
-pub fn amqp_headers(headers: &Headers) -> FieldTable {
+///
+/// # Errors
+/// A name, at any depth, is longer than 255 bytes.
+pub fn amqp_headers(headers: &Headers) -> Result<FieldTable, HeaderNameTooLong> {
     let mut table = FieldTable::default();
     for (name, value) in headers {
-        table.insert(ShortString::from(name.as_str()), amqp_value(value));
+        table.insert(short_name(name)?, amqp_value(value)?);
     }
-    table
+    Ok(table)
 }
 
-fn amqp_value(value: &Value) -> AMQPValue {
-    match value {
+fn short_name(name: &str) -> Result<ShortString, HeaderNameTooLong> {
+    ShortString::try_new(name).map_err(|_| HeaderNameTooLong {
+        name: name.chars().take(40).chain("...".chars()).collect(),
+        len: name.len(),
+    })
+}
+
+fn amqp_value(value: &Value) -> Result<AMQPValue, HeaderNameTooLong> {
+    Ok(match value {
         Value::Bool(b) => AMQPValue::Boolean(*b),
         Value::Number(n) => match n.as_i64() {
             Some(i) => AMQPValue::LongLongInt(i),
@@ -161,15 +184,19 @@ fn amqp_value(value: &Value) -> AMQPValue {
         },
         Value::String(s) => AMQPValue::LongString(LongString::from(s.as_str())),
         Value::Null => AMQPValue::Void,
-        Value::Array(items) => {
-            AMQPValue::FieldArray(items.iter().map(amqp_value).collect::<Vec<_>>().into())
-        }
+        Value::Array(items) => AMQPValue::FieldArray(
+            items
+                .iter()
+                .map(amqp_value)
+                .collect::<Result<Vec<_>, _>>()?
+                .into(),
+        ),
         Value::Object(map) => {
             let mut table = FieldTable::default();
             for (k, v) in map {
-                table.insert(ShortString::from(k.as_str()), amqp_value(v));
+                table.insert(short_name(k)?, amqp_value(v)?);
             }
             AMQPValue::FieldTable(table)
         }
-    }
+    })
 }

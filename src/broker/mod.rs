@@ -12,7 +12,9 @@ mod settings;
 pub mod status;
 
 pub use crate::printable::redact;
-pub use amqp::{amqp_headers, bounded, confirm_channel, connect, field_table, queue_counts};
+pub use amqp::{
+    HeaderNameTooLong, amqp_headers, bounded, confirm_channel, connect, field_table, queue_counts,
+};
 pub use error::BrokerError;
 pub use http::{Http, http_client, segment};
 pub use observe::{

@@ -60,6 +60,9 @@ pub enum Flag {
     Growing,
     /// The dead-letter queue is not empty.
     DeadLetters,
+    /// A queue of the retry chain (a delay queue or the DLQ) is missing:
+    /// the worker cannot settle a failure, and pauses.
+    ChainBroken,
     /// A quorum queue whose online members are no majority of its
     /// members: it takes no publishes and delivers nothing until enough
     /// nodes are back.
@@ -73,6 +76,7 @@ impl Flag {
             Flag::NoConsumer => "no consumer",
             Flag::Growing => "growing",
             Flag::DeadLetters => "dead letters",
+            Flag::ChainBroken => "retry chain missing",
             Flag::Minority => "no quorum",
         }
     }
@@ -109,6 +113,14 @@ pub struct VhostStatus {
 }
 
 impl VhostStatus {
+    /// Whether a service's dead letters have nowhere to go: a queue of its
+    /// retry chain is missing.
+    pub fn chain_broken(&self) -> bool {
+        self.services
+            .iter()
+            .any(|s| s.flags.contains(&Flag::ChainBroken))
+    }
+
     pub fn dead_letters(&self) -> u64 {
         self.services
             .iter()
@@ -123,7 +135,11 @@ impl VhostStatus {
 const GROWING: f64 = 0.5;
 
 /// The flags of one service: the one place that decides what is wrong.
-pub fn flags(queue: &QueueNow, dead_letters: Option<&QueueNow>) -> Vec<Flag> {
+pub fn flags(
+    queue: &QueueNow,
+    retry_queues: &[QueueNow],
+    dead_letters: Option<&QueueNow>,
+) -> Vec<Flag> {
     let mut flags = Vec::new();
     if !queue.exists {
         flags.push(Flag::Missing);
@@ -138,6 +154,9 @@ pub fn flags(queue: &QueueNow, dead_letters: Option<&QueueNow>) -> Vec<Flag> {
     }
     if dead_letters.is_some_and(|d| d.depth() > 0) {
         flags.push(Flag::DeadLetters);
+    }
+    if retry_queues.iter().chain(dead_letters).any(|q| !q.exists) {
+        flags.push(Flag::ChainBroken);
     }
     if !queue.members.is_empty() && queue.online.len() * 2 <= queue.members.len() {
         flags.push(Flag::Minority);
@@ -286,7 +305,7 @@ pub async fn status(http: &Http, topology: &Topology) -> Result<VhostStatus, Bro
             } else {
                 now(name)
             };
-            let retry_queues = service
+            let retry_queues: Vec<QueueNow> = service
                 .retry
                 .iter()
                 .flat_map(|r| r.delay_queues.iter().map(|q| now(q)))
@@ -294,7 +313,7 @@ pub async fn status(http: &Http, topology: &Topology) -> Result<VhostStatus, Bro
             let dead_letter_queue = service.retry.as_ref().map(|r| now(&r.dead_letter_queue));
             Some(ServiceStatus {
                 service: service.name.clone(),
-                flags: flags(&queue, dead_letter_queue.as_ref()),
+                flags: flags(&queue, &retry_queues, dead_letter_queue.as_ref()),
                 queue,
                 retry_queues,
                 dead_letter_queue,
@@ -373,7 +392,10 @@ mod tests {
         let q = &rows[0].0;
         assert_eq!(q.online, ["a"]);
         assert_eq!((q.members.len(), q.messages_ready), (3, 3));
-        assert_eq!(flags(&q.now("q"), None), [Flag::NoConsumer, Flag::Minority]);
+        assert_eq!(
+            flags(&q.now("q"), &[], None),
+            [Flag::NoConsumer, Flag::Minority]
+        );
         assert!(rows[1].0.online.is_empty());
         assert_eq!(rows[1].0.consumers, 2);
         assert!(serde_json::from_str::<Vec<Listed>>(r#"[{"name": 5}]"#).is_err());
@@ -392,24 +414,24 @@ mod tests {
 
     #[test]
     fn a_worked_queue_with_an_empty_dlq_needs_nothing() {
-        assert!(flags(&queue(5, 1, 0.2), Some(&queue(0, 0, 0.0))).is_empty());
+        assert!(flags(&queue(5, 1, 0.2), &[], Some(&queue(0, 0, 0.0))).is_empty());
     }
 
     #[test]
     fn each_flag_has_its_cause() {
-        assert_eq!(flags(&queue(0, 0, 0.0), None), [Flag::NoConsumer]);
-        assert_eq!(flags(&queue(90, 2, 12.0), None), [Flag::Growing]);
+        assert_eq!(flags(&queue(0, 0, 0.0), &[], None), [Flag::NoConsumer]);
+        assert_eq!(flags(&queue(90, 2, 12.0), &[], None), [Flag::Growing]);
         // An empty queue whose rate is still settling is not growing, nor
         // one whose messages are all in flight.
-        assert!(flags(&queue(0, 2, 3.0), None).is_empty());
+        assert!(flags(&queue(0, 2, 3.0), &[], None).is_empty());
         let in_flight = QueueNow {
             ready: 0,
             unacked: 10,
             ..queue(0, 1, 4.0)
         };
-        assert!(flags(&in_flight, None).is_empty());
+        assert!(flags(&in_flight, &[], None).is_empty());
         assert_eq!(
-            flags(&queue(0, 1, 0.0), Some(&queue(3, 0, 0.0))),
+            flags(&queue(0, 1, 0.0), &[], Some(&queue(3, 0, 0.0))),
             [Flag::DeadLetters]
         );
         // Two of three members down: no majority, no quorum.
@@ -421,9 +443,21 @@ mod tests {
                 .collect(),
             ..queue(0, 1, 0.0)
         };
-        assert!(flags(&members(2), None).is_empty());
-        assert_eq!(flags(&members(1), None), [Flag::Minority]);
+        assert!(flags(&members(2), &[], None).is_empty());
+        assert_eq!(flags(&members(1), &[], None), [Flag::Minority]);
         let missing = QueueNow::default();
-        assert_eq!(flags(&missing, Some(&queue(3, 0, 0.0))), [Flag::Missing]);
+        assert_eq!(
+            flags(&missing, &[], Some(&queue(3, 0, 0.0))),
+            [Flag::Missing]
+        );
+        // A DLQ or delay queue deleted behind warren's back.
+        assert_eq!(
+            flags(&queue(0, 1, 0.0), &[], Some(&missing)),
+            [Flag::ChainBroken]
+        );
+        assert_eq!(
+            flags(&queue(0, 1, 0.0), &[queue(0, 0, 0.0), missing], None),
+            [Flag::ChainBroken]
+        );
     }
 }

@@ -26,6 +26,11 @@ pub struct RunArgs {
     /// How long deliveries in flight may take to finish after SIGTERM or SIGINT.
     #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "30s")]
     pub shutdown_timeout: Duration,
+    /// How long a message whose retry or dead-letter queue refuses its
+    /// copy is held, its service paused, before it returns to its queue.
+    /// Keep it below the broker's consumer_timeout (30m by default).
+    #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "10m")]
+    pub hold_limit: Duration,
     /// How logs are written to stderr (the level comes from RUST_LOG, default info).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -48,7 +53,8 @@ pub fn run(args: &RunArgs, out: &mut Output) -> Result<Outcome, CliError> {
     let runner = Runner::new(topology, settings)
         .spec_handlers(&args.services)
         .map_err(|e| CliError::Failed(e.to_string()))?
-        .shutdown_timeout(args.shutdown_timeout);
+        .shutdown_timeout(args.shutdown_timeout)
+        .hold_limit(args.hold_limit);
     let rt = runtime()?;
     rt.block_on(async {
         let cancel = CancellationToken::new();

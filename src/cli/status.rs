@@ -25,7 +25,8 @@ pub struct StatusArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-    /// Exit 2 when any dead-letter queue holds messages (for alerting).
+    /// Exit 2 when any dead-letter queue holds messages, or a queue of a
+    /// retry chain is missing (for alerting).
     #[arg(long)]
     pub fail_on_dlq: bool,
 }
@@ -97,7 +98,8 @@ pub fn run(args: &StatusArgs, out: &mut Output) -> Result<Outcome, CliError> {
         out.stdout.flush()?;
         if !args.watch {
             let dead_letters: u64 = statuses.iter().map(VhostStatus::dead_letters).sum();
-            return Ok(if args.fail_on_dlq && dead_letters > 0 {
+            let broken = statuses.iter().any(VhostStatus::chain_broken);
+            return Ok(if args.fail_on_dlq && (dead_letters > 0 || broken) {
                 Outcome::Attention
             } else {
                 Outcome::Success

@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::emit::Publisher;
 use super::metrics::Health;
-use super::process::{Context, process};
+use super::process::{Context, Link, process};
 use crate::broker::Settings;
 use crate::topology::{Arguments, Binding};
 
@@ -96,11 +96,9 @@ async fn once(s: &Session, cancel: &CancellationToken, backoff: &mut Backoff) ->
         .await
         .map_err(|e| lost("open a channel", &e))?;
     let connection = Arc::new(connection);
-    let publisher = Arc::new(
-        Publisher::open(connection.clone())
-            .await
-            .map_err(|e| lost("open the publishing channel", &e))?,
-    );
+    let publisher = Publisher::open(connection.clone())
+        .await
+        .map_err(|e| lost("open the publishing channel", &e))?;
     consuming
         .basic_qos(s.cx.service.prefetch, BasicQosOptions { global: false })
         .await
@@ -124,6 +122,10 @@ async fn once(s: &Session, cancel: &CancellationToken, backoff: &mut Backoff) ->
         )
         .await
         .map_err(|e| lost(&format!("consume queue {queue:?}"), &e))?;
+    let link = Arc::new(Link {
+        consuming,
+        publisher,
+    });
     s.health.set(service, true);
     backoff.reset();
     tracing::info!(service, queue = %queue, prefetch = s.cx.service.prefetch, concurrency = s.cx.service.concurrency, "consuming");
@@ -142,15 +144,25 @@ async fn once(s: &Session, cancel: &CancellationToken, backoff: &mut Backoff) ->
                 Err(_) => break Ok(()),
             },
         };
+        // Paused while a settled message is held: take nothing new.
+        tokio::select! {
+            () = cancel.cancelled() => break Ok(()),
+            () = s.cx.gate.opened() => {}
+        }
         let next = tokio::select! {
             () = cancel.cancelled() => break Ok(()),
             next = deliveries.next() => next,
         };
         match next {
             Some(Ok(delivery)) => {
-                let (cx, publisher) = (s.cx.clone(), publisher.clone());
+                // A pause may have begun while this one was awaited.
+                tokio::select! {
+                    () = cancel.cancelled() => break Ok(()),
+                    () = s.cx.gate.opened() => {}
+                }
+                let (cx, link) = (s.cx.clone(), link.clone());
                 running.spawn(async move {
-                    process(&cx, &publisher, delivery).await;
+                    process(&cx, &link, delivery).await;
                     drop(permit);
                 });
             }
@@ -165,7 +177,8 @@ async fn once(s: &Session, cancel: &CancellationToken, backoff: &mut Backoff) ->
     if ended.is_ok() {
         // No new deliveries; those prefetched but not started go back to
         // the queue when the channel closes.
-        let _ = consuming
+        let _ = link
+            .consuming
             .basic_cancel(
                 ShortString::from(tag.as_str()),
                 BasicCancelOptions::default(),

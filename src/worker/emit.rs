@@ -13,8 +13,9 @@ use crate::topology::{Emit, Service};
 /// Why a publish did not land.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    /// The channel or connection is gone: the delivery cannot be settled
-    /// either, and the broker will redeliver it.
+    /// The channel or connection is gone. Through a [`Publisher`]: the
+    /// connection is, so the delivery cannot be settled either, and the
+    /// broker will deliver it again.
     #[error("{0}")]
     Connection(#[from] lapin::Error),
     /// The broker answered: no queue took the message, or it refused it.
@@ -23,16 +24,35 @@ pub enum PublishError {
     /// The broker nacked it: it did not store the message.
     #[error("the broker refused it (nack)")]
     Nacked,
+    /// The broker closed the channel on this message, also on a fresh
+    /// channel (an exchange that does not exist, a body over the
+    /// broker's maximum message size).
+    #[error("the broker closed the channel on it: {0}")]
+    Closed(String),
+    /// Never sent: AMQP cannot carry it (a name over 255 bytes, headers
+    /// larger than a frame, which would close the whole connection).
+    #[error("it cannot be sent: {0}")]
+    Invalid(String),
+}
+
+impl PublishError {
+    /// Whether sending the same message again cannot succeed.
+    pub fn is_invalid(&self) -> bool {
+        matches!(self, PublishError::Invalid(_))
+    }
 }
 
 /// A session's confirm channel, opened again when the broker nacks a
-/// publish, and that publish repeated once on the new channel.
+/// publish or closes the channel, and that publish repeated once on the
+/// new channel.
 ///
 /// Why: a nack is the broker saying it did not store the message, and on a
 /// cluster one comes from a channel whose quorum-queue leader went away
 /// with its node; such a channel can keep refusing after a new leader is
-/// elected, while a new channel publishes at once. A second nack is a real
-/// refusal (a full queue with `reject-publish`) and is returned.
+/// elected, while a new channel publishes at once. A channel the broker
+/// closed fails every publish in flight on it, each message's own and the
+/// others'; on a fresh channel only the message that caused it fails
+/// again. A second nack or close is a real refusal and is returned.
 pub struct Publisher {
     connection: std::sync::Arc<lapin::Connection>,
     channel: tokio::sync::Mutex<Channel>,
@@ -51,10 +71,18 @@ impl Publisher {
         })
     }
 
-    /// As [`publish`], on this session's channel.
+    /// Whether the connection is up: a publish that failed while it is
+    /// was refused for its own message.
+    pub fn connected(&self) -> bool {
+        self.connection.status().connected()
+    }
+
+    /// As [`publish`], on this session's channel, after checking that the
+    /// message fits the connection's frame size.
     ///
     /// # Errors
-    /// As [`publish`].
+    /// As [`publish`]; [`PublishError::Closed`] when the broker closed
+    /// the channel on this message twice.
     pub async fn publish(
         &self,
         exchange: &str,
@@ -62,11 +90,24 @@ impl Publisher {
         body: &[u8],
         properties: BasicProperties,
     ) -> Result<(), PublishError> {
-        let used = self.channel.lock().await.clone();
+        fits(&properties, self.connection.configuration().frame_max())?;
+        let mut used = self.channel.lock().await.clone();
+        if !used.status().connected() && self.connected() {
+            used = self.reopen(&used, "it was closed").await?;
+        }
         match publish(&used, exchange, key, body, properties.clone()).await {
             Err(PublishError::Nacked) => {
-                let fresh = self.reopen(&used).await?;
+                let fresh = self.reopen(&used, "the broker nacked a publish").await?;
                 publish(&fresh, exchange, key, body, properties).await
+            }
+            Err(PublishError::Connection(_)) if self.connected() => {
+                let fresh = self.reopen(&used, "the broker closed it").await?;
+                match publish(&fresh, exchange, key, body, properties).await {
+                    Err(PublishError::Connection(e)) if self.connected() => {
+                        Err(PublishError::Closed(e.to_string()))
+                    }
+                    other => other,
+                }
             }
             other => other,
         }
@@ -74,26 +115,57 @@ impl Publisher {
 
     /// A new channel in place of `used`, unless another publish has
     /// replaced it already; the old one is closed.
-    async fn reopen(&self, used: &Channel) -> Result<Channel, PublishError> {
+    async fn reopen(&self, used: &Channel, why: &str) -> Result<Channel, PublishError> {
         let mut current = self.channel.lock().await;
         if current.id() == used.id() {
             let fresh = crate::broker::confirm_channel(&self.connection)
                 .await
-                .map_err(|e| PublishError::Refused(e.to_string()))?;
+                .map_err(|e| PublishError::Closed(format!("no new channel opened: {e}")))?;
             let old = std::mem::replace(&mut *current, fresh);
-            tracing::info!("the broker nacked a publish: publishing on a new channel");
+            tracing::info!("publishing on a new channel: {why}");
             tokio::spawn(async move {
-                let _ = old.close(200, "replaced after a nack".into()).await;
+                let _ = old.close(200, "replaced".into()).await;
             });
         }
         Ok(current.clone())
     }
 }
 
+/// Bytes of a content header frame besides the properties: the frame's
+/// own header and end (8), class, weight and body size (12).
+const HEADER_FRAME_OVERHEAD: usize = 20;
+
+/// Checks that `properties` fit in one frame of `frame_max` bytes, as
+/// lapin will encode them: headers cannot span frames, and the broker
+/// answers an oversized header frame by closing the whole connection,
+/// which would bring the message (and every other in flight) back to be
+/// handled again.
+///
+/// # Errors
+/// [`PublishError::Invalid`], saying how large they are.
+pub fn fits(properties: &BasicProperties, frame_max: u32) -> Result<(), PublishError> {
+    let encoded = cookie_factory::gen_simple(
+        lapin::protocol::basic::gen_properties(properties),
+        Vec::new(),
+    )
+    .map_err(|e| PublishError::Invalid(format!("its properties cannot be encoded: {e}")))?;
+    let limit = usize::try_from(frame_max)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(HEADER_FRAME_OVERHEAD);
+    if encoded.len() > limit {
+        return Err(PublishError::Invalid(format!(
+            "its headers and properties take {} bytes, more than the {limit} a frame of {frame_max} bytes holds; send large data in the body",
+            encoded.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Publishes and waits for the broker's confirm.
 ///
 /// # Errors
-/// The broker returned or refused the message, or the channel is gone.
+/// The broker returned or refused the message, the channel is gone, or
+/// the exchange or key is longer than AMQP allows.
 pub async fn publish(
     channel: &Channel,
     exchange: &str,
@@ -101,10 +173,18 @@ pub async fn publish(
     body: &[u8],
     properties: BasicProperties,
 ) -> Result<(), PublishError> {
+    let short = |what: &str, text: &str| {
+        ShortString::try_new(text).map_err(|_| {
+            PublishError::Invalid(format!(
+                "the {what} is {} bytes long; AMQP allows at most 255",
+                text.len()
+            ))
+        })
+    };
     let confirm = channel
         .basic_publish(
-            ShortString::from(exchange),
-            ShortString::from(key),
+            short("exchange name", exchange)?,
+            short("routing key", key)?,
             BasicPublishOptions {
                 mandatory: true,
                 ..BasicPublishOptions::default()
@@ -136,28 +216,46 @@ pub struct Outgoing {
     pub properties: BasicProperties,
 }
 
+/// Why a handler's events are not published; the text says which event
+/// and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unsendable {
+    /// Its key is not declared under `emits:`, or its exchange is
+    /// ambiguous.
+    Undeclared(String),
+    /// AMQP cannot carry it (a header name over 255 bytes).
+    Invalid(String),
+}
+
 /// The events as messages, after checking each against what `service`
-/// declares under `emits:`. All or none: one undeclared key and nothing
-/// is published.
+/// declares under `emits:`. All or none: one bad event and nothing is
+/// published.
 ///
 /// # Errors
-/// An event's key is not declared, or its exchange is ambiguous; the text
-/// says which and how to fix it.
+/// An event's key is not declared, its exchange is ambiguous, or a
+/// header name is longer than AMQP allows.
 pub fn prepare(
     service: &Service,
     input: &Message,
     events: &[Event],
-) -> Result<Vec<Outgoing>, String> {
+) -> Result<Vec<Outgoing>, Unsendable> {
     events
         .iter()
         .map(|event| {
-            let emit = declared_emit(service, event)?;
-            let body = serde_json::to_vec(&event.body).map_err(|e| e.to_string())?;
+            let emit = declared_emit(service, event).map_err(Unsendable::Undeclared)?;
+            let body =
+                serde_json::to_vec(&event.body).map_err(|e| Unsendable::Invalid(e.to_string()))?;
+            let properties = properties(input, event).map_err(|e| {
+                Unsendable::Invalid(format!(
+                    "the event {:?} cannot be sent: {e}",
+                    super::headers::capped(&event.key, 200)
+                ))
+            })?;
             Ok(Outgoing {
                 exchange: emit.publish_exchange(),
                 key: event.key.clone(),
                 body,
-                properties: properties(input, event),
+                properties,
             })
         })
         .collect()
@@ -208,7 +306,7 @@ pub fn declared_emit<'s>(service: &'s Service, event: &Event) -> Result<&'s Emit
 
 /// A new message id, the input's correlation id (or its message id when it
 /// has none), JSON, and the event's headers (warren's own left out).
-fn properties(input: &Message, event: &Event) -> BasicProperties {
+fn properties(input: &Message, event: &Event) -> Result<BasicProperties, String> {
     let headers: crate::routing::Headers = event
         .headers
         .iter()
@@ -229,22 +327,34 @@ fn properties(input: &Message, event: &Event) -> BasicProperties {
 /// The properties of a JSON message warren publishes (an event, or
 /// `warren publish`): its message id, a timestamp, the correlation id and
 /// headers when there are any.
+///
+/// # Errors
+/// An id or a header name is longer than AMQP's 255 bytes.
 pub fn json_properties(
     message_id: &str,
     correlation_id: Option<&str>,
     headers: &crate::routing::Headers,
-) -> BasicProperties {
+) -> Result<BasicProperties, String> {
+    let short = |what: &str, text: &str| {
+        ShortString::try_new(text).map_err(|_| {
+            format!(
+                "the {what} is {} bytes long; AMQP allows at most 255",
+                text.len()
+            )
+        })
+    };
     let mut properties = BasicProperties::default()
-        .with_message_id(message_id.into())
+        .with_message_id(short("message id", message_id)?)
         .with_content_type("application/json".into())
         .with_timestamp(now_millis() / 1000);
     if let Some(correlation) = correlation_id {
-        properties = properties.with_correlation_id(correlation.into());
+        properties = properties.with_correlation_id(short("correlation id", correlation)?);
     }
     if !headers.is_empty() {
-        properties = properties.with_headers(crate::broker::amqp_headers(headers));
+        properties = properties
+            .with_headers(crate::broker::amqp_headers(headers).map_err(|e| e.to_string())?);
     }
-    properties
+    Ok(properties)
 }
 
 /// Milliseconds since the Unix epoch.
@@ -338,7 +448,10 @@ mod tests {
             &input(),
             &[Event::new("order.checked", serde_json::Value::Null)],
         );
-        assert!(ambiguous.unwrap_err().contains("several exchanges"));
+        let Err(Unsendable::Undeclared(ambiguous)) = ambiguous else {
+            panic!("{ambiguous:?}")
+        };
+        assert!(ambiguous.contains("several exchanges"));
         let mut named = Event::new("order.checked", serde_json::Value::Null);
         named.exchange = Some("audit".into());
         assert_eq!(
@@ -350,7 +463,9 @@ mod tests {
             Event::new("order.failed", serde_json::Value::Null),
             Event::new("order.shipped", serde_json::Value::Null),
         ];
-        let refused = prepare(&s, &input(), &batch).unwrap_err();
+        let Err(Unsendable::Undeclared(refused)) = prepare(&s, &input(), &batch) else {
+            panic!("undeclared")
+        };
         assert!(
             refused.contains("does not declare the routing key \"order.shipped\""),
             "{refused}"

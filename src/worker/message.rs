@@ -68,6 +68,10 @@ impl Event {
 pub struct Failure {
     pub permanent: bool,
     pub reason: String,
+    /// The failure struck every message in flight at once (the handler
+    /// process died): it is charged to a message only when that message
+    /// meets it alone.
+    pub crashed: bool,
 }
 
 impl Failure {
@@ -75,6 +79,7 @@ impl Failure {
         Failure {
             permanent: false,
             reason: reason.into(),
+            crashed: false,
         }
     }
 
@@ -82,6 +87,15 @@ impl Failure {
         Failure {
             permanent: true,
             reason: reason.into(),
+            crashed: false,
+        }
+    }
+
+    /// A transient failure shared by every message in flight.
+    pub fn crashed(reason: impl Into<String>) -> Failure {
+        Failure {
+            crashed: true,
+            ..Failure::transient(reason)
         }
     }
 }

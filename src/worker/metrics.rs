@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -20,6 +20,8 @@ const EMITTED: &str = "warren_events_emitted_total";
 const HANDLER_SECONDS: &str = "warren_handler_seconds";
 const IN_FLIGHT: &str = "warren_handlers_in_flight";
 const CONNECTED: &str = "warren_connected";
+const PAUSED: &str = "warren_paused";
+const HELD: &str = "warren_messages_held_total";
 
 pub fn received(service: &str) {
     counter!(RECEIVED, "service" => service.to_string()).increment(1);
@@ -41,6 +43,11 @@ pub fn duplicate(service: &str) {
 }
 pub fn abandoned(service: &str) {
     counter!(ABANDONED, "service" => service.to_string()).increment(1);
+}
+/// A settled message whose copy the broker would not take, kept unacked
+/// while the service pauses.
+pub fn held(service: &str) {
+    counter!(HELD, "service" => service.to_string()).increment(1);
 }
 pub fn emitted(service: &str, count: usize) {
     counter!(EMITTED, "service" => service.to_string()).increment(count as u64);
@@ -65,16 +72,61 @@ impl Drop for InFlight {
     }
 }
 
-/// Which services are connected to the broker: `/healthz` is healthy when
-/// all of them are.
+/// What `/healthz` reports for each service: healthy while it is
+/// connected, not paused, and its deliveries in hand keep completing.
 #[derive(Clone, Default)]
-pub struct Health(Arc<Mutex<BTreeMap<String, bool>>>);
+pub struct Health(Arc<Mutex<BTreeMap<String, State>>>);
+
+#[derive(Default)]
+struct State {
+    connected: bool,
+    /// Why it takes no deliveries, when it does not.
+    paused: Option<String>,
+    /// Deliveries between receipt and settlement, less those waiting on
+    /// purpose (a held retry's delay, a held dead letter).
+    in_hand: usize,
+    /// Since when none has completed while some were in hand.
+    waiting_since: Option<Instant>,
+    /// How long that may last: the handler's timeout.
+    stall_after: Option<Duration>,
+}
 
 impl Health {
     pub fn set(&self, service: &str, connected: bool) {
         gauge!(CONNECTED, "service" => service.to_string()).set(if connected { 1.0 } else { 0.0 });
-        if let Ok(mut s) = self.0.lock() {
-            s.insert(service.to_string(), connected);
+        self.with(service, |s| s.connected = connected);
+    }
+
+    /// The service takes no deliveries, and why (`None`: it takes them
+    /// again).
+    pub fn paused(&self, service: &str, why: Option<String>) {
+        gauge!(PAUSED, "service" => service.to_string()).set(if why.is_some() { 1.0 } else { 0.0 });
+        self.with(service, |s| s.paused = why);
+    }
+
+    /// Watch `service`: unhealthy when deliveries are in hand and none
+    /// completes for longer than `stall_after`.
+    pub fn watch(&self, service: &str, stall_after: Duration) {
+        self.with(service, |s| s.stall_after = Some(stall_after));
+    }
+
+    /// A delivery of `service` is in hand until the guard drops.
+    pub fn in_hand(&self, service: &str) -> InHand {
+        self.with(service, |s| {
+            if s.in_hand == 0 {
+                s.waiting_since = Some(Instant::now());
+            }
+            s.in_hand += 1;
+        });
+        InHand {
+            health: self.clone(),
+            service: service.to_string(),
+        }
+    }
+
+    fn with(&self, service: &str, change: impl FnOnce(&mut State)) {
+        if let Ok(mut states) = self.0.lock() {
+            change(states.entry(service.to_string()).or_default());
         }
     }
 
@@ -84,11 +136,56 @@ impl Health {
             |_| vec!["(unknown)".to_string()],
             |s| {
                 s.iter()
-                    .filter(|(_, up)| !**up)
+                    .filter(|(_, state)| !state.connected)
                     .map(|(n, _)| n.clone())
                     .collect()
             },
         )
+    }
+
+    /// What is wrong, a line per service (none: healthy): not connected,
+    /// paused and why, or stalled.
+    pub fn problems(&self) -> Vec<String> {
+        let Ok(states) = self.0.lock() else {
+            return vec!["(health unknown)".to_string()];
+        };
+        let mut lines = Vec::new();
+        for (name, s) in states.iter() {
+            if !s.connected {
+                lines.push(format!("{name}: not connected"));
+            }
+            if let Some(why) = &s.paused {
+                lines.push(format!("{name}: paused: {why}"));
+            }
+            if let (Some(since), Some(limit)) = (s.waiting_since, s.stall_after)
+                && s.in_hand > 0
+                && since.elapsed() > limit
+            {
+                lines.push(format!(
+                    "{name}: stalled: {} deliveries in hand and none completed for {}s (the handler timeout is {}s)",
+                    s.in_hand,
+                    since.elapsed().as_secs(),
+                    limit.as_secs_f64()
+                ));
+            }
+        }
+        lines
+    }
+}
+
+/// A delivery in hand; dropping it says the delivery left (settled, or
+/// set aside on purpose).
+pub struct InHand {
+    health: Health,
+    service: String,
+}
+
+impl Drop for InHand {
+    fn drop(&mut self) {
+        self.health.with(&self.service, |s| {
+            s.in_hand = s.in_hand.saturating_sub(1);
+            s.waiting_since = (s.in_hand > 0).then(Instant::now);
+        });
     }
 }
 
@@ -135,14 +232,14 @@ pub async fn serve(
         .route(
             "/healthz",
             get(move || {
-                let down = health.down();
+                let problems = health.problems();
                 async move {
-                    if down.is_empty() {
+                    if problems.is_empty() {
                         (StatusCode::OK, "ok\n".to_string())
                     } else {
                         (
                             StatusCode::SERVICE_UNAVAILABLE,
-                            format!("not connected: {}\n", down.join(", ")),
+                            format!("{}\n", problems.join("\n")),
                         )
                     }
                 }
@@ -151,4 +248,45 @@ pub async fn serve(
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { cancel.cancelled().await })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_names_what_is_wrong_and_a_stall_clears_when_work_completes() {
+        let health = Health::default();
+        health.set("shipping", true);
+        health.watch("shipping", Duration::from_millis(20));
+        assert!(health.problems().is_empty());
+        let (a, b) = (health.in_hand("shipping"), health.in_hand("shipping"));
+        assert!(health.problems().is_empty(), "within the handler timeout");
+        std::thread::sleep(Duration::from_millis(40));
+        let stalled = health.problems();
+        assert_eq!(stalled.len(), 1, "{stalled:?}");
+        assert!(
+            stalled[0].starts_with("shipping: stalled: 2 deliveries in hand"),
+            "{stalled:?}"
+        );
+        // One completes: the clock starts again for the other.
+        drop(a);
+        assert!(health.problems().is_empty());
+        drop(b);
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(health.problems().is_empty(), "nothing in hand, no stall");
+        health.paused("shipping", Some("the DLQ is gone".into()));
+        health.set("shipping", false);
+        assert_eq!(
+            health.problems(),
+            [
+                "shipping: not connected",
+                "shipping: paused: the DLQ is gone"
+            ]
+        );
+        assert_eq!(health.down(), ["shipping"]);
+        health.paused("shipping", None);
+        health.set("shipping", true);
+        assert!(health.problems().is_empty());
+    }
 }

@@ -32,12 +32,14 @@ pub mod dlq;
 pub mod emit;
 pub mod handler;
 pub mod headers;
+pub mod hold;
 pub mod idempotency;
 mod message;
 pub mod metrics;
 mod process;
 pub mod publish;
 pub mod settle;
+mod suspects;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -116,6 +118,7 @@ pub struct Runner {
     settings: Settings,
     handlers: BTreeMap<String, Arc<dyn Handler>>,
     shutdown_timeout: Duration,
+    hold_limit: Duration,
     health: Health,
 }
 
@@ -128,6 +131,7 @@ impl Runner {
             settings,
             handlers: BTreeMap::new(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            hold_limit: hold::DEFAULT_HOLD_LIMIT,
             health: Health::default(),
         }
     }
@@ -184,7 +188,16 @@ impl Runner {
         self
     }
 
-    /// Which services are connected; what `/healthz` reports.
+    /// How long a message whose retry or dead-letter copy the broker
+    /// refuses is held (its service paused) before it returns to its
+    /// queue; keep it below the broker's consumer timeout.
+    pub fn hold_limit(mut self, limit: Duration) -> Runner {
+        self.hold_limit = limit;
+        self
+    }
+
+    /// Which services are connected, paused or stalled; what `/healthz`
+    /// reports.
     pub fn health(&self) -> Health {
         self.health.clone()
     }
@@ -240,6 +253,8 @@ impl Runner {
                 None => None,
             };
             self.health.set(name, false);
+            self.health
+                .watch(name, Duration::from_millis(service.timeout.millis));
             sessions.push(consume::Session {
                 queue: self.source(name)?,
                 cx: Arc::new(process::Context {
@@ -247,6 +262,10 @@ impl Runner {
                     shutdown: cancel.clone(),
                     handler: handler.clone(),
                     idempotency,
+                    health: self.health.clone(),
+                    gate: hold::Gate::default(),
+                    suspects: suspects::Suspects::default(),
+                    hold_limit: self.hold_limit,
                 }),
                 settings,
                 vhost: self.topology.vhost.clone(),

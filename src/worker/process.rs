@@ -1,17 +1,19 @@
-//! One delivery, from receipt to settlement:
+//! One delivery, from receipt to settlement, along one path:
 //!
-//! 1. read it ([`delivery::read`]); bad input is dead-lettered at once;
-//! 2. skip it if its idempotency key was handled before;
-//! 3. call the handler, within the service's timeout;
-//! 4. publish the events it emits, each confirmed;
-//! 5. record the idempotency key;
-//! 6. settle as [`verdict`] says: ack, retry through a delay queue (or
-//!    back to a queue that delays it, `via: broker`), or dead-letter with
-//!    the reason; a retry or dead letter is confirmed before the delivery
-//!    is acked.
+//! 1. [`handle`] decides an [`Outcome`]: it reads the delivery
+//!    ([`delivery::read`]; bad input is dead-lettered at once), skips a
+//!    duplicate, calls the handler within the service's timeout and
+//!    publishes the events it emits, each confirmed, and takes
+//!    [`verdict`]'s word on a failure;
+//! 2. [`settle`] carries the outcome out, the one place a delivery is
+//!    acked, rejected, forwarded to a retry or the DLQ, or left unsettled.
 //!
-//! When the connection goes, a delivery is abandoned wherever it is: it
-//! is unacked, so the broker delivers it again (at least once).
+//! A delivery whose channel has closed is never handled: it is already on
+//! its way back to the queue. When the connection goes mid-way, the
+//! delivery is abandoned wherever it is: it is unacked, so the broker
+//! delivers it again (at least once). A failure shared by every message
+//! in flight (a crashed handler process, a lost connection) is charged
+//! only to a message that meets it alone ([`super::suspects`]).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,34 +22,109 @@ use futures_util::FutureExt;
 
 use lapin::BasicProperties;
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicRejectOptions};
+use lapin::options::{BasicAckOptions, BasicNackOptions, BasicRejectOptions};
 use lapin::types::{AMQPValue, LongString};
 use tokio_util::sync::CancellationToken;
 
 use super::delivery::{self, with_header};
 use super::emit::{self, PublishError, Publisher};
 use super::handler::Handler;
+use super::hold::{self, Gate};
 use super::idempotency::{self, Store};
+use super::metrics::{self, Health};
 use super::settle::{Reason, Verdict, not_retried, verdict};
-use super::{Failure, Message, headers, metrics};
+use super::suspects::{self, MAX_SOLO_LOSSES, Suspects};
+use super::{Failure, Message, headers};
 use crate::topology::{Retry, Service};
 
-/// What every delivery of one service needs.
+/// What every delivery of one service needs, for the worker's life.
 pub struct Context {
     pub service: Service,
     /// Cancelled at shutdown: a held retry stops waiting then.
     pub shutdown: CancellationToken,
     pub handler: Arc<dyn Handler>,
     pub idempotency: Option<Store>,
+    pub health: Health,
+    /// Closed while a settled message's copy is held ([`hold`]).
+    pub gate: Gate,
+    pub suspects: Suspects,
+    /// How long a held message is kept before it is returned.
+    pub hold_limit: std::time::Duration,
 }
 
-/// Handles one delivery; `publisher` is a channel in confirm mode on the
-/// same connection.
-pub async fn process(cx: &Context, publisher: &Publisher, delivery: Delivery) {
+/// The session a delivery came on: its consuming channel, and the
+/// confirm channel beside it on the same connection.
+pub struct Link {
+    pub consuming: lapin::Channel,
+    pub publisher: Publisher,
+}
+
+impl Link {
+    /// Whether the delivery can still be settled.
+    fn alive(&self) -> bool {
+        self.consuming.status().connected()
+    }
+}
+
+/// How a delivery ends.
+enum Outcome {
+    /// Handled before (idempotency): ack without counting it handled.
+    Duplicate,
+    /// What [`verdict`] decided, with the failure's text.
+    Settle {
+        verdict: Verdict,
+        error: String,
+        attempt: u32,
+    },
+    /// Leave it unsettled: the channel is gone, and the broker delivers it
+    /// again.
+    Abandon(String),
+}
+
+impl Outcome {
+    fn settle(verdict: Verdict, error: impl Into<String>, attempt: u32) -> Outcome {
+        Outcome::Settle {
+            verdict,
+            error: error.into(),
+            attempt,
+        }
+    }
+}
+
+/// Handles one delivery and settles it.
+pub async fn process(cx: &Context, link: &Link, delivery: Delivery) {
     let service = cx.service.name.as_str();
     metrics::received(service);
+    let id = suspects::identity(
+        delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .map(|s| s.as_str()),
+        &delivery.data,
+    );
+    let in_hand = cx.health.in_hand(service);
+    let outcome = if link.alive() {
+        handle(cx, link, &delivery, id).await
+    } else {
+        Outcome::Abandon("its channel closed before it was handled".into())
+    };
+    drop(in_hand);
+    settle(cx, link, &delivery, id, outcome).await;
+}
+
+/// Decides what becomes of a delivery; sends nothing but the handler's
+/// events.
+async fn handle(cx: &Context, link: &Link, delivery: &Delivery, id: u64) -> Outcome {
+    let service = cx.service.name.as_str();
     let retry = cx.service.retry.as_ref();
     let mut attempt = delivery::attempt(&delivery.properties, retry);
+    if cx.suspects.losses(id).unwrap_or(0) >= MAX_SOLO_LOSSES {
+        let text = format!(
+            "the connection was lost each of the {MAX_SOLO_LOSSES} times this message was handled alone; look at what its handler emits"
+        );
+        return Outcome::settle(not_retried(Reason::KillsConnection, retry), text, attempt);
+    }
     let message = match delivery::read(
         service,
         delivery.exchange.as_str(),
@@ -57,17 +134,7 @@ pub async fn process(cx: &Context, publisher: &Publisher, delivery: Delivery) {
         attempt,
     ) {
         Ok(m) => m,
-        Err((reason, text)) => {
-            return settle(
-                cx,
-                publisher,
-                &delivery,
-                not_retried(reason, retry),
-                &text,
-                attempt,
-            )
-            .await;
-        }
+        Err((reason, text)) => return Outcome::settle(not_retried(reason, retry), text, attempt),
     };
     let key = match (&cx.idempotency, &cx.service.idempotency) {
         (Some(store), Some(settings)) => {
@@ -76,21 +143,23 @@ pub async fn process(cx: &Context, publisher: &Publisher, delivery: Delivery) {
                     "service {service:?} is idempotent on {:?}, and the message has no such key",
                     settings.key
                 );
-                let verdict = not_retried(Reason::MissingIdempotencyKey, retry);
-                return settle(cx, publisher, &delivery, verdict, &text, attempt).await;
+                return Outcome::settle(
+                    not_retried(Reason::MissingIdempotencyKey, retry),
+                    text,
+                    attempt,
+                );
             };
             match store.seen(&key).await {
                 Ok(true) => {
                     metrics::duplicate(service);
                     tracing::debug!(service, key, "duplicate skipped");
-                    ack(service, &delivery).await;
-                    return;
+                    return Outcome::Duplicate;
                 }
                 Ok(false) => Some((store, key, settings.ttl)),
                 Err(e) => {
                     let failure = Failure::transient(e.to_string());
                     let v = verdict(Some(&failure), attempt, retry);
-                    return settle(cx, publisher, &delivery, v, &failure.reason, attempt).await;
+                    return Outcome::settle(v, failure.reason, attempt);
                 }
             }
         }
@@ -98,14 +167,32 @@ pub async fn process(cx: &Context, publisher: &Publisher, delivery: Delivery) {
     };
 
     loop {
-        let failure = match call(cx, publisher, &message).await {
-            Called::Done(failure) => failure,
-            Called::Undeclared(text) => {
-                let verdict = not_retried(Reason::UndeclaredEmit, retry);
-                return settle(cx, publisher, &delivery, verdict, &text, attempt).await;
+        let turn = cx.suspects.turn(id).await;
+        if !link.alive() {
+            return Outcome::Abandon("its channel closed while it waited its turn".into());
+        }
+        let failure = match call(cx, &link.publisher, &message).await {
+            Called::Done(Some(f)) if f.crashed && !turn.alone() => {
+                // Perhaps another message's doing: run it again, alone,
+                // without charging an attempt.
+                tracing::info!(
+                    service,
+                    "{}; running the message again alone",
+                    headers::capped(&f.reason, 200)
+                );
+                cx.suspects.suspect(id, false);
+                continue;
             }
-            Called::Lost(why) => return abandon(service, &why),
+            Called::Done(failure) => failure,
+            Called::Refused(reason, text) => {
+                return Outcome::settle(not_retried(reason, retry), text, attempt);
+            }
+            Called::Lost(why) => {
+                cx.suspects.suspect(id, turn.alone());
+                return Outcome::Abandon(why);
+            }
         };
+        drop(turn);
         if failure.is_none()
             && let Some((store, key, ttl)) = &key
             && let Err(e) = store
@@ -138,8 +225,7 @@ pub async fn process(cx: &Context, publisher: &Publisher, delivery: Delivery) {
             tokio::select! {
                 () = cx.shutdown.cancelled() => {
                     let text = format!("{text} (the instance shut down before its retry in {})", r.delays[delay]);
-                    let verdict = Verdict::DeadLetter(Reason::RetryInterrupted);
-                    return settle(cx, publisher, &delivery, verdict, &text, attempt).await;
+                    return Outcome::settle(Verdict::DeadLetter(Reason::RetryInterrupted), text, attempt);
                 }
                 () = tokio::time::sleep(wait) => {}
             }
@@ -147,7 +233,7 @@ pub async fn process(cx: &Context, publisher: &Publisher, delivery: Delivery) {
             attempt = attempt.saturating_add(1);
             continue;
         }
-        return settle(cx, publisher, &delivery, verdict, &text, attempt).await;
+        return Outcome::settle(verdict, text, attempt);
     }
 }
 
@@ -155,8 +241,9 @@ pub async fn process(cx: &Context, publisher: &Publisher, delivery: Delivery) {
 enum Called {
     /// Its events are out (no failure), or it failed.
     Done(Option<Failure>),
-    /// It emitted a key its service does not declare; nothing was sent.
-    Undeclared(String),
+    /// Its events cannot be sent as they are (an undeclared key, a header
+    /// AMQP cannot carry); nothing was sent.
+    Refused(Reason, String),
     /// The connection went while its events were being sent.
     Lost(String),
 }
@@ -192,7 +279,10 @@ async fn call(cx: &Context, publisher: &Publisher, message: &Message) -> Called 
         Ok(events) => events,
     };
     let outgoing = match emit::prepare(&cx.service, message, &events) {
-        Err(text) => return Called::Undeclared(text),
+        Err(emit::Unsendable::Undeclared(text)) => {
+            return Called::Refused(Reason::UndeclaredEmit, text);
+        }
+        Err(emit::Unsendable::Invalid(text)) => return Called::Refused(Reason::InvalidEvent, text),
         Ok(outgoing) => outgoing,
     };
     let count = outgoing.len();
@@ -201,7 +291,11 @@ async fn call(cx: &Context, publisher: &Publisher, message: &Message) -> Called 
             metrics::emitted(service, count);
             Called::Done(None)
         }
-        Err(PublishError::Connection(e)) => Called::Lost(e.to_string()),
+        Err(e) if !publisher.connected() => Called::Lost(e.to_string()),
+        Err(PublishError::Invalid(text)) => Called::Refused(
+            Reason::InvalidEvent,
+            format!("an emitted event cannot be sent: {text}"),
+        ),
         Err(refused) => Called::Done(Some(Failure::transient(format!(
             "an emitted event was not taken: {refused}"
         )))),
@@ -224,17 +318,26 @@ async fn publish_all(
     Ok(())
 }
 
-/// Carries out `verdict` on `delivery`; `error` is the failure's text.
-async fn settle(
-    cx: &Context,
-    publisher: &Publisher,
-    delivery: &Delivery,
-    verdict: Verdict,
-    error: &str,
-    attempt: u32,
-) {
+/// Carries out `outcome` on `delivery`: the one place a delivery is
+/// settled.
+async fn settle(cx: &Context, link: &Link, delivery: &Delivery, id: u64, outcome: Outcome) {
     let service = cx.service.name.as_str();
     let retry = cx.service.retry.as_ref();
+    let (verdict, error, attempt) = match outcome {
+        Outcome::Abandon(why) => return abandon(service, &why),
+        Outcome::Duplicate => {
+            ack(service, delivery).await;
+            return cx.suspects.clear(id);
+        }
+        Outcome::Settle {
+            verdict,
+            error,
+            attempt,
+        } => (verdict, error, attempt),
+    };
+    if !matches!(verdict, Verdict::Retry { .. } | Verdict::Requeue) {
+        cx.suspects.clear(id);
+    }
     match (verdict, retry) {
         (Verdict::Ack, _) => {
             if ack(service, delivery).await {
@@ -248,18 +351,14 @@ async fn settle(
                 delivery,
                 &[(headers::ATTEMPT, AMQPValue::LongLongInt(attempt.into()))],
             );
-            forward(
-                cx,
-                publisher,
-                delivery,
-                &retry.exchange,
-                &key,
+            let copy = Copy {
+                exchange: &retry.exchange,
+                key: &key,
                 properties,
-                || {
-                    metrics::retried(service);
-                },
-            )
-            .await;
+            };
+            if forward(cx, link, delivery, &copy).await {
+                metrics::retried(service);
+            }
         }
         (Verdict::DeadLetter(reason), Some(retry)) => {
             let text = |s: &str| AMQPValue::LongString(LongString::from(s));
@@ -269,7 +368,7 @@ async fn settle(
                     (headers::REASON, text(reason.as_str())),
                     (
                         headers::ERROR,
-                        text(&headers::capped(error, headers::MAX_ERROR_TEXT)),
+                        text(&headers::capped(&error, headers::MAX_ERROR_TEXT)),
                     ),
                     (headers::ATTEMPT, AMQPValue::LongLongInt(attempt.into())),
                     (headers::SERVICE, text(service)),
@@ -284,25 +383,21 @@ async fn settle(
             tracing::warn!(
                 service,
                 reason = reason.as_str(),
-                "dead-lettered: {}",
-                headers::capped(error, 500)
+                "dead-lettering: {}",
+                headers::capped(&error, 500)
             );
-            forward(
-                cx,
-                publisher,
-                delivery,
-                &retry.exchange,
-                Retry::DEAD_LETTER_KEY,
+            let copy = Copy {
+                exchange: &retry.exchange,
+                key: Retry::DEAD_LETTER_KEY,
                 properties,
-                || {
-                    metrics::dead_lettered(service, reason.as_str());
-                },
-            )
-            .await;
+            };
+            if forward(cx, link, delivery, &copy).await {
+                metrics::dead_lettered(service, reason.as_str());
+            }
         }
         (Verdict::Requeue, _) => {
             // The queue counts this failure and delays the redelivery.
-            if requeue(service, delivery).await {
+            if reject(service, delivery, true).await {
                 metrics::retried(service);
             }
         }
@@ -311,56 +406,122 @@ async fn settle(
                 service,
                 reason = reason.as_str(),
                 "rejected (the service has no retry chain; the queue's dead-letter settings apply): {}",
-                headers::capped(error, 500)
+                headers::capped(&error, 500)
             );
-            if reject(service, delivery).await {
+            if reject(service, delivery, false).await {
                 metrics::rejected(service, reason.as_str());
             }
         }
         (Verdict::Retry { .. }, None) => {
             // verdict() gives a retry only to a service with a chain.
-            reject(service, delivery).await;
+            reject(service, delivery, false).await;
         }
     }
 }
 
-/// Republishes `delivery` to `exchange` with `properties`, then acks it.
-/// When the broker does not take the copy, the delivery is rejected
-/// instead: its queue dead-letters to the service's DLQ, so the broker
-/// itself moves it there.
-async fn forward(
-    cx: &Context,
-    publisher: &Publisher,
-    delivery: &Delivery,
-    exchange: &str,
-    key: &str,
+/// A copy of a delivery for its retry or dead-letter queue.
+struct Copy<'a> {
+    exchange: &'a str,
+    key: &'a str,
     properties: BasicProperties,
-    counted: impl FnOnce(),
-) {
+}
+
+/// Republishes `delivery` as `copy`, then acks it; true when both
+/// happened.
+///
+/// When the broker does not take the copy, the message is held and the
+/// service paused until it does ([`hold`]). Only a copy that can never be
+/// sent (the original's headers leave no room for warren's in a frame) is
+/// rejected instead: its queue dead-letters it, and the broker itself
+/// moves it there.
+async fn forward(cx: &Context, link: &Link, delivery: &Delivery, copy: &Copy<'_>) -> bool {
     let service = cx.service.name.as_str();
-    match publisher
-        .publish(exchange, key, &delivery.data, properties)
-        .await
-    {
-        Ok(()) => {
-            if ack(service, delivery).await {
-                counted();
-            }
+    let send = || {
+        link.publisher.publish(
+            copy.exchange,
+            copy.key,
+            &delivery.data,
+            copy.properties.clone(),
+        )
+    };
+    let refused = match send().await {
+        Ok(()) => return ack(service, delivery).await,
+        Err(e) if !link.publisher.connected() => {
+            abandon(service, &e.to_string());
+            return false;
         }
-        Err(PublishError::Connection(e)) => abandon(service, &e.to_string()),
-        Err(refused) => {
-            let text = refused.to_string();
+        Err(PublishError::Invalid(text)) => {
             tracing::error!(
                 service,
-                exchange,
-                key,
-                "the broker did not take the message ({text}); rejecting it into the queue's dead-letter queue"
+                exchange = copy.exchange,
+                key = copy.key,
+                "the copy cannot be sent ({text}); rejecting the message into its queue's dead-letter route"
             );
-            if reject(service, delivery).await {
+            if reject(service, delivery, false).await {
                 metrics::rejected(service, "forward-refused");
             }
+            return false;
         }
+        Err(refused) => refused.to_string(),
+    };
+    // Held: the message stays unacked and the service takes nothing new.
+    let paused = cx.gate.pause();
+    metrics::held(service);
+    let why = format!(
+        "the broker does not take messages for {:?} on exchange {:?} ({refused}); {} stays unacked and is tried again every {}s",
+        copy.key,
+        copy.exchange,
+        delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .map_or("the message".to_string(), |m| format!(
+                "message {:?}",
+                headers::capped(m.as_str(), 80)
+            )),
+        hold::RETRY_EVERY.as_secs()
+    );
+    tracing::error!(service, "paused: {why}");
+    cx.health.paused(service, Some(why));
+    let started = Instant::now();
+    let done = loop {
+        tokio::select! {
+            () = cx.shutdown.cancelled() => {
+                abandon(service, "shut down while the message was held");
+                break false;
+            }
+            () = tokio::time::sleep(hold::RETRY_EVERY) => {}
+        }
+        if !link.alive() {
+            abandon(service, "its channel closed while the message was held");
+            break false;
+        }
+        match send().await {
+            Ok(()) => {
+                tracing::info!(service, "the held message's copy landed; resuming");
+                break ack(service, delivery).await;
+            }
+            Err(e) if !link.publisher.connected() => {
+                abandon(service, &e.to_string());
+                break false;
+            }
+            Err(_) if started.elapsed() >= cx.hold_limit => {
+                tracing::warn!(
+                    service,
+                    "held for {}s: returning the message to its queue before the broker's consumer timeout",
+                    started.elapsed().as_secs()
+                );
+                nack_requeue(service, delivery).await;
+                break false;
+            }
+            Err(_) => {}
+        }
+    };
+    drop(paused);
+    if cx.gate.is_open() {
+        cx.health.paused(service, None);
     }
+    done
 }
 
 /// The delivery's properties with `set` headers, and where it was first
@@ -387,34 +548,34 @@ fn carried(delivery: &Delivery, set: &[(&str, AMQPValue)]) -> BasicProperties {
 /// Acks; false (and a warning) when the ack could not be sent, because
 /// the channel closed: the broker then delivers the message again.
 async fn ack(service: &str, delivery: &Delivery) -> bool {
-    match delivery.acker.ack(BasicAckOptions::default()).await {
+    sent(
+        service,
+        "ack",
+        delivery.acker.ack(BasicAckOptions::default()).await,
+    )
+}
+
+/// Rejects; with `requeue`, a reject (not a nack): RabbitMQ 4.3 counts it
+/// as a failed delivery, which a broker retry delays and counts.
+async fn reject(service: &str, delivery: &Delivery, requeue: bool) -> bool {
+    let result = delivery.acker.reject(BasicRejectOptions { requeue }).await;
+    sent(service, "reject", result)
+}
+
+/// Returns a held message to its queue.
+async fn nack_requeue(service: &str, delivery: &Delivery) -> bool {
+    let options = BasicNackOptions {
+        requeue: true,
+        multiple: false,
+    };
+    sent(service, "nack", delivery.acker.nack(options).await)
+}
+
+fn sent(service: &str, what: &str, result: Result<bool, lapin::Error>) -> bool {
+    match result {
         Ok(true) => true,
         Ok(false) => {
-            abandon(service, "the channel closed before the ack");
-            false
-        }
-        Err(e) => {
-            abandon(service, &e.to_string());
-            false
-        }
-    }
-}
-
-async fn reject(service: &str, delivery: &Delivery) -> bool {
-    reject_with(service, delivery, false).await
-}
-
-/// A reject (not a nack): RabbitMQ 4.3 counts it as a failed delivery,
-/// which a broker retry delays and counts.
-async fn requeue(service: &str, delivery: &Delivery) -> bool {
-    reject_with(service, delivery, true).await
-}
-
-async fn reject_with(service: &str, delivery: &Delivery, requeue: bool) -> bool {
-    match delivery.acker.reject(BasicRejectOptions { requeue }).await {
-        Ok(true) => true,
-        Ok(false) => {
-            abandon(service, "the channel closed before the reject");
+            abandon(service, &format!("the channel closed before the {what}"));
             false
         }
         Err(e) => {

@@ -158,19 +158,22 @@ pub async fn send(
         Some(service) => super::settings_for(topology, settings, service)?,
         None => settings.clone(),
     };
+    let message_id = request
+        .message_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let properties = emit::json_properties(
+        &message_id,
+        request.correlation_id.as_deref(),
+        &request.headers,
+    )
+    .map_err(RequestError::Refused)?;
+    let body = serde_json::to_vec(&request.body).unwrap_or_default();
     let connection = crate::broker::connect(&settings, &topology.vhost).await?;
     let result = async {
+        emit::fits(&properties, connection.configuration().frame_max())
+            .map_err(|e| RequestError::Refused(format!("the message {e}")))?;
         let channel = crate::broker::confirm_channel(&connection).await?;
-        let message_id = request
-            .message_id
-            .clone()
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let properties = emit::json_properties(
-            &message_id,
-            request.correlation_id.as_deref(),
-            &request.headers,
-        );
-        let body = serde_json::to_vec(&request.body).unwrap_or_default();
         emit::publish(&channel, &exchange, &request.key, &body, properties)
             .await
             .map_err(|e| match e {

@@ -22,6 +22,11 @@ pub enum Reason {
     /// A retry held by a per-instance worker was waiting when the instance
     /// shut down (its queue goes with it).
     RetryInterrupted,
+    /// The handler emitted an event AMQP cannot carry (headers larger than
+    /// a frame, a header name over 255 bytes).
+    InvalidEvent,
+    /// Handling it alone lost the connection again and again.
+    KillsConnection,
 }
 
 impl Reason {
@@ -35,6 +40,8 @@ impl Reason {
             Reason::UndeclaredEmit => "undeclared-emit",
             Reason::MissingIdempotencyKey => "missing-idempotency-key",
             Reason::RetryInterrupted => "retry-interrupted",
+            Reason::InvalidEvent => "invalid-event",
+            Reason::KillsConnection => "kills-connection",
         }
     }
 }

@@ -174,7 +174,7 @@ async fn broker_routes(vhost: &TestVhost, t: &Topology, probes: &[Probe]) -> Vec
     for (i, probe) in probes.iter().enumerate() {
         let properties = BasicProperties::default()
             .with_message_id(i.to_string().into())
-            .with_headers(amqp_headers(&probe.headers));
+            .with_headers(amqp_headers(&probe.headers).unwrap());
         channel
             .basic_publish(
                 probe.exchange.as_str().into(),

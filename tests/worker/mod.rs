@@ -8,6 +8,7 @@ mod commands;
 mod delay;
 mod faults;
 mod handlers;
+mod hardening;
 mod per_instance;
 mod privilege;
 mod semantics;

@@ -63,7 +63,7 @@ impl Handler for Stdio {
             // The reader marks the process gone before it fails the requests
             // it knows: one registered after that would wait for nothing.
             if gone.load(Ordering::SeqCst) {
-                return Err(Failure::transient("the handler process exited"));
+                return Err(Failure::crashed("the handler process exited"));
             }
             let mut line = serde_json::to_vec(&Request {
                 id: Some(id),
@@ -76,14 +76,14 @@ impl Handler for Stdio {
                 stdin
                     .write_all(&line)
                     .await
-                    .map_err(|e| Failure::transient(format!("the handler process is gone: {e}")))?;
+                    .map_err(|e| Failure::crashed(format!("the handler process is gone: {e}")))?;
                 stdin
                     .flush()
                     .await
-                    .map_err(|e| Failure::transient(format!("the handler process is gone: {e}")))?;
+                    .map_err(|e| Failure::crashed(format!("the handler process is gone: {e}")))?;
             }
             answered.await.unwrap_or_else(|_| {
-                Err(Failure::transient(
+                Err(Failure::crashed(
                     "the handler process exited with the message in flight",
                 ))
             })

@@ -1,0 +1,439 @@
+//! The worker under hostile conditions: events AMQP cannot carry, a DLQ or
+//! an exchange deleted behind warren's back, connections cut while
+//! messages are prefetched, a handler process that a message crashes.
+//! Each test counts the handler's runs per message: nothing lost, and no
+//! message handled again for another message's fault.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+use warren::worker::{Event, Failure, handler};
+
+use super::{Harness, SHIPPING, body, header};
+use crate::support::Warren;
+
+/// Handler runs per order.
+#[derive(Clone, Default)]
+struct Runs(Arc<Mutex<BTreeMap<u64, usize>>>);
+
+impl Runs {
+    fn count(&self, message: &warren::worker::Message) -> u64 {
+        let order = message.body["order"].as_u64().unwrap();
+        *self.0.lock().unwrap().entry(order).or_default() += 1;
+        order
+    }
+    fn of(&self, order: u64) -> usize {
+        self.0.lock().unwrap().get(&order).copied().unwrap_or(0)
+    }
+    fn total(&self) -> usize {
+        self.0.lock().unwrap().values().sum()
+    }
+}
+
+async fn until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn orders(range: std::ops::Range<u64>) -> Vec<serde_json::Value> {
+    range.map(|i| json!({ "order": i })).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_amqp_cannot_carry_is_dead_lettered_and_costs_the_others_nothing() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let h = Harness::new("worker-poison-event", SHIPPING).await;
+    let runs = Runs::default();
+    let counted = runs.clone();
+    let runner = h
+        .runner()
+        .handler(
+            "shipping",
+            handler::function(move |m| {
+                let order = counted.count(&m);
+                async move {
+                    let mut event = Event::new("order.shipped", json!({ "order": order }));
+                    match order {
+                        // Headers far past the frame size: the broker would
+                        // close the connection on them.
+                        3 => {
+                            event
+                                .headers
+                                .insert("big".into(), json!("x".repeat(300_000)));
+                        }
+                        // A header name AMQP cannot encode.
+                        5 => {
+                            event.headers.insert("n".repeat(300), json!(1));
+                        }
+                        _ => {}
+                    }
+                    Ok(vec![event])
+                }
+            }),
+        )
+        .unwrap();
+    let running = h.start(runner);
+    h.publish("orders", "order.paid", &orders(0..10)).await;
+    let shipped = h.take("shipped", 8).await;
+    let dead = h.take("shipping.dlq", 2).await;
+    h.drained("shipping").await;
+    running.stop().await;
+    let mut got: Vec<u64> = shipped
+        .iter()
+        .map(|m| body(m)["order"].as_u64().unwrap())
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, [0, 1, 2, 4, 6, 7, 8, 9]);
+    for m in &dead {
+        assert_eq!(
+            header(m, "x-warren-reason").as_deref(),
+            Some("invalid-event")
+        );
+        let error = header(m, "x-warren-error").unwrap();
+        assert!(error.contains("frame") || error.contains("255"), "{error}");
+    }
+    // No connection was lost: every message, the two culprits too, ran
+    // exactly once.
+    for order in 0..10 {
+        assert_eq!(runs.of(order), 1, "order {order}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_dlq_pauses_the_service_holds_the_message_and_resumes_once_it_is_back() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let h = Harness::new("worker-missing-dlq", SHIPPING).await;
+    h.vhost
+        .http
+        .api()
+        .delete_queue(&h.vhost.name, "shipping.dlq", false)
+        .await
+        .unwrap();
+    let runs = Runs::default();
+    let counted = runs.clone();
+    let runner = h
+        .runner()
+        .hold_limit(Duration::from_secs(3))
+        .handler(
+            "shipping",
+            handler::function(move |m| {
+                let order = counted.count(&m);
+                async move {
+                    if order == 0 {
+                        return Err(Failure::permanent("no such order"));
+                    }
+                    Ok(vec![Event::new("order.shipped", json!({ "order": order }))])
+                }
+            }),
+        )
+        .unwrap();
+    let health = runner.health();
+    let running = h.start(runner);
+    h.publish("orders", "order.paid", &orders(0..1)).await;
+    until("the service never paused", Duration::from_secs(30), || {
+        health.problems().iter().any(|p| p.contains("paused"))
+    })
+    .await;
+    let problem = health.problems().join("\n");
+    assert!(
+        problem.contains("shipping: paused") && problem.contains("\"dlq\""),
+        "{problem}"
+    );
+    // `status` flags the missing queue, and --fail-on-dlq fails on it.
+    let status = Warren::new()
+        .args(["status", "--fail-on-dlq"])
+        .arg_path(&h.spec())
+        .status(2);
+    assert!(
+        status.stdout.contains("retry chain missing"),
+        "{}",
+        status.stdout
+    );
+
+    // While paused, nothing new is handled.
+    let later: Vec<_> = (1..6).map(|i| json!({ "order": i })).collect();
+    h.publish("orders", "order.paid", &later).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(runs.total(), 1, "handled while paused");
+    // Past the hold limit the message goes back to its queue, comes back,
+    // fails again and is held again: handled twice, never lost.
+    until(
+        "the held message was not returned",
+        Duration::from_secs(30),
+        || runs.of(0) >= 2,
+    )
+    .await;
+    // All six are still in the queue, ready or in the worker's hands.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while h.vhost.queue("shipping").await["messages"] != 6 {
+        assert!(std::time::Instant::now() < deadline, "a message is gone");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Applying the spec again brings the DLQ back; the held copy lands and
+    // the service resumes by itself.
+    Warren::new()
+        .args(["apply", "--yes"])
+        .arg_path(&h.spec())
+        .success();
+    let dead = h.take("shipping.dlq", 1).await;
+    assert_eq!(body(&dead[0]), json!({ "order": 0 }));
+    assert_eq!(
+        header(&dead[0], "x-warren-reason").as_deref(),
+        Some("permanent-failure")
+    );
+    let shipped = h.take("shipped", 5).await;
+    assert_eq!(shipped.len(), 5);
+    h.drained("shipping").await;
+    until("still paused", Duration::from_secs(10), || {
+        health.problems().is_empty()
+    })
+    .await;
+    running.stop().await;
+    for order in 1..6 {
+        assert_eq!(runs.of(order), 1, "order {order}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_the_broker_closes_the_channel_on_fails_that_message_alone() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let spec = r#"
+exchanges:
+  orders: { type: topic }
+  outbound: { type: topic }
+queues:
+  shipped:
+    external: true
+    bindings: [{ exchange: outbound, key: order.shipped }]
+services:
+  shipping:
+    consumes: { exchange: orders, keys: [order.paid] }
+    emits: [{ exchange: outbound, keys: [order.shipped] }]
+    retry: { delays: [100ms, 200ms] }
+    prefetch: 20
+    concurrency: 4
+"#;
+    let h = Harness::new("worker-channel-closed", spec).await;
+    let runs = Runs::default();
+    let counted = runs.clone();
+    let runner = h
+        .runner()
+        .handler(
+            "shipping",
+            handler::function(move |m| {
+                let order = counted.count(&m);
+                async move { Ok(vec![Event::new("order.shipped", json!({ "order": order }))]) }
+            }),
+        )
+        .unwrap();
+    let running = h.start(runner);
+    // The exchange the service emits to is deleted: each publish to it is
+    // answered by closing the channel (404).
+    h.vhost
+        .http
+        .api()
+        .delete_exchange(&h.vhost.name, "outbound", false)
+        .await
+        .unwrap();
+    h.publish("orders", "order.paid", &orders(0..3)).await;
+    // Each reaches the DLQ. A copy whose confirm was lost when another
+    // message's publish closed the channel is sent again, so a retry or
+    // dead letter may arrive twice (at least once).
+    let mut dead = std::collections::BTreeSet::new();
+    while dead.len() < 3 {
+        for m in h.take("shipping.dlq", 1).await {
+            assert_eq!(
+                header(&m, "x-warren-reason").as_deref(),
+                Some("attempts-exhausted")
+            );
+            let error = header(&m, "x-warren-error").unwrap();
+            assert!(error.contains("closed the channel"), "{error}");
+            dead.insert(body(&m)["order"].as_u64().unwrap());
+        }
+    }
+    // The service did not wedge: with the exchange back, work flows.
+    Warren::new()
+        .args(["apply", "--yes"])
+        .arg_path(&h.spec())
+        .success();
+    let more: Vec<_> = (10..15).map(|i| json!({ "order": i })).collect();
+    h.publish("orders", "order.paid", &more).await;
+    assert_eq!(h.take("shipped", 5).await.len(), 5);
+    h.drained("shipping").await;
+    running.stop().await;
+    for order in 0..3 {
+        assert!(runs.of(order) >= 3, "order {order}: one run per attempt");
+    }
+    for order in 10..15 {
+        assert_eq!(runs.of(order), 1, "order {order}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_cut_no_handler_starts_on_the_dead_channel() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let spec = SHIPPING.replace("concurrency: 4", "concurrency: 2");
+    let h = Harness::new("worker-cut-bound", &spec).await;
+    let runs = Runs::default();
+    let counted = runs.clone();
+    let runner = h
+        .runner()
+        .handler(
+            "shipping",
+            handler::function(move |m| {
+                let order = counted.count(&m);
+                async move {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Ok(vec![Event::new("order.shipped", json!({ "order": order }))])
+                }
+            }),
+        )
+        .unwrap();
+    let running = h.start(runner);
+    const MESSAGES: usize = 200;
+    h.publish("orders", "order.paid", &orders(0..MESSAGES as u64))
+        .await;
+    let mut cuts = 0;
+    for at in [40, 120] {
+        let r = runs.clone();
+        until(
+            "the worker stopped working",
+            Duration::from_secs(60),
+            move || r.total() >= at,
+        )
+        .await;
+        super::faults::close_connections(&h).await;
+        cuts += 1;
+    }
+    let mut shipped = std::collections::BTreeSet::new();
+    while shipped.len() < MESSAGES {
+        for m in h.take("shipped", 1).await {
+            shipped.insert(body(&m)["order"].as_u64().unwrap());
+        }
+    }
+    h.drained("shipping").await;
+    running.stop().await;
+    // At most the deliveries in hand at each cut run twice: the
+    // service's concurrency, and as many whose ack the cut swallowed.
+    let in_flight = 2 * 2;
+    let total = runs.total();
+    eprintln!("{total} handler runs for {MESSAGES} messages and {cuts} cuts");
+    assert!(
+        total <= MESSAGES + cuts * in_flight,
+        "{total} runs for {MESSAGES} messages"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_that_crashes_the_stdio_process_fails_alone() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let h = Harness::new("worker-stdio-crash", SHIPPING).await;
+    let script = h.dir.path().join("handler.py");
+    std::fs::write(
+        &script,
+        r#"
+import json, os, sys, time
+for line in sys.stdin:
+    request = json.loads(line)
+    if request["body"].get("crash"):
+        time.sleep(0.05)
+        os._exit(3)
+    time.sleep(0.1)
+    reply = {"id": request["id"], "emit": [{"key": "order.shipped", "body": request["body"]}]}
+    print(json.dumps(reply), flush=True)
+"#,
+    )
+    .unwrap();
+    let runner = h
+        .runner()
+        .handler(
+            "shipping",
+            handler::Stdio::new(vec!["python3".into(), script.display().to_string()]),
+        )
+        .unwrap();
+    let running = h.start(runner);
+    let mut all = orders(0..8);
+    all[3] = json!({ "order": 3, "crash": true });
+    h.publish("orders", "order.paid", &all).await;
+    let shipped = h.take("shipped", 7).await;
+    let dead = h.take("shipping.dlq", 1).await;
+    h.drained("shipping").await;
+    running.stop().await;
+    let mut got: Vec<u64> = shipped
+        .iter()
+        .map(|m| body(m)["order"].as_u64().unwrap())
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, [0, 1, 2, 4, 5, 6, 7], "each innocent once");
+    assert_eq!(body(&dead[0])["order"], 3);
+    assert_eq!(
+        header(&dead[0], "x-warren-reason").as_deref(),
+        Some("attempts-exhausted")
+    );
+    assert_eq!(
+        h.depth("shipping.dlq").await,
+        0,
+        "an innocent dead-lettered"
+    );
+    assert_eq!(h.depth("shipped").await, 0, "an innocent shipped twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_refuses_what_amqp_cannot_carry_instead_of_panicking() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let h = Harness::new("worker-publish-hostile", SHIPPING).await;
+    let long = "n".repeat(300);
+    let header_name = format!("{long}=1");
+    let cases: [(&[&str], &str); 3] = [
+        (&["--header", &header_name], "255"),
+        (&["--message-id", &long], "message id"),
+        (&["--correlation-id", &long], "correlation id"),
+    ];
+    for (args, says) in cases {
+        let ran = Warren::new()
+            .args(["publish"])
+            .arg_path(&h.spec())
+            .args([
+                "--exchange",
+                "orders",
+                "--key",
+                "order.paid",
+                "--body",
+                "{}",
+            ])
+            .args(args)
+            .status_any();
+        assert_eq!(ran.code, Some(1), "{args:?}: {}", ran.stderr);
+        assert!(ran.stderr.contains(says), "{args:?}: {}", ran.stderr);
+    }
+    // Headers larger than a frame (too long for a command line).
+    let request = warren::worker::publish::Request {
+        exchange: Some("orders".into()),
+        key: "order.paid".into(),
+        headers: [("big".to_string(), json!("x".repeat(300_000)))].into(),
+        ..Default::default()
+    };
+    let refused = warren::worker::publish::send(&h.vhost.settings, &h.topology, &request)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("frame"), "{refused}");
+    assert_eq!(h.depth("shipping").await, 0);
+}
