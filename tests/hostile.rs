@@ -357,6 +357,8 @@ fn urls_never_print_their_password() {
 /// A server on a local port that answers every request the same way.
 struct FakeServer {
     url: String,
+    /// The start of every request it was sent.
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 enum Answer {
@@ -373,13 +375,18 @@ impl FakeServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let answer = std::sync::Arc::new(answer);
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { return };
-                let answer = answer.clone();
+                let (answer, log) = (answer.clone(), log.clone());
                 std::thread::spawn(move || {
                     let mut request = [0u8; 8192];
-                    let _ = stream.read(&mut request);
+                    let n = stream.read(&mut request).unwrap_or(0);
+                    log.lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&request[..n]).into_owned());
                     match &*answer {
                         Answer::Json(status, body) => {
                             let _ = write!(
@@ -406,7 +413,53 @@ impl FakeServer {
                 });
             }
         });
-        FakeServer { url }
+        FakeServer { url, seen }
+    }
+}
+
+#[test]
+fn credentials_written_in_one_url_are_never_sent_to_another_node() {
+    let first = FakeServer::start(Answer::Json(500, r#"{"error":"boom"}"#));
+    // The second node has the credentials; it is not running.
+    let urls = format!("{},http://ops:S3cr3t@127.0.0.2:9", first.url);
+    let ran = Warren::new()
+        .args(["export", "--vhost", "v", "--http-url", &urls])
+        .args(["--connect-timeout", "1s"])
+        .status(1);
+    let seen = first.seen.lock().unwrap().join("\n");
+    assert!(!seen.is_empty(), "the first node was not asked");
+    // guest:guest, the default for a local node; never ops:S3cr3t.
+    let (ours, theirs) = ("Z3Vlc3Q6Z3Vlc3Q=", "b3BzOlMzY3IzdA==");
+    assert!(seen.contains(ours), "{seen}");
+    assert!(!seen.contains(theirs), "{seen}");
+    assert!(!ran.stderr.contains("S3cr3t"), "{}", ran.stderr);
+    // Both nodes are named, each with why it was passed over.
+    assert!(
+        ran.stderr.contains(&first.url) && ran.stderr.contains("127.0.0.2:9"),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn a_sick_first_node_is_passed_over_for_the_next() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let real = crate::support::broker::http_url(None);
+    for answer in [
+        Answer::Json(500, r#"{"error":"internal"}"#),
+        Answer::Json(200, "<html>a proxy's page</html>"),
+        Answer::Json(503, "Service Unavailable"),
+        Answer::Silent,
+    ] {
+        let sick = FakeServer::start(answer);
+        let ran = Warren::new()
+            .args(["export", "--vhost", "/", "--timeout", "2s"])
+            .args(["--http-url", &format!("{},{real}", sick.url)])
+            .status_any();
+        assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+        assert!(ran.stdout.contains("version: 1"), "{}", ran.stdout);
     }
 }
 

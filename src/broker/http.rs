@@ -15,15 +15,16 @@ use serde_json::Value;
 
 use super::{BrokerError, Settings};
 
-/// The management API of one broker.
+/// The management API of one broker: one node, or a cluster's nodes in
+/// order. A read that the node in use does not answer properly (refused,
+/// closed, timed out, a 5xx, something that is not JSON) is asked of the
+/// next node, which is then used; writes go to the node in use.
 pub struct Http {
-    api: Client<String, String, String>,
-    /// The same connection pool, for bounded reads.
+    nodes: Vec<Node>,
+    /// The node in use: the last that answered.
+    current: std::sync::atomic::AtomicUsize,
+    /// One connection pool for every node, for bounded reads.
     raw: reqwest::Client,
-    /// `http://host:15672/api`, without credentials.
-    endpoint: String,
-    user: String,
-    password: super::Password,
     timeout: Duration,
     connect_timeout: Duration,
     /// Bytes of answers being read right now, across concurrent requests:
@@ -32,13 +33,23 @@ pub struct Http {
     reading: std::sync::atomic::AtomicU64,
 }
 
+/// One node's management API, with the credentials that belong to it.
+struct Node {
+    api: Client<String, String, String>,
+    /// `http://host:15672/api`, without credentials.
+    endpoint: String,
+    user: String,
+    password: super::Password,
+}
+
 /// Builds the client. Retries stay at the library default (none): warren
 /// decides what is worth retrying.
 ///
 /// # Errors
 /// The CA file holds no certificate or the TLS stack cannot start.
 pub fn http_client(settings: &Settings) -> Result<Http, BrokerError> {
-    let endpoint = format!("{}/api", settings.http_url.as_str().trim_end_matches('/'));
+    let endpoint_of = |url: &url::Url| format!("{}/api", url.as_str().trim_end_matches('/'));
+    let endpoint = endpoint_of(&settings.http_url);
     let failed = |reason: String| BrokerError::HttpClient {
         url: endpoint.clone(),
         reason,
@@ -59,21 +70,29 @@ pub fn http_client(settings: &Settings) -> Result<Http, BrokerError> {
         }
     }
     let raw = http.build().map_err(|e| failed(e.to_string()))?;
-    let api = ClientBuilder::new()
-        .with_client(raw.clone())
-        .with_endpoint(endpoint.clone())
-        .with_basic_auth_credentials(
-            settings.user.clone(),
-            settings.password.expose().to_string(),
-        )
-        .build()
-        .map_err(|e| failed(e.to_string()))?;
+    let nodes = settings
+        .http_urls()
+        .map(|url| {
+            let (user, password) = settings.credentials_at(url);
+            let endpoint = endpoint_of(url);
+            let api = ClientBuilder::new()
+                .with_client(raw.clone())
+                .with_endpoint(endpoint.clone())
+                .with_basic_auth_credentials(user.to_string(), password.expose().to_string())
+                .build()
+                .map_err(|e| failed(e.to_string()))?;
+            Ok(Node {
+                api,
+                endpoint,
+                user: user.to_string(),
+                password: password.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, BrokerError>>()?;
     Ok(Http {
-        api,
+        nodes,
+        current: std::sync::atomic::AtomicUsize::new(0),
         raw,
-        endpoint,
-        user: settings.user.clone(),
-        password: settings.password.clone(),
         timeout: settings.timeout,
         connect_timeout: settings.connect_timeout,
         reading: std::sync::atomic::AtomicU64::new(0),
@@ -81,9 +100,14 @@ pub fn http_client(settings: &Settings) -> Result<Http, BrokerError> {
 }
 
 impl Http {
-    /// The RabbitMQ team's client, for requests whose answers are small.
+    /// The RabbitMQ team's client for the node in use, for requests whose
+    /// answers are small.
     pub fn api(&self) -> &Client<String, String, String> {
-        &self.api
+        &self.node().api
+    }
+
+    fn node(&self) -> &Node {
+        &self.nodes[self.current.load(std::sync::atomic::Ordering::Relaxed) % self.nodes.len()]
     }
 
     /// `GET /api/{path}` as `T`, reading at most the response size limit.
@@ -99,13 +123,42 @@ impl Http {
         path: &str,
         doing: &str,
     ) -> Result<T, BrokerError> {
-        let body = self.get(path, doing).await?;
-        serde_json::from_slice(&body).map_err(|e| BrokerError::Http {
+        use std::sync::atomic::Ordering;
+        let start = self.current.load(Ordering::Relaxed);
+        let mut tried = Vec::new();
+        for step in 0..self.nodes.len() {
+            let at = (start + step) % self.nodes.len();
+            let node = &self.nodes[at];
+            let answer = async {
+                let body = self
+                    .send_to(node, reqwest::Method::GET, path, None, doing)
+                    .await?;
+                serde_json::from_slice(&body).map_err(|e| BrokerError::Http {
+                    doing: doing.to_string(),
+                    reason: format!(
+                        "the answer to GET /api/{path} is not what the management API sends ({e}); is {} a RabbitMQ management endpoint?",
+                        node.endpoint
+                    ),
+                })
+            }
+            .await;
+            match answer {
+                Ok(value) => {
+                    if step > 0 {
+                        self.current.store(at, Ordering::Relaxed);
+                        tracing::info!(node = %node.endpoint, "using this management node: {}", tried.join("; "));
+                    }
+                    return Ok(value);
+                }
+                // The node answered, and said no: another would say the same.
+                Err(e @ BrokerError::Status { status, .. }) if status < 500 => return Err(e),
+                Err(e) if self.nodes.len() == 1 => return Err(e),
+                Err(e) => tried.push(format!("{} did not answer properly ({e})", node.endpoint)),
+            }
+        }
+        Err(BrokerError::Http {
             doing: doing.to_string(),
-            reason: format!(
-                "the answer to GET /api/{path} is not what the management API sends ({e}); is {} a RabbitMQ management endpoint?",
-                self.endpoint
-            ),
+            reason: format!("no management node answered: {}", tried.join("; ")),
         })
     }
 
@@ -132,12 +185,19 @@ impl Http {
         }
     }
 
-    async fn get(&self, path: &str, doing: &str) -> Result<Vec<u8>, BrokerError> {
-        self.send(reqwest::Method::GET, path, None, doing).await
-    }
-
     async fn send(
         &self,
+        method: reqwest::Method,
+        path: &str,
+        json: Option<&Value>,
+        doing: &str,
+    ) -> Result<Vec<u8>, BrokerError> {
+        self.send_to(self.node(), method, path, json, doing).await
+    }
+
+    async fn send_to(
+        &self,
+        node: &Node,
         method: reqwest::Method,
         path: &str,
         json: Option<&Value>,
@@ -147,12 +207,12 @@ impl Http {
             counter: &self.reading,
             bytes: 0,
         };
-        let url = format!("{}/{path}", self.endpoint);
+        let url = format!("{}/{path}", node.endpoint);
         let request_error = |e: reqwest::Error| self.request_error(doing, e);
         let mut request = self
             .raw
             .request(method, &url)
-            .basic_auth(&self.user, Some(self.password.expose()));
+            .basic_auth(&node.user, Some(node.password.expose()));
         if let Some(json) = json {
             request = request.json(json);
         }

@@ -50,14 +50,39 @@ pub struct Settings {
     /// Other nodes' AMQP endpoints, tried in order when a connection to
     /// `amqp_url` fails.
     pub amqp_fallbacks: Vec<Url>,
+    /// Who connects where a URL names no credentials of its own.
     pub user: String,
     pub password: Password,
+    /// Credentials written in a URL: they serve that URL's host only (and
+    /// one written for TLS is never sent in the clear), so a cluster list
+    /// does not hand one node's password to another.
+    pub url_credentials: Vec<UrlCredentials>,
     /// PEM certificates to trust for https/amqps, besides the system's.
     pub ca_pem: Option<String>,
     /// How long to wait for a connection to the broker.
     pub connect_timeout: std::time::Duration,
     /// How long one management API request may take, answer included.
     pub timeout: std::time::Duration,
+}
+
+/// Credentials written in a URL, and where they may go.
+#[derive(Clone, Debug)]
+pub struct UrlCredentials {
+    pub host: String,
+    /// Written in an `https://` or `amqps://` URL.
+    pub tls: bool,
+    pub user: String,
+    pub password: Password,
+}
+
+impl UrlCredentials {
+    fn serve(&self, url: &Url) -> bool {
+        url.host_str() == Some(self.host.as_str()) && (!self.tls || is_tls(url))
+    }
+}
+
+fn is_tls(url: &Url) -> bool {
+    matches!(url.scheme(), "https" | "amqps")
 }
 
 /// The raw inputs, before defaults: flags first, then the environment.
@@ -85,9 +110,10 @@ pub const DEFAULT_AMQP_URL: &str = "amqp://127.0.0.1:5672";
 
 impl Settings {
     /// Resolves settings: a flag wins over `WARREN_HTTP_URL` /
-    /// `WARREN_AMQP_URL`; credentials come from `--user`/`--password-env`,
-    /// then the URL's userinfo, then `WARREN_PASSWORD`; guest/guest is
-    /// assumed only for a broker on localhost.
+    /// `WARREN_AMQP_URL`; credentials come from `--user`/`--password-env`
+    /// for every URL, else from a URL's userinfo for the URLs of that host,
+    /// else `--user` with `WARREN_PASSWORD`; guest/guest is assumed only
+    /// for a broker on localhost.
     ///
     /// # Errors
     /// An unparsable URL, a named password variable that is unset, or no
@@ -106,26 +132,27 @@ impl Settings {
             .clone()
             .or_else(|| env("WARREN_AMQP_URL"))
             .unwrap_or_else(|| DEFAULT_AMQP_URL.to_string());
-        let (http_url, http_fallbacks, http_user, http_password) =
+        let (http_url, http_fallbacks, mut url_credentials) =
             parse_list("management", &http, &["http", "https"])?;
-        let (amqp_url, amqp_fallbacks, amqp_user, amqp_password) =
+        let (amqp_url, amqp_fallbacks, amqp_credentials) =
             parse_list("AMQP", &amqp, &["amqp", "amqps"])?;
-        let user = input.user.clone().or(http_user).or(amqp_user);
+        url_credentials.extend(amqp_credentials);
         let password = match &input.password_env {
             Some(name) => {
+                // Named on the command line: it serves every URL.
+                url_credentials.clear();
                 Some(env(name).ok_or_else(|| BrokerError::MissingPassword { name: name.clone() })?)
             }
-            None => http_password
-                .or(amqp_password)
-                .or_else(|| env("WARREN_PASSWORD")),
+            None => env("WARREN_PASSWORD"),
         };
+        let user = input.user.clone();
+        let has_own = url_credentials.iter().any(|c| c.serve(&http_url));
         let (user, password) = match (user, password) {
-            (Some(user), Some(password)) => (user, password),
-            (user, None) if is_local(&http_url) => {
+            (user, Some(password)) => (user.unwrap_or_else(|| "guest".into()), password),
+            (user, None) if has_own || is_local(&http_url) => {
                 (user.unwrap_or_else(|| "guest".into()), "guest".into())
             }
             (Some(user), None) if user == "guest" => (user, "guest".into()),
-            (None, Some(password)) => ("guest".into(), password),
             _ => {
                 return Err(BrokerError::NoCredentials {
                     host: http_url.host_str().unwrap_or_default().to_string(),
@@ -161,10 +188,30 @@ impl Settings {
             amqp_fallbacks,
             user,
             password: Password::new(password),
+            url_credentials,
             ca_pem,
             connect_timeout: input.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
             timeout: input.timeout.unwrap_or(DEFAULT_TIMEOUT),
         })
+    }
+
+    /// Who connects to `url`, and with what password: the credentials
+    /// written for its host, or the defaults.
+    pub fn credentials_at(&self, url: &Url) -> (&str, &Password) {
+        self.url_credentials
+            .iter()
+            .find(|c| c.serve(url))
+            .map_or((self.user.as_str(), &self.password), |c| {
+                (c.user.as_str(), &c.password)
+            })
+    }
+
+    /// These settings with `user` and `password` for every URL.
+    pub fn as_user(mut self, user: String, password: Password) -> Settings {
+        self.user = user;
+        self.password = password;
+        self.url_credentials.clear();
+        self
     }
 
     /// Every management API, the one in use first.
@@ -222,10 +269,11 @@ impl Settings {
 
     /// The AMQP URI for `vhost` at `url`, credentials included.
     pub fn amqp_uri_at(&self, url: &Url, vhost: &str) -> String {
+        let (user, password) = self.credentials_at(url);
         let mut url = url.clone();
         // Setting userinfo on an amqp URL with a host cannot fail.
-        let _ = url.set_username(&self.user);
-        let _ = url.set_password(Some(self.password.expose()));
+        let _ = url.set_username(user);
+        let _ = url.set_password(Some(password.expose()));
         let encoded: String = url::form_urlencoded::byte_serialize(vhost.as_bytes()).collect();
         url.set_path(&format!("/{}", encoded.replace('+', "%20")));
         // RabbitMQ's default frame size, asked for explicitly: lapin then
@@ -239,18 +287,23 @@ impl Settings {
     }
 }
 
-/// A list of URLs parsed: the first, the rest, and the credentials of the
-/// first URL that carries any.
-type UrlList = (Url, Vec<Url>, Option<String>, Option<String>);
+/// A list of URLs parsed: the first, the rest, and the credentials they
+/// carry.
+type UrlList = (Url, Vec<Url>, Vec<UrlCredentials>);
 
 /// A comma-separated list of URLs.
 fn parse_list(what: &'static str, text: &str, schemes: &[&str]) -> Result<UrlList, BrokerError> {
     let mut urls = Vec::new();
-    let (mut user, mut password) = (None, None);
+    let mut credentials = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (url, u, p) = parse(what, part, schemes)?;
-        if user.is_none() && password.is_none() {
-            (user, password) = (u, p);
+        let (url, user, password) = parse(what, part, schemes)?;
+        if user.is_some() || password.is_some() {
+            credentials.push(UrlCredentials {
+                host: url.host_str().unwrap_or_default().to_string(),
+                tls: is_tls(&url),
+                user: user.unwrap_or_else(|| "guest".into()),
+                password: Password::new(password.unwrap_or_default()),
+            });
         }
         urls.push(url);
     }
@@ -262,7 +315,7 @@ fn parse_list(what: &'static str, text: &str, schemes: &[&str]) -> Result<UrlLis
         });
     }
     let first = urls.remove(0);
-    Ok((first, urls, user, password))
+    Ok((first, urls, credentials))
 }
 
 /// Splits credentials off a URL; the URL in errors is the stripped one.
@@ -348,12 +401,14 @@ mod tests {
         assert_eq!(s.http_fallbacks.len(), 2);
         let amqp: Vec<&str> = s.amqp_urls().map(Url::as_str).collect();
         assert_eq!(amqp, ["amqp://10.0.0.1:5672", "amqp://10.0.0.2:5672"]);
-        // The credentials of the first URL serve every node.
-        assert_eq!((s.user.as_str(), s.password.expose()), ("ops", "pw"));
-        assert!(
-            s.amqp_uri_at(&s.amqp_fallbacks[0], "/")
-                .contains("ops:pw@10.0.0.2")
-        );
+        // The credentials of the first URL serve its host, never another
+        // node's.
+        let (user, password) = s.credentials_at(&s.http_url);
+        assert_eq!((user, password.expose()), ("ops", "pw"));
+        assert!(s.amqp_uri_at(&s.amqp_url, "/").contains("ops:pw@10.0.0.1"));
+        let elsewhere = s.amqp_uri_at(&s.amqp_fallbacks[0], "/");
+        assert!(!elsewhere.contains("pw"), "{elsewhere}");
+        assert_eq!(s.credentials_at(&s.http_fallbacks[0]).0, "guest");
         let empty = SettingsInput {
             http_url: Some(" , ".into()),
             ..SettingsInput::default()
@@ -396,8 +451,8 @@ mod tests {
             ..SettingsInput::default()
         };
         let s = Settings::resolve(&input, no_env).unwrap();
-        assert_eq!(s.user, "ops");
-        assert_eq!(s.password.expose(), "s@cret");
+        let (user, password) = s.credentials_at(&s.http_url);
+        assert_eq!((user, password.expose()), ("ops", "s@cret"));
         let shown = format!("{s:?} {}", s.http_url);
         assert!(!shown.contains("cret"), "{shown}");
     }

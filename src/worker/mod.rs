@@ -91,7 +91,7 @@ pub fn settings_for(
     settings: &Settings,
     service: &str,
 ) -> Result<Settings, WorkerError> {
-    let mut settings = settings.clone();
+    let settings = settings.clone();
     let Some(user) = topology.services.get(service).and_then(|s| s.user.clone()) else {
         return Ok(settings);
     };
@@ -107,9 +107,7 @@ pub fn settings_for(
             user: user.clone(),
             var: var.clone(),
         })?;
-    settings.user = user;
-    settings.password = Password::new(password);
-    Ok(settings)
+    Ok(settings.as_user(user, Password::new(password)))
 }
 
 /// Workers for some of a topology's services, run together.

@@ -268,9 +268,10 @@ async fn apply_refuses_without_a_terminal_or_a_password_before_touching_anything
         .success();
     assert!(!ran.stdout.contains("s3cret"), "{}", ran.stdout);
     assert!(!ran.stderr.contains("s3cret"), "{}", ran.stderr);
-    let mut settings = vhost.settings.clone();
-    settings.user = user.clone();
-    settings.password = warren::broker::Password::new("s3cret-worker");
+    let settings = vhost
+        .settings
+        .clone()
+        .as_user(user.clone(), warren::broker::Password::new("s3cret-worker"));
     let connection = warren::broker::connect(&settings, &vhost.name).await;
     assert!(connection.is_ok(), "{:?}", connection.err());
     let _ = vhost.http.api().delete_user(&user, true).await;
@@ -298,9 +299,10 @@ async fn a_changed_password_is_planned_and_applied_without_being_shown() {
             .env("WARREN_TEST_ROTATED", password)
     };
     let logs_in = |password: &str| {
-        let mut settings = vhost.settings.clone();
-        settings.user = user.clone();
-        settings.password = warren::broker::Password::new(password);
+        let settings = vhost
+            .settings
+            .clone()
+            .as_user(user.clone(), warren::broker::Password::new(password));
         let vhost = vhost.name.clone();
         async move { warren::broker::connect(&settings, &vhost).await.is_ok() }
     };

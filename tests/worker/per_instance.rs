@@ -192,9 +192,10 @@ async fn a_per_instance_user_may_declare_and_bind_only_server_named_queues() {
         .arg_path(&path)
         .env("WARREN_TEST_PASSWORD_CACHE", &password)
         .success();
-    let mut settings = vhost.settings.clone();
-    settings.user = user.clone();
-    settings.password = warren::broker::Password::new(password);
+    let settings = vhost
+        .settings
+        .clone()
+        .as_user(user.clone(), warren::broker::Password::new(password));
     let connection = warren::broker::connect(&settings, &vhost.name)
         .await
         .unwrap();

@@ -59,9 +59,10 @@ users:
         .env("WARREN_TEST_PASSWORD_BILLER", &password)
         .success();
 
-    let mut settings = vhost.settings.clone();
-    settings.user = shipper.clone();
-    settings.password = warren::broker::Password::new(password.clone());
+    let settings = vhost.settings.clone().as_user(
+        shipper.clone(),
+        warren::broker::Password::new(password.clone()),
+    );
     let connection = warren::broker::connect(&settings, &vhost.name)
         .await
         .unwrap();
