@@ -92,9 +92,17 @@ impl Outcome {
 }
 
 /// Handles one delivery and settles it.
-pub async fn process(cx: &Context, link: &Link, delivery: Delivery) {
+pub async fn process(cx: &Context, link: &Link, mut delivery: Delivery) {
     let service = cx.service.name.as_str();
     metrics::received(service);
+    if !moved_by_warren(&cx.service, &delivery) {
+        // A publisher's own x-warren-* headers would forge the message's
+        // origin or attempt: only a message warren moved carries them.
+        if let Some(table) = delivery.properties.headers() {
+            let kept = delivery::without_warren_headers(table);
+            delivery.properties = delivery.properties.clone().with_headers(kept);
+        }
+    }
     let id = suspects::identity(
         delivery
             .properties
@@ -111,6 +119,18 @@ pub async fn process(cx: &Context, link: &Link, delivery: Delivery) {
     };
     drop(in_hand);
     settle(cx, link, &delivery, id, outcome).await;
+}
+
+/// Whether the delivery came back through warren's own routes: a delay
+/// queue or a migration (the default exchange), or the service's retry
+/// exchange.
+fn moved_by_warren(service: &Service, delivery: &Delivery) -> bool {
+    let exchange = delivery.exchange.as_str();
+    exchange.is_empty()
+        || service
+            .retry
+            .as_ref()
+            .is_some_and(|r| r.exchange == exchange)
 }
 
 /// Decides what becomes of a delivery; sends nothing but the handler's

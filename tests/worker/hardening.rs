@@ -437,3 +437,59 @@ async fn publish_refuses_what_amqp_cannot_carry_instead_of_panicking() {
     assert!(refused.to_string().contains("frame"), "{refused}");
     assert_eq!(h.depth("shipping").await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publisher_cannot_forge_warren_s_headers() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let h = Harness::new("worker-forged", SHIPPING).await;
+    let runner = h
+        .runner()
+        .handler(
+            "shipping",
+            handler::function(|m| async move {
+                Err(Failure::permanent(format!(
+                    "{} {} {}",
+                    m.exchange, m.routing_key, m.attempt
+                )))
+            }),
+        )
+        .unwrap();
+    let running = h.start(runner);
+    let mut forged = lapin::types::FieldTable::default();
+    for (name, value) in [
+        ("x-warren-exchange", "payments"),
+        ("x-warren-routing-key", "payment.refunded"),
+    ] {
+        forged.insert(
+            name.into(),
+            lapin::types::AMQPValue::LongString(value.into()),
+        );
+    }
+    forged.insert(
+        "x-warren-attempt".into(),
+        lapin::types::AMQPValue::LongLongInt(99),
+    );
+    let properties = lapin::BasicProperties::default()
+        .with_content_type("application/json".into())
+        .with_headers(forged);
+    h.publish_raw(
+        "orders",
+        "order.paid",
+        vec![(br#"{"order": 1}"#.to_vec(), properties)],
+    )
+    .await;
+    let dead = h.take("shipping.dlq", 1).await;
+    running.stop().await;
+    // The handler and the dead letter see where it really came from.
+    assert_eq!(
+        header(&dead[0], "x-warren-error").as_deref(),
+        Some("orders order.paid 1")
+    );
+    assert_eq!(
+        header(&dead[0], "x-warren-exchange").as_deref(),
+        Some("orders")
+    );
+    assert_eq!(header(&dead[0], "x-warren-attempt").as_deref(), Some("1"));
+}
