@@ -791,14 +791,16 @@ fn graph_output_escapes_control_characters() {
         "version: 1\nexchanges:\n  \"ex\\e[2J\\a\\r\": { type: fanout }\nqueues:\n  q: { external: true, bindings: [{ exchange: \"ex\\e[2J\\a\\r\" }] }\n",
     );
     for format in ["mermaid", "dot"] {
+        // Such a name is refused (E105), and the refusal escapes it too.
         let ran = Warren::new()
             .args(["graph", "--format", format])
             .arg_path(&spec)
-            .success();
+            .status(1);
+        assert!(ran.stderr.contains("E105"), "{}", ran.stderr);
+        let printed = format!("{}{}", ran.stdout, ran.stderr);
         assert!(
-            !ran.stdout.contains(['\u{1b}', '\u{7}', '\r']),
-            "{format}: {:?}",
-            ran.stdout
+            !printed.contains(['\u{1b}', '\u{7}', '\r']),
+            "{format}: {printed:?}"
         );
     }
 }

@@ -295,8 +295,8 @@ type UrlList = (Url, Vec<Url>, Vec<UrlCredentials>);
 fn parse_list(what: &'static str, text: &str, schemes: &[&str]) -> Result<UrlList, BrokerError> {
     let mut urls = Vec::new();
     let mut credentials = Vec::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (url, user, password) = parse(what, part, schemes)?;
+    for part in split_urls(text) {
+        let (url, user, password) = parse(what, &part, schemes)?;
         if user.is_some() || password.is_some() {
             credentials.push(UrlCredentials {
                 host: url.host_str().unwrap_or_default().to_string(),
@@ -316,6 +316,35 @@ fn parse_list(what: &'static str, text: &str, schemes: &[&str]) -> Result<UrlLis
     }
     let first = urls.remove(0);
     Ok((first, urls, credentials))
+}
+
+/// The URLs of a comma-separated list. A comma inside a URL (in its
+/// password, say) stays there: a new URL starts only where a part begins
+/// with a scheme.
+fn split_urls(text: &str) -> Vec<String> {
+    let mut urls: Vec<String> = Vec::new();
+    for part in text.split(',') {
+        let starts_url = part
+            .trim_start()
+            .split_once("://")
+            .is_some_and(|(scheme, _)| {
+                !scheme.is_empty()
+                    && scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            });
+        match urls.last_mut() {
+            Some(last) if !starts_url => {
+                last.push(',');
+                last.push_str(part);
+            }
+            _ => urls.push(part.to_string()),
+        }
+    }
+    urls.into_iter()
+        .map(|u| u.trim().to_string())
+        .filter(|u| !u.is_empty())
+        .collect()
 }
 
 /// Splits credentials off a URL; the URL in errors is the stripped one.
@@ -430,6 +459,17 @@ mod tests {
             .on_answering_node();
         assert_eq!(s.http_url.port(), Some(port));
         assert_eq!(s.http_fallbacks[0].port(), Some(1));
+    }
+
+    #[test]
+    fn a_comma_in_a_password_stays_in_its_url() {
+        let input = SettingsInput {
+            http_url: Some("http://ops:p,w@10.0.0.1:15672,http://10.0.0.2:15672".into()),
+            ..SettingsInput::default()
+        };
+        let s = Settings::resolve(&input, no_env).unwrap();
+        assert_eq!(s.credentials_at(&s.http_url).1.expose(), "p,w");
+        assert_eq!(s.http_fallbacks.len(), 1);
     }
 
     #[test]

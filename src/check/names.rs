@@ -73,6 +73,19 @@ fn name_rules(kind: &str, name: &str, span: Option<Span>, out: &mut Vec<Diagnost
             }),
         );
     }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        out.push(
+            Diagnostic::new(
+                &codes::INVALID_NAME,
+                format!(
+                    "{kind} name {name:?} holds the control character U+{:04X}",
+                    u32::from(c)
+                ),
+            )
+            .label(span, "control character")
+            .help("RabbitMQ strips or refuses line breaks and other control characters in names, so the broker's object would never match the spec: remove it"),
+        );
+    }
     if name.is_empty() {
         out.push(
             Diagnostic::new(&codes::INVALID_NAME, format!("{kind} name is empty"))

@@ -29,9 +29,9 @@ pub struct Target {
     pub service: String,
     #[command(flatten)]
     pub connection: ConnectionArgs,
-    /// At most this many messages.
-    #[arg(long, default_value_t = 100)]
-    pub limit: usize,
+    /// At most this many messages (1 or more).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: u32,
     /// Print JSON (list only).
     #[arg(long)]
     pub json: bool,
@@ -48,7 +48,12 @@ pub fn run(args: &DlqArgs, out: &mut Output) -> Result<Outcome, CliError> {
     match &args.action {
         DlqAction::List(t) => {
             let found = rt
-                .block_on(dlq::list(&settings, &topology, &t.service, t.limit))
+                .block_on(dlq::list(
+                    &settings,
+                    &topology,
+                    &t.service,
+                    t.limit as usize,
+                ))
                 .map_err(failed)?;
             if t.json {
                 serde_json::to_writer_pretty(&mut out.stdout, &found)
@@ -79,7 +84,12 @@ pub fn run(args: &DlqArgs, out: &mut Output) -> Result<Outcome, CliError> {
         }
         DlqAction::Replay(t) => {
             let moved = rt
-                .block_on(dlq::replay(&settings, &topology, &t.service, t.limit))
+                .block_on(dlq::replay(
+                    &settings,
+                    &topology,
+                    &t.service,
+                    t.limit as usize,
+                ))
                 .map_err(failed)?;
             writeln!(
                 out.stdout,

@@ -38,6 +38,9 @@ pub(super) fn parse_header(text: &str) -> Result<(String, Value), String> {
     let (name, value) = text
         .split_once('=')
         .ok_or_else(|| format!("{text:?} is not NAME=VALUE"))?;
+    if name.trim().is_empty() {
+        return Err(format!("{text:?} names no header: write NAME=VALUE"));
+    }
     let value = if let Some(quoted) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
         Value::from(quoted)
     } else if let Ok(n) = value.parse::<i64>() {

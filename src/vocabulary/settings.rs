@@ -528,6 +528,10 @@ impl ValueKind {
 fn whole_problem(value: &Value, min: i64, max: i64) -> Option<String> {
     match value.as_i64() {
         Some(n) if (min..=max).contains(&n) => None,
+        // A whole number past what RabbitMQ stores (a signed 64-bit one).
+        None if value.is_u64() => Some(format!(
+            "it is larger than {max}, the largest RabbitMQ takes"
+        )),
         _ if max == i64::MAX => Some(format!("it must be a whole number of at least {min}")),
         _ => Some(format!("it must be a whole number from {min} to {max}")),
     }

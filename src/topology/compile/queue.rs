@@ -43,7 +43,18 @@ pub(super) fn build(
     }
     let named = spec.named_values();
     for n in &named {
-        let argument = Setting::by_field(n.field)
+        let setting = Setting::by_field(n.field);
+        if let Some(problem) = setting.and_then(|s| s.value_problem(&n.value)) {
+            cx.report(
+                Diagnostic::new(
+                    &codes::INVALID_VALUE,
+                    format!("queue {name:?} sets {} to {}: {problem}", n.field, n.value),
+                )
+                .label(Some(super::span(file, n.loc)), "refused by RabbitMQ")
+                .help("RabbitMQ refuses to declare the queue with this value: fix the value"),
+            );
+        }
+        let argument = setting
             .and_then(|s| s.argument)
             .expect("every named field has a row with an argument");
         queue
