@@ -125,3 +125,29 @@ fn several_vhosts_need_one_at_a_time() {
     let ran = Warren::new().args(["graph", "topologies/"]).status(64);
     assert!(ran.stderr.contains("several vhosts"), "{}", ran.stderr);
 }
+
+#[test]
+fn svg_from_a_dot_that_fails_without_reading_is_an_error_not_empty_output() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, script) in [
+        ("silent", "#!/bin/sh\nexit 0\n"),
+        (
+            "crashes",
+            "#!/bin/sh\necho 'dot: out of memory' >&2\nexit 3\n",
+        ),
+    ] {
+        let bin = dir.path().join(name);
+        std::fs::create_dir_all(&bin).unwrap();
+        let dot = bin.join("dot");
+        std::fs::write(&dot, script).unwrap();
+        let mut permissions = std::fs::metadata(&dot).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+        std::fs::set_permissions(&dot, permissions).unwrap();
+        let ran = Warren::new()
+            .args(["graph", "--format", "svg", "topologies/ecommerce.yaml"])
+            .env("PATH", bin.to_str().unwrap())
+            .status(1);
+        assert!(ran.stdout.is_empty(), "{name}: {}", ran.stdout);
+        assert!(ran.stderr.contains("dot"), "{name}: {}", ran.stderr);
+    }
+}

@@ -1,4 +1,5 @@
-//! W402 silent-message-loss: messages the broker discards without a trace.
+//! W402 silent-message-loss and W406 failures-dropped: messages the broker
+//! discards without a trace.
 
 use super::Context;
 use crate::diagnostic::{Diagnostic, codes};
@@ -17,6 +18,18 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         };
         if get("x-dead-letter-exchange", "dead-letter-exchange").is_some() {
             continue;
+        }
+        // The worker rejects a failure of a service without retry: the
+        // queue's dead-letter target is all that keeps it.
+        let failing = cx.topology.services.values().filter(|s| {
+            s.handler.is_some() && s.retry.is_none() && s.queue.as_deref() == Some(q.name.as_str())
+        });
+        for s in failing {
+            out.push(
+                Diagnostic::new(&codes::FAILURES_DROPPED, format!("service {:?} has a handler and no retry, and its queue {:?} has no dead-letter target: every message its handler fails is dropped", s.name, q.name))
+                    .label(s.origin.span, "no retry")
+                    .help("add `retry: { delays: [5s, 1m] }` (failures are retried, then kept in the service's DLQ), or give the queue `dead_letter:`"),
+            );
         }
         if get("x-message-ttl", "message-ttl").is_some() {
             out.push(

@@ -1,4 +1,5 @@
-//! W304 unroutable-emit and W305 wildcard-in-emit.
+//! W304 unroutable-emit, W305 wildcard-in-emit, E108
+//! emit-to-internal-exchange and E609 emit-into-generated.
 
 use super::Context;
 use crate::diagnostic::{Diagnostic, codes};
@@ -26,6 +27,21 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                         .label(e.exchange_span.or(e.span), "internal exchange")
                         .label(x.origin.attr("internal"), "internal here")
                         .help("only other exchanges can publish to an internal exchange: emit to the exchange that binds to it, or make it not internal"),
+                );
+                continue;
+            }
+            // A delayed emit into one is E607, reported by compile.
+            if let (Some(by), None) = (&x.origin.generated_by, e.delay) {
+                out.push(
+                    Diagnostic::new(
+                        &codes::EMIT_INTO_GENERATED,
+                        format!(
+                            "service {:?} emits to {:?}, which warren generates for service {by:?}",
+                            s.name, e.exchange
+                        ),
+                    )
+                    .label(e.exchange_span.or(e.span), "generated exchange")
+                    .help("emit to an exchange the spec declares; a retry or delay exchange is warren's own plumbing, and an event sent there would be taken for a retry"),
                 );
                 continue;
             }

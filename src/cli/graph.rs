@@ -62,14 +62,32 @@ fn svg(dot: &str) -> Result<String, CliError> {
             }
         })?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(dot.as_bytes())?;
+        // A dot that exits without reading closes the pipe: what it said
+        // and its status tell more than the broken pipe.
+        match stdin.write_all(dot.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(CliError::Io(e)),
+            _ => {}
+        }
     }
     let output = child.wait_with_output()?;
+    let said =
+        crate::printable::printable(String::from_utf8_lossy(&output.stderr).trim()).into_owned();
     if !output.status.success() {
         return Err(CliError::Failed(format!(
-            "dot failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
+            "dot failed ({}): {said}",
+            output.status
         )));
     }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    let svg = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !svg.contains("<svg") {
+        return Err(CliError::Failed(format!(
+            "dot exited without writing SVG{}",
+            if said.is_empty() {
+                String::new()
+            } else {
+                format!(": {said}")
+            }
+        )));
+    }
+    Ok(svg)
 }

@@ -55,6 +55,7 @@ codes! {
     AT_LEAST_ONCE_WITHOUT_REJECT_PUBLISH = "E403" "at-least-once-without-reject-publish" Error "at-least-once dead-lettering without overflow reject-publish";
     RETRY_EXCEEDS_DELIVERY_LIMIT = "W404" "retry-exceeds-delivery-limit" Warning "more attempts than the quorum queue's delivery limit allows";
     AT_LEAST_ONCE_NOT_QUORUM = "W405" "at-least-once-not-quorum" Warning "at-least-once dead-lettering on a queue that is not quorum";
+    FAILURES_DROPPED = "W406" "failures-dropped" Warning "a service with a handler and no retry whose queue has no dead-letter target: every message its handler fails is dropped";
     // Policies.
     OVERLAPPING_POLICIES = "W501" "overlapping-policies" Warning "several policies match a queue; only the highest priority applies";
     POLICY_TIE = "E502" "policy-tie" Error "several policies of the same highest priority match a queue";
@@ -79,6 +80,7 @@ codes! {
     CONFLICTING_EMIT = "E605" "conflicting-emit" Error "a service lists one routing key on one exchange twice, so a worker cannot tell which delay applies";
     BROKER_RETRY_NEEDS_QUORUM = "E608" "broker-retry-needs-quorum" Error "retry via the broker on a queue that is not a quorum queue (classic, stream or per-instance)";
     DELAY_INTO_GENERATED = "E607" "delay-into-generated" Error "a delayed emit into an exchange warren generates (a retry or delay exchange)";
+    EMIT_INTO_GENERATED = "E609" "emit-into-generated" Error "an emit into an exchange warren generates for a service (its retry exchange or a delay exchange): the event would enter that service's retry chain or skip its delay";
 }
 
 #[cfg(test)]

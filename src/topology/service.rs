@@ -154,8 +154,8 @@ pub struct Retry {
     pub delays: Vec<Duration>,
     /// Direct exchange the worker republishes to, with the delay as key.
     pub exchange: String,
-    /// One TTL queue per delay, in the order of `delays`; none when
-    /// `held`.
+    /// One TTL queue per distinct delay, in the order of `delays` (equal
+    /// delays share one); none when `held`.
     pub delay_queues: Vec<String>,
     pub dead_letter_queue: String,
     /// The worker holds a failed delivery through each delay itself and

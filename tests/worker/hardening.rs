@@ -493,3 +493,39 @@ async fn a_publisher_cannot_forge_warren_s_headers() {
     );
     assert_eq!(header(&dead[0], "x-warren-attempt").as_deref(), Some("1"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn equal_delays_share_one_delay_queue_and_retry_each_time() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let spec = SHIPPING.replace("delays: [200ms, 400ms]", "delays: [100ms, 100ms, 100ms]");
+    let h = Harness::new("worker-equal-delays", &spec).await;
+    let retry = h.topology.services["shipping"].retry.clone().unwrap();
+    assert_eq!(retry.delays.len(), 3);
+    assert_eq!(retry.delay_queues, ["shipping.retry.100ms"]);
+    let runs = Runs::default();
+    let counted = runs.clone();
+    let runner = h
+        .runner()
+        .handler(
+            "shipping",
+            handler::function(move |m| {
+                let order = counted.count(&m);
+                async move {
+                    match m.attempt {
+                        1..=3 => Err(Failure::transient(format!("try {}", m.attempt))),
+                        _ => Ok(vec![Event::new("order.shipped", json!({ "order": order }))]),
+                    }
+                }
+            }),
+        )
+        .unwrap();
+    let running = h.start(runner);
+    h.publish("orders", "order.paid", &orders(0..2)).await;
+    assert_eq!(h.take("shipped", 2).await.len(), 2);
+    h.drained("shipping").await;
+    running.stop().await;
+    assert_eq!((runs.of(0), runs.of(1)), (4, 4));
+    assert_eq!(h.depth("shipping.dlq").await, 0);
+}

@@ -108,7 +108,8 @@ impl Compiler {
             let name = format!("{service}.retry.{key}");
             let delay_span = at(file, delay);
             delays.push(delay.value);
-            if held {
+            // Equal delays ("three tries, a second apart") share one queue.
+            if held || delay_queues.contains(&name) {
                 continue;
             }
             delay_queues.push(name.clone());
