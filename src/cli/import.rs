@@ -29,7 +29,9 @@ pub fn run(args: &ImportArgs, out: &mut Output) -> Result<Outcome, CliError> {
             args.file.display()
         ))
     };
-    let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| invalid(&e))?;
+    // Editors on some systems start a UTF-8 file with a byte-order mark.
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let doc: serde_json::Value = serde_json::from_slice(text).map_err(|e| invalid(&e))?;
     let imported = from_definitions(&doc, &args.vhost).map_err(|e| match e {
         DefinitionsError::Invalid(why) => CliError::Failed(format!(
             "{}: {why}\n  help: fix the value in the file; RabbitMQ refuses it too",

@@ -346,7 +346,9 @@ fn short_label(message: &str) -> String {
 
 fn help_for(message: &str) -> String {
     let m = message.to_ascii_lowercase();
-    if m.contains("unknown field") {
+    if m.contains("unknown field `changes`") || m.contains("unknown field `desired`") {
+        "this looks like a saved plan (`warren plan --out`): apply it with `warren apply PLAN.json`; this command takes spec files".into()
+    } else if m.contains("unknown field") {
         match closest_field(message) {
             Some(field) => format!("did you mean `{field}`? (fields are listed in docs/spec.md)"),
             None => "check the spelling against docs/spec.md or the JSON Schema in schemas/warren.schema.json".into(),
