@@ -68,6 +68,22 @@ pub fn run(args: &ApplyArgs, out: &mut Output) -> Result<Outcome, CliError> {
             if !unset.is_empty() {
                 return Err(failed(ApplyError::MissingPasswords(unset)));
             }
+            let (unreviewed, gone) = s.differences(&plan);
+            if !unreviewed.is_empty() || !gone.is_empty() {
+                let list = |what: &str, items: &[String]| {
+                    if items.is_empty() {
+                        String::new()
+                    } else {
+                        format!("\n  {what}: {}", items.join("; "))
+                    }
+                };
+                return Err(CliError::Failed(format!(
+                    "the plan's changes are not what applying it would do (vhost {:?}): nothing was applied; make the plan again and review it{}{}",
+                    crate::printable::for_people(&s.desired.vhost),
+                    list("would also", &unreviewed),
+                    list("would not", &gone)
+                )));
+            }
             cx.vhost(&s.desired, plan, &s.options, out)?;
         }
         return Ok(Outcome::Success);

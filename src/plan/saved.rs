@@ -48,9 +48,42 @@ pub struct Saved {
     /// password only when its variable is set, so without this a saved
     /// password change would silently vanish where the variable is not.
     pub sets_passwords: Vec<String>,
+    /// The changes the plan lists, as reviewed: applying it carries out
+    /// exactly these, or nothing.
+    pub changes: Vec<Value>,
 }
 
 impl Saved {
+    /// How `again`, the plan made now, differs from the reviewed one:
+    /// the changes it would make that the saved plan does not list, and
+    /// those the saved plan lists that it would not make, each as text.
+    /// Both empty: apply exactly the reviewed changes.
+    pub fn differences(&self, again: &Plan) -> (Vec<String>, Vec<String>) {
+        let now: Vec<Value> = to_json(again, None)["changes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(reviewed)
+            .collect();
+        let missing_from = |from: &[Value], other: &[Value]| -> Vec<String> {
+            let mut left: Vec<&Value> = other.iter().collect();
+            from.iter()
+                .filter(|c| match left.iter().position(|o| o == c) {
+                    Some(i) => {
+                        left.swap_remove(i);
+                        false
+                    }
+                    None => true,
+                })
+                .map(describe)
+                .collect()
+        };
+        (
+            missing_from(&now, &self.changes),
+            missing_from(&self.changes, &now),
+        )
+    }
+
     /// The users (and their variables) whose password this plan sets and
     /// `again`, the same plan made again here, does not, because their
     /// variable is unset or empty (read through `env`).
@@ -145,7 +178,14 @@ fn one(doc: &Value) -> Result<Saved, String> {
         })
         .filter_map(|c| c["name"].as_str().map(String::from))
         .collect();
+    let changes = doc["changes"]
+        .as_array()
+        .ok_or("the plan lists no changes")?
+        .iter()
+        .map(reviewed)
+        .collect();
     Ok(Saved {
+        changes,
         desired: topology,
         options: Options {
             prune: doc["prune"].as_bool().unwrap_or(false),
@@ -154,6 +194,37 @@ fn one(doc: &Value) -> Result<Saved, String> {
         fingerprint,
         sets_passwords,
     })
+}
+
+/// A change as the reviewer saw it, without where its values came from
+/// (spec positions, "RabbitMQ's default"): a saved plan read back has no
+/// spec files, and what a change does is its action, object and values.
+fn reviewed(change: &Value) -> Value {
+    fn strip(value: &mut Value) {
+        match value {
+            Value::Object(fields) => {
+                fields.remove("source");
+                fields.remove("from");
+                fields.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut change = change.clone();
+    strip(&mut change);
+    change
+}
+
+/// "create queue orders", from a change's JSON.
+fn describe(change: &Value) -> String {
+    let text = |key: &str| change[key].as_str().unwrap_or("?").to_string();
+    crate::printable::for_people(&format!(
+        "{} {} {}",
+        text("action"),
+        text("kind"),
+        text("name")
+    ))
 }
 
 #[cfg(test)]

@@ -689,3 +689,43 @@ async fn a_saved_plan_for_several_vhosts_applies_each_of_them() {
         ran.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_whose_topology_was_edited_after_review_is_refused() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let vhost = TestVhost::new("apply-saved-edited").await;
+    apply(&vhost, BASE, &["--yes"]).success();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("plan.json");
+    Warren::new()
+        .args(["plan", CHANGED, "--vhost", &vhost.name, "--out"])
+        .arg_path(&saved)
+        .success();
+    // A queue slipped into the plan's topology, not into its reviewed
+    // changes.
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    doc["desired"]["definitions"]["queues"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "name": "smuggled", "vhost": vhost.name, "durable": true,
+            "auto_delete": false, "arguments": {}
+        }));
+    std::fs::write(&saved, serde_json::to_string(&doc).unwrap()).unwrap();
+    let ran = Warren::new()
+        .args(["apply", "--yes"])
+        .arg_path(&saved)
+        .status(1);
+    assert!(
+        ran.stderr.contains("would also: create queue smuggled"),
+        "{}",
+        ran.stderr
+    );
+    // Nothing was applied: the reviewed changes are still to do.
+    Warren::new()
+        .args(["plan", BASE, "--vhost", &vhost.name, "--detailed-exitcode"])
+        .success();
+}
