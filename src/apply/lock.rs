@@ -35,6 +35,14 @@ pub enum LockError {
         "another apply holds the lock on vhost {vhost:?} ({holder}); wait for it to finish, or stop it: the lock goes with its connection"
     )]
     Held { vhost: String, holder: String },
+    #[error(
+        "a queue {LOCK_QUEUE:?} that is not exclusive is in vhost {vhost:?} (restored from a definitions export?), and blocks the apply lock for ever: delete that queue, then apply again"
+    )]
+    Stale { vhost: String },
+    #[error(
+        "the AMQP endpoint {amqp} and the management API {http} reach different brokers: the lock taken over AMQP is not seen through the management API, so apply would declare on one broker and check another. Give --amqp-url and --http-url of the same cluster; nothing was changed"
+    )]
+    OtherBroker { amqp: String, http: String },
     #[error(transparent)]
     Broker(#[from] BrokerError),
 }
@@ -88,10 +96,11 @@ async fn take(settings: &Settings, http: &Http, vhost: &str) -> Result<Lock, Loc
         .create_channel()
         .await
         .map_err(|e| BrokerError::amqp("open a channel for the apply lock", e))?;
+    let me = holder_now();
     let mut arguments = FieldTable::default();
     arguments.insert(
         ShortString::from(HOLDER),
-        AMQPValue::LongString(LongString::from(holder_now())),
+        AMQPValue::LongString(LongString::from(me.as_str())),
     );
     let declared = channel
         .queue_declare(
@@ -106,16 +115,33 @@ async fn take(settings: &Settings, http: &Http, vhost: &str) -> Result<Lock, Loc
         )
         .await;
     match declared {
-        Ok(_) => Ok(Lock {
-            connection,
-            timeout: settings.timeout,
-        }),
+        Ok(_) => {
+            let lock = Lock {
+                connection,
+                timeout: settings.timeout,
+            };
+            if seen_through(http, vhost, &me).await {
+                return Ok(lock);
+            }
+            lock.release().await;
+            Err(LockError::OtherBroker {
+                amqp: settings.amqp_url.to_string(),
+                http: settings.http_url.to_string(),
+            })
+        }
         Err(e) if is_locked(&e) => {
             let _ = connection.close(200, "lock held".into()).await;
-            Err(LockError::Held {
-                vhost: vhost.to_string(),
-                holder: holder(http, vhost).await,
-            })
+            match lock_queue(http, vhost).await {
+                Some(q) if !q.exclusive => Err(LockError::Stale {
+                    vhost: vhost.to_string(),
+                }),
+                q => Err(LockError::Held {
+                    vhost: vhost.to_string(),
+                    holder: q
+                        .and_then(|q| q.holder())
+                        .map_or_else(|| "holder unknown".into(), |h| with_age(&h)),
+                }),
+            }
         }
         Err(e) => {
             Err(BrokerError::amqp(format!("take the apply lock on vhost {vhost:?}"), e).into())
@@ -127,22 +153,41 @@ fn is_locked(e: &lapin::Error) -> bool {
     matches!(e.kind(), lapin::ErrorKind::ProtocolError(p) if p.get_id() == 405)
 }
 
-/// Who holds the lock, from the lock queue's arguments.
-async fn holder(http: &Http, vhost: &str) -> String {
-    #[derive(serde::Deserialize)]
-    struct LockQueue {
-        #[serde(default)]
-        arguments: serde_json::Map<String, serde_json::Value>,
+/// The lock queue as the management API shows it.
+#[derive(serde::Deserialize)]
+struct LockQueue {
+    #[serde(default)]
+    arguments: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    exclusive: bool,
+}
+
+impl LockQueue {
+    /// Who holds the lock, from the queue's arguments.
+    fn holder(&self) -> Option<String> {
+        let holder = self.arguments.get(HOLDER)?.as_str()?;
+        Some(crate::printable::for_people(holder))
     }
+}
+
+async fn lock_queue(http: &Http, vhost: &str) -> Option<LockQueue> {
     let path = format!("queues/{}/{}", segment(vhost), segment(LOCK_QUEUE));
-    match http
-        .get_json::<LockQueue>(&path, "read the apply lock")
-        .await
-    {
-        Ok(q) => match q.arguments.get(HOLDER).and_then(|h| h.as_str()) {
-            Some(h) => with_age(&crate::printable::for_people(h)),
-            None => "holder unknown".into(),
-        },
-        Err(_) => "holder unknown".into(),
+    http.get_json(&path, "read the apply lock").await.ok()
+}
+
+/// Whether the management API sees the lock `me` took over AMQP: the two
+/// endpoints reach one cluster. A cluster's metadata reaches its other
+/// nodes shortly after, not at once, so it is asked a few times.
+async fn seen_through(http: &Http, vhost: &str, me: &str) -> bool {
+    for wait in [0, 100, 200, 400, 800, 1500] {
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+        if lock_queue(http, vhost)
+            .await
+            .and_then(|q| q.holder())
+            .is_some_and(|h| h == crate::printable::for_people(me))
+        {
+            return true;
+        }
     }
+    false
 }

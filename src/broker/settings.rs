@@ -106,7 +106,6 @@ pub const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::fr
 pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub const DEFAULT_HTTP_URL: &str = "http://127.0.0.1:15672";
-pub const DEFAULT_AMQP_URL: &str = "amqp://127.0.0.1:5672";
 
 impl Settings {
     /// Resolves settings: a flag wins over `WARREN_HTTP_URL` /
@@ -127,13 +126,21 @@ impl Settings {
             .clone()
             .or_else(|| env("WARREN_HTTP_URL"))
             .unwrap_or_else(|| DEFAULT_HTTP_URL.to_string());
+        let (http_url, http_fallbacks, mut url_credentials) =
+            parse_list("management", &http, &["http", "https"])?;
+        // No AMQP endpoint given: the management API's hosts, on AMQP's
+        // standard ports, so that both reach the same broker.
         let amqp = input
             .amqp_url
             .clone()
             .or_else(|| env("WARREN_AMQP_URL"))
-            .unwrap_or_else(|| DEFAULT_AMQP_URL.to_string());
-        let (http_url, http_fallbacks, mut url_credentials) =
-            parse_list("management", &http, &["http", "https"])?;
+            .unwrap_or_else(|| {
+                std::iter::once(&http_url)
+                    .chain(&http_fallbacks)
+                    .map(amqp_beside)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            });
         let (amqp_url, amqp_fallbacks, amqp_credentials) =
             parse_list("AMQP", &amqp, &["amqp", "amqps"])?;
         url_credentials.extend(amqp_credentials);
@@ -318,6 +325,17 @@ fn parse_list(what: &'static str, text: &str, schemes: &[&str]) -> Result<UrlLis
     Ok((first, urls, credentials))
 }
 
+/// The AMQP endpoint on the host of management API `http`, on AMQP's
+/// standard port (AMQPS beside HTTPS).
+fn amqp_beside(http: &Url) -> String {
+    let host = http.host_str().unwrap_or("127.0.0.1");
+    if is_tls(http) {
+        format!("amqps://{host}:5671")
+    } else {
+        format!("amqp://{host}:5672")
+    }
+}
+
 /// The URLs of a comma-separated list. A comma inside a URL (in its
 /// password, say) stays there: a new URL starts only where a part begins
 /// with a scheme.
@@ -459,6 +477,30 @@ mod tests {
             .on_answering_node();
         assert_eq!(s.http_url.port(), Some(port));
         assert_eq!(s.http_fallbacks[0].port(), Some(1));
+    }
+
+    #[test]
+    fn without_an_amqp_url_the_management_hosts_are_used() {
+        let input = SettingsInput {
+            http_url: Some("https://ops:pw@rabbit-1.example:15671,https://rabbit-2.example".into()),
+            ..SettingsInput::default()
+        };
+        let s = Settings::resolve(&input, no_env).unwrap();
+        let amqp: Vec<&str> = s.amqp_urls().map(Url::as_str).collect();
+        assert_eq!(
+            amqp,
+            [
+                "amqps://rabbit-1.example:5671",
+                "amqps://rabbit-2.example:5671"
+            ]
+        );
+        assert!(s.amqp_uri("v").contains("ops:pw@rabbit-1.example:5671"));
+        let given = SettingsInput {
+            amqp_url: Some("amqp://10.0.0.9:5673".into()),
+            ..input
+        };
+        let s = Settings::resolve(&given, no_env).unwrap();
+        assert_eq!(s.amqp_url.as_str(), "amqp://10.0.0.9:5673");
     }
 
     #[test]

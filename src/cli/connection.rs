@@ -13,7 +13,7 @@ pub struct ConnectionArgs {
     /// list): the first that answers is used.
     #[arg(long, value_name = "URL")]
     pub http_url: Vec<String>,
-    /// AMQP URL [env: WARREN_AMQP_URL] [default: amqp://127.0.0.1:5672].
+    /// AMQP URL [env: WARREN_AMQP_URL] [default: the management URL's host, port 5672 (amqps 5671 beside https)].
     /// Several (repeated, or comma-separated): connections fail over to the
     /// next node in order.
     #[arg(long, value_name = "URL")]

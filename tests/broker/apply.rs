@@ -729,3 +729,77 @@ async fn a_saved_plan_whose_topology_was_edited_after_review_is_refused() {
         .args(["plan", BASE, "--vhost", &vhost.name, "--detailed-exitcode"])
         .success();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_refuses_an_amqp_endpoint_on_another_broker_and_changes_nothing() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    // The machine's own broker is the other one; skip when it is the one
+    // under test.
+    let here = crate::support::broker::settings();
+    let other_http = "http://127.0.0.1:15672";
+    if here.amqp_url.port() == Some(5672)
+        || reqwest::get(format!("{other_http}/api/overview"))
+            .await
+            .is_err()
+    {
+        eprintln!("no second broker on 127.0.0.1:5672: skipped");
+        return;
+    }
+    let vhost = TestVhost::new("apply-two-brokers").await;
+    // The same vhost on the other broker, so that the AMQP connection
+    // there succeeds.
+    let other_settings = warren::broker::Settings::resolve(
+        &warren::broker::SettingsInput {
+            http_url: Some(other_http.into()),
+            ..Default::default()
+        },
+        |_| None,
+    )
+    .unwrap();
+    let other = warren::broker::http_client(&other_settings).unwrap();
+    other
+        .put_json(
+            &format!("vhosts/{}", warren::broker::segment(&vhost.name)),
+            &serde_json::json!({}),
+            "create the vhost",
+        )
+        .await
+        .unwrap();
+    other
+        .put_json(
+            &format!("permissions/{}/guest", warren::broker::segment(&vhost.name)),
+            &serde_json::json!({"configure": ".*", "write": ".*", "read": ".*"}),
+            "grant guest",
+        )
+        .await
+        .unwrap();
+    let ran = Warren::new()
+        .args(["apply", "--yes", BASE, "--vhost", &vhost.name])
+        .args(["--amqp-url", "amqp://127.0.0.1:5672"])
+        .status(1);
+    assert!(
+        ran.stderr.contains("reach different brokers"),
+        "{}",
+        ran.stderr
+    );
+    let queues: Vec<serde_json::Value> = other
+        .get_json(
+            &format!("queues/{}", warren::broker::segment(&vhost.name)),
+            "list queues",
+        )
+        .await
+        .unwrap();
+    let _ = other
+        .delete(
+            &format!("vhosts/{}", warren::broker::segment(&vhost.name)),
+            "delete the vhost",
+        )
+        .await;
+    assert!(queues.is_empty(), "{queues:?}");
+    // Nothing on the broker under test either, but the vhost.
+    Warren::new()
+        .args(["plan", BASE, "--vhost", &vhost.name, "--detailed-exitcode"])
+        .status(2);
+}
