@@ -3,7 +3,6 @@
 //! goes, so a crashed or killed apply releases the lock by itself. The
 //! queue's arguments say who holds it.
 
-use lapin::options::QueueDeclareOptions;
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 
 use crate::broker::{BrokerError, Http, Settings, connect, segment};
@@ -102,20 +101,9 @@ async fn take(settings: &Settings, http: &Http, vhost: &str) -> Result<Lock, Loc
         ShortString::from(HOLDER),
         AMQPValue::LongString(LongString::from(me.as_str())),
     );
-    let declared = channel
-        .queue_declare(
-            ShortString::from(LOCK_QUEUE),
-            QueueDeclareOptions {
-                exclusive: true,
-                auto_delete: true,
-                durable: false,
-                ..QueueDeclareOptions::default()
-            },
-            arguments,
-        )
-        .await;
+    let declared = crate::broker::exclusive_lock(&channel, LOCK_QUEUE, arguments).await;
     match declared {
-        Ok(_) => {
+        Ok(true) => {
             let lock = Lock {
                 connection,
                 timeout: settings.timeout,
@@ -129,7 +117,7 @@ async fn take(settings: &Settings, http: &Http, vhost: &str) -> Result<Lock, Loc
                 http: settings.http_url.to_string(),
             })
         }
-        Err(e) if is_locked(&e) => {
+        Ok(false) => {
             let _ = connection.close(200, "lock held".into()).await;
             match lock_queue(http, vhost).await {
                 Some(q) if !q.exclusive => Err(LockError::Stale {
@@ -147,10 +135,6 @@ async fn take(settings: &Settings, http: &Http, vhost: &str) -> Result<Lock, Loc
             Err(BrokerError::amqp(format!("take the apply lock on vhost {vhost:?}"), e).into())
         }
     }
-}
-
-fn is_locked(e: &lapin::Error) -> bool {
-    matches!(e.kind(), lapin::ErrorKind::ProtocolError(p) if p.get_id() == 405)
 }
 
 /// The lock queue as the management API shows it.

@@ -133,6 +133,40 @@ pub async fn bounded<T>(
     })
 }
 
+/// Declares `name` as a lock: an exclusive queue, which the broker gives
+/// to one connection and deletes when it goes, so a crashed holder
+/// releases it by itself. False when another connection holds it (the
+/// broker then closed `channel`).
+///
+/// # Errors
+/// Any other refusal.
+pub async fn exclusive_lock(
+    channel: &lapin::Channel,
+    name: &str,
+    arguments: FieldTable,
+) -> Result<bool, lapin::Error> {
+    let declared = channel
+        .queue_declare(
+            ShortString::from(name),
+            lapin::options::QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                durable: false,
+                ..lapin::options::QueueDeclareOptions::default()
+            },
+            arguments,
+        )
+        .await;
+    match declared {
+        Ok(_) => Ok(true),
+        // 405 RESOURCE_LOCKED: exclusive to another connection.
+        Err(e) if matches!(e.kind(), lapin::ErrorKind::ProtocolError(p) if p.get_id() == 405) => {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Queue, exchange or binding arguments as an AMQP field table.
 pub fn field_table(arguments: &crate::topology::Arguments) -> FieldTable {
     let mut table = FieldTable::default();

@@ -13,7 +13,8 @@ pub mod status;
 
 pub use crate::printable::redact;
 pub use amqp::{
-    HeaderNameTooLong, amqp_headers, bounded, confirm_channel, connect, field_table, queue_counts,
+    HeaderNameTooLong, amqp_headers, bounded, confirm_channel, connect, exclusive_lock,
+    field_table, queue_counts,
 };
 pub use error::BrokerError;
 pub use http::{Http, http_client, segment};

@@ -43,6 +43,10 @@ pub enum DlqError {
         "service {0:?} has no retry chain, so no dead-letter queue: add `retry:` to the service"
     )]
     NoDeadLetterQueue(String),
+    #[error(
+        "another `warren dlq` is still reading {0:?}; try again when it is done (its lock goes with its connection)"
+    )]
+    Busy(String),
     #[error(transparent)]
     Broker(#[from] BrokerError),
     #[error("{done} moved; then {doing}: {reason} (the rest stay where they are)")]
@@ -65,13 +69,45 @@ fn chain<'t>(topology: &'t Topology, service: &str) -> Result<(&'t Retry, &'t st
     }
 }
 
+/// A confirm channel that alone reads `dlq`: listing and replaying move
+/// each message to the back of the queue or out of it, so two at once
+/// would each see some messages twice and miss others. The lock is an
+/// exclusive queue of the connection; another `list` or `replay` waits for
+/// it, up to the settings' timeout.
 async fn channel(
     settings: &Settings,
     vhost: &str,
+    dlq: &str,
 ) -> Result<(lapin::Connection, Channel), DlqError> {
     let connection = crate::broker::connect(settings, vhost).await?;
-    let channel = crate::broker::confirm_channel(&connection).await?;
-    Ok((connection, channel))
+    let lock = dlq_lock(dlq);
+    let deadline = std::time::Instant::now() + settings.timeout;
+    loop {
+        // A refused declare closes its channel: each try has a new one.
+        let channel = crate::broker::confirm_channel(&connection).await?;
+        let taken = crate::broker::exclusive_lock(&channel, &lock, Default::default())
+            .await
+            .map_err(|e| BrokerError::amqp(format!("take the lock {lock:?}"), e))?;
+        if taken {
+            return Ok((connection, channel));
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = connection.close(200, "busy".into()).await;
+            return Err(DlqError::Busy(dlq.to_string()));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// The lock queue's name for `dlq`, within AMQP's 255 bytes.
+fn dlq_lock(dlq: &str) -> String {
+    let name = format!("warren.dlq.lock.{dlq}");
+    if name.len() <= 255 {
+        return name;
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(dlq, &mut h);
+    format!("warren.dlq.lock.{:016x}", std::hash::Hasher::finish(&h))
 }
 
 /// Up to `limit` dead letters of `service`, oldest first.
@@ -87,7 +123,7 @@ pub async fn list(
 ) -> Result<Vec<DeadLetter>, DlqError> {
     let (retry, _) = chain(topology, service)?;
     let dlq = retry.dead_letter_queue.as_str();
-    let (connection, channel) = channel(settings, &topology.vhost).await?;
+    let (connection, channel) = channel(settings, &topology.vhost, dlq).await?;
     let depth = queue_depth(&channel, dlq).await?;
     let mut found = Vec::new();
     // Never more than were there at the start: listed messages come back
@@ -119,7 +155,7 @@ pub async fn replay(
 ) -> Result<usize, DlqError> {
     let (retry, queue) = chain(topology, service)?;
     let dlq = retry.dead_letter_queue.as_str();
-    let (connection, channel) = channel(settings, &topology.vhost).await?;
+    let (connection, channel) = channel(settings, &topology.vhost, dlq).await?;
     let mut moved = 0;
     while moved < limit {
         let Some(message) = get(&channel, dlq, moved).await? else {

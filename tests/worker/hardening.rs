@@ -529,3 +529,49 @@ async fn equal_delays_share_one_delay_queue_and_retry_each_time() {
     assert_eq!((runs.of(0), runs.of(1)), (4, 4));
     assert_eq!(h.depth("shipping.dlq").await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dlq_lists_at_once_each_see_every_dead_letter_once() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let h = Harness::new("worker-dlq-concurrent", SHIPPING).await;
+    let letters: Vec<_> = (0..30)
+        .map(|i| {
+            (
+                serde_json::to_vec(&json!({ "order": i })).unwrap(),
+                lapin::BasicProperties::default()
+                    .with_content_type("application/json".into())
+                    .with_message_id(format!("dead-{i}").into()),
+            )
+        })
+        .collect();
+    h.publish_raw("", "shipping.dlq", letters).await;
+    let spec = h.spec();
+    let lists: Vec<_> = (0..3)
+        .map(|_| {
+            let spec = spec.clone();
+            std::thread::spawn(move || {
+                Warren::new()
+                    .args(["dlq", "list"])
+                    .arg_path(&spec)
+                    .args(["shipping", "--json"])
+                    .success()
+                    .stdout
+            })
+        })
+        .collect();
+    for list in lists {
+        let found: serde_json::Value = serde_json::from_str(&list.join().unwrap()).unwrap();
+        let mut ids: Vec<&str> = found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["message_id"].as_str().unwrap())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 30, "{found}");
+    }
+    assert_eq!(h.depth("shipping.dlq").await, 30);
+}
