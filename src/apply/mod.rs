@@ -75,8 +75,44 @@ pub enum ApplyError {
     },
     #[error("the broker does not match the spec after applying; still to do: {}", .0.join("; "))]
     NotConverged(Vec<String>),
+    #[error(
+        "vhost {vhost:?} was deleted while apply ran, and nothing more can be applied to it ({cause}); apply again to create it and everything in it"
+    )]
+    VhostGone { vhost: String, cause: String },
     #[error(transparent)]
     Broker(#[from] BrokerError),
+}
+
+/// `error` as it happened to `vhost`: when the vhost is gone (deleted
+/// while apply ran), the broker's refusal (ACCESS_REFUSED, vhost not
+/// found, a closed connection) is its consequence, not its cause.
+pub async fn in_context(http: &Http, vhost: &str, error: ApplyError) -> ApplyError {
+    if matches!(
+        error,
+        ApplyError::MissingPasswords(_) | ApplyError::DataAtStake(_) | ApplyError::NoMajority(_)
+    ) {
+        return error;
+    }
+    let path = format!("vhosts/{}", crate::broker::segment(vhost));
+    // A vhost being deleted refuses access first and is gone a moment
+    // later.
+    for _ in 0..10 {
+        match http
+            .get_json::<serde_json::Value>(&path, "read the vhost")
+            .await
+        {
+            Err(BrokerError::Status { status: 404, .. }) => {
+                return ApplyError::VhostGone {
+                    vhost: crate::printable::for_people(vhost),
+                    cause: error.to_string(),
+                };
+            }
+            Ok(_) if !error.to_string().contains("ACCESS_REFUSED") => return error,
+            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+            Err(_) => return error,
+        }
+    }
+    error
 }
 
 /// Refuses to start a change the cluster cannot finish: one whose

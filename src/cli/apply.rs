@@ -248,7 +248,10 @@ impl Context<'_> {
             }
             .await;
             lock.release().await;
-            result
+            match result {
+                Err(e) => Err(apply::in_context(http, &plan.vhost, e).await),
+                ok => ok,
+            }
         });
         let (done, moved) = applied.map_err(failed)?;
         if !unfinished.is_empty() {

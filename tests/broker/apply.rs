@@ -803,3 +803,62 @@ async fn apply_refuses_an_amqp_endpoint_on_another_broker_and_changes_nothing() 
         .args(["plan", BASE, "--vhost", &vhost.name, "--detailed-exitcode"])
         .status(2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vhost_deleted_while_apply_runs_is_named_as_the_cause() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let vhost = TestVhost::new("apply-vhost-gone").await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("many.yaml");
+    let mut text = String::from("version: 1\nexchanges:\n  ev: { type: topic }\nqueues:\n");
+    for i in 0..400 {
+        text.push_str(&format!(
+            "  q{i}: {{ external: true, bindings: [{{ exchange: ev, key: k{i} }}] }}\n"
+        ));
+    }
+    std::fs::write(&spec, text).unwrap();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("warren"))
+        .env("NO_COLOR", "1")
+        .args([
+            "apply",
+            "--yes",
+            "--parallelism",
+            "1",
+            "--vhost",
+            &vhost.name,
+        ])
+        .arg(&spec)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once apply is under way, the vhost goes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let queues: Vec<serde_json::Value> = vhost
+            .http
+            .get_json(
+                &format!("queues/{}", warren::broker::segment(&vhost.name)),
+                "list queues",
+            )
+            .await
+            .unwrap_or_default();
+        if queues.len() > 20 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "apply never started");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    vhost
+        .http
+        .api()
+        .delete_vhost(&vhost.name, false)
+        .await
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("was deleted while apply ran"), "{stderr}");
+}
