@@ -4,7 +4,10 @@
 //!
 //! `SHOP_SHIP_HANG_RATE` makes that share of first attempts hang, as a
 //! stuck carrier API would: warren's timeout kills the process and the
-//! order is retried.
+//! order is retried. With `SHOP_SHIP_POISON=1`, a message whose body has
+//! `"poison": true` makes it print an event whose headers are larger than
+//! any AMQP frame, as a handler attaching a whole document would: warren
+//! must dead-letter that message alone.
 
 use crate::contract::Answer;
 use crate::order::{OrderEvent, draw, rate};
@@ -13,6 +16,14 @@ pub async fn run(database: &crate::db::Database) -> Answer {
     let mut body = String::new();
     if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut body) {
         return Answer::Permanent(format!("reading the body: {e}"));
+    }
+    if std::env::var("SHOP_SHIP_POISON").is_ok_and(|v| v == "1") && body.contains("\"poison\"") {
+        let big = "x".repeat(300_000);
+        println!(
+            "{}",
+            serde_json::json!({"key": "order.shipped", "body": {}, "headers": {"document": big}})
+        );
+        return Answer::Emit(Vec::new());
     }
     let order = match serde_json::from_str(&body)
         .map_err(|e| e.to_string())

@@ -141,3 +141,125 @@ async fn a_handler_that_hangs_and_one_that_crashes_lose_nothing() {
         "no notification crashed: {summary}"
     );
 }
+
+/// A worker metric per service, summed over its other labels.
+fn metric(text: &str, name: &str, service: &str) -> f64 {
+    let label = format!("service=\"{service}\"");
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(&label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_event_a_deleted_dlq_and_repeated_cuts_lose_nothing() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let shop = Shop::started("poison", &[("SHOP_SHIP_POISON", "1")]).await;
+    let db = shop.db().await;
+    let vhost = shop.broker.vhost().to_string();
+    let http = warren::broker::http_client(&shop.broker.settings()).unwrap();
+    let load = shop.spawn_load(ORDERS);
+
+    // The shipping DLQ goes behind warren's back.
+    placed(&db, 0.2).await;
+    http.api()
+        .delete_queue(&vhost, "shipping.dlq", false)
+        .await
+        .unwrap();
+    // A poison event: its handler emits headers larger than any frame.
+    let poison = serde_json::json!({ "order_id": "poison-1", "poison": true });
+    crate::support::broker::publish_confirmed_to(
+        &shop.broker.settings(),
+        &vhost,
+        "order_events",
+        "order.payment_success",
+        vec![(
+            serde_json::to_vec(&poison).unwrap(),
+            lapin::BasicProperties::default()
+                .with_content_type("application/json".into())
+                .with_message_id("poison-1".into()),
+        )],
+    )
+    .await;
+    // Shipping holds it, pauses, and says so; status flags the chain.
+    let healthz = format!("http://127.0.0.1:{}/healthz", shop.metrics_port);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let said = reqwest::get(&healthz).await.unwrap().text().await.unwrap();
+        if said.contains("shipping: paused") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never paused: {said}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut status = crate::support::Warren::new()
+        .args(["status", "--fail-on-dlq"])
+        .arg_path(&shop.spec());
+    for (k, v) in shop.env() {
+        status = status.env(k, v);
+    }
+    let status = status.status(2);
+    assert!(
+        status.stdout.contains("retry chain missing"),
+        "{}",
+        status.stdout
+    );
+    // Connections cut again and again meanwhile.
+    let mut cuts = 0;
+    for share in [0.4, 0.55, 0.7] {
+        placed(&db, share).await;
+        crate::support::broker::close_connections(&http, &vhost).await;
+        cuts += 1;
+    }
+    // The DLQ is back: the held poison lands and shipping resumes.
+    let mut apply = crate::support::Warren::new()
+        .args(["apply", "--yes"])
+        .arg_path(&shop.spec());
+    for (k, v) in shop.env() {
+        apply = apply.env(k, v);
+    }
+    apply.success();
+    let summary = shop.summary(load.await.unwrap());
+    assert_adds_up(&shop, &summary).await;
+
+    let dead = http
+        .api()
+        .get_queue_info(&vhost, "shipping.dlq")
+        .await
+        .unwrap();
+    assert!(dead.message_count >= 1, "the poison was lost");
+    // Duplicate work: handler runs that ended in no settlement, at most
+    // the deliveries in hand at each cut (a service's concurrency, and a
+    // held message).
+    let metrics = reqwest::get(format!("http://127.0.0.1:{}/metrics", shop.metrics_port))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let topology = warren::validate::validate(&[shop.spec()])
+        .unwrap()
+        .topologies
+        .remove(0);
+    for service in topology.services.values().filter(|s| s.handler.is_some()) {
+        let name = service.name.as_str();
+        let runs = metric(&metrics, "warren_handler_seconds_count", name);
+        let settled: f64 = [
+            "warren_messages_acked_total",
+            "warren_messages_retried_total",
+            "warren_messages_dead_lettered_total",
+            "warren_messages_rejected_total",
+        ]
+        .iter()
+        .map(|m| metric(&metrics, m, name))
+        .sum();
+        let bound = f64::from(cuts * (service.concurrency + 1));
+        eprintln!("{name}: {runs} handler runs, {settled} settled, bound {bound} extra");
+        assert!(
+            runs - settled <= bound,
+            "{name}: {runs} handler runs for {settled} settlements after {cuts} cuts"
+        );
+    }
+}

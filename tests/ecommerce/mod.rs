@@ -234,6 +234,12 @@ impl Shop {
         self.dir.path().join("spec.yaml")
     }
 
+    /// The environment every process of the shop runs with (broker URLs,
+    /// the services' passwords, fault rates).
+    pub fn env(&self) -> &[(String, String)] {
+        &self.env
+    }
+
     fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut c = Command::new(program);
         c.current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -223,11 +223,20 @@ pub async fn publish_confirmed(
     key: &str,
     messages: Vec<(Vec<u8>, lapin::BasicProperties)>,
 ) {
+    publish_confirmed_to(&vhost.settings, &vhost.name, exchange, key, messages).await;
+}
+
+/// As [`publish_confirmed`], to `vhost` through `settings`.
+pub async fn publish_confirmed_to(
+    settings: &Settings,
+    vhost: &str,
+    exchange: &str,
+    key: &str,
+    messages: Vec<(Vec<u8>, lapin::BasicProperties)>,
+) {
     use lapin::Confirmation;
     use lapin::options::BasicPublishOptions;
-    let connection = warren::broker::connect(&vhost.settings, &vhost.name)
-        .await
-        .unwrap();
+    let connection = warren::broker::connect(settings, vhost).await.unwrap();
     let channel = warren::broker::confirm_channel(&connection).await.unwrap();
     for (body, properties) in messages {
         let confirm = channel
