@@ -575,3 +575,82 @@ async fn dlq_lists_at_once_each_see_every_dead_letter_once() {
     }
     assert_eq!(h.depth("shipping.dlq").await, 30);
 }
+
+/// What a cut and a returned (held past the limit) message cost on a
+/// quorum queue, in `x-delivery-count`, on the release under test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_cut_and_a_return_cost_in_delivery_count() {
+    use futures_util::StreamExt;
+    use lapin::options::{BasicConsumeOptions, BasicGetOptions, BasicNackOptions};
+    if !crate::support::broker::available() {
+        return;
+    }
+    let spec = "queues:\n  work: { type: quorum, external: true }\n";
+    let h = Harness::new("worker-delivery-count", spec).await;
+    h.publish_raw(
+        "",
+        "work",
+        vec![(b"{}".to_vec(), lapin::BasicProperties::default())],
+    )
+    .await;
+    let count = |m: &lapin::message::BasicGetMessage| {
+        header(m, "x-delivery-count").map_or(0, |c| c.parse::<u64>().unwrap())
+    };
+    // A consumer takes it and its connection is cut.
+    let cut = warren::broker::connect(&h.vhost.settings, &h.vhost.name)
+        .await
+        .unwrap();
+    let channel = cut.create_channel().await.unwrap();
+    let mut consumer = channel
+        .basic_consume(
+            "work".into(),
+            "probe".into(),
+            BasicConsumeOptions::default(),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    consumer.next().await.unwrap().unwrap();
+    cut.close(320, "cut".into()).await.unwrap();
+    let after_cut = h.take("work", 1).await;
+    // Put it back for the next probe: returned with a nack, as a held
+    // message past the hold limit is.
+    h.publish_raw(
+        "",
+        "work",
+        vec![(b"{}".to_vec(), lapin::BasicProperties::default())],
+    )
+    .await;
+    let connection = warren::broker::connect(&h.vhost.settings, &h.vhost.name)
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let got = channel
+        .basic_get("work".into(), BasicGetOptions { no_ack: false })
+        .await
+        .unwrap()
+        .unwrap();
+    got.acker
+        .nack(BasicNackOptions {
+            requeue: true,
+            multiple: false,
+        })
+        .await
+        .unwrap();
+    let after_nack = h.take("work", 1).await;
+    let _ = connection.close(200, "done".into()).await;
+    let release = crate::support::broker::release().await;
+    let (cut, nack) = (count(&after_cut[0]), count(&after_nack[0]));
+    eprintln!(
+        "RabbitMQ {release}: a cut adds {cut}, a nack with requeue adds {nack} to x-delivery-count"
+    );
+    // The costs docs/workers.md states: a cut counts on every release; a
+    // nack with requeue counts before 4.3, which counts only a reject as
+    // a failed delivery.
+    let nack_counts = release < warren::vocabulary::Version::parse("4.3").unwrap();
+    assert_eq!(
+        (cut, nack),
+        (1, u64::from(nack_counts)),
+        "RabbitMQ {release}"
+    );
+}
