@@ -11,6 +11,10 @@ WARREN = "target/debug/warren"
 # Codes that only a live broker can produce, with an explanation instead of
 # an example file.
 LIVE_ONLY = {
+    "W709": "Reported by `warren plan` and `warren validate --http-url URL` against RabbitMQ 3.x, "
+    "whose nodes count open files: the lowest `fd_total` of the running nodes against about three "
+    "files per quorum queue and 500 besides. RabbitMQ 4.0 dropped that accounting, so nothing is "
+    "said there. The unit tests of `src/check/cluster.rs` show it.",
     "W505": "Reported by `warren validate --http-url URL` (and shown in `warren plan`): "
     "a policy on the broker that the spec does not name applies to, or ties for, a queue "
     "the spec manages. The broker test `validate_against_the_broker_reports_effective_policies` "

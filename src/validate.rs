@@ -65,6 +65,7 @@ pub fn validate_loaded_with(
             if let Some(nodes) = live.nodes {
                 topology.cluster_nodes = Some(nodes);
             }
+            topology.open_files = live.open_files;
             let targets = match live.version {
                 Some(v) => Targets::of([v]),
                 None => Targets::of(topology.broker_versions.iter().copied()),

@@ -96,6 +96,10 @@ pub struct Live {
     /// The cluster's nodes: those with listeners (every running node has
     /// its AMQP listener).
     pub nodes: Option<u32>,
+    /// The fewest files a running node may keep open (`fd_total`), read on
+    /// 3.x only: 4.0 dropped the file-handle accounting and reports it
+    /// otherwise.
+    pub open_files: Option<u64>,
 }
 
 /// The broker's release line and node count.
@@ -113,12 +117,30 @@ pub async fn live(http: &Http) -> Result<Live, BrokerError> {
         .flatten()
         .filter_map(|l| l.get("node").and_then(serde_json::Value::as_str))
         .collect();
+    let version = overview
+        .get("rabbitmq_version")
+        .and_then(serde_json::Value::as_str)
+        .and_then(Version::parse);
+    let counts_files = version.is_some_and(|v| v < Version::new(4, 0));
+    let open_files = if counts_files {
+        // Advice only: a node list that cannot be read leaves it unknown.
+        http.get_json::<Vec<serde_json::Value>>("nodes", "read the nodes")
+            .await
+            .ok()
+            .and_then(|nodes| {
+                nodes
+                    .iter()
+                    .filter(|n| n.get("running").and_then(serde_json::Value::as_bool) == Some(true))
+                    .filter_map(|n| n.get("fd_total").and_then(serde_json::Value::as_u64))
+                    .min()
+            })
+    } else {
+        None
+    };
     Ok(Live {
-        version: overview
-            .get("rabbitmq_version")
-            .and_then(serde_json::Value::as_str)
-            .and_then(Version::parse),
+        version,
         nodes: u32::try_from(nodes.len()).ok().filter(|n| *n > 0),
+        open_files,
     })
 }
 

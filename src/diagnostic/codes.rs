@@ -70,6 +70,7 @@ codes! {
     GROUP_LARGER_THAN_CLUSTER = "W706" "group-larger-than-cluster" Warning "a quorum queue or stream asks for more replicas than the cluster has nodes; it gets one per node";
     DELAYED_MESSAGE_PLUGIN = "W705" "delayed-message-plugin" Warning "an x-delayed-message exchange: the plugin is unmaintained, keeps delayed messages on one node, ignores mandatory and fails on RabbitMQ 4's metadata store";
     BROKER_RETRY_NEEDS_4_3 = "E708" "broker-retry-needs-4-3" Error "retry via the broker where a targeted RabbitMQ release is older than 4.3, which takes the queue's delayed-retry settings and ignores them: every retry would come at once";
+    OPEN_FILES_LOW = "W709" "open-files-low" Warning "on RabbitMQ 3.x, the nodes' open-files limit is too low for the topology's quorum queues (about 3 files each): past it every classic queue waits for a file handle, and apply and workers stall";
     DEPRECATED_BY_VERSION = "W707" "deprecated-by-version" Warning "a feature a targeted RabbitMQ version deprecates and still permits by default (transient non-exclusive queues from 4.0)";
     REFUSED_BY_SOME_VERSIONS = "W704" "refused-by-some-versions" Warning "a setting some of the RabbitMQ versions the spec may run on refuse; the message names them";
     // Services.

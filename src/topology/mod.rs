@@ -59,6 +59,10 @@ pub struct Topology {
     /// or the live broker reports it; `None` when unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster_nodes: Option<u32>,
+    /// The fewest files a node of the live broker may keep open, where
+    /// RabbitMQ counts them (3.x); `None` when unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_files: Option<u64>,
     /// Name patterns (regular expressions) the broker side leaves alone.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignore: Vec<String>,

@@ -517,3 +517,18 @@ async fn predeclared_exchanges_are_bound_without_being_declared() {
     publish(&vhost, "amq.topic", "order.created", 3).await;
     crate::support::broker::await_messages(&vhost, "audit", 3).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nodes_open_files_limit_is_read_on_3x_only() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let vhost = TestVhost::new("plan-open-files").await;
+    let live = warren::broker::live(&vhost.http).await.unwrap();
+    let version = live.version.unwrap();
+    if version < warren::vocabulary::Version::new(4, 0) {
+        assert!(live.open_files.is_some_and(|n| n > 0), "{live:?}");
+    } else {
+        assert_eq!(live.open_files, None, "{live:?}");
+    }
+}
