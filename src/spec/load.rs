@@ -243,6 +243,11 @@ fn describe(error: &serde_saphyr::Error) -> (String, String) {
             let expected = match *ty {
                 "boolean" => "true or false",
                 "floating point" | "f32" | "f64" => "a number",
+                "u8" => "a whole number from 0 to 255",
+                "u16" => "a whole number from 0 to 65,535",
+                "u32" => "a whole number from 0 to 4,294,967,295",
+                "u64" | "usize" => "a whole number from 0 to 18,446,744,073,709,551,615",
+                "i64" => "a whole number from -9,223,372,036,854,775,808 to 9,223,372,036,854,775,807",
                 t if t.starts_with('u') => "a whole number, 0 or more",
                 _ => "a whole number",
             };
