@@ -15,6 +15,19 @@ fn apply(vhost: &TestVhost, spec: &str, extra: &[&str]) -> Warren {
         .args(extra)
 }
 
+/// BASE applied to `vhost`, and the plan to CHANGED saved in a new
+/// directory.
+fn saved_plan(vhost: &TestVhost) -> (tempfile::TempDir, std::path::PathBuf) {
+    apply(vhost, BASE, &["--yes"]).success();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("plan.json");
+    Warren::new()
+        .args(["plan", CHANGED, "--vhost", &vhost.name, "--out"])
+        .arg_path(&saved)
+        .success();
+    (dir, saved)
+}
+
 fn plan_is_empty(vhost: &TestVhost, spec: &str, extra: &[&str]) {
     let ran = Warren::new()
         .args(["plan", spec, "--vhost", &vhost.name, "--detailed-exitcode"])
@@ -367,13 +380,7 @@ async fn a_saved_plan_applies_only_to_the_broker_it_was_made_against() {
         return;
     }
     let vhost = TestVhost::new("apply-saved").await;
-    apply(&vhost, BASE, &["--yes"]).success();
-    let dir = tempfile::tempdir().unwrap();
-    let saved = dir.path().join("plan.json");
-    Warren::new()
-        .args(["plan", CHANGED, "--vhost", &vhost.name, "--out"])
-        .arg_path(&saved)
-        .success();
+    let (_dir, saved) = saved_plan(&vhost);
     // The broker moves: the saved plan is refused and nothing is applied.
     let mut definition = serde_json::Map::new();
     definition.insert("max-length".into(), serde_json::json!(7));
@@ -696,13 +703,7 @@ async fn a_saved_plan_whose_topology_was_edited_after_review_is_refused() {
         return;
     }
     let vhost = TestVhost::new("apply-saved-edited").await;
-    apply(&vhost, BASE, &["--yes"]).success();
-    let dir = tempfile::tempdir().unwrap();
-    let saved = dir.path().join("plan.json");
-    Warren::new()
-        .args(["plan", CHANGED, "--vhost", &vhost.name, "--out"])
-        .arg_path(&saved)
-        .success();
+    let (_dir, saved) = saved_plan(&vhost);
     // A queue slipped into the plan's topology, not into its reviewed
     // changes.
     let mut doc: serde_json::Value =

@@ -30,6 +30,22 @@ impl Runs {
     fn total(&self) -> usize {
         self.0.lock().unwrap().values().sum()
     }
+
+    /// A runner for `h`'s `shipping` whose handler counts each run by the
+    /// body's order, then answers as `answer` says for that order.
+    fn shipping<F, Fut>(&self, h: &Harness, answer: F) -> warren::worker::Runner
+    where
+        F: Fn(u64, warren::worker::Message) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = warren::worker::Outcome> + Send + 'static,
+    {
+        let counted = self.clone();
+        h.runner()
+            .handler(
+                "shipping",
+                handler::function(move |m| answer(counted.count(&m), m)),
+            )
+            .unwrap()
+    }
 }
 
 async fn until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
@@ -38,6 +54,16 @@ async fn until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
         assert!(std::time::Instant::now() < deadline, "{what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// The orders of `messages`, in order.
+fn sorted_orders(messages: &[lapin::message::BasicGetMessage]) -> Vec<u64> {
+    let mut orders: Vec<u64> = messages
+        .iter()
+        .map(|m| body(m)["order"].as_u64().unwrap())
+        .collect();
+    orders.sort_unstable();
+    orders
 }
 
 fn orders(range: std::ops::Range<u64>) -> Vec<serde_json::Value> {
@@ -51,46 +77,33 @@ async fn an_event_amqp_cannot_carry_is_dead_lettered_and_costs_the_others_nothin
     }
     let h = Harness::new("worker-poison-event", SHIPPING).await;
     let runs = Runs::default();
-    let counted = runs.clone();
-    let runner = h
-        .runner()
-        .handler(
-            "shipping",
-            handler::function(move |m| {
-                let order = counted.count(&m);
-                async move {
-                    let mut event = Event::new("order.shipped", json!({ "order": order }));
-                    match order {
-                        // Headers far past the frame size: the broker would
-                        // close the connection on them.
-                        3 => {
-                            event
-                                .headers
-                                .insert("big".into(), json!("x".repeat(300_000)));
-                        }
-                        // A header name AMQP cannot encode.
-                        5 => {
-                            event.headers.insert("n".repeat(300), json!(1));
-                        }
-                        _ => {}
-                    }
-                    Ok(vec![event])
+    let runner = runs.shipping(&h, move |order, _| {
+        async move {
+            let mut event = Event::new("order.shipped", json!({ "order": order }));
+            match order {
+                // Headers far past the frame size: the broker would
+                // close the connection on them.
+                3 => {
+                    event
+                        .headers
+                        .insert("big".into(), json!("x".repeat(300_000)));
                 }
-            }),
-        )
-        .unwrap();
+                // A header name AMQP cannot encode.
+                5 => {
+                    event.headers.insert("n".repeat(300), json!(1));
+                }
+                _ => {}
+            }
+            Ok(vec![event])
+        }
+    });
     let running = h.start(runner);
     h.publish("orders", "order.paid", &orders(0..10)).await;
     let shipped = h.take("shipped", 8).await;
     let dead = h.take("shipping.dlq", 2).await;
     h.drained("shipping").await;
     running.stop().await;
-    let mut got: Vec<u64> = shipped
-        .iter()
-        .map(|m| body(m)["order"].as_u64().unwrap())
-        .collect();
-    got.sort_unstable();
-    assert_eq!(got, [0, 1, 2, 4, 6, 7, 8, 9]);
+    assert_eq!(sorted_orders(&shipped), [0, 1, 2, 4, 6, 7, 8, 9]);
     for m in &dead {
         assert_eq!(
             header(m, "x-warren-reason").as_deref(),
@@ -119,23 +132,14 @@ async fn a_deleted_dlq_pauses_the_service_holds_the_message_and_resumes_once_it_
         .await
         .unwrap();
     let runs = Runs::default();
-    let counted = runs.clone();
-    let runner = h
-        .runner()
-        .hold_limit(Duration::from_secs(3))
-        .handler(
-            "shipping",
-            handler::function(move |m| {
-                let order = counted.count(&m);
-                async move {
-                    if order == 0 {
-                        return Err(Failure::permanent("no such order"));
-                    }
-                    Ok(vec![Event::new("order.shipped", json!({ "order": order }))])
-                }
-            }),
-        )
-        .unwrap();
+    let runner = runs
+        .shipping(&h, move |order, _| async move {
+            if order == 0 {
+                return Err(Failure::permanent("no such order"));
+            }
+            Ok(vec![Event::new("order.shipped", json!({ "order": order }))])
+        })
+        .hold_limit(Duration::from_secs(3));
     let health = runner.health();
     let running = h.start(runner);
     h.publish("orders", "order.paid", &orders(0..1)).await;
@@ -209,35 +213,22 @@ async fn a_publish_the_broker_closes_the_channel_on_fails_that_message_alone() {
     if !crate::support::broker::available() {
         return;
     }
-    let spec = r#"
-exchanges:
-  orders: { type: topic }
-  outbound: { type: topic }
-queues:
-  shipped:
-    external: true
-    bindings: [{ exchange: outbound, key: order.shipped }]
-services:
-  shipping:
-    consumes: { exchange: orders, keys: [order.paid] }
-    emits: [{ exchange: outbound, keys: [order.shipped] }]
-    retry: { delays: [100ms, 200ms] }
-    prefetch: 20
-    concurrency: 4
-"#;
-    let h = Harness::new("worker-channel-closed", spec).await;
-    let runs = Runs::default();
-    let counted = runs.clone();
-    let runner = h
-        .runner()
-        .handler(
-            "shipping",
-            handler::function(move |m| {
-                let order = counted.count(&m);
-                async move { Ok(vec![Event::new("order.shipped", json!({ "order": order }))]) }
-            }),
+    // SHIPPING, emitting to an exchange of its own.
+    let spec = SHIPPING
+        .replace(
+            "orders: { type: topic }",
+            "orders: { type: topic }\n  outbound: { type: topic }",
         )
-        .unwrap();
+        .replace(
+            "{ exchange: orders, key: order.shipped }",
+            "{ exchange: outbound, key: order.shipped }",
+        )
+        .replace("emits: [{ exchange: orders", "emits: [{ exchange: outbound");
+    let h = Harness::new("worker-channel-closed", &spec).await;
+    let runs = Runs::default();
+    let runner = runs.shipping(&h, move |order, _| async move {
+        Ok(vec![Event::new("order.shipped", json!({ "order": order }))])
+    });
     let running = h.start(runner);
     // The exchange the service emits to is deleted: each publish to it is
     // answered by closing the channel (404).
@@ -289,20 +280,10 @@ async fn after_a_cut_no_handler_starts_on_the_dead_channel() {
     let spec = SHIPPING.replace("concurrency: 4", "concurrency: 2");
     let h = Harness::new("worker-cut-bound", &spec).await;
     let runs = Runs::default();
-    let counted = runs.clone();
-    let runner = h
-        .runner()
-        .handler(
-            "shipping",
-            handler::function(move |m| {
-                let order = counted.count(&m);
-                async move {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    Ok(vec![Event::new("order.shipped", json!({ "order": order }))])
-                }
-            }),
-        )
-        .unwrap();
+    let runner = runs.shipping(&h, move |order, _| async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Ok(vec![Event::new("order.shipped", json!({ "order": order }))])
+    });
     let running = h.start(runner);
     const MESSAGES: usize = 200;
     h.publish("orders", "order.paid", &orders(0..MESSAGES as u64))
@@ -375,12 +356,11 @@ for line in sys.stdin:
     let dead = h.take("shipping.dlq", 1).await;
     h.drained("shipping").await;
     running.stop().await;
-    let mut got: Vec<u64> = shipped
-        .iter()
-        .map(|m| body(m)["order"].as_u64().unwrap())
-        .collect();
-    got.sort_unstable();
-    assert_eq!(got, [0, 1, 2, 4, 5, 6, 7], "each innocent once");
+    assert_eq!(
+        sorted_orders(&shipped),
+        [0, 1, 2, 4, 5, 6, 7],
+        "each innocent once"
+    );
     assert_eq!(body(&dead[0])["order"], 3);
     assert_eq!(
         header(&dead[0], "x-warren-reason").as_deref(),
@@ -505,22 +485,12 @@ async fn equal_delays_share_one_delay_queue_and_retry_each_time() {
     assert_eq!(retry.delays.len(), 3);
     assert_eq!(retry.delay_queues, ["shipping.retry.100ms"]);
     let runs = Runs::default();
-    let counted = runs.clone();
-    let runner = h
-        .runner()
-        .handler(
-            "shipping",
-            handler::function(move |m| {
-                let order = counted.count(&m);
-                async move {
-                    match m.attempt {
-                        1..=3 => Err(Failure::transient(format!("try {}", m.attempt))),
-                        _ => Ok(vec![Event::new("order.shipped", json!({ "order": order }))]),
-                    }
-                }
-            }),
-        )
-        .unwrap();
+    let runner = runs.shipping(&h, move |order, m| async move {
+        match m.attempt {
+            1..=3 => Err(Failure::transient(format!("try {}", m.attempt))),
+            _ => Ok(vec![Event::new("order.shipped", json!({ "order": order }))]),
+        }
+    });
     let running = h.start(runner);
     h.publish("orders", "order.paid", &orders(0..2)).await;
     assert_eq!(h.take("shipped", 2).await.len(), 2);
