@@ -453,3 +453,17 @@ fn import_refuses_values_the_broker_refuses_and_says_where_they_are() {
         assert!(ran.stderr.contains("whole number"), "{}", ran.stderr);
     }
 }
+
+#[test]
+fn import_reads_a_file_that_starts_with_a_byte_order_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bom.json");
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(br#"{"vhosts": [{"name": "shop"}], "exchanges": [{"name": "orders", "vhost": "shop", "type": "topic", "durable": true, "auto_delete": false, "internal": false, "arguments": {}}]}"#);
+    std::fs::write(&file, bytes).unwrap();
+    let ran = Warren::new()
+        .args(["import", "--vhost", "shop"])
+        .arg_path(&file)
+        .success();
+    assert!(ran.stdout.contains("orders"), "{}", ran.stdout);
+}

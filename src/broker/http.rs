@@ -106,6 +106,12 @@ impl Http {
         &self.node().api
     }
 
+    /// The management API in use: the node that answered last, without
+    /// credentials (`http://host:15672/api`).
+    pub fn endpoint(&self) -> &str {
+        &self.node().endpoint
+    }
+
     fn node(&self) -> &Node {
         &self.nodes[self.current.load(std::sync::atomic::Ordering::Relaxed) % self.nodes.len()]
     }
@@ -239,10 +245,21 @@ impl Http {
             body.extend_from_slice(&chunk);
         }
         if !status.is_success() {
+            let mut reason = error_reason(&body);
+            // Whose login was refused where: with several nodes and
+            // credentials per URL, not obvious.
+            if status.as_u16() == 401 {
+                reason = Some(format!(
+                    "{} (user {:?} at {})",
+                    reason.as_deref().unwrap_or("not authorised"),
+                    node.user,
+                    node.endpoint
+                ));
+            }
             return Err(BrokerError::Status {
                 doing: doing.to_string(),
                 status: status.as_u16(),
-                reason: error_reason(&body),
+                reason,
             });
         }
         Ok(body)

@@ -153,8 +153,14 @@ impl Context<'_> {
         } = self;
         let mut plan = plan;
         let unfinished = rt.block_on(apply::unfinished(http, desired, &mut plan, args.migrate))?;
-        out.stdout
-            .write_all(to_text(&plan, settings.http_url.as_str(), out.stdout_color).as_bytes())?;
+        out.stdout.write_all(
+            to_text(
+                &plan,
+                http.endpoint().trim_end_matches("api"),
+                out.stdout_color,
+            )
+            .as_bytes(),
+        )?;
         for queue in unfinished.keys() {
             writeln!(
                 out.stdout,

@@ -64,19 +64,24 @@ pub fn run(args: &DlqArgs, out: &mut Output) -> Result<Outcome, CliError> {
             if found.is_empty() {
                 writeln!(out.stdout, "No dead letters for service {:?}.", t.service)?;
             }
+            // Each field on its line: a line break or escape written into a
+            // message id or an error must not forge a line of its own.
+            let line = |text: &str| text.escape_debug().to_string();
             for d in &found {
                 let text = format!(
                     "{} {} after attempt {} (from {:?} key {:?}){}\n  body: {}\n",
-                    d.message_id.as_deref().unwrap_or("(no message id)"),
-                    d.reason.as_deref().unwrap_or("(no reason)"),
+                    d.message_id
+                        .as_deref()
+                        .map_or("(no message id)".into(), line),
+                    d.reason.as_deref().map_or("(no reason)".into(), line),
                     d.attempt,
                     d.exchange,
                     d.routing_key,
                     d.error
                         .as_ref()
-                        .map(|e| format!("\n  error: {e}"))
+                        .map(|e| format!("\n  error: {}", line(e)))
                         .unwrap_or_default(),
-                    crate::worker::headers::capped(&d.body, 200)
+                    line(&crate::worker::headers::capped(&d.body, 200))
                 );
                 out.stdout
                     .write_all(crate::printable::printable(&text).as_bytes())?;

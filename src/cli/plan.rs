@@ -89,7 +89,12 @@ pub fn run(args: &PlanArgs, out: &mut Output) -> Result<Outcome, CliError> {
     } else {
         for plan in &plans {
             out.stdout.write_all(
-                to_text(plan, settings.http_url.as_str(), out.stdout_color).as_bytes(),
+                to_text(
+                    plan,
+                    http.endpoint().trim_end_matches("api"),
+                    out.stdout_color,
+                )
+                .as_bytes(),
             )?;
         }
     }

@@ -67,10 +67,10 @@ pub fn run(args: &PublishArgs, out: &mut Output) -> Result<Outcome, CliError> {
     let queues: Vec<&str> = target.queues.iter().map(String::as_str).collect();
     writeln!(
         out.stdout,
-        "Published to exchange {:?} with key {:?} (message id {}); the broker confirmed it. The spec routes it to: {}.",
+        "Published to exchange {:?} with key {:?} (message id {:?}); the broker confirmed it. The spec routes it to: {}.",
         crate::printable::for_people(&target.publish_to),
         crate::printable::for_people(&args.key),
-        published.message_id,
+        crate::printable::for_people(&published.message_id),
         crate::printable::for_people(&queues.join(", "))
     )?;
     if let Some(delay) = target.delay {

@@ -50,6 +50,12 @@ pub fn run(args: &RunArgs, out: &mut Output) -> Result<Outcome, CliError> {
     };
     let settings = args.connection.settings()?;
     logs(args.log_format, out.color);
+    if args.hold_limit >= Duration::from_secs(30 * 60) {
+        tracing::warn!(
+            "--hold-limit {:?} is not below RabbitMQ's default consumer timeout (30 minutes): unless the broker's consumer_timeout is longer, it closes the channel of a held message first",
+            args.hold_limit
+        );
+    }
     let runner = Runner::new(topology, settings)
         .spec_handlers(&args.services)
         .map_err(|e| CliError::Failed(e.to_string()))?

@@ -26,8 +26,9 @@ pub struct StatusArgs {
     #[arg(long)]
     pub json: bool,
     /// Exit 2 when any dead-letter queue holds messages, or a queue of a
-    /// retry chain is missing (for alerting).
-    #[arg(long)]
+    /// retry chain is missing (for alerting; not with --watch, which runs
+    /// until interrupted).
+    #[arg(long, conflicts_with = "watch")]
     pub fail_on_dlq: bool,
 }
 

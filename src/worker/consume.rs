@@ -73,6 +73,15 @@ pub async fn run(session: Session, cancel: CancellationToken) {
             Ok(()) => return,
             Err(Lost(why)) => {
                 session.health.set(&service, false);
+                if why.contains("frame too large") {
+                    // Published around AMQP (the management API's publish),
+                    // a message whose headers exceed the frame size is
+                    // delivered anyway, and no client can read it.
+                    tracing::error!(
+                        service,
+                        "the broker delivered a message whose headers are larger than the connection's frame size; no AMQP client can read it, and it comes back on every connection: move it out of the queue from the management UI (Get messages, Ack mode: reject)"
+                    );
+                }
                 let wait = backoff.next();
                 tracing::warn!(service, "connection lost: {why}; reconnecting in {wait:?}");
                 tokio::select! {

@@ -129,7 +129,7 @@ pub async fn list(
     // Never more than were there at the start: listed messages come back
     // at the back of the queue.
     while found.len() < limit.min(depth) {
-        let Some(message) = get(&channel, dlq, found.len()).await? else {
+        let Some(message) = get(&channel, dlq, found.len(), settings.timeout).await? else {
             break;
         };
         let d = &message.delivery;
@@ -156,9 +156,12 @@ pub async fn replay(
     let (retry, queue) = chain(topology, service)?;
     let dlq = retry.dead_letter_queue.as_str();
     let (connection, channel) = channel(settings, &topology.vhost, dlq).await?;
+    // Never more than were there at the start: a replayed message that
+    // fails again comes back to this queue, and is not replayed twice.
+    let depth = queue_depth(&channel, dlq).await?;
     let mut moved = 0;
-    while moved < limit {
-        let Some(message) = get(&channel, dlq, moved).await? else {
+    while moved < limit.min(depth) {
+        let Some(message) = get(&channel, dlq, moved, settings.timeout).await? else {
             break;
         };
         let d = &message.delivery;
@@ -210,19 +213,29 @@ async fn queue_depth(channel: &Channel, queue: &str) -> Result<usize, DlqError> 
     Ok(q.message_count() as usize)
 }
 
+/// The next message of `queue`, within `within`: a message whose header
+/// frame is larger than the connection's frame size (a dead letter whose
+/// headers grew past it when the broker added `x-death`) ends the client's
+/// connection without an error, and the answer never comes.
 async fn get(
     channel: &Channel,
     queue: &str,
     done: usize,
+    within: std::time::Duration,
 ) -> Result<Option<lapin::message::BasicGetMessage>, DlqError> {
-    channel
-        .basic_get(ShortString::from(queue), BasicGetOptions { no_ack: false })
-        .await
-        .map_err(|e| DlqError::Stopped {
-            done,
-            doing: format!("take from {queue:?}"),
-            reason: e.to_string(),
-        })
+    let stopped = |reason: String| DlqError::Stopped {
+        done,
+        doing: format!("take from {queue:?}"),
+        reason,
+    };
+    let taking = channel.basic_get(ShortString::from(queue), BasicGetOptions { no_ack: false });
+    match tokio::time::timeout(within, taking).await {
+        Ok(got) => got.map_err(|e| stopped(e.to_string())),
+        Err(_) => Err(stopped(format!(
+            "no answer within {}s; a message whose headers are larger than the frame size cannot be read over AMQP: move it from the management UI (Get messages) or with rabbitmqadmin",
+            within.as_secs()
+        ))),
+    }
 }
 
 /// Publishes `d` to `key` on `exchange` with `properties`, confirmed, then

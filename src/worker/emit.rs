@@ -343,6 +343,9 @@ pub fn json_properties(
             )
         })
     };
+    if message_id.is_empty() {
+        return Err("the message id is empty: give one, or leave it out for a new one".into());
+    }
     let mut properties = BasicProperties::default()
         .with_message_id(short("message id", message_id)?)
         .with_content_type("application/json".into())

@@ -208,7 +208,10 @@ async fn handle(cx: &Context, link: &Link, delivery: &Delivery, id: u64) -> Outc
                 return Outcome::settle(not_retried(reason, retry), text, attempt);
             }
             Called::Lost(why) => {
-                cx.suspects.suspect(id, turn.alone());
+                // A frame the broker sent too large for the connection is
+                // another message's doing (see consume.rs), never this one's.
+                let incoming = why.contains("frame too large");
+                cx.suspects.suspect(id, turn.alone() && !incoming);
                 return Outcome::Abandon(why);
             }
         };
@@ -450,10 +453,11 @@ struct Copy<'a> {
 /// happened.
 ///
 /// When the broker does not take the copy, the message is held and the
-/// service paused until it does ([`hold`]). Only a copy that can never be
-/// sent (the original's headers leave no room for warren's in a frame) is
-/// rejected instead: its queue dead-letters it, and the broker itself
-/// moves it there.
+/// service paused until it does ([`hold`]). A copy that cannot be sent as
+/// it is (the original's headers leave no room for warren's in a frame)
+/// goes without the original's own headers, and says so: rejected instead,
+/// the broker would add `x-death` and make it larger still, past what any
+/// client can read.
 async fn forward(cx: &Context, link: &Link, delivery: &Delivery, copy: &Copy<'_>) -> bool {
     let service = cx.service.name.as_str();
     let send = || {
@@ -464,7 +468,15 @@ async fn forward(cx: &Context, link: &Link, delivery: &Delivery, copy: &Copy<'_>
             copy.properties.clone(),
         )
     };
-    let refused = match send().await {
+    let mut sent = send().await;
+    if let Err(PublishError::Invalid(why)) = &sent {
+        let slim = slimmed(&copy.properties, why);
+        sent = link
+            .publisher
+            .publish(copy.exchange, copy.key, &delivery.data, slim)
+            .await;
+    }
+    let refused = match sent {
         Ok(()) => return ack(service, delivery).await,
         Err(e) if !link.publisher.connected() => {
             abandon(service, &e.to_string());
@@ -542,6 +554,37 @@ async fn forward(cx: &Context, link: &Link, delivery: &Delivery, copy: &Copy<'_>
         cx.health.paused(service, None);
     }
     done
+}
+
+/// `properties` with warren's headers only, the error saying why the
+/// message's own were dropped.
+fn slimmed(properties: &BasicProperties, why: &str) -> BasicProperties {
+    let table = properties.headers().clone().unwrap_or_default();
+    let mut kept = lapin::types::FieldTable::default();
+    for (name, value) in table.inner() {
+        if headers::is_warren(name.as_str()) {
+            kept.insert(name.clone(), value.clone());
+        }
+    }
+    let error = kept
+        .inner()
+        .get(headers::ERROR)
+        .and_then(delivery::as_text)
+        .unwrap_or_default();
+    let note = format!(
+        "{} [the message's own headers were dropped: {}]",
+        error,
+        headers::capped(why, 300)
+    );
+    let kept = with_header(
+        &kept,
+        headers::ERROR,
+        AMQPValue::LongString(LongString::from(headers::capped(
+            &note,
+            headers::MAX_ERROR_TEXT + 400,
+        ))),
+    );
+    properties.clone().with_headers(kept)
 }
 
 /// The delivery's properties with `set` headers, and where it was first

@@ -863,3 +863,39 @@ async fn a_vhost_deleted_while_apply_runs_is_named_as_the_cause() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("was deleted while apply ran"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_lock_queue_that_is_not_exclusive_is_named_with_the_fix() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let vhost = TestVhost::new("apply-stale-lock").await;
+    apply(&vhost, BASE, &["--yes"]).success();
+    // Left by a definitions import of a vhost that was being applied.
+    let path = format!(
+        "queues/{}/{}",
+        warren::broker::segment(&vhost.name),
+        warren::apply::LOCK_QUEUE
+    );
+    vhost
+        .http
+        .put_json(
+            &path,
+            &serde_json::json!({ "durable": true, "auto_delete": false, "arguments": {} }),
+            "declare a stale lock",
+        )
+        .await
+        .unwrap();
+    let ran = apply(&vhost, CHANGED, &["--yes"]).status(1);
+    assert!(
+        ran.stderr.contains("not exclusive") && ran.stderr.contains("delete that queue"),
+        "{}",
+        ran.stderr
+    );
+    vhost
+        .http
+        .delete(&path, "delete the stale lock")
+        .await
+        .unwrap();
+    apply(&vhost, CHANGED, &["--yes"]).success();
+}

@@ -382,10 +382,11 @@ async fn publish_refuses_what_amqp_cannot_carry_instead_of_panicking() {
     let h = Harness::new("worker-publish-hostile", SHIPPING).await;
     let long = "n".repeat(300);
     let header_name = format!("{long}=1");
-    let cases: [(&[&str], &str); 3] = [
+    let cases: [(&[&str], &str); 4] = [
         (&["--header", &header_name], "255"),
         (&["--message-id", &long], "message id"),
         (&["--correlation-id", &long], "correlation id"),
+        (&["--message-id", ""], "message id is empty"),
     ];
     for (args, says) in cases {
         let ran = Warren::new()
@@ -622,5 +623,52 @@ async fn what_a_cut_and_a_return_cost_in_delivery_count() {
         (cut, nack),
         (1, u64::from(nack_counts)),
         "RabbitMQ {release}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_whose_headers_leave_no_room_keeps_its_body_and_stays_readable() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let h = Harness::new("worker-fat-headers", SHIPPING).await;
+    let runs = Runs::default();
+    let runner = runs.shipping(&h, |_, _| async {
+        Err(Failure::permanent("no such order"))
+    });
+    let running = h.start(runner);
+    // Headers that just fit a frame: warren's own would not fit beside.
+    let mut fat = lapin::types::FieldTable::default();
+    fat.insert(
+        "document".into(),
+        lapin::types::AMQPValue::LongString("x".repeat(130_850).into()),
+    );
+    h.publish_raw(
+        "orders",
+        "order.paid",
+        vec![(
+            br#"{"order": 7}"#.to_vec(),
+            lapin::BasicProperties::default()
+                .with_content_type("application/json".into())
+                .with_message_id("fat-1".into())
+                .with_headers(fat),
+        )],
+    )
+    .await;
+    let dead = h.take("shipping.dlq", 1).await;
+    running.stop().await;
+    assert_eq!(body(&dead[0]), json!({ "order": 7 }));
+    assert!(
+        header(&dead[0], "document").is_none(),
+        "the message's own header was kept"
+    );
+    assert_eq!(
+        header(&dead[0], "x-warren-reason").as_deref(),
+        Some("permanent-failure")
+    );
+    let error = header(&dead[0], "x-warren-error").unwrap();
+    assert!(
+        error.starts_with("no such order") && error.contains("own headers were dropped"),
+        "{error}"
     );
 }
