@@ -56,6 +56,8 @@ NOT_EXPRESSIBLE = {
     "E006-per-instance-mixed.yaml": "all-or-none of a flag across a list's items, which rules.rs does not state yet",
     "E010-delay-of-zero.yaml": "a bound on a duration is a comparison, which a pattern cannot make",
     "E607-delay-into-generated.yaml": "an exchange that another service's retry generates",
+    "E609-emit-into-a-retry-exchange.yaml": "an exchange that another service's retry generates",
+    "E010-max-length-past-i64.yaml": "a bound at 2^63 - 1, which an editor's numbers (doubles) cannot tell from 2^63",
     "E608-broker-retry-on-classic.yaml": "a queue's type, which the file's defaults or the live vhost may decide",
     "E708-broker-retry-on-4-0.yaml": "which releases a spec targets, against the release a setting needs",
     "E010-broker-retry-with-delays.yaml": "which retry fields go with which via: a choice between field sets the hover and completion would lose",

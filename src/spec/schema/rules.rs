@@ -37,7 +37,7 @@ fn version(schema: &mut Value) {
 }
 
 /// E104, E105: names are 1 to 255 characters; exchanges and queues may not
-/// start with `amq.`. (RabbitMQ counts 255 bytes; a schema counts
+/// start with `amq.` nor hold a control character. (RabbitMQ counts 255 bytes; a schema counts
 /// characters, which is the same for ASCII names.)
 fn names(schema: &mut Value) {
     // E009: patterns are regular expressions (editors check the syntax).
@@ -47,8 +47,8 @@ fn names(schema: &mut Value) {
     let reserved = json!({
         "minLength": 1,
         "maxLength": 255,
-        "pattern": "^(?!amq\\.)",
-        "patternErrorMessage": "names starting with amq. are reserved by RabbitMQ (E104)"
+        "pattern": "^(?!amq\\.)[^\\u0000-\\u001f\\u007f]*$",
+        "patternErrorMessage": "names starting with amq. are reserved by RabbitMQ (E104), and a name holds no line break or other control character (E105)"
     });
     for (section, rule) in [
         ("exchanges", &reserved),
