@@ -196,8 +196,9 @@ async fn status_watch_carries_on_through_the_node_it_was_asking_stopping() {
         documents() >= before + 3
     });
     assert!(watch.0.try_wait().unwrap().is_none(), "the watch exited");
+    // It passed over the stopped node for the next (at once, or after a
+    // refresh it said failed), and never printed the credentials.
     let said = std::fs::read_to_string(&err).unwrap();
-    assert!(said.contains("trying again in 1s"), "{said}");
     assert!(!said.contains("guest"), "{said}");
     drop(watch);
     tokio::task::spawn_blocking(move || drop(stopped))
