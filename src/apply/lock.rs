@@ -167,8 +167,7 @@ async fn seen_through(http: &Http, vhost: &str, me: &str) -> bool {
         tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
         if lock_queue(http, vhost)
             .await
-            .and_then(|q| q.holder())
-            .is_some_and(|h| h == crate::printable::for_people(me))
+            .is_some_and(|q| q.arguments.get(HOLDER).and_then(|h| h.as_str()) == Some(me))
         {
             return true;
         }

@@ -6,6 +6,15 @@ use crate::diagnostic::{Diagnostic, codes};
 use crate::topology::QueueType;
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
+    // The worker rejects a failure of a service without retry: its
+    // queue's dead-letter target is all that keeps it.
+    let mut failing: std::collections::HashMap<&str, Vec<&crate::topology::Service>> =
+        std::collections::HashMap::new();
+    for s in cx.topology.services.values() {
+        if let (Some(queue), Some(_), None) = (&s.queue, &s.handler, &s.retry) {
+            failing.entry(queue.as_str()).or_default().push(s);
+        }
+    }
     for q in cx.topology.queues.values() {
         if q.queue_type == QueueType::Stream {
             continue; // retention, not loss; E204 covers TTL on streams
@@ -19,12 +28,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         if get("x-dead-letter-exchange", "dead-letter-exchange").is_some() {
             continue;
         }
-        // The worker rejects a failure of a service without retry: the
-        // queue's dead-letter target is all that keeps it.
-        let failing = cx.topology.services.values().filter(|s| {
-            s.handler.is_some() && s.retry.is_none() && s.queue.as_deref() == Some(q.name.as_str())
-        });
-        for s in failing {
+        for s in failing.get(q.name.as_str()).into_iter().flatten() {
             out.push(
                 Diagnostic::new(&codes::FAILURES_DROPPED, format!("service {:?} has a handler and no retry, and its queue {:?} has no dead-letter target: every message its handler fails is dropped", s.name, q.name))
                     .label(s.origin.span, "no retry")

@@ -153,18 +153,14 @@ async fn once(s: &Session, cancel: &CancellationToken, backoff: &mut Backoff) ->
                 Err(_) => break Ok(()),
             },
         };
-        // Paused while a settled message is held: take nothing new.
-        tokio::select! {
-            () = cancel.cancelled() => break Ok(()),
-            () = s.cx.gate.opened() => {}
-        }
         let next = tokio::select! {
             () = cancel.cancelled() => break Ok(()),
             next = deliveries.next() => next,
         };
         match next {
             Some(Ok(delivery)) => {
-                // A pause may have begun while this one was awaited.
+                // Paused while a settled message is held: this delivery
+                // waits, unstarted, and nothing more is taken.
                 tokio::select! {
                     () = cancel.cancelled() => break Ok(()),
                     () = s.cx.gate.opened() => {}

@@ -117,8 +117,13 @@ pub fn with_header(table: &FieldTable, name: &str, value: AMQPValue) -> FieldTab
 /// `table` without warren's headers: how a replayed dead letter starts
 /// over.
 pub fn without_warren_headers(table: &FieldTable) -> FieldTable {
+    warren_headers(table, false)
+}
+
+/// `table`'s headers that are warren's own (`warren`), or the others.
+pub fn warren_headers(table: &FieldTable, warren: bool) -> FieldTable {
     let mut inner = table.inner().clone();
-    inner.retain(|name, _| !headers::is_warren(name.as_str()));
+    inner.retain(|name, _| headers::is_warren(name.as_str()) == warren);
     inner.into()
 }
 

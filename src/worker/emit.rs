@@ -35,13 +35,6 @@ pub enum PublishError {
     Invalid(String),
 }
 
-impl PublishError {
-    /// Whether sending the same message again cannot succeed.
-    pub fn is_invalid(&self) -> bool {
-        matches!(self, PublishError::Invalid(_))
-    }
-}
-
 /// A session's confirm channel, opened again when the broker nacks a
 /// publish or closes the channel, and that publish repeated once on the
 /// new channel.
@@ -173,14 +166,7 @@ pub async fn publish(
     body: &[u8],
     properties: BasicProperties,
 ) -> Result<(), PublishError> {
-    let short = |what: &str, text: &str| {
-        ShortString::try_new(text).map_err(|_| {
-            PublishError::Invalid(format!(
-                "the {what} is {} bytes long; AMQP allows at most 255",
-                text.len()
-            ))
-        })
-    };
+    let short = |what, text| short_string(what, text).map_err(PublishError::Invalid);
     let confirm = channel
         .basic_publish(
             short("exchange name", exchange)?,
@@ -335,29 +321,32 @@ pub fn json_properties(
     correlation_id: Option<&str>,
     headers: &crate::routing::Headers,
 ) -> Result<BasicProperties, String> {
-    let short = |what: &str, text: &str| {
-        ShortString::try_new(text).map_err(|_| {
-            format!(
-                "the {what} is {} bytes long; AMQP allows at most 255",
-                text.len()
-            )
-        })
-    };
     if message_id.is_empty() {
         return Err("the message id is empty: give one, or leave it out for a new one".into());
     }
     let mut properties = BasicProperties::default()
-        .with_message_id(short("message id", message_id)?)
+        .with_message_id(short_string("message id", message_id)?)
         .with_content_type("application/json".into())
         .with_timestamp(now_millis() / 1000);
     if let Some(correlation) = correlation_id {
-        properties = properties.with_correlation_id(short("correlation id", correlation)?);
+        properties = properties.with_correlation_id(short_string("correlation id", correlation)?);
     }
     if !headers.is_empty() {
         properties = properties
             .with_headers(crate::broker::amqp_headers(headers).map_err(|e| e.to_string())?);
     }
     Ok(properties)
+}
+
+/// `text` as an AMQP short string, or why it cannot be one; `what` names
+/// it in the error.
+fn short_string(what: &str, text: &str) -> Result<ShortString, String> {
+    ShortString::try_new(text).map_err(|_| {
+        format!(
+            "the {what} is {} bytes long; AMQP allows at most 255",
+            text.len()
+        )
+    })
 }
 
 /// Milliseconds since the Unix epoch.

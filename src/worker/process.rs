@@ -559,13 +559,7 @@ async fn forward(cx: &Context, link: &Link, delivery: &Delivery, copy: &Copy<'_>
 /// `properties` with warren's headers only, the error saying why the
 /// message's own were dropped.
 fn slimmed(properties: &BasicProperties, why: &str) -> BasicProperties {
-    let table = properties.headers().clone().unwrap_or_default();
-    let mut kept = lapin::types::FieldTable::default();
-    for (name, value) in table.inner() {
-        if headers::is_warren(name.as_str()) {
-            kept.insert(name.clone(), value.clone());
-        }
-    }
+    let kept = delivery::warren_headers(&properties.headers().clone().unwrap_or_default(), true);
     let error = kept
         .inner()
         .get(headers::ERROR)
