@@ -149,18 +149,19 @@ async fn a_worker_whose_node_stops_reconnects_to_another_and_loses_nothing() {
     // Node 1 comes back and its members catch up.
     tokio::task::spawn_blocking(|| start(1)).await.unwrap();
     super::await_all_online(&vhost, &["shipping", "shipped", "shipping.dlq"]).await;
-    // `warren status` on the cluster shows each queue's members.
-    let ran = on(&NODES, &["status", "--json"], &spec).success();
-    let status: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
-    let queue = &status["services"][0]["queue"];
-    assert_eq!(
-        queue["members"].as_array().map(Vec::len),
-        Some(3),
-        "{status:#}"
-    );
-    assert_eq!(
-        queue["online"].as_array().map(Vec::len),
-        Some(3),
-        "{status:#}"
-    );
+    // `warren status` on the cluster shows each queue's members; a node
+    // just back may report its own member late.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ran = on(&NODES, &["status", "--json"], &spec).success();
+        let status: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+        let queue = &status["services"][0]["queue"];
+        let count = |field: &str| queue[field].as_array().map(Vec::len);
+        assert_eq!(count("members"), Some(3), "{status:#}");
+        if count("online") == Some(3) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{status:#}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
