@@ -100,6 +100,14 @@ join() {
 case "${1:-}" in
   up)
     ensure_release "$r"
+    # The clusters of all releases share these ports and node names: one
+    # of another release left running would keep this one from starting.
+    for other in 3.10 4.0 4.3; do
+      if [ "$other" != "$r" ] && [ -d "$(release_root "$other")$base" ]; then
+        log "a RabbitMQ $other cluster holds the cluster's ports: stopping it"
+        WARREN_BROKER_RELEASE=$other bash "$0" down
+      fi
+    done
     for n in "${nodes[@]}"; do start_node "$n"; done
     for n in 2 3; do join "$n"; done
     for _ in $(seq 1 120); do
