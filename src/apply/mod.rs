@@ -476,16 +476,31 @@ async fn release_all(
 /// Gives each holding queue's bindings back to its queue and moves its
 /// messages there (`migrate::release`). Returns how many moved.
 ///
+/// The messages go through a channel of their own: a channel that took
+/// messages from a queue before it was replaced keeps that queue's old type,
+/// and RabbitMQ 4.3 closes the connection (INTERNAL_ERROR) when it then
+/// publishes to the replacement of another type.
+///
 /// # Errors
 /// The broker refuses; what was not moved stays in the holding queue.
 pub async fn finish(
     amqp: &Amqp,
     migrations: &BTreeMap<String, Vec<crate::topology::Binding>>,
 ) -> Result<u64, BrokerError> {
+    if migrations.is_empty() {
+        return Ok(0);
+    }
+    let channel = crate::broker::bounded(
+        amqp.timeout,
+        "open a channel to move messages back",
+        crate::broker::confirm_channel(&amqp.connection),
+    )
+    .await?;
     let mut moved = 0;
     for (queue, bindings) in migrations {
-        moved += migrate::release(&amqp.confirming, amqp.timeout, queue, bindings).await?;
+        moved += migrate::release(&channel, amqp.timeout, queue, bindings).await?;
     }
+    let _ = channel.close(200, "moved".into()).await;
     Ok(moved)
 }
 
