@@ -20,6 +20,7 @@
 mod amqp_step;
 pub mod lock;
 pub mod migrate;
+mod prepared;
 mod step;
 
 use std::collections::BTreeMap;
@@ -30,6 +31,7 @@ use crate::plan::{Action, Change, Object, ObjectKind, Options as PlanOptions, Pl
 use crate::topology::Topology;
 
 pub use lock::{LOCK_QUEUE, Lock, LockError, acquire};
+pub use prepared::{Applied, Options, Prepared, prepare, prepare_saved, prepare_with};
 
 /// The password of each user the plan declares, read from the environment.
 pub type Passwords = BTreeMap<String, Password>;
@@ -60,6 +62,20 @@ pub enum ApplyError {
         "{0}: nothing was applied; start the stopped nodes (or remove them from the cluster with rabbitmqctl forget_cluster_node), then apply again"
     )]
     NoMajority(crate::broker::metadata::NoMajority),
+    #[error(
+        "the broker changed since the plan was made (vhost {vhost:?}): nothing was applied; make the plan again"
+    )]
+    Stale { vhost: String },
+    #[error(
+        "the plan's changes are not what applying it would do (vhost {vhost:?}): nothing was applied; make the plan again and review it{}{}",
+        listed("would also", .unreviewed),
+        listed("would not", .gone)
+    )]
+    Unreviewed {
+        vhost: String,
+        unreviewed: Vec<String>,
+        gone: Vec<String>,
+    },
     #[error(
         "the broker changed after the plan was shown (another client declared or deleted something): nothing was applied; run apply again to see the new plan"
     )]
@@ -125,6 +141,14 @@ pub async fn can_change(http: &Http) -> Result<(), ApplyError> {
     match crate::broker::metadata::no_majority(http).await? {
         Some(no) => Err(ApplyError::NoMajority(no)),
         None => Ok(()),
+    }
+}
+
+fn listed(what: &str, items: &[String]) -> String {
+    if items.is_empty() {
+        String::new()
+    } else {
+        format!("\n  {what}: {}", items.join("; "))
     }
 }
 

@@ -9,7 +9,7 @@ use super::exit::Outcome;
 use super::{CliError, Output};
 use crate::apply::{self, ApplyError, DEFAULT_PARALLELISM, Event};
 use crate::broker::http_client;
-use crate::plan::{Action, ObjectKind, Options, to_text};
+use crate::plan::{Action, Options as PlanOptions, to_text};
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -44,11 +44,10 @@ pub fn run(args: &ApplyArgs, out: &mut Output) -> Result<Outcome, CliError> {
     let settings = args.connection.settings()?;
     let http = Arc::new(http_client(&settings)?);
     let rt = runtime()?;
-    let cx = Context {
-        args,
-        settings: &settings,
-        http: &http,
-        rt: &rt,
+    let options = apply::Options {
+        allow_data_loss: args.allow_data_loss,
+        migrate: args.migrate,
+        parallelism: args.parallelism,
     };
     if let Some(saved) = saved_plans(&args.paths)? {
         if args.prune || args.connection.vhost.is_some() {
@@ -57,34 +56,10 @@ pub fn run(args: &ApplyArgs, out: &mut Output) -> Result<Outcome, CliError> {
             ));
         }
         for s in saved {
-            let plan = rt.block_on(crate::broker::plan(&http, &s.desired, &s.options))?;
-            if plan.fingerprint != s.fingerprint {
-                return Err(CliError::Failed(format!(
-                    "the broker changed since the plan was made (vhost {:?}): nothing was applied; make the plan again",
-                    crate::printable::for_people(&s.desired.vhost)
-                )));
-            }
-            let unset = s.unset_passwords(&plan, |v| std::env::var(v).ok());
-            if !unset.is_empty() {
-                return Err(failed(ApplyError::MissingPasswords(unset)));
-            }
-            let (unreviewed, gone) = s.differences(&plan);
-            if !unreviewed.is_empty() || !gone.is_empty() {
-                let list = |what: &str, items: &[String]| {
-                    if items.is_empty() {
-                        String::new()
-                    } else {
-                        format!("\n  {what}: {}", items.join("; "))
-                    }
-                };
-                return Err(CliError::Failed(format!(
-                    "the plan's changes are not what applying it would do (vhost {:?}): nothing was applied; make the plan again and review it{}{}",
-                    crate::printable::for_people(&s.desired.vhost),
-                    list("would also", &unreviewed),
-                    list("would not", &gone)
-                )));
-            }
-            cx.vhost(&s.desired, plan, &s.options, out)?;
+            let prepared = rt
+                .block_on(apply::prepare_saved(&settings, &http, s, options))
+                .map_err(failed)?;
+            vhost(args, &http, &rt, prepared, out)?;
         }
         return Ok(Outcome::Success);
     }
@@ -97,14 +72,23 @@ pub fn run(args: &ApplyArgs, out: &mut Output) -> Result<Outcome, CliError> {
     else {
         return Ok(Outcome::Findings);
     };
-    let options = Options {
+    let plan_options = PlanOptions {
         prune: args.prune,
-        ..Options::default()
+        ..PlanOptions::default()
     };
     for desired in &topologies {
         let state = prefetched.take();
-        let plan = rt.block_on(crate::broker::plan_with(&http, desired, state, &options))?;
-        cx.vhost(desired, plan, &options, out)?;
+        let prepared = rt
+            .block_on(apply::prepare_with(
+                &settings,
+                &http,
+                desired,
+                state,
+                &plan_options,
+                options,
+            ))
+            .map_err(failed)?;
+        vhost(args, &http, &rt, prepared, out)?;
     }
     Ok(Outcome::Success)
 }
@@ -129,154 +113,63 @@ fn saved_plans(paths: &[PathBuf]) -> Result<Option<Vec<crate::plan::Saved>>, Cli
         .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))
 }
 
-struct Context<'a> {
-    args: &'a ApplyArgs,
-    settings: &'a crate::broker::Settings,
-    http: &'a Arc<crate::broker::Http>,
-    rt: &'a tokio::runtime::Runtime,
-}
-
-impl Context<'_> {
-    /// Shows `plan` and carries it out on `desired.vhost`.
-    fn vhost(
-        &self,
-        desired: &crate::topology::Topology,
-        plan: crate::plan::Plan,
-        options: &Options,
-        out: &mut Output,
-    ) -> Result<(), CliError> {
-        let Context {
-            args,
-            settings,
-            http,
-            rt,
-        } = self;
-        let mut plan = plan;
-        let unfinished = rt.block_on(apply::unfinished(http, desired, &mut plan, args.migrate))?;
-        out.stdout.write_all(
-            to_text(
-                &plan,
-                http.endpoint().trim_end_matches("api"),
-                out.stdout_color,
-            )
-            .as_bytes(),
-        )?;
-        for queue in unfinished.keys() {
-            writeln!(
-                out.stdout,
-                "An earlier apply was interrupted while migrating queue {:?}: its holding queue {:?} gives back its bindings and messages.",
-                crate::printable::for_people(queue),
-                crate::printable::for_people(&apply::migrate::holding(queue))
-            )?;
-        }
-        if plan.is_empty() && unfinished.is_empty() {
-            return Ok(());
-        }
-        // Everything that can refuse does so before the broker is touched.
-        let passwords =
-            Arc::new(apply::passwords(&plan, |v| std::env::var(v).ok()).map_err(failed)?);
-        let mut at_stake = rt.block_on(apply::at_stake(settings, http, &plan))?;
-        if args.migrate {
-            at_stake.retain(|q| q.action == Action::Delete);
-        }
-        if !at_stake.is_empty() && !args.allow_data_loss {
-            return Err(failed(ApplyError::DataAtStake(at_stake)));
-        }
-        if !confirmed(
-            args,
-            &plan.vhost,
-            plan.changes.len() + unfinished.len(),
-            out,
-        )? {
-            return Err(CliError::Failed("nothing applied".into()));
-        }
-        let mut progress = Progress::new(&mut out.stderr, plan.changes.len());
-        let applied = rt.block_on(async {
-            apply::can_change(http).await?;
-            // The lock lives in the vhost, so a new vhost comes first.
-            let mut plan = plan;
-            if plan
-                .changes
-                .first()
-                .is_some_and(|c| c.kind == ObjectKind::Vhost && c.action == Action::Create)
-            {
-                let create_vhost = crate::plan::Plan {
-                    changes: vec![plan.changes.remove(0)],
-                    ..plan.clone()
-                };
-                apply::execute(
-                    Arc::clone(http),
-                    None,
-                    &create_vhost,
-                    passwords.clone(),
-                    1,
-                    false,
-                    |_| {},
-                )
-                .await?;
-            }
-            let lock = apply::acquire(settings, http, &plan.vhost).await?;
-            let result = async {
-                let mut current = crate::broker::plan(http, desired, options).await?;
-                apply::keep_holding_queues(&mut current, desired);
-                if current.fingerprint != plan.fingerprint {
-                    return Err(ApplyError::Moved);
-                }
-                let workers = usize::from(args.parallelism);
-                let amqp = apply::Amqp::open(settings, &plan.vhost, workers).await?;
-                let done = apply::execute(
-                    Arc::clone(http),
-                    Some(&amqp),
-                    &current,
-                    passwords.clone(),
-                    usize::from(args.parallelism),
-                    args.migrate,
-                    |event| progress.show(&event),
-                )
-                .await;
-                let finished =
-                    match &done {
-                        Ok(n) => apply::finish(&amqp, &unfinished).await.map_err(|source| {
-                            ApplyError::Step {
-                                done: *n,
-                                total: current.changes.len(),
-                                source,
-                            }
-                        }),
-                        Err(_) => Ok(0),
-                    };
-                amqp.close().await;
-                progress.end();
-                let done = done?;
-                let moved = finished?;
-                apply::verify(http, desired, options).await?;
-                Ok((done, moved))
-            }
-            .await;
-            lock.release().await;
-            match result {
-                Err(e) => Err(apply::in_context(http, &plan.vhost, e).await),
-                ok => ok,
-            }
-        });
-        let (done, moved) = applied.map_err(failed)?;
-        if !unfinished.is_empty() {
-            writeln!(
-                out.stdout,
-                "Finished {} interrupted migration{}: {moved} message{} moved back.",
-                unfinished.len(),
-                if unfinished.len() == 1 { "" } else { "s" },
-                if moved == 1 { "" } else { "s" },
-            )?;
-        }
+/// Shows the prepared plan, asks, and applies it.
+fn vhost(
+    args: &ApplyArgs,
+    http: &crate::broker::Http,
+    rt: &tokio::runtime::Runtime,
+    prepared: apply::Prepared,
+    out: &mut Output,
+) -> Result<(), CliError> {
+    out.stdout.write_all(
+        to_text(
+            prepared.plan(),
+            http.endpoint().trim_end_matches("api"),
+            out.stdout_color,
+        )
+        .as_bytes(),
+    )?;
+    for queue in prepared.unfinished() {
         writeln!(
             out.stdout,
-            "Applied {done} change{} to vhost {:?}; the broker matches the spec.",
-            if done == 1 { "" } else { "s" },
-            crate::printable::for_people(&desired.vhost)
+            "An earlier apply was interrupted while migrating queue {:?}: its holding queue {:?} gives back its bindings and messages.",
+            crate::printable::for_people(queue),
+            crate::printable::for_people(&apply::migrate::holding(queue))
         )?;
-        Ok(())
     }
+    if prepared.is_empty() {
+        return Ok(());
+    }
+    // Everything that can refuse does so before the broker is touched.
+    if let Some(refused) = prepared.refusal() {
+        return Err(failed(refused));
+    }
+    if !confirmed(args, prepared.vhost(), prepared.steps(), out)? {
+        return Err(CliError::Failed("nothing applied".into()));
+    }
+    let vhost = prepared.vhost().to_string();
+    let total = prepared.plan().changes.len();
+    let mut progress = Progress::new(&mut out.stderr, total);
+    let applied = rt.block_on(prepared.apply(|event| progress.show(&event)));
+    progress.end();
+    let applied = applied.map_err(failed)?;
+    if applied.migrations_finished > 0 {
+        let (n, moved) = (applied.migrations_finished, applied.moved_back);
+        writeln!(
+            out.stdout,
+            "Finished {n} interrupted migration{}: {moved} message{} moved back.",
+            if n == 1 { "" } else { "s" },
+            if moved == 1 { "" } else { "s" },
+        )?;
+    }
+    let done = applied.changes;
+    writeln!(
+        out.stdout,
+        "Applied {done} change{} to vhost {:?}; the broker matches the spec.",
+        if done == 1 { "" } else { "s" },
+        crate::printable::for_people(&vhost)
+    )?;
+    Ok(())
 }
 
 /// How apply shows its steps: a progress bar on a terminal, one line per

@@ -2,6 +2,7 @@
 
 mod apply;
 mod differential;
+mod library;
 mod plan;
 mod policies;
 mod round_trip;
