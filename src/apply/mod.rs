@@ -388,13 +388,14 @@ pub async fn execute(
                     &migrations[&change.name],
                 )
                 .await;
-                let doing = format!("replace queue {}", change.name);
                 let replaced = match held {
                     Ok(_) => {
-                        crate::broker::bounded(
-                            amqp.timeout,
-                            &doing,
-                            amqp_step::run(&amqp.confirming, change),
+                        step::run(
+                            &http,
+                            Some((&amqp.confirming, amqp.timeout)),
+                            &plan.vhost,
+                            change,
+                            &passwords,
                         )
                         .await
                     }
@@ -434,18 +435,8 @@ pub async fn execute(
                         break;
                     };
                     let change = &changes[i];
-                    let result = match &channel {
-                        Some(ch) if amqp_step::handles(change) => {
-                            let doing = format!(
-                                "{} {} {}",
-                                step::verb(change.action),
-                                change.kind.as_str(),
-                                change.name
-                            );
-                            crate::broker::bounded(after, &doing, amqp_step::run(ch, change)).await
-                        }
-                        _ => step::run(&http, &vhost, change, &passwords).await,
-                    };
+                    let over = channel.as_ref().map(|ch| (ch, after));
+                    let result = step::run(&http, over, &vhost, change, &passwords).await;
                     if result.is_err() {
                         stop.store(true, Ordering::SeqCst);
                     }
@@ -614,11 +605,7 @@ pub async fn verify(
         if plan.is_empty() {
             return Ok(());
         }
-        left = plan
-            .changes
-            .iter()
-            .map(|c| format!("{:?} {} {}", c.action, c.kind.as_str(), c.name).to_lowercase())
-            .collect();
+        left = plan.changes.iter().map(Change::doing).collect();
     }
     Err(ApplyError::NotConverged(left))
 }

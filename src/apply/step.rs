@@ -1,48 +1,85 @@
-//! One plan change carried out through the management API: the vhost,
-//! policies, users and permissions, which exist only there (exchanges,
-//! queues and bindings go over AMQP, `amqp_step.rs`). Declarations are PUTs
-//! of the whole object, so a step that ran before runs again harmlessly;
-//! deletions of what is already gone succeed.
+//! One plan change carried out: the one match on its
+//! [`Operation`](crate::plan::Operation). Exchanges, queues and bindings go
+//! over AMQP when a channel is open (`amqp_step.rs`); the vhost, policies,
+//! users and permissions exist only in the management API. Declarations
+//! are PUTs of the whole object, so a step that ran before runs again
+//! harmlessly; deletions of what is already gone succeed.
 
+use std::time::Duration;
+
+use lapin::Channel;
 use serde_json::{Map, Value, json};
 
-use crate::broker::{BrokerError, Http, segment};
-use crate::plan::{Action, Change, Object, ObjectKind};
-use crate::topology::{Policy, User, VhostSettings};
+use super::{Passwords, amqp_step};
+use crate::broker::{BrokerError, Http, bounded, segment};
+use crate::plan::{Change, Operation};
+use crate::topology::{Policy, TopicPermission, VhostSettings};
 
-use super::Passwords;
-
-/// Carries out `change` in `vhost`.
+/// Carries out `change` in `vhost`, over `amqp` (a channel, and how long a
+/// round trip may take) where it can.
 ///
 /// # Errors
 /// The broker refuses (its status and reason are kept) or cannot be
-/// reached; a change without the object it needs (which `plan::diff` never
-/// makes) is reported rather than skipped.
+/// reached; a change that fits no operation, or an exchange, queue or
+/// binding without a channel, is reported rather than skipped.
 pub async fn run(
     http: &Http,
+    amqp: Option<(&Channel, Duration)>,
     vhost: &str,
     change: &Change,
     passwords: &Passwords,
 ) -> Result<(), BrokerError> {
+    let doing = change.doing();
+    let refused = |reason: String| BrokerError::Http {
+        doing: doing.clone(),
+        reason,
+    };
+    let operation = change.operation().map_err(|e| refused(e.to_string()))?;
+    let over_amqp = || {
+        amqp.ok_or_else(|| {
+            refused(
+                "exchanges, queues and bindings are declared over AMQP, and no channel is open"
+                    .into(),
+            )
+        })
+    };
     let v = segment(vhost);
-    let doing = format!(
-        "{} {} {}",
-        verb(change.action),
-        change.kind.as_str(),
-        change.name
-    );
-    let object = match change.action {
-        Action::Delete => change.live.as_ref(),
-        _ => change.desired.as_ref(),
-    };
-    let Some(object) = object else {
-        return Err(BrokerError::Http {
-            doing,
-            reason: "the plan holds no object for this change".into(),
-        });
-    };
-    match (object, change.action) {
-        (Object::Vhost(name, settings), _) => {
+    match operation {
+        Operation::DeclareExchange { exchange, replace } => {
+            let (channel, after) = over_amqp()?;
+            sent(
+                after,
+                &doing,
+                amqp_step::declare_exchange(channel, exchange, replace),
+            )
+            .await
+        }
+        Operation::DeleteExchange(exchange) => {
+            let (channel, after) = over_amqp()?;
+            sent(after, &doing, amqp_step::delete_exchange(channel, exchange)).await
+        }
+        Operation::DeclareQueue { queue, replace } => {
+            let (channel, after) = over_amqp()?;
+            sent(
+                after,
+                &doing,
+                amqp_step::declare_queue(channel, queue, replace),
+            )
+            .await
+        }
+        Operation::DeleteQueue(queue) => {
+            let (channel, after) = over_amqp()?;
+            sent(after, &doing, amqp_step::delete_queue(channel, queue)).await
+        }
+        Operation::Bind(binding) => {
+            let (channel, after) = over_amqp()?;
+            sent(after, &doing, amqp_step::bind(channel, binding, true)).await
+        }
+        Operation::Unbind(binding) => {
+            let (channel, after) = over_amqp()?;
+            sent(after, &doing, amqp_step::bind(channel, binding, false)).await
+        }
+        Operation::PutVhost(name, settings) => {
             http.put_json(
                 &format!("vhosts/{}", segment(name)),
                 &vhost_body(settings),
@@ -50,20 +87,7 @@ pub async fn run(
             )
             .await
         }
-        // Exchanges, queues and bindings go over AMQP (`amqp_step.rs`).
-        (Object::Exchange(_) | Object::Queue(_) | Object::Binding(_), _) => {
-            Err(BrokerError::Http {
-                doing,
-                reason:
-                    "exchanges, queues and bindings are declared over AMQP, and no channel is open"
-                        .into(),
-            })
-        }
-        (Object::Policy(p), Action::Delete) => {
-            http.delete(&format!("policies/{v}/{}", segment(&p.name)), &doing)
-                .await
-        }
-        (Object::Policy(p), _) => {
+        Operation::PutPolicy(p) => {
             http.put_json(
                 &format!("policies/{v}/{}", segment(&p.name)),
                 &policy_body(p),
@@ -71,82 +95,88 @@ pub async fn run(
             )
             .await
         }
-        (Object::User(u), action) => {
-            user_step(http, &v, u, change, action, passwords, &doing).await
+        Operation::DeletePolicy(p) => {
+            http.delete(&format!("policies/{v}/{}", segment(&p.name)), &doing)
+                .await
         }
-    }
-}
-
-pub(super) fn verb(action: Action) -> &'static str {
-    match action {
-        Action::Create => "create",
-        Action::Update => "update",
-        Action::Replace => "replace",
-        Action::Delete => "delete",
-    }
-}
-
-async fn user_step(
-    http: &Http,
-    v: &str,
-    u: &User,
-    change: &Change,
-    action: Action,
-    passwords: &Passwords,
-    doing: &str,
-) -> Result<(), BrokerError> {
-    let user = segment(&u.name);
-    match (change.kind, action) {
-        (ObjectKind::User, Action::Delete) => http.delete(&format!("users/{user}"), doing).await,
-        (ObjectKind::User, _) => {
-            let password = passwords.get(&u.name).ok_or_else(|| BrokerError::Http {
-                doing: doing.to_string(),
-                reason: "no password was read for this user".into(),
-            })?;
+        Operation::PutUser(u) => {
+            let password = passwords
+                .get(&u.name)
+                .ok_or_else(|| refused("no password was read for this user".into()))?;
             let mut tags = u.tags.clone();
             tags.sort();
             http.put_json(
-                &format!("users/{user}"),
+                &format!("users/{}", segment(&u.name)),
                 &json!({ "password": password.expose(), "tags": tags.join(",") }),
-                doing,
+                &doing,
             )
             .await
         }
-        (ObjectKind::Permissions, Action::Delete) => {
-            http.delete(&format!("permissions/{v}/{user}"), doing).await
+        Operation::DeleteUser(u) => {
+            http.delete(&format!("users/{}", segment(&u.name)), &doing)
+                .await
         }
-        (ObjectKind::Permissions, _) => {
-            let Some(p) = &u.permissions else {
-                return Ok(());
-            };
+        Operation::PutPermissions {
+            user,
+            permissions: p,
+        } => {
             http.put_json(
-                &format!("permissions/{v}/{user}"),
+                &format!("permissions/{v}/{}", segment(user)),
                 &json!({ "configure": p.configure, "write": p.write, "read": p.read }),
-                doing,
+                &doing,
             )
             .await
         }
-        (ObjectKind::TopicPermissions, _) => {
-            let crate::plan::Key::TopicPermission { exchange, .. } = &change.key else {
-                return Ok(());
-            };
-            match u.topic_permissions.iter().find(|t| &t.exchange == exchange) {
-                Some(t) if action != Action::Delete => {
-                    http.put_json(
-                        &format!("topic-permissions/{v}/{user}"),
-                        &json!({ "exchange": t.exchange, "write": t.write, "read": t.read }),
-                        doing,
-                    )
-                    .await
-                }
-                _ => {
-                    http.delete(&format!("topic-permissions/{v}/{user}"), doing)
-                        .await
-                }
-            }
+        Operation::DeletePermissions { user } => {
+            http.delete(&format!("permissions/{v}/{}", segment(user)), &doing)
+                .await
         }
-        _ => Ok(()),
+        Operation::PutTopicPermission { user, permission } => {
+            put_topic_permission(http, &v, user, permission, &doing).await
+        }
+        Operation::DeleteTopicPermission { user, exchange } => {
+            // The API deletes all of a user's topic permissions in a vhost
+            // at once: the others are put back.
+            let path = format!("topic-permissions/{v}/{}", segment(user));
+            let held: Vec<TopicPermission> = match http.get_json(&path, &doing).await {
+                Err(BrokerError::Status { status: 404, .. }) => Vec::new(),
+                other => other?,
+            };
+            http.delete(&path, &doing).await?;
+            for kept in held.iter().filter(|t| t.exchange != exchange) {
+                put_topic_permission(http, &v, user, kept, &doing).await?;
+            }
+            Ok(())
+        }
     }
+}
+
+/// `work` on a channel, bounded by `after`.
+async fn sent(
+    after: Duration,
+    doing: &str,
+    work: impl Future<Output = Result<(), lapin::Error>>,
+) -> Result<(), BrokerError> {
+    bounded(after, doing, async {
+        work.await
+            .map_err(|e| BrokerError::amqp(doing.to_string(), e))
+    })
+    .await
+}
+
+async fn put_topic_permission(
+    http: &Http,
+    v: &str,
+    user: &str,
+    t: &TopicPermission,
+    doing: &str,
+) -> Result<(), BrokerError> {
+    http.put_json(
+        &format!("topic-permissions/{v}/{}", segment(user)),
+        &json!({ "exchange": t.exchange, "write": t.write, "read": t.read }),
+        doing,
+    )
+    .await
 }
 
 fn arguments(args: &crate::topology::Arguments) -> Map<String, Value> {

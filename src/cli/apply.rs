@@ -9,7 +9,7 @@ use super::exit::Outcome;
 use super::{CliError, Output};
 use crate::apply::{self, ApplyError, DEFAULT_PARALLELISM, Event};
 use crate::broker::http_client;
-use crate::plan::{Action, Options as PlanOptions, to_text};
+use crate::plan::{Options as PlanOptions, to_text};
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -203,7 +203,7 @@ impl<'o> Progress<'o> {
     ) {
         let what = format!(
             "{} {} {}",
-            verb(change.action),
+            change.action.done(),
             change.kind.as_str(),
             crate::printable::for_people(&change.name)
         );
@@ -229,15 +229,6 @@ fn failed(e: ApplyError) -> CliError {
     match e {
         ApplyError::Broker(b) => CliError::Broker(b),
         other => CliError::Failed(other.to_string()),
-    }
-}
-
-fn verb(action: Action) -> &'static str {
-    match action {
-        Action::Create => "created",
-        Action::Update => "updated",
-        Action::Replace => "replaced",
-        Action::Delete => "deleted",
     }
 }
 
