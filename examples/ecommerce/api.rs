@@ -9,7 +9,6 @@
 //! stored order is kept and the event published again (downstream
 //! services absorb the duplicate).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -19,9 +18,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use deadpool_postgres::Pool;
 use serde_json::json;
-use tokio::sync::Mutex;
 use warren::topology::Topology;
-use warren::worker::{Event, Failure, Message, handler};
+use warren::worker::{Event, Failure, Message, Publisher, handler};
 
 use crate::order::{NewOrder, OrderEvent};
 
@@ -49,7 +47,7 @@ pub async fn serve(
     addr: &str,
     cancel: tokio_util::sync::CancellationToken,
 ) -> Result<(), String> {
-    let publisher = Publisher::new(&topology, &settings)?;
+    let publisher = Publisher::new(&topology, &settings, "order_api").map_err(|e| e.to_string())?;
     let api = Arc::new(Api {
         pool: pool.clone(),
         publisher,
@@ -116,7 +114,11 @@ async fn create(State(api): State<Arc<Api>>, body: axum::body::Bytes) -> Respons
     ] {
         published = api
             .publisher
-            .publish(key, &body, &format!("{}.{tag}", order.id), &order.id)
+            .publish(
+                &Event::new(key, body.clone()),
+                &format!("{}.{tag}", order.id),
+                Some(&order.id),
+            )
             .await;
         if published.is_err() {
             break;
@@ -235,76 +237,4 @@ async fn track(pool: Pool, message: Message) -> Result<Vec<Event>, Failure> {
         .await
         .map_err(|e| Failure::transient(format!("orders database: {e}")))?;
     Ok(Vec::new())
-}
-
-/// Publishes as the `order_api` service: its own user, a confirm channel
-/// kept open and opened again after the broker went away.
-struct Publisher {
-    settings: warren::broker::Settings,
-    vhost: String,
-    /// Routing key → the exchange the spec has it published to (a delayed
-    /// key's delay exchange).
-    exchanges: HashMap<String, String>,
-    channel: Mutex<Option<(lapin::Connection, lapin::Channel)>>,
-}
-
-impl Publisher {
-    fn new(topology: &Topology, settings: &warren::broker::Settings) -> Result<Publisher, String> {
-        let service = topology
-            .services
-            .get("order_api")
-            .ok_or("the spec has no order_api service")?;
-        let mut exchanges = HashMap::new();
-        // The spec says where each key goes; refuse to start if nowhere.
-        for emit in &service.emits {
-            let request = warren::worker::publish::Request {
-                key: emit.key.clone(),
-                service: Some("order_api".into()),
-                ..Default::default()
-            };
-            let target =
-                warren::worker::publish::check(topology, &request).map_err(|e| e.to_string())?;
-            exchanges.insert(emit.key.clone(), target.publish_to);
-        }
-        Ok(Publisher {
-            settings: warren::worker::settings_for(topology, settings, "order_api")
-                .map_err(|e| e.to_string())?,
-            vhost: topology.vhost.clone(),
-            exchanges,
-            channel: Mutex::new(None),
-        })
-    }
-
-    async fn publish(
-        &self,
-        key: &str,
-        body: &serde_json::Value,
-        message_id: &str,
-        order: &str,
-    ) -> Result<(), String> {
-        let exchange = self
-            .exchanges
-            .get(key)
-            .ok_or_else(|| format!("the spec does not let order_api emit {key:?}"))?;
-        let mut slot = self.channel.lock().await;
-        if slot.as_ref().is_none_or(|(c, _)| !c.status().connected()) {
-            let connection = warren::broker::connect(&self.settings, &self.vhost)
-                .await
-                .map_err(|e| e.to_string())?;
-            let channel = warren::broker::confirm_channel(&connection)
-                .await
-                .map_err(|e| e.to_string())?;
-            *slot = Some((connection, channel));
-        }
-        let (_, channel) = slot.as_ref().expect("opened above");
-        let properties =
-            warren::worker::emit::json_properties(message_id, Some(order), &Default::default())?;
-        let bytes = serde_json::to_vec(body).unwrap_or_default();
-        let sent = warren::worker::emit::publish(channel, exchange, key, &bytes, properties).await;
-        if sent.is_err() {
-            // Whatever failed, the next publish starts on a fresh channel.
-            *slot = None;
-        }
-        sent.map_err(|e| e.to_string())
-    }
 }

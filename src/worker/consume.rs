@@ -27,7 +27,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::emit::Publisher;
+use super::emit::SessionPublisher;
 use super::metrics::Health;
 use super::process::{Context, Link, process};
 use crate::broker::Settings;
@@ -105,7 +105,7 @@ async fn once(s: &Session, cancel: &CancellationToken, backoff: &mut Backoff) ->
         .await
         .map_err(|e| lost("open a channel", &e))?;
     let connection = Arc::new(connection);
-    let publisher = Publisher::open(connection.clone())
+    let publisher = SessionPublisher::open(connection.clone())
         .await
         .map_err(|e| lost("open the publishing channel", &e))?;
     consuming

@@ -13,7 +13,7 @@ use crate::topology::{Emit, Service};
 /// Why a publish did not land.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    /// The channel or connection is gone. Through a [`Publisher`]: the
+    /// The channel or connection is gone. Through a [`SessionPublisher`]: the
     /// connection is, so the delivery cannot be settled either, and the
     /// broker will deliver it again.
     #[error("{0}")]
@@ -46,19 +46,19 @@ pub enum PublishError {
 /// closed fails every publish in flight on it, each message's own and the
 /// others'; on a fresh channel only the message that caused it fails
 /// again. A second nack or close is a real refusal and is returned.
-pub struct Publisher {
+pub struct SessionPublisher {
     connection: std::sync::Arc<lapin::Connection>,
     channel: tokio::sync::Mutex<Channel>,
 }
 
-impl Publisher {
+impl SessionPublisher {
     /// # Errors
     /// The channel cannot be opened or put in confirm mode.
     pub async fn open(
         connection: std::sync::Arc<lapin::Connection>,
-    ) -> Result<Publisher, crate::broker::BrokerError> {
+    ) -> Result<SessionPublisher, crate::broker::BrokerError> {
         let channel = crate::broker::confirm_channel(&connection).await?;
-        Ok(Publisher {
+        Ok(SessionPublisher {
             connection,
             channel: tokio::sync::Mutex::new(channel),
         })

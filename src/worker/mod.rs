@@ -38,6 +38,7 @@ mod message;
 pub mod metrics;
 mod process;
 pub mod publish;
+mod publisher;
 pub mod settle;
 mod suspects;
 
@@ -53,6 +54,7 @@ use crate::topology::Topology;
 pub use handler::Handler;
 pub use message::{Event, Failure, Message, Outcome, Reply};
 pub use metrics::Health;
+pub use publisher::Publisher;
 pub use settle::Reason;
 
 /// How long deliveries in flight may take to finish after a shutdown

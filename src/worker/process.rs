@@ -27,7 +27,7 @@ use lapin::types::{AMQPValue, LongString};
 use tokio_util::sync::CancellationToken;
 
 use super::delivery::{self, with_header};
-use super::emit::{self, PublishError, Publisher};
+use super::emit::{self, PublishError, SessionPublisher};
 use super::handler::Handler;
 use super::hold::{self, Gate};
 use super::idempotency::{self, Store};
@@ -56,7 +56,7 @@ pub struct Context {
 /// confirm channel beside it on the same connection.
 pub struct Link {
     pub consuming: lapin::Channel,
-    pub publisher: Publisher,
+    pub publisher: SessionPublisher,
 }
 
 impl Link {
@@ -273,7 +273,7 @@ enum Called {
 
 /// Calls the handler within the service's timeout and publishes what it
 /// emits, each event confirmed.
-async fn call(cx: &Context, publisher: &Publisher, message: &Message) -> Called {
+async fn call(cx: &Context, publisher: &SessionPublisher, message: &Message) -> Called {
     let service = cx.service.name.as_str();
     let started = Instant::now();
     let in_flight = metrics::InFlight::start(service);
@@ -327,7 +327,7 @@ async fn call(cx: &Context, publisher: &Publisher, message: &Message) -> Called 
 
 /// Publishes every outgoing event at once and waits for all the confirms.
 async fn publish_all(
-    publisher: &Publisher,
+    publisher: &SessionPublisher,
     outgoing: Vec<emit::Outgoing>,
 ) -> Result<(), PublishError> {
     let sends = outgoing.into_iter().map(|o| async move {

@@ -176,13 +176,7 @@ pub async fn send(
         let channel = crate::broker::confirm_channel(&connection).await?;
         emit::publish(&channel, &exchange, &request.key, &body, properties)
             .await
-            .map_err(|e| match e {
-                PublishError::Connection(e) => RequestError::Broker(BrokerError::amqp(
-                    format!("publish to exchange {exchange:?}"),
-                    e,
-                )),
-                refused => RequestError::NotTaken(refused.to_string()),
-            })?;
+            .map_err(|e| not_taken(&exchange, e))?;
         Ok(Published {
             target: target.clone(),
             message_id,
@@ -191,4 +185,17 @@ pub async fn send(
     .await;
     let _ = connection.close(200, "published".into()).await;
     result
+}
+
+/// A failed publish to `exchange` as the caller sees it: a lost
+/// connection is the broker's ([`RequestError::Broker`], publish again),
+/// anything else is the message's.
+pub(super) fn not_taken(exchange: &str, e: PublishError) -> RequestError {
+    match e {
+        PublishError::Connection(e) => RequestError::Broker(BrokerError::amqp(
+            format!("publish to exchange {exchange:?}"),
+            e,
+        )),
+        refused => RequestError::NotTaken(refused.to_string()),
+    }
 }

@@ -11,6 +11,7 @@ mod handlers;
 mod hardening;
 mod per_instance;
 mod privilege;
+mod publisher;
 mod semantics;
 
 use std::time::Duration;
