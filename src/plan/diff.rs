@@ -646,12 +646,13 @@ fn users(out: &mut Out, desired: &Topology, live: &Topology) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::spec::load_str;
     use crate::topology::compile::compile;
 
-    fn topology(yaml: &str) -> Topology {
+    /// `yaml`, a spec of one vhost, compiled.
+    pub(in crate::plan) fn topology(yaml: &str) -> Topology {
         let loaded = load_str("t.yaml", yaml);
         assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
         compile(&loaded).0.remove(0)

@@ -175,16 +175,9 @@ impl Action {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::diff::tests::topology;
     use crate::plan::{Options, diff};
-    use crate::spec::load_str;
     use crate::topology::Topology;
-    use crate::topology::compile::compile;
-
-    fn topology(yaml: &str) -> Topology {
-        let loaded = load_str("t.yaml", yaml);
-        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
-        compile(&loaded).0.remove(0)
-    }
 
     const SPEC: &str = "version: 1\nexchanges:\n  e: { type: topic }\nqueues:\n  q: { bindings: [{ exchange: e, key: a }] }\npolicies:\n  p: { pattern: '^q$', definition: { max-length: 10 } }\nservices:\n  s:\n    consumes: { exchange: e, keys: [b] }\n    emits: [{ exchange: e, keys: [a] }]\n    user: u\nusers:\n  u: { password_env: U }\n";
 
