@@ -50,9 +50,15 @@ pub struct RetrySchedule {
     pub broker: Option<crate::topology::BrokerRetry>,
 }
 
-/// Explains `service`; `None` when the topology has no such service.
-pub fn explain(t: &Topology, service: &str) -> Option<Explanation> {
-    let s: &Service = t.services.get(service)?;
+/// Explains `service`.
+///
+/// # Errors
+/// The topology has no such service.
+pub fn explain(
+    t: &Topology,
+    service: &str,
+) -> Result<Explanation, crate::topology::UnknownService> {
+    let s: &Service = t.service(service)?;
     let router = Router::new(t);
     let none = Headers::new();
     let queue = s.queue.clone();
@@ -121,7 +127,7 @@ pub fn explain(t: &Topology, service: &str) -> Option<Explanation> {
         }
     });
     let user = s.user.as_ref().and_then(|u| t.users.get(u));
-    Some(Explanation {
+    Ok(Explanation {
         per_instance: queue
             .as_ref()
             .and_then(|q| t.queues.get(q))

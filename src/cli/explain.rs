@@ -18,14 +18,8 @@ pub fn run(args: &ExplainArgs, out: &mut Output) -> Result<Outcome, CliError> {
         return Ok(Outcome::Findings);
     };
     let topology = super::single_topology(&validation.topologies)?;
-    let explanation = crate::explain::explain(topology, &args.service).ok_or_else(|| {
-        let known: Vec<&str> = topology.services.keys().map(String::as_str).collect();
-        CliError::Usage(format!(
-            "no service {:?}; services: {}",
-            args.service,
-            known.join(", ")
-        ))
-    })?;
+    let explanation = crate::explain::explain(topology, &args.service)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let text = crate::explain::render_text(&explanation);
     out.stdout
         .write_all(crate::printable::printable(&text).as_bytes())?;

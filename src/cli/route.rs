@@ -61,9 +61,9 @@ pub fn run(args: &RouteArgs, out: &mut Output) -> Result<Outcome, CliError> {
     let mut delayed = None;
     let (exchange, key) = match (&args.service, &args.emit) {
         (Some(service), Some(emit)) => {
-            let s = topology.services.get(service).ok_or_else(|| {
-                CliError::Usage(format!("no service {service:?} in the topology"))
-            })?;
+            let s = topology
+                .service(service)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
             let e = s.emits.iter().find(|e| &e.key == emit).ok_or_else(|| {
                 CliError::Usage(format!("service {service:?} does not emit {emit:?}"))
             })?;

@@ -68,7 +68,46 @@ pub struct Topology {
     pub ignore: Vec<String>,
 }
 
+/// A service the spec does not have, with those it has.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the spec has no service {name:?}; {}", services_text(.known))]
+pub struct UnknownService {
+    pub name: String,
+    pub known: Vec<String>,
+}
+
+fn services_text(known: &[String]) -> String {
+    const SHOWN: usize = 20;
+    if known.is_empty() {
+        return "it has no services".into();
+    }
+    let mut text = format!(
+        "services: {}",
+        known
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if known.len() > SHOWN {
+        text.push_str(&format!(" and {} more", known.len() - SHOWN));
+    }
+    text
+}
+
 impl Topology {
+    /// The service `name`: the one place a missing service is refused.
+    ///
+    /// # Errors
+    /// [`UnknownService`], naming the services there are.
+    pub fn service(&self, name: &str) -> Result<&Service, UnknownService> {
+        self.services.get(name).ok_or_else(|| UnknownService {
+            name: name.to_string(),
+            known: self.services.keys().cloned().collect(),
+        })
+    }
+
     /// An exchange of this vhost: one the topology declares, or one RabbitMQ
     /// predeclares in every vhost (`amq.topic`, ...). Routing and checks
     /// look exchanges up here; `exchanges` holds only what the topology

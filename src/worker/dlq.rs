@@ -37,8 +37,8 @@ pub struct DeadLetter {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DlqError {
-    #[error("the spec has no service {0:?}")]
-    UnknownService(String),
+    #[error(transparent)]
+    UnknownService(#[from] crate::topology::UnknownService),
     #[error(
         "service {0:?} has no retry chain, so no dead-letter queue: add `retry:` to the service"
     )]
@@ -59,10 +59,7 @@ pub enum DlqError {
 
 /// The service's retry chain and queue.
 fn chain<'t>(topology: &'t Topology, service: &str) -> Result<(&'t Retry, &'t str), DlqError> {
-    let s = topology
-        .services
-        .get(service)
-        .ok_or_else(|| DlqError::UnknownService(service.to_string()))?;
+    let s = topology.service(service)?;
     match (&s.retry, &s.queue) {
         (Some(r), Some(q)) => Ok((r, q)),
         _ => Err(DlqError::NoDeadLetterQueue(service.to_string())),

@@ -63,8 +63,8 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
-    #[error("the spec has no service {0:?}")]
-    UnknownService(String),
+    #[error(transparent)]
+    UnknownService(#[from] crate::topology::UnknownService),
     #[error("service {0:?} consumes nothing, so there is nothing to run")]
     NothingToConsume(String),
     #[error("service {0:?} has no handler: give it one in the spec (exec, stdio or http)")]
@@ -208,11 +208,7 @@ impl Runner {
     }
 
     fn consumer(&self, service: &str) -> Result<&str, WorkerError> {
-        let s = self
-            .topology
-            .services
-            .get(service)
-            .ok_or_else(|| WorkerError::UnknownService(service.to_string()))?;
+        let s = self.topology.service(service)?;
         s.queue
             .as_deref()
             .ok_or_else(|| WorkerError::NothingToConsume(service.to_string()))

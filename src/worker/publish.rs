@@ -71,10 +71,7 @@ pub fn check(topology: &Topology, request: &Request) -> Result<Target, RequestEr
     let refused = |text: String| RequestError::Refused(text);
     let (exchange, delay) = match &request.service {
         Some(name) => {
-            let service = topology
-                .services
-                .get(name)
-                .ok_or_else(|| refused(format!("the spec has no service {name:?}")))?;
+            let service = topology.service(name).map_err(super::WorkerError::from)?;
             let event = super::Event {
                 key: request.key.clone(),
                 body: Value::Null,

@@ -49,11 +49,9 @@ impl Publisher {
         settings: &Settings,
         service: &str,
     ) -> Result<Publisher, RequestError> {
-        let Some(spec) = topology.services.get(service) else {
-            return Err(RequestError::Refused(format!(
-                "the spec has no service {service:?}"
-            )));
-        };
+        let spec = topology
+            .service(service)
+            .map_err(super::WorkerError::from)?;
         for emit in &spec.emits {
             let request = Request {
                 key: emit.key.clone(),

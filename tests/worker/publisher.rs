@@ -66,6 +66,6 @@ async fn a_publisher_sends_as_its_service_and_connects_again_after_a_cut() {
     );
     assert!(matches!(
         Publisher::new(&h.topology, &h.vhost.settings, "no-such-service"),
-        Err(RequestError::Refused(_))
+        Err(RequestError::Worker(_))
     ));
 }
