@@ -34,7 +34,10 @@ pub fn to_definitions(topology: &Topology) -> Value {
         .values()
         .map(|q| {
             let mut arguments = q.arguments.clone();
-            arguments.insert("x-queue-type".into(), Value::from(q.queue_type.as_str()));
+            arguments.insert(
+                crate::vocabulary::arguments::QUEUE_TYPE.into(),
+                Value::from(q.queue_type.as_str()),
+            );
             json!({
                 "name": q.name,
                 "vhost": vhost,

@@ -22,7 +22,7 @@ use super::{Arguments, QueueType, Topology, canonical};
 /// The raw argument that sets an exchange's alternate exchange.
 pub const ALTERNATE_EXCHANGE: &str = "alternate-exchange";
 /// The raw argument that sets a queue's type.
-pub const QUEUE_TYPE: &str = "x-queue-type";
+pub use crate::vocabulary::arguments::QUEUE_TYPE;
 
 /// A raw argument that says something else than its named setting: the
 /// object keeps the named setting, the caller reports the argument.

@@ -83,28 +83,43 @@ impl Queue {
     }
 
     pub fn message_ttl(&self) -> Option<u64> {
-        as_u64(&self.arguments, "x-message-ttl")
+        as_u64(&self.arguments, crate::vocabulary::arguments::MESSAGE_TTL)
     }
     pub fn max_length(&self) -> Option<u64> {
-        as_u64(&self.arguments, "x-max-length")
+        as_u64(&self.arguments, crate::vocabulary::arguments::MAX_LENGTH)
     }
     pub fn max_length_bytes(&self) -> Option<u64> {
-        as_u64(&self.arguments, "x-max-length-bytes")
+        as_u64(
+            &self.arguments,
+            crate::vocabulary::arguments::MAX_LENGTH_BYTES,
+        )
     }
     pub fn overflow(&self) -> Option<&str> {
-        as_str(&self.arguments, "x-overflow")
+        as_str(&self.arguments, crate::vocabulary::arguments::OVERFLOW)
     }
     pub fn delivery_limit(&self) -> Option<u64> {
-        as_u64(&self.arguments, "x-delivery-limit")
+        as_u64(
+            &self.arguments,
+            crate::vocabulary::arguments::DELIVERY_LIMIT,
+        )
     }
     /// `Some("")` is the default exchange.
     pub fn dead_letter_exchange(&self) -> Option<&str> {
-        as_str(&self.arguments, "x-dead-letter-exchange")
+        as_str(
+            &self.arguments,
+            crate::vocabulary::arguments::DEAD_LETTER_EXCHANGE,
+        )
     }
     pub fn dead_letter_routing_key(&self) -> Option<&str> {
-        as_str(&self.arguments, "x-dead-letter-routing-key")
+        as_str(
+            &self.arguments,
+            crate::vocabulary::arguments::DEAD_LETTER_ROUTING_KEY,
+        )
     }
     pub fn dead_letter_strategy(&self) -> Option<&str> {
-        as_str(&self.arguments, "x-dead-letter-strategy")
+        as_str(
+            &self.arguments,
+            crate::vocabulary::arguments::DEAD_LETTER_STRATEGY,
+        )
     }
 }

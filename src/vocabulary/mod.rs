@@ -3,6 +3,7 @@
 //! versions, and the settings table. A leaf: it imports neither `spec` nor
 //! `topology`, so those two do not import each other for these words.
 
+pub mod arguments;
 mod duration;
 mod handler;
 mod kinds;

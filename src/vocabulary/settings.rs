@@ -12,6 +12,7 @@
 
 use serde_json::Value;
 
+use super::arguments as arg;
 use super::{QueueType, Version};
 
 /// One setting.
@@ -178,35 +179,35 @@ pub static SETTINGS: &[Setting] = {
     &[
         row(
             Some("type"),
-            Some("x-queue-type"),
+            Some(arg::QUEUE_TYPE),
             None,
             OneOf(&["classic", "quorum", "stream"]),
             Queues(ALL),
         ),
         row(
             Some("max_length"),
-            Some("x-max-length"),
+            Some(arg::MAX_LENGTH),
             Some("max-length"),
             COUNT,
             Queues(NOT_STREAMS),
         ),
         row(
             Some("max_length_bytes"),
-            Some("x-max-length-bytes"),
+            Some(arg::MAX_LENGTH_BYTES),
             Some("max-length-bytes"),
             COUNT,
             Queues(ALL),
         ),
         row(
             Some("overflow"),
-            Some("x-overflow"),
+            Some(arg::OVERFLOW),
             Some("overflow"),
             OneOf(&["drop-head", "reject-publish", "reject-publish-dlx"]),
             Queues(NOT_STREAMS),
         ),
         row(
             Some("message_ttl"),
-            Some("x-message-ttl"),
+            Some(arg::MESSAGE_TTL),
             Some("message-ttl"),
             Millis { min: 0 },
             Queues(NOT_STREAMS),
@@ -220,21 +221,21 @@ pub static SETTINGS: &[Setting] = {
         ),
         row(
             Some("dead_letter.exchange"),
-            Some("x-dead-letter-exchange"),
+            Some(arg::DEAD_LETTER_EXCHANGE),
             Some("dead-letter-exchange"),
             Text,
             Queues(NOT_STREAMS),
         ),
         row(
             Some("dead_letter.routing_key"),
-            Some("x-dead-letter-routing-key"),
+            Some(arg::DEAD_LETTER_ROUTING_KEY),
             Some("dead-letter-routing-key"),
             Text,
             Queues(NOT_STREAMS),
         ),
         row(
             Some("dead_letter_strategy"),
-            Some("x-dead-letter-strategy"),
+            Some(arg::DEAD_LETTER_STRATEGY),
             Some("dead-letter-strategy"),
             OneOf(&["at-most-once", "at-least-once"]),
             Queues(QUORUM),
@@ -244,7 +245,7 @@ pub static SETTINGS: &[Setting] = {
             declare_checks_value: false,
             ..row(
                 Some("delivery_limit"),
-                Some("x-delivery-limit"),
+                Some(arg::DELIVERY_LIMIT),
                 Some("delivery-limit"),
                 // -1 is no limit (RabbitMQ 4.0 and later default to 20).
                 Whole { min: -1, max: MAX },
@@ -355,17 +356,17 @@ pub static SETTINGS: &[Setting] = {
             )
         },
         delayed_retry(
-            "x-delayed-retry-type",
+            arg::DELAYED_RETRY_TYPE,
             "delayed-retry-type",
             OneOf(&["all", "failed", "returned", "disabled"]),
         ),
         delayed_retry(
-            "x-delayed-retry-min",
+            arg::DELAYED_RETRY_MIN,
             "delayed-retry-min",
             Millis { min: 1 },
         ),
         delayed_retry(
-            "x-delayed-retry-max",
+            arg::DELAYED_RETRY_MAX,
             "delayed-retry-max",
             Millis { min: 1 },
         ),

@@ -103,9 +103,10 @@ impl Compiler {
             return;
         }
         let mut queue = Queue::new(name, QueueType::Classic, Origin::generated(service, span));
-        queue
-            .arguments
-            .insert("x-message-ttl".into(), Value::from(delay.millis));
+        queue.arguments.insert(
+            crate::vocabulary::arguments::MESSAGE_TTL.into(),
+            Value::from(delay.millis),
+        );
         self.default_type(&mut queue, file_default);
         // A TTL queue cannot be a stream (no TTL, no dead-lettering).
         if queue.queue_type == QueueType::Stream {

@@ -99,7 +99,7 @@ pub(super) fn build(
                 &codes::INVALID_VALUE,
                 format!("queue {name:?} has a dead-letter routing key but no dead-letter exchange"),
             )
-            .label(queue.origin.attr("x-dead-letter-routing-key"), "routing key alone")
+            .label(queue.origin.attr(crate::vocabulary::arguments::DEAD_LETTER_ROUTING_KEY), "routing key alone")
             .help("RabbitMQ refuses x-dead-letter-routing-key without x-dead-letter-exchange: use dead_letter: { exchange: X, routing_key: K } (exchange \"\" is the default exchange)"),
         );
     }

@@ -40,7 +40,7 @@ impl Compiler {
                     format!("service {service:?} retries, but queue {queue:?} already dead-letters to exchange {existing:?}"),
                 )
                 .label(span, "retry")
-                .label(main.origin.attr("x-dead-letter-exchange"), "dead-letter target set here")
+                .label(main.origin.attr(crate::vocabulary::arguments::DEAD_LETTER_EXCHANGE), "dead-letter target set here")
                 .help("retry routes dead letters to the service's DLQ: remove the queue's dead_letter setting"),
             );
             return None;
@@ -82,7 +82,8 @@ impl Compiler {
             } else {
                 dead_letter_to(main, &dead_letter_queue);
             }
-            main.origin.with_attr("x-dead-letter-exchange", span);
+            main.origin
+                .with_attr(crate::vocabulary::arguments::DEAD_LETTER_EXCHANGE, span);
             if let Some(b) = &broker {
                 delayed_retry(main, b, span);
             }
@@ -124,8 +125,10 @@ impl Compiler {
             }
             let mut q = Queue::new(&name, queue_type, Origin::generated(service, delay_span));
             q.type_from = type_from;
-            q.arguments
-                .insert("x-message-ttl".into(), Value::from(delay.value.millis));
+            q.arguments.insert(
+                crate::vocabulary::arguments::MESSAGE_TTL.into(),
+                Value::from(delay.value.millis),
+            );
             dead_letter_to(&mut q, queue);
             q.consumer = Consumer::Expiry;
             self.topology.queues.insert(name.clone(), q);
@@ -312,18 +315,33 @@ impl Compiler {
 /// `attempts` (a limit the spec sets itself stays).
 fn delayed_retry(queue: &mut Queue, retry: &BrokerRetry, span: Option<crate::source::Span>) {
     for (argument, value) in [
-        ("x-delayed-retry-type", Value::from(BrokerRetry::TYPE)),
-        ("x-delayed-retry-min", Value::from(retry.min.millis)),
-        ("x-delayed-retry-max", Value::from(retry.max.millis)),
+        (
+            crate::vocabulary::arguments::DELAYED_RETRY_TYPE,
+            Value::from(BrokerRetry::TYPE),
+        ),
+        (
+            crate::vocabulary::arguments::DELAYED_RETRY_MIN,
+            Value::from(retry.min.millis),
+        ),
+        (
+            crate::vocabulary::arguments::DELAYED_RETRY_MAX,
+            Value::from(retry.max.millis),
+        ),
     ] {
         queue.arguments.insert(argument.into(), value);
         queue.origin.with_attr(argument, span);
     }
-    if !queue.arguments.contains_key("x-delivery-limit") {
+    if !queue
+        .arguments
+        .contains_key(crate::vocabulary::arguments::DELIVERY_LIMIT)
+    {
+        queue.arguments.insert(
+            crate::vocabulary::arguments::DELIVERY_LIMIT.into(),
+            Value::from(retry.attempts),
+        );
         queue
-            .arguments
-            .insert("x-delivery-limit".into(), Value::from(retry.attempts));
-        queue.origin.with_attr("x-delivery-limit", span);
+            .origin
+            .with_attr(crate::vocabulary::arguments::DELIVERY_LIMIT, span);
     }
 }
 
@@ -337,21 +355,23 @@ fn dead_letter_to(queue: &mut Queue, target: &str) {
 /// quorum dead-lettering is at-most-once otherwise, and at-least-once
 /// needs reject-publish to take effect.
 pub(super) fn dead_letter(queue: &mut Queue, exchange: &str, routing_key: Option<&str>) {
-    queue
-        .arguments
-        .insert("x-dead-letter-exchange".into(), Value::from(exchange));
+    queue.arguments.insert(
+        crate::vocabulary::arguments::DEAD_LETTER_EXCHANGE.into(),
+        Value::from(exchange),
+    );
     if let Some(key) = routing_key {
-        queue
-            .arguments
-            .insert("x-dead-letter-routing-key".into(), Value::from(key));
+        queue.arguments.insert(
+            crate::vocabulary::arguments::DEAD_LETTER_ROUTING_KEY.into(),
+            Value::from(key),
+        );
     }
     if queue.queue_type == QueueType::Quorum {
         queue.arguments.insert(
-            "x-dead-letter-strategy".into(),
+            crate::vocabulary::arguments::DEAD_LETTER_STRATEGY.into(),
             Value::from(DeadLetterStrategy::AtLeastOnce.as_str()),
         );
         queue.arguments.insert(
-            "x-overflow".into(),
+            crate::vocabulary::arguments::OVERFLOW.into(),
             Value::from(Overflow::RejectPublish.as_str()),
         );
     }
