@@ -54,6 +54,9 @@ python3 scripts/editor-check.py
 stage "editor check"
 cargo nextest run --locked --no-run
 stage "test build"
+# The library's documented examples (nextest does not run doctests).
+cargo test --locked --doc
+stage "doc examples"
 
 # The three-node cluster of the cluster tests (tests/cluster), beside the
 # brokers; stopped and removed when the tests end, whatever they did.
