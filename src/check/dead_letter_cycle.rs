@@ -3,9 +3,7 @@
 
 use std::collections::HashMap;
 
-use petgraph::algo::tarjan_scc;
-use petgraph::graph::DiGraph;
-
+use super::cycles::Cycles;
 use super::{Context, list};
 use crate::diagnostic::{Diagnostic, codes};
 use crate::routing::Headers;
@@ -13,7 +11,6 @@ use crate::topology::{Consumer, DestinationType, Queue};
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let t = cx.topology;
-    let mut graph = DiGraph::<&str, ()>::new();
     // Only queues that dead-letter can be part of a cycle.
     let dead_lettering: Vec<&Queue> = t
         .queues
@@ -23,10 +20,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     if dead_lettering.is_empty() {
         return;
     }
-    let mut index = HashMap::new();
-    for q in t.queues.values() {
-        index.insert(q.name.as_str(), graph.add_node(q.name.as_str()));
-    }
+    let mut graph = Cycles::new(t.queues.keys().map(String::as_str));
     let mut incoming: HashMap<&str, Vec<&str>> = HashMap::new();
     for b in t
         .bindings
@@ -39,7 +33,6 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             .push(b.routing_key.as_str());
     }
     let none = Headers::new();
-    let mut edges = std::collections::HashSet::new();
     for q in dead_lettering {
         let dlx = q.dead_letter_exchange().unwrap_or_default();
         let arrived_with = incoming
@@ -51,28 +44,19 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 continue;
             };
             for target in &route.queues {
-                // `update_edge` would scan every edge of the node: see
-                // service_loop.rs.
-                let edge = (index[q.name.as_str()], index[*target]);
-                if edges.insert(edge) {
-                    graph.add_edge(edge.0, edge.1, ());
-                }
+                graph.edge(&q.name, target);
             }
         }
     }
-    for component in tarjan_scc(&graph) {
-        let looped = component.len() > 1 || graph.contains_edge(component[0], component[0]);
-        if !looped {
-            continue;
-        }
-        let queues: Vec<&Queue> = component.iter().map(|&n| &t.queues[graph[n]]).collect();
+    for found in graph.loops() {
+        let queues: Vec<&Queue> = found.iter().map(|n| &t.queues[*n]).collect();
         let rejecting = queues
             .iter()
             .any(|q| matches!(q.consumer, Consumer::Service(_) | Consumer::External));
         if rejecting {
             continue;
         }
-        let mut names: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
+        let mut names = found;
         names.sort_unstable();
         let mut diagnostic = Diagnostic::new(
             &codes::DEAD_LETTER_CYCLE,
@@ -81,7 +65,8 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         .help("RabbitMQ drops dead letters that cycle without a rejection: break the cycle, or let a consumer reject from one of the queues");
         for q in &queues {
             diagnostic = diagnostic.label(
-                q.origin.attr("x-dead-letter-exchange"),
+                q.origin
+                    .attr(crate::vocabulary::arguments::DEAD_LETTER_EXCHANGE),
                 "dead-letters from here",
             );
         }

@@ -5,6 +5,7 @@
 //! the YAML through each object's `Origin`. docs/checks.md documents them.
 
 mod cluster;
+mod cycles;
 mod dead_letter_cycle;
 mod dead_letter_strategy;
 mod delivery_limit;

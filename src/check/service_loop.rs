@@ -1,20 +1,13 @@
 //! W323 service-event-loop: services that trigger each other in a cycle.
 
-use petgraph::algo::tarjan_scc;
-use petgraph::graph::DiGraph;
-
+use super::cycles::Cycles;
 use super::{Context, list};
 use crate::diagnostic::{Diagnostic, codes};
 use crate::routing::Headers;
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let t = cx.topology;
-    let mut graph = DiGraph::<&str, ()>::new();
-    let nodes: std::collections::HashMap<&str, _> = t
-        .services
-        .keys()
-        .map(|name| (name.as_str(), graph.add_node(name.as_str())))
-        .collect();
+    let mut graph = Cycles::new(t.services.keys().map(String::as_str));
     // Which services consume each queue, so that an emit's edges cost the
     // queues it reaches, not every service.
     let mut consumers: std::collections::HashMap<&str, Vec<&str>> = Default::default();
@@ -24,9 +17,6 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         }
     }
     let none = Headers::new();
-    // `update_edge` scans a node's edges for a duplicate: with every service
-    // reaching every queue (`keys: ["#"]`) that made the check cubic.
-    let mut edges = std::collections::HashSet::new();
     for s in t.services.values() {
         for e in &s.emits {
             let Ok(route) = cx.router.reach(&e.exchange, &e.key, &none) else {
@@ -34,20 +24,12 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             };
             for queue in &route.queues {
                 for target in consumers.get(*queue).into_iter().flatten() {
-                    let edge = (nodes[s.name.as_str()], nodes[target]);
-                    if edges.insert(edge) {
-                        graph.add_edge(edge.0, edge.1, ());
-                    }
+                    graph.edge(&s.name, target);
                 }
             }
         }
     }
-    for component in tarjan_scc(&graph) {
-        let looped = component.len() > 1 || graph.contains_edge(component[0], component[0]);
-        if !looped {
-            continue;
-        }
-        let mut names: Vec<&str> = component.iter().map(|&n| graph[n]).collect();
+    for mut names in graph.loops() {
         names.sort_unstable();
         let mut diagnostic = Diagnostic::new(
             &codes::SERVICE_EVENT_LOOP,
