@@ -60,8 +60,8 @@ pub enum Flag {
     Growing,
     /// The dead-letter queue is not empty.
     DeadLetters,
-    /// A queue of the retry chain (a delay queue or the DLQ) is missing:
-    /// the worker cannot settle a failure, and pauses.
+    /// A queue of the retry chain (a delay queue or the DLQ) or its retry
+    /// exchange is missing: the worker cannot settle a failure, and pauses.
     ChainBroken,
     /// A quorum queue whose online members are no majority of its
     /// members: it takes no publishes and delivers nothing until enough
@@ -89,6 +89,10 @@ pub struct ServiceStatus {
     /// The retry chain's delay queues, shortest delay first.
     pub retry_queues: Vec<QueueNow>,
     pub dead_letter_queue: Option<QueueNow>,
+    /// The retry chain's exchanges that the spec declares and the broker
+    /// does not have.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing_exchanges: Vec<String>,
     pub flags: Vec<Flag>,
 }
 
@@ -139,6 +143,7 @@ pub fn flags(
     queue: &QueueNow,
     retry_queues: &[QueueNow],
     dead_letters: Option<&QueueNow>,
+    exchange_missing: bool,
 ) -> Vec<Flag> {
     let mut flags = Vec::new();
     if !queue.exists {
@@ -155,7 +160,7 @@ pub fn flags(
     if dead_letters.is_some_and(|d| d.depth() > 0) {
         flags.push(Flag::DeadLetters);
     }
-    if retry_queues.iter().chain(dead_letters).any(|q| !q.exists) {
+    if exchange_missing || retry_queues.iter().chain(dead_letters).any(|q| !q.exists) {
         flags.push(Flag::ChainBroken);
     }
     if !queue.members.is_empty() && queue.online.len() * 2 <= queue.members.len() {
@@ -290,6 +295,19 @@ pub async fn status(http: &Http, topology: &Topology) -> Result<VhostStatus, Bro
     } else {
         Vec::new()
     };
+    // The retry exchanges, read only when a service retries.
+    let live_exchanges: std::collections::BTreeSet<String> =
+        if topology.services.values().any(|s| s.retry.is_some()) {
+            let listed: Vec<Named> = http
+                .get_json(
+                    &format!("exchanges/{}?columns=name", segment(vhost)),
+                    &format!("list the exchanges of vhost {vhost:?}"),
+                )
+                .await?;
+            listed.into_iter().map(|e| e.name).collect()
+        } else {
+            Default::default()
+        };
     let services = topology
         .services
         .values()
@@ -311,12 +329,25 @@ pub async fn status(http: &Http, topology: &Topology) -> Result<VhostStatus, Bro
                 .flat_map(|r| r.delay_queues.iter().map(|q| now(q)))
                 .collect();
             let dead_letter_queue = service.retry.as_ref().map(|r| now(&r.dead_letter_queue));
+            let missing_exchanges: Vec<String> = service
+                .retry
+                .iter()
+                .map(|r| &r.exchange)
+                .filter(|x| topology.exchanges.contains_key(*x) && !live_exchanges.contains(*x))
+                .cloned()
+                .collect();
             Some(ServiceStatus {
                 service: service.name.clone(),
-                flags: flags(&queue, &retry_queues, dead_letter_queue.as_ref()),
+                flags: flags(
+                    &queue,
+                    &retry_queues,
+                    dead_letter_queue.as_ref(),
+                    !missing_exchanges.is_empty(),
+                ),
                 queue,
                 retry_queues,
                 dead_letter_queue,
+                missing_exchanges,
             })
         })
         .collect();
@@ -324,6 +355,12 @@ pub async fn status(http: &Http, topology: &Topology) -> Result<VhostStatus, Bro
         vhost: vhost.clone(),
         services,
     })
+}
+
+/// An object the management API lists by name.
+#[derive(Debug, Deserialize)]
+struct Named {
+    name: String,
 }
 
 /// One consumer as the management API lists it: its tag and its queue.
@@ -393,7 +430,7 @@ mod tests {
         assert_eq!(q.online, ["a"]);
         assert_eq!((q.members.len(), q.messages_ready), (3, 3));
         assert_eq!(
-            flags(&q.now("q"), &[], None),
+            flags(&q.now("q"), &[], None, false),
             [Flag::NoConsumer, Flag::Minority]
         );
         assert!(rows[1].0.online.is_empty());
@@ -414,24 +451,30 @@ mod tests {
 
     #[test]
     fn a_worked_queue_with_an_empty_dlq_needs_nothing() {
-        assert!(flags(&queue(5, 1, 0.2), &[], Some(&queue(0, 0, 0.0))).is_empty());
+        assert!(flags(&queue(5, 1, 0.2), &[], Some(&queue(0, 0, 0.0)), false).is_empty());
     }
 
     #[test]
     fn each_flag_has_its_cause() {
-        assert_eq!(flags(&queue(0, 0, 0.0), &[], None), [Flag::NoConsumer]);
-        assert_eq!(flags(&queue(90, 2, 12.0), &[], None), [Flag::Growing]);
+        assert_eq!(
+            flags(&queue(0, 0, 0.0), &[], None, false),
+            [Flag::NoConsumer]
+        );
+        assert_eq!(
+            flags(&queue(90, 2, 12.0), &[], None, false),
+            [Flag::Growing]
+        );
         // An empty queue whose rate is still settling is not growing, nor
         // one whose messages are all in flight.
-        assert!(flags(&queue(0, 2, 3.0), &[], None).is_empty());
+        assert!(flags(&queue(0, 2, 3.0), &[], None, false).is_empty());
         let in_flight = QueueNow {
             ready: 0,
             unacked: 10,
             ..queue(0, 1, 4.0)
         };
-        assert!(flags(&in_flight, &[], None).is_empty());
+        assert!(flags(&in_flight, &[], None, false).is_empty());
         assert_eq!(
-            flags(&queue(0, 1, 0.0), &[], Some(&queue(3, 0, 0.0))),
+            flags(&queue(0, 1, 0.0), &[], Some(&queue(3, 0, 0.0)), false),
             [Flag::DeadLetters]
         );
         // Two of three members down: no majority, no quorum.
@@ -443,20 +486,30 @@ mod tests {
                 .collect(),
             ..queue(0, 1, 0.0)
         };
-        assert!(flags(&members(2), &[], None).is_empty());
-        assert_eq!(flags(&members(1), &[], None), [Flag::Minority]);
+        assert!(flags(&members(2), &[], None, false).is_empty());
+        assert_eq!(flags(&members(1), &[], None, false), [Flag::Minority]);
         let missing = QueueNow::default();
         assert_eq!(
-            flags(&missing, &[], Some(&queue(3, 0, 0.0))),
+            flags(&missing, &[], Some(&queue(3, 0, 0.0)), false),
             [Flag::Missing]
         );
         // A DLQ or delay queue deleted behind warren's back.
         assert_eq!(
-            flags(&queue(0, 1, 0.0), &[], Some(&missing)),
+            flags(&queue(0, 1, 0.0), &[], Some(&missing), false),
             [Flag::ChainBroken]
         );
         assert_eq!(
-            flags(&queue(0, 1, 0.0), &[queue(0, 0, 0.0), missing], None),
+            flags(&queue(0, 1, 0.0), &[queue(0, 0, 0.0), missing], None, false),
+            [Flag::ChainBroken]
+        );
+        // Its retry exchange deleted.
+        assert_eq!(
+            flags(
+                &queue(0, 1, 0.0),
+                &[queue(0, 0, 0.0)],
+                Some(&queue(0, 0, 0.0)),
+                true
+            ),
             [Flag::ChainBroken]
         );
     }

@@ -116,3 +116,40 @@ async fn status_of_a_vhost_never_applied_says_so() {
     assert!(ran.stderr.contains("has no vhost"), "{}", ran.stderr);
     assert!(ran.stderr.contains("warren apply"), "{}", ran.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_retry_exchange_breaks_the_chain_in_status() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let h = Harness::new("status-retry-exchange", SPEC).await;
+    let retry = h.topology.services["shipping"]
+        .retry
+        .as_ref()
+        .unwrap()
+        .exchange
+        .clone();
+    h.vhost
+        .http
+        .api()
+        .delete_exchange(&h.vhost.name, &retry, false)
+        .await
+        .unwrap();
+    let ran = Warren::new()
+        .args(["status", "--json", "--fail-on-dlq"])
+        .arg_path(&h.spec())
+        .status(2);
+    let doc: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    let shipping = &doc["services"][1];
+    assert_eq!(shipping["service"], "shipping");
+    assert_eq!(shipping["missing_exchanges"], json!([retry]));
+    assert!(
+        shipping["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("chain-broken")),
+        "{doc:#}"
+    );
+    // billing's chain is whole.
+    assert!(doc["services"][0].get("missing_exchanges").is_none());
+}
