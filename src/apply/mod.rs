@@ -190,11 +190,11 @@ fn at_stake_text(queues: &[AtStake]) -> String {
 /// variables their `password_env` names (`env` reads one).
 ///
 /// # Errors
-/// Some variables are unset or empty; all of them are named.
+/// Some variables are unset or empty: each user and its variable.
 pub fn passwords(
     plan: &Plan,
     env: impl Fn(&str) -> Option<String>,
-) -> Result<Passwords, ApplyError> {
+) -> Result<Passwords, Vec<(String, String)>> {
     let mut found = Passwords::new();
     let mut missing = Vec::new();
     for c in &plan.changes {
@@ -213,7 +213,7 @@ pub fn passwords(
     if missing.is_empty() {
         Ok(found)
     } else {
-        Err(ApplyError::MissingPasswords(missing))
+        Err(missing)
     }
 }
 

@@ -171,11 +171,7 @@ async fn from_plan(
     options: Options,
 ) -> Result<Prepared, ApplyError> {
     let unfinished = unfinished(http, &desired, &mut plan, options.migrate).await?;
-    let passwords = match passwords(&plan, |v| std::env::var(v).ok()) {
-        Ok(found) => Ok(found),
-        Err(ApplyError::MissingPasswords(missing)) => Err(missing),
-        Err(other) => return Err(other),
-    };
+    let passwords = passwords(&plan, |v| std::env::var(v).ok());
     let mut at_stake = at_stake(settings, http, &plan).await?;
     if options.migrate {
         // Replaced queues keep their messages; deleted ones still lose them.
