@@ -5,18 +5,18 @@
 
 use std::time::Duration;
 
-use super::{Broker, ORDERS, Shop, assert_adds_up};
+use super::{Batch, Broker, Shop, assert_adds_up};
 
 /// Waits until `share` of the batch has been placed, so that a fault
 /// lands mid-run rather than before it.
-pub async fn placed(db: &tokio_postgres::Client, share: f64) {
+pub async fn placed(db: &tokio_postgres::Client, batch: Batch, share: f64) {
     loop {
         let n: i64 = db
             .query_one("SELECT count(*) FROM orders", &[])
             .await
             .map(|r| r.get(0))
             .unwrap_or(0);
-        if n as f64 >= ORDERS as f64 * share {
+        if n as f64 >= batch.orders as f64 * share {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -32,9 +32,10 @@ async fn workers_killed_with_sigkill_mid_run_lose_nothing() {
     }
     let mut shop = Shop::started("sigkill", &[]).await;
     let db = shop.db().await;
-    let load = shop.spawn_load(ORDERS);
+    let batch = Batch::under_faults();
+    let load = shop.spawn_load(batch);
     for share in MID_RUN {
-        placed(&db, share).await;
+        placed(&db, batch, share).await;
         // The worker process (and with it the stdio handlers) and the
         // audit service, unannounced: their unacked deliveries go back.
         shop.kill("run");
@@ -44,7 +45,7 @@ async fn workers_killed_with_sigkill_mid_run_lose_nothing() {
         shop.start("audit");
     }
     let summary = shop.summary(load.await.unwrap());
-    assert_adds_up(&shop, &summary).await;
+    assert_adds_up(&shop, batch, &summary).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,15 +55,16 @@ async fn connections_force_closed_mid_run_lose_nothing() {
     }
     let shop = Shop::started("cut", &[]).await;
     let db = shop.db().await;
-    let load = shop.spawn_load(ORDERS);
+    let batch = Batch::under_faults();
+    let load = shop.spawn_load(batch);
     for share in MID_RUN {
-        placed(&db, share).await;
+        placed(&db, batch, share).await;
         // Only this test's vhost: other tests share the broker.
         let http = warren::broker::http_client(&shop.broker.settings()).unwrap();
         crate::support::broker::close_connections(&http, shop.broker.vhost()).await;
     }
     let summary = shop.summary(load.await.unwrap());
-    assert_adds_up(&shop, &summary).await;
+    assert_adds_up(&shop, batch, &summary).await;
     // Every service came back on its own: its consumers are there again.
     let queues = shop.broker.settings();
     let http = warren::broker::http_client(&queues).unwrap();
@@ -101,8 +103,9 @@ async fn the_broker_stopped_and_started_mid_run_loses_nothing() {
     let mut shop = Shop::new("restart", Broker::Own(node, "shop".into()), &[]);
     shop.start_all();
     let db = shop.db().await;
-    let load = shop.spawn_load(ORDERS);
-    placed(&db, 0.4).await;
+    let batch = Batch::under_faults();
+    let load = shop.spawn_load(batch);
+    placed(&db, batch, 0.4).await;
     let Broker::Own(node, _) = &shop.broker else {
         unreachable!()
     };
@@ -111,7 +114,7 @@ async fn the_broker_stopped_and_started_mid_run_loses_nothing() {
     assert!(node.ctl(&["start_app"]).status.success());
     node.await_up();
     let summary = shop.summary(load.await.unwrap());
-    assert_adds_up(&shop, &summary).await;
+    assert_adds_up(&shop, batch, &summary).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,17 +123,20 @@ async fn a_handler_that_hangs_and_one_that_crashes_lose_nothing() {
         return;
     }
     // About 9 shipments hang until warren's 5 s timeout kills them, and
-    // about 15 notifications kill their stdio process.
+    // about 15 notifications kill their stdio process, whatever the batch.
+    let batch = Batch::under_faults();
+    let hang = format!("{:.5}", 9.0 / batch.shipped() as f64);
+    let crash = format!("{:.5}", 15.0 / batch.events() as f64);
     let shop = Shop::started(
         "hang",
         &[
-            ("SHOP_SHIP_HANG_RATE", "0.005"),
-            ("SHOP_NOTIFY_CRASH_RATE", "0.002"),
+            ("SHOP_SHIP_HANG_RATE", hang.as_str()),
+            ("SHOP_NOTIFY_CRASH_RATE", crash.as_str()),
         ],
     )
     .await;
-    let summary = shop.summary(shop.spawn_load(ORDERS).await.unwrap());
-    assert_adds_up(&shop, &summary).await;
+    let summary = shop.summary(shop.spawn_load(batch).await.unwrap());
+    assert_adds_up(&shop, batch, &summary).await;
     let retried = &summary["retries"];
     assert!(
         retried["shipping"].as_u64().unwrap_or(0) > 0,
@@ -160,10 +166,11 @@ async fn a_poison_event_a_deleted_dlq_and_repeated_cuts_lose_nothing() {
     let db = shop.db().await;
     let vhost = shop.broker.vhost().to_string();
     let http = warren::broker::http_client(&shop.broker.settings()).unwrap();
-    let load = shop.spawn_load(ORDERS);
+    let batch = Batch::under_faults();
+    let load = shop.spawn_load(batch);
 
     // The shipping DLQ goes behind warren's back.
-    placed(&db, 0.2).await;
+    placed(&db, batch, 0.2).await;
     http.api()
         .delete_queue(&vhost, "shipping.dlq", false)
         .await
@@ -209,7 +216,7 @@ async fn a_poison_event_a_deleted_dlq_and_repeated_cuts_lose_nothing() {
     // Connections cut again and again meanwhile.
     let mut cuts = 0;
     for share in [0.4, 0.55, 0.7] {
-        placed(&db, share).await;
+        placed(&db, batch, share).await;
         crate::support::broker::close_connections(&http, &vhost).await;
         cuts += 1;
     }
@@ -222,7 +229,7 @@ async fn a_poison_event_a_deleted_dlq_and_repeated_cuts_lose_nothing() {
     }
     apply.success();
     let summary = shop.summary(load.await.unwrap());
-    assert_adds_up(&shop, &summary).await;
+    assert_adds_up(&shop, batch, &summary).await;
 
     let dead = http
         .api()

@@ -5,7 +5,7 @@ use std::time::Duration;
 use lapin::BasicProperties;
 use serde_json::json;
 
-use super::{ORDERS, Shop, assert_adds_up};
+use super::{Batch, Shop, assert_adds_up};
 
 /// Publishes a second `order.created` for every 20th order already taken,
 /// exactly as the API published it: a publisher repeating after a lost
@@ -18,7 +18,7 @@ async fn duplicate_orders(shop: &Shop) -> usize {
             .await
             .unwrap()
             .get(0);
-        if placed as usize >= ORDERS / 2 {
+        if placed as usize >= Batch::FLOW.orders / 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -65,11 +65,11 @@ async fn two_thousand_orders_each_end_in_exactly_one_final_state_also_when_deliv
         return;
     }
     let shop = Shop::started("flow", &[]).await;
-    let load = shop.spawn_load(ORDERS);
+    let load = shop.spawn_load(Batch::FLOW);
     let duplicated = duplicate_orders(&shop).await;
     let summary = shop.summary(load.await.unwrap());
     assert!(duplicated > 0);
-    assert_adds_up(&shop, &summary).await;
+    assert_adds_up(&shop, Batch::FLOW, &summary).await;
     // The duplicates reached audit and were absorbed, not recorded again.
     let db = shop.db().await;
     let redelivered: i64 = db
@@ -132,9 +132,11 @@ async fn bad_input_reaches_the_dead_letter_queues_with_a_reason_and_the_flow_goe
     let _ = connection.close(200, "bad input sent".into()).await;
 
     // The flow goes on: a small batch after the bad input all finishes.
-    let summary = shop.summary(shop.spawn_load(50).await.unwrap());
+    let small = Batch { orders: 50 };
+    let summary = shop.summary(shop.spawn_load(small).await.unwrap());
     assert_eq!(summary["unfinished"], 0, "{summary}");
     // 3 sold out, 1 declined, the rest shipped.
+    assert_eq!(small.shipped(), 46);
     assert_eq!(summary["states"]["shipped"], 46, "{summary}");
 
     let topology = warren::validate::validate(&[shop.spec()])
