@@ -833,3 +833,49 @@ fn parallel_endless_answers_share_one_size_limit() {
         .status(1);
     assert!(ran.stderr.contains("larger than 4 MiB"), "{}", ran.stderr);
 }
+
+#[tokio::test]
+async fn a_write_the_node_in_use_does_not_answer_goes_to_the_next() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    // A node whose management API is down (a 503 to everything), listed
+    // first, then the real broker: the write itself must fail over, as a
+    // read does, whichever node served the reads before it.
+    let real = crate::support::broker::http_url(None);
+    for answer in [Answer::Json(503, "Service Unavailable"), Answer::Silent] {
+        let sick = FakeServer::start(answer);
+        let input = warren::broker::SettingsInput {
+            http_url: Some(format!("{},{real}", sick.url)),
+            timeout: Some(std::time::Duration::from_secs(2)),
+            ..Default::default()
+        };
+        let settings = warren::broker::Settings::resolve(&input, |_| None).unwrap();
+        let http = warren::broker::http_client(&settings).unwrap();
+        let vhost = format!("write-failover-{}", std::process::id());
+        http.put_json(
+            &format!("vhosts/{vhost}"),
+            &serde_json::json!({}),
+            "create the vhost",
+        )
+        .await
+        .unwrap();
+        assert!(http.endpoint().starts_with(&real), "{}", http.endpoint());
+        assert!(
+            sick.seen
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|r| r.starts_with("PUT"))
+        );
+        let exists = warren::broker::http_client(&crate::support::broker::settings())
+            .unwrap()
+            .api()
+            .get_vhost(&vhost)
+            .await;
+        http.delete(&format!("vhosts/{vhost}"), "delete the vhost")
+            .await
+            .unwrap();
+        assert!(exists.is_ok(), "{exists:?}");
+    }
+}

@@ -1,11 +1,13 @@
 //! The management HTTP API: one client per command, with timeouts on
 //! every request and a size limit on every response read.
 //!
-//! Writes go through rabbitmq_http_client ([`Http::api`]). Reads that can
-//! be large (a vhost's definitions, its queues) go through [`Http::get_json`],
-//! which streams the body and stops at the size limit: the client library
-//! reads whole bodies into memory, so a broker (or anything else on that
-//! port) that never ends its response would otherwise exhaust memory.
+//! warren's own requests go through [`Http::get_json`], [`Http::put_json`]
+//! and [`Http::delete`]: they stream the body and stop at the size limit
+//! (the client library reads whole bodies into memory, so a broker, or
+//! anything else on that port, that never ends its response would
+//! otherwise exhaust memory), and they fail over between a cluster's
+//! nodes. [`Http::api`], the RabbitMQ team's client for the node in use,
+//! is there for programs and tests that want its typed calls.
 
 use std::time::Duration;
 
@@ -16,9 +18,9 @@ use serde_json::Value;
 use super::{BrokerError, Settings};
 
 /// The management API of one broker: one node, or a cluster's nodes in
-/// order. A read that the node in use does not answer properly (refused,
-/// closed, timed out, a 5xx, something that is not JSON) is asked of the
-/// next node, which is then used; writes go to the node in use.
+/// order. A request that the node in use does not answer properly
+/// (refused, closed, timed out, a 5xx, something that is not JSON) is sent
+/// to the next node, which is then used ([`Http::on_a_node`]).
 pub struct Http {
     nodes: Vec<Node>,
     /// The node in use: the last that answered.
@@ -129,26 +131,40 @@ impl Http {
         path: &str,
         doing: &str,
     ) -> Result<T, BrokerError> {
+        self.on_a_node(doing, |node| async move {
+            let body = self
+                .send_to(node, reqwest::Method::GET, path, None, doing)
+                .await?;
+            serde_json::from_slice(&body).map_err(|e| BrokerError::Http {
+                doing: doing.to_string(),
+                reason: format!(
+                    "the answer to GET /api/{path} is not what the management API sends ({e}); is {} a RabbitMQ management endpoint?",
+                    node.endpoint
+                ),
+            })
+        })
+        .await
+    }
+
+    /// Runs `request` on the node in use and, when that node does not
+    /// answer properly (refused, closed, timed out, a 5xx, not JSON), on
+    /// the next, which is then used. A node that answered and said no (a
+    /// 4xx) ends it: another node of the cluster would say the same.
+    /// Writes fail over too: every write warren sends is a PUT or DELETE of
+    /// one object, which the management API makes idempotent, so sending it
+    /// again to another node after a timeout cannot apply it twice.
+    async fn on_a_node<'h, T, F, Fut>(&'h self, doing: &str, request: F) -> Result<T, BrokerError>
+    where
+        F: Fn(&'h Node) -> Fut,
+        Fut: std::future::Future<Output = Result<T, BrokerError>>,
+    {
         use std::sync::atomic::Ordering;
         let start = self.current.load(Ordering::Relaxed);
         let mut tried = Vec::new();
         for step in 0..self.nodes.len() {
             let at = (start + step) % self.nodes.len();
             let node = &self.nodes[at];
-            let answer = async {
-                let body = self
-                    .send_to(node, reqwest::Method::GET, path, None, doing)
-                    .await?;
-                serde_json::from_slice(&body).map_err(|e| BrokerError::Http {
-                    doing: doing.to_string(),
-                    reason: format!(
-                        "the answer to GET /api/{path} is not what the management API sends ({e}); is {} a RabbitMQ management endpoint?",
-                        node.endpoint
-                    ),
-                })
-            }
-            .await;
-            match answer {
+            match request(node).await {
                 Ok(value) => {
                     if step > 0 {
                         self.current.store(at, Ordering::Relaxed);
@@ -156,7 +172,6 @@ impl Http {
                     }
                     return Ok(value);
                 }
-                // The node answered, and said no: another would say the same.
                 Err(e @ BrokerError::Status { status, .. }) if status < 500 => return Err(e),
                 Err(e) if self.nodes.len() == 1 => return Err(e),
                 Err(e) => tried.push(format!("{} did not answer properly ({e})", node.endpoint)),
@@ -198,7 +213,10 @@ impl Http {
         json: Option<&Value>,
         doing: &str,
     ) -> Result<Vec<u8>, BrokerError> {
-        self.send_to(self.node(), method, path, json, doing).await
+        self.on_a_node(doing, |node| {
+            self.send_to(node, method.clone(), path, json, doing)
+        })
+        .await
     }
 
     async fn send_to(
