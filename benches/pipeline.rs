@@ -91,15 +91,21 @@ fn pipeline(c: &mut Criterion) {
 /// `n` services on one topic exchange, each consuming one key, emitting
 /// the next service's key, with a retry chain and a user of its own: the
 /// shape whose validation grew with the cube of `n` before the router
-/// indexed its bindings.
-fn services_spec(n: usize) -> String {
+/// indexed its bindings. `dense`: each consumes `k.#` instead, so that
+/// every event reaches every service (n² service pairs, one loop).
+fn services_spec(n: usize, dense: bool) -> String {
     let mut s = String::from(
         "version: 1\nvhost: bench\nexchanges:\n  events: { type: topic }\nservices:\n",
     );
     for i in 0..n {
+        let consumed = if dense {
+            "k.#".to_string()
+        } else {
+            format!("k.{i}.*")
+        };
         let _ = writeln!(
             s,
-            "  s{i}:\n    consumes: {{ exchange: events, keys: [\"k.{i}.*\"] }}\n    emits: [{{ exchange: events, keys: [k.{}.done] }}]\n    retry: {{ delays: [5s] }}\n    user: u{i}",
+            "  s{i}:\n    consumes: {{ exchange: events, keys: [\"{consumed}\"] }}\n    emits: [{{ exchange: events, keys: [k.{}.done] }}]\n    retry: {{ delays: [5s] }}\n    user: u{i}",
             (i + 1) % n
         );
     }
@@ -114,14 +120,16 @@ fn services_spec(n: usize) -> String {
 fn services(c: &mut Criterion) {
     let mut group = c.benchmark_group("services");
     group.sample_size(10);
-    for n in [1_000, 2_000, 4_000] {
-        let text = services_spec(n);
-        group.bench_function(format!("load {n} (baseline)"), |b| {
-            b.iter(|| load_str("bench.yaml", &text))
-        });
-        group.bench_function(format!("validate {n}"), |b| {
-            b.iter(|| warren::validate::validate_loaded(load_str("bench.yaml", &text)))
-        });
+    for (shape, dense) in [("", false), (" dense", true)] {
+        for n in [1_000, 2_000, 4_000] {
+            let text = services_spec(n, dense);
+            group.bench_function(format!("load{shape} {n} (baseline)"), |b| {
+                b.iter(|| load_str("bench.yaml", &text))
+            });
+            group.bench_function(format!("validate{shape} {n}"), |b| {
+                b.iter(|| warren::validate::validate_loaded(load_str("bench.yaml", &text)))
+            });
+        }
     }
     group.finish();
 }

@@ -143,10 +143,22 @@ pub struct Router<'t> {
 }
 
 /// One exchange's bindings, numbered in topology order so that a route
-/// lists its hops in that order whatever the index.
+/// lists its hops in that order whatever the index. Bindings to queues and
+/// to exchanges are looked up apart: the first end a route, the second
+/// carry it on with the same key, and [`Router::reach_groups`] hands out
+/// the first as whole groups without visiting each.
 #[derive(Default)]
 struct Index<'t> {
     all: Vec<&'t Binding>,
+    to_queues: Lookup<'t>,
+    to_exchanges: Lookup<'t>,
+}
+
+/// The bindings of one exchange to one kind of destination.
+#[derive(Default)]
+struct Lookup<'t> {
+    /// Every one, in order: what fanout and headers exchanges go through.
+    every: Vec<usize>,
     by_key: HashMap<&'t str, Vec<usize>>,
     trie: Trie<'t>,
     /// Topic bindings whose key is too long for the trie.
@@ -176,21 +188,24 @@ impl<'t> Trie<'t> {
         }
     }
 
-    /// Adds to `out` every binding whose pattern matches `key`.
-    /// `visited` keeps `#` from trying the same (node, position) twice,
-    /// which keeps the walk linear in the trie times the key.
-    fn matches(
-        &self,
+    /// Adds to `out` the bindings of every node whose pattern matches
+    /// `key`, a node's bindings as one group. `visited` keeps `#` from
+    /// trying the same (node, position) twice, which keeps the walk linear
+    /// in the trie times the key.
+    fn matches<'s>(
+        &'s self,
         key: &[&str],
         at: usize,
-        out: &mut Vec<usize>,
+        out: &mut Vec<&'s [usize]>,
         visited: &mut HashSet<(*const Trie<'t>, usize)>,
     ) {
         if !visited.insert((self as *const Trie<'t>, at)) {
             return;
         }
         if at == key.len() {
-            out.extend(&self.bindings);
+            if !self.bindings.is_empty() {
+                out.push(&self.bindings);
+            }
         } else {
             if let Some(next) = self.words.get(key[at]) {
                 next.matches(key, at + 1, out, visited);
@@ -208,50 +223,116 @@ impl<'t> Trie<'t> {
     }
 }
 
-impl<'t> Index<'t> {
-    fn add(&mut self, kind: Option<&ExchangeType>, binding: &'t Binding) {
-        let i = self.all.len();
-        self.all.push(binding);
+impl<'t> Lookup<'t> {
+    fn add(&mut self, kind: Option<&ExchangeType>, key: &'t str, i: usize) {
+        self.every.push(i);
         match kind {
-            Some(ExchangeType::Direct) => self
-                .by_key
-                .entry(binding.routing_key.as_str())
-                .or_default()
-                .push(i),
+            Some(ExchangeType::Direct) => self.by_key.entry(key).or_default().push(i),
             // AMQP keys are at most 255 bytes, so the trie is at most 128
             // words deep; a longer key (refused by validate) is matched by
             // scanning, never by recursion.
-            Some(ExchangeType::Topic) if binding.routing_key.len() <= MAX_KEY_BYTES => {
-                self.trie.insert(&words(&binding.routing_key), i)
+            Some(ExchangeType::Topic) if key.len() <= MAX_KEY_BYTES => {
+                self.trie.insert(&words(key), i)
             }
             Some(ExchangeType::Topic) => self.long.push(i),
             _ => {}
         }
     }
 
-    /// The bindings that match, in topology order.
-    fn matching(&self, kind: &ExchangeType, key: &str, headers: &Headers) -> Vec<&'t Binding> {
-        let mut found = match kind {
-            ExchangeType::Direct => self.by_key.get(key).cloned().unwrap_or_default(),
+    /// The bindings that match, in groups that match together: a direct
+    /// key's, a trie node's, a fanout's all, one binding otherwise. Each
+    /// group is a slice that lives as long as the router, so its address
+    /// names it.
+    fn groups<'s>(
+        &'s self,
+        all: &[&'t Binding],
+        kind: &ExchangeType,
+        key: &str,
+        headers: &Headers,
+    ) -> Vec<&'s [usize]> {
+        let one = |list: &'s [usize], j: usize| &list[j..=j];
+        let mut out = Vec::new();
+        match kind {
+            ExchangeType::Direct => out.extend(self.by_key.get(key).map(Vec::as_slice)),
             ExchangeType::Topic => {
-                let mut found: Vec<usize> = self
-                    .long
-                    .iter()
-                    .copied()
-                    .filter(|&i| topic_matches(&self.all[i].routing_key, key))
-                    .collect();
+                for (j, &i) in self.long.iter().enumerate() {
+                    if topic_matches(&all[i].routing_key, key) {
+                        out.push(one(&self.long, j));
+                    }
+                }
                 self.trie
-                    .matches(&words(key), 0, &mut found, &mut HashSet::new());
-                found
+                    .matches(&words(key), 0, &mut out, &mut HashSet::new());
             }
-            _ => (0..self.all.len())
-                .filter(|&i| binding_matches(kind, self.all[i], key, headers))
-                .collect(),
-        };
-        found.sort_unstable();
-        found.dedup();
-        found.into_iter().map(|i| self.all[i]).collect()
+            ExchangeType::Fanout if !self.every.is_empty() => out.push(&self.every),
+            ExchangeType::Headers => {
+                for (j, &i) in self.every.iter().enumerate() {
+                    if headers_match(&all[i].arguments, headers) {
+                        out.push(one(&self.every, j));
+                    }
+                }
+            }
+            _ => {}
+        }
+        out
     }
+}
+
+impl<'t> Index<'t> {
+    fn add(&mut self, kind: Option<&ExchangeType>, binding: &'t Binding) {
+        let i = self.all.len();
+        self.all.push(binding);
+        let lookup = match binding.destination_type {
+            DestinationType::Queue => &mut self.to_queues,
+            DestinationType::Exchange => &mut self.to_exchanges,
+        };
+        lookup.add(kind, &binding.routing_key, i);
+    }
+}
+
+/// Queues a message reaches together ([`Router::reach_groups`]): the
+/// bindings of one exchange that match as one (a direct key's, a topic
+/// pattern's, a fanout's), or the queue the default exchange delivers to.
+#[derive(Clone, Copy, Debug)]
+pub struct QueueGroup<'t> {
+    members: &'t [usize],
+    all: &'t [&'t Binding],
+    default: Option<&'t str>,
+}
+
+impl<'t> QueueGroup<'t> {
+    /// The same for every message that reaches this group through this
+    /// router, and different for every other group.
+    pub fn id(&self) -> (usize, usize) {
+        match self.default {
+            Some(queue) => (queue.as_ptr() as usize, usize::MAX),
+            None => (self.members.as_ptr() as usize, self.members.len()),
+        }
+    }
+
+    /// The queues the group's bindings name (some may be missing from the
+    /// topology; the default exchange's queue is not).
+    pub fn queues(&self) -> impl Iterator<Item = &'t str> + '_ {
+        let bound = self
+            .members
+            .iter()
+            .map(|&i| self.all[i].destination.as_str());
+        self.default.into_iter().chain(bound)
+    }
+}
+
+/// What routing found at one exchange, for [`Router::walk`]'s caller.
+enum Step<'v, 's, 't> {
+    /// The default exchange delivers to this queue.
+    Default(&'t str),
+    /// The bindings of an exchange that matched: to queues in their groups,
+    /// to exchanges (already followed by the walk) one by one.
+    Matched {
+        all: &'s [&'t Binding],
+        queues: &'v [&'s [usize]],
+        exchanges: &'v [usize],
+    },
+    Alternate(&'t str, &'t str),
+    Unknown(&'t str),
 }
 
 impl<'t> Router<'t> {
@@ -303,8 +384,7 @@ impl<'t> Router<'t> {
     }
 
     /// [`Router::route`] by reference into the topology, without copying a
-    /// name: what checks ask for every emitted event (thousands of
-    /// services, each reaching thousands of queues).
+    /// name: what checks ask for every emitted event.
     ///
     /// # Errors
     /// As [`Router::route`].
@@ -314,16 +394,115 @@ impl<'t> Router<'t> {
         key: &str,
         headers: &Headers,
     ) -> Result<Reached<'t>, RouteError> {
+        let mut route = Reached::default();
+        self.walk(exchange, key, headers, |step| match step {
+            Step::Default(queue) => {
+                route.queues.insert(queue);
+                route.hops.push(HopRef::Default(queue));
+            }
+            Step::Matched {
+                all,
+                queues,
+                exchanges,
+            } => {
+                let mut matched: Vec<usize> = queues.iter().copied().flatten().copied().collect();
+                matched.extend(exchanges);
+                matched.sort_unstable();
+                matched.dedup();
+                for b in matched.into_iter().map(|i| all[i]) {
+                    route.hops.push(HopRef::Binding(b));
+                    if b.destination_type == DestinationType::Queue
+                        && let Some((queue, _)) = self.topology.queues.get_key_value(&b.destination)
+                    {
+                        route.queues.insert(queue.as_str());
+                    }
+                }
+            }
+            Step::Alternate(from, to) => route.hops.push(HopRef::Alternate(from, to)),
+            Step::Unknown(exchange) => route.unknown.push(exchange),
+        })?;
+        Ok(route)
+    }
+
+    /// The queues a message reaches, as the groups of bindings that
+    /// matched together rather than queue by queue: with thousands of
+    /// queues bound by one pattern (`#`), a check that asks for every
+    /// emitted event costs the groups, not the queues. Plugin exchanges on
+    /// the path route nothing here.
+    ///
+    /// # Errors
+    /// As [`Router::route`].
+    pub fn reach_groups<'s>(
+        &'s self,
+        exchange: &str,
+        key: &str,
+        headers: &Headers,
+    ) -> Result<Vec<QueueGroup<'s>>, RouteError> {
+        let mut groups = Vec::new();
+        self.walk(exchange, key, headers, |step| match step {
+            Step::Default(queue) => groups.push(QueueGroup {
+                members: &[],
+                all: &[],
+                default: Some(queue),
+            }),
+            Step::Matched { all, queues, .. } => {
+                groups.extend(queues.iter().map(|&members| QueueGroup {
+                    members,
+                    all,
+                    default: None,
+                }));
+            }
+            Step::Alternate(..) | Step::Unknown(_) => {}
+        })?;
+        Ok(groups)
+    }
+
+    /// Whether the broker would keep a message (the negation of
+    /// [`Route::dropped`]), without listing where it goes: what the
+    /// unroutable-emit check asks for every emitted event.
+    ///
+    /// # Errors
+    /// As [`Router::route`].
+    pub fn delivers(
+        &self,
+        exchange: &str,
+        key: &str,
+        headers: &Headers,
+    ) -> Result<bool, RouteError> {
+        let mut kept = false;
+        self.walk(exchange, key, headers, |step| match step {
+            Step::Default(_) | Step::Unknown(_) => kept = true,
+            Step::Matched { all, queues, .. } => {
+                kept = kept
+                    || queues
+                        .iter()
+                        .flat_map(|g| g.iter())
+                        .any(|&i| self.topology.queues.contains_key(&all[i].destination));
+            }
+            Step::Alternate(..) => {}
+        })?;
+        Ok(kept)
+    }
+
+    /// Routes as RabbitMQ's `rabbit_exchange:route/2` does, telling `visit`
+    /// what matched at each exchange: each exchange visited once; one whose
+    /// bindings match nothing hands the message to its alternate exchange;
+    /// exchange-to-exchange bindings are followed with the same key.
+    fn walk<'s>(
+        &'s self,
+        exchange: &str,
+        key: &str,
+        headers: &Headers,
+        mut visit: impl FnMut(Step<'_, 's, 't>),
+    ) -> Result<(), RouteError> {
         if key.len() > MAX_KEY_BYTES {
             return Err(RouteError::KeyTooLong(key.len()));
         }
-        let mut route = Reached::default();
         if exchange.is_empty() {
             if let Some((queue, _)) = self.topology.queues.get_key_value(key) {
-                route.queues.insert(queue.as_str());
-                route.hops.push(HopRef::Default(queue.as_str()));
+                visit(Step::Default(queue.as_str()));
             }
-            return Ok(route);
+            return Ok(());
         }
         let start = self
             .topology
@@ -336,58 +515,60 @@ impl<'t> Router<'t> {
         let mut work: Vec<&'t Exchange> = vec![start];
         while let Some(x) = work.pop() {
             if let ExchangeType::Plugin(_) = x.kind {
-                route.unknown.push(x.name.as_str());
+                visit(Step::Unknown(x.name.as_str()));
                 continue;
             }
-            let matched = self
-                .by_source
-                .get(x.name.as_str())
-                .map(|index| index.matching(&x.kind, key, headers))
-                .unwrap_or_default();
-            if matched.is_empty() {
-                if let Some(ae) = &x.alternate_exchange {
-                    route
-                        .hops
-                        .push(HopRef::Alternate(x.name.as_str(), ae.as_str()));
-                    // An exchange missing from the topology routes nothing.
-                    if seen.insert(ae.as_str())
-                        && let Some(next) = self.topology.exchange(ae)
-                    {
-                        work.push(next);
-                    }
-                }
+            let Some(index) = self.by_source.get(x.name.as_str()) else {
+                self.alternate(x, &mut seen, &mut work, &mut visit);
+                continue;
+            };
+            let queues = index.to_queues.groups(&index.all, &x.kind, key, headers);
+            let exchanges: Vec<usize> = index
+                .to_exchanges
+                .groups(&index.all, &x.kind, key, headers)
+                .into_iter()
+                .flatten()
+                .copied()
+                .collect();
+            if queues.is_empty() && exchanges.is_empty() {
+                self.alternate(x, &mut seen, &mut work, &mut visit);
                 continue;
             }
-            for b in matched {
-                route.hops.push(HopRef::Binding(b));
-                match b.destination_type {
-                    DestinationType::Queue => {
-                        if let Some((queue, _)) = self.topology.queues.get_key_value(&b.destination)
-                        {
-                            route.queues.insert(queue.as_str());
-                        }
-                    }
-                    DestinationType::Exchange => {
-                        if seen.insert(b.destination.as_str())
-                            && let Some(next) = self.topology.exchange(&b.destination)
-                        {
-                            work.push(next);
-                        }
-                    }
+            visit(Step::Matched {
+                all: &index.all,
+                queues: &queues,
+                exchanges: &exchanges,
+            });
+            let mut next: Vec<usize> = exchanges;
+            next.sort_unstable();
+            for b in next.into_iter().map(|i| index.all[i]) {
+                if seen.insert(b.destination.as_str())
+                    && let Some(next) = self.topology.exchange(&b.destination)
+                {
+                    work.push(next);
                 }
             }
         }
-        Ok(route)
+        Ok(())
     }
-}
 
-fn binding_matches(kind: &ExchangeType, binding: &Binding, key: &str, headers: &Headers) -> bool {
-    match kind {
-        ExchangeType::Direct => binding.routing_key == key,
-        ExchangeType::Fanout => true,
-        ExchangeType::Topic => topic_matches(&binding.routing_key, key),
-        ExchangeType::Headers => headers_match(&binding.arguments, headers),
-        ExchangeType::Plugin(_) => false,
+    /// `x` matched nothing: on to its alternate exchange, if it has one.
+    fn alternate<'s>(
+        &'s self,
+        x: &'t Exchange,
+        seen: &mut HashSet<&'t str>,
+        work: &mut Vec<&'t Exchange>,
+        visit: &mut impl FnMut(Step<'_, 's, 't>),
+    ) {
+        if let Some(ae) = &x.alternate_exchange {
+            visit(Step::Alternate(x.name.as_str(), ae.as_str()));
+            // An exchange missing from the topology routes nothing.
+            if seen.insert(ae.as_str())
+                && let Some(next) = self.topology.exchange(ae)
+            {
+                work.push(next);
+            }
+        }
     }
 }
 

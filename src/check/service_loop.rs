@@ -5,11 +5,20 @@ use super::{Context, list};
 use crate::diagnostic::{Diagnostic, codes};
 use crate::routing::Headers;
 
+/// A node of the graph: a service, or a group of queues that one emit
+/// reaches together ([`crate::routing::QueueGroup`]). Through the groups,
+/// n services that each consume everything make 2n edges, not n².
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Node<'a> {
+    Service(&'a str),
+    Group((usize, usize)),
+}
+
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let t = cx.topology;
-    let mut graph = Cycles::new(t.services.keys().map(String::as_str));
-    // Which services consume each queue, so that an emit's edges cost the
-    // queues it reaches, not every service.
+    let mut graph = Cycles::new(t.services.keys().map(|s| Node::Service(s.as_str())));
+    // Which services consume each queue, so that a group's edges cost the
+    // queues it holds, once.
     let mut consumers: std::collections::HashMap<&str, Vec<&str>> = Default::default();
     for target in t.services.values() {
         if let Some(q) = &target.queue {
@@ -19,17 +28,31 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let none = Headers::new();
     for s in t.services.values() {
         for e in &s.emits {
-            let Ok(route) = cx.router.reach(&e.exchange, &e.key, &none) else {
+            let Ok(groups) = cx.router.reach_groups(&e.exchange, &e.key, &none) else {
                 continue;
             };
-            for queue in &route.queues {
-                for target in consumers.get(*queue).into_iter().flatten() {
-                    graph.edge(&s.name, target);
+            for group in groups {
+                let node = Node::Group(group.id());
+                if !graph.contains(node) {
+                    graph.node(node);
+                    for queue in group.queues() {
+                        for target in consumers.get(queue).into_iter().flatten() {
+                            graph.edge(node, Node::Service(target));
+                        }
+                    }
                 }
+                graph.edge(Node::Service(&s.name), node);
             }
         }
     }
-    for mut names in graph.loops() {
+    for found in graph.loops() {
+        let mut names: Vec<&str> = found
+            .into_iter()
+            .filter_map(|n| match n {
+                Node::Service(name) => Some(name),
+                Node::Group(_) => None,
+            })
+            .collect();
         names.sort_unstable();
         let mut diagnostic = Diagnostic::new(
             &codes::SERVICE_EVENT_LOOP,

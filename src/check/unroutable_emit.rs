@@ -49,10 +49,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             if x.kind == ExchangeType::Headers {
                 continue;
             }
-            let Ok(route) = cx.router.reach(&e.exchange, &e.key, &none) else {
-                continue;
-            };
-            if route.dropped() {
+            if let Ok(false) = cx.router.delivers(&e.exchange, &e.key, &none) {
                 out.push(
                     Diagnostic::new(&codes::UNROUTABLE_EMIT, format!("service {:?} emits {:?} to {:?}, but no binding matches it: the broker drops it", s.name, e.key, e.exchange))
                         .label(e.span, "reaches no queue")

@@ -277,4 +277,96 @@ mod trie {
             prop_assert_eq!(got, expected);
         }
     }
+
+    /// Up to five exchanges of every kind, with alternate exchanges and
+    /// bindings to queues and exchanges between them, some looping.
+    fn topology() -> impl Strategy<Value = Topology> {
+        let kind = prop_oneof![
+            Just(ExchangeType::Direct),
+            Just(ExchangeType::Topic),
+            Just(ExchangeType::Fanout),
+            Just(ExchangeType::Headers),
+        ];
+        let exchanges = prop::collection::vec((kind, prop::option::of(0usize..5)), 1..5);
+        let bindings = prop::collection::vec(
+            (
+                0usize..5,
+                0usize..8,
+                any::<bool>(),
+                key(word()),
+                any::<bool>(),
+            ),
+            0..24,
+        );
+        (exchanges, bindings).prop_map(|(exchanges, bindings)| {
+            let mut t = Topology {
+                vhost: "v".into(),
+                ..Topology::default()
+            };
+            let n = exchanges.len();
+            for (i, (kind, alternate)) in exchanges.into_iter().enumerate() {
+                let mut x = Exchange::new(format!("x{i}"), kind, Origin::default());
+                x.alternate_exchange = alternate.map(|a| format!("x{}", a % n));
+                t.exchanges.insert(x.name.clone(), x);
+            }
+            for q in 0..6 {
+                let q = format!("q{q}");
+                t.queues.insert(
+                    q.clone(),
+                    Queue::new(&q, QueueType::Classic, Origin::default()),
+                );
+            }
+            for (source, destination, to_queue, key, header) in bindings {
+                let (destination, destination_type) = if to_queue {
+                    // q6 and q7 are missing from the topology.
+                    (format!("q{destination}"), DestinationType::Queue)
+                } else {
+                    (format!("x{}", destination % n), DestinationType::Exchange)
+                };
+                let mut arguments = std::collections::BTreeMap::new();
+                if header {
+                    arguments.insert("h".to_string(), serde_json::json!("a"));
+                }
+                t.bindings.push(Binding {
+                    source: format!("x{}", source % n),
+                    destination,
+                    destination_type,
+                    routing_key: key,
+                    arguments,
+                    origin: Origin::default(),
+                });
+            }
+            t
+        })
+    }
+
+    proptest! {
+        /// The groups a message reaches hold exactly the queues its route
+        /// does, each group once, whatever the exchanges and their loops.
+        #[test]
+        fn groups_reach_the_queues_the_route_does(
+            t in topology(),
+            start in 0usize..5,
+            message in key(prop_oneof![Just("a".to_string()), Just("b".to_string()), Just("".to_string())]),
+            header in any::<bool>(),
+        ) {
+            let router = Router::new(&t);
+            let exchange = format!("x{}", start % t.exchanges.len());
+            let mut headers = Headers::new();
+            if header {
+                headers.insert("h".into(), serde_json::json!("a"));
+            }
+            let route = router.reach(&exchange, &message, &headers).unwrap();
+            let groups = router.reach_groups(&exchange, &message, &headers).unwrap();
+            let reached: std::collections::BTreeSet<&str> = groups
+                .iter()
+                .flat_map(|g| g.queues())
+                .filter(|q| t.queues.contains_key(*q))
+                .collect();
+            prop_assert_eq!(&reached, &route.queues);
+            prop_assert_eq!(router.delivers(&exchange, &message, &headers).unwrap(), !route.dropped());
+            let ids: std::collections::HashSet<_> = groups.iter().map(|g| g.id()).collect();
+            prop_assert_eq!(ids.len(), groups.len());
+        }
+    }
 }
