@@ -49,6 +49,17 @@ fi
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 stage "fmt and clippy"
+# The library as a service embeds it (default-features = false): it builds,
+# lints and passes its unit tests, and none of the command line's
+# dependencies come with it (Cargo.toml, [features]).
+cargo clippy --locked --no-default-features --lib -- -D warnings
+if cargo tree --locked --no-default-features -e normal --prefix none |
+  grep -E '^(clap|indicatif|axum|pcre2|pcre2-sys|redis|miette|tracing-subscriber) v'; then
+  echo "the library without default features pulls in the dependencies above" >&2
+  exit 1
+fi
+cargo test --locked --no-default-features --lib
+stage "library without default features"
 # What an editor shows for the specs, through yaml-language-server.
 python3 scripts/editor-check.py
 stage "editor check"

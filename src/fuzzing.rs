@@ -9,6 +9,7 @@ pub fn spec(data: &[u8]) {
         return;
     };
     let validation = crate::validate::validate_loaded(crate::spec::load_str("fuzz.yaml", text));
+    #[cfg(feature = "cli")]
     let _ = crate::cli::render_human(&validation.diagnostics, &validation.sources, false);
     for topology in &validation.topologies {
         let _ = crate::spec::to_spec_yaml(topology);

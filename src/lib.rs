@@ -12,6 +12,7 @@
 pub mod apply;
 pub mod broker;
 pub mod check;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod definitions;
 pub mod diagnostic;

@@ -31,25 +31,43 @@ fn unsupported(queue_type: QueueType, key: &str) -> Option<&'static str> {
         .and_then(|s| s.policy_key)
 }
 
-/// A policy pattern compiled as RabbitMQ compiles it.
+/// A policy pattern compiled as RabbitMQ compiles it: by PCRE2 (the
+/// `pcre` feature), or else by the regex crate, which agrees on the
+/// patterns policies use but refuses look-around and back-references.
 #[derive(Debug)]
-pub struct Pattern(pcre2::bytes::Regex);
+pub struct Pattern(
+    #[cfg(feature = "pcre")] pcre2::bytes::Regex,
+    #[cfg(not(feature = "pcre"))] regex::bytes::Regex,
+);
 
 impl Pattern {
     /// # Errors
-    /// The pattern is not a PCRE regular expression; the text says why.
+    /// The pattern is not a PCRE regular expression (or, without the
+    /// `pcre` feature, uses what the regex crate refuses); the text says
+    /// why.
     pub fn new(pattern: &str) -> Result<Pattern, String> {
-        pcre2::bytes::RegexBuilder::new()
+        #[cfg(feature = "pcre")]
+        let compiled = pcre2::bytes::RegexBuilder::new()
             .build(pattern)
-            .map(Pattern)
-            .map_err(|e| e.to_string().trim_start_matches("PCRE2: ").to_string())
+            .map_err(|e| e.to_string().trim_start_matches("PCRE2: ").to_string());
+        // Byte by byte, ASCII classes and case folding, as PCRE without
+        // its UTF mode: what the broker runs.
+        #[cfg(not(feature = "pcre"))]
+        let compiled = regex::bytes::RegexBuilder::new(pattern)
+            .unicode(false)
+            .build()
+            .map_err(|e| e.to_string());
+        compiled.map(Pattern)
     }
 
     /// Whether the pattern matches somewhere in `name`, byte by byte. A
     /// match error (PCRE's backtracking limit) counts as no match, as it
     /// does for the broker.
     pub fn is_match(&self, name: &str) -> bool {
-        self.0.is_match(name.as_bytes()).unwrap_or(false)
+        #[cfg(feature = "pcre")]
+        return self.0.is_match(name.as_bytes()).unwrap_or(false);
+        #[cfg(not(feature = "pcre"))]
+        return self.0.is_match(name.as_bytes());
     }
 }
 
@@ -199,10 +217,22 @@ mod tests {
         // `(?i)` folds ASCII only.
         assert!(!Pattern::new("(?i)^Ü").unwrap().is_match(name));
         assert!(Pattern::new("(?i)Q3$").unwrap().is_match(name));
-        // PCRE features the regex crate refuses.
-        assert!(Pattern::new("^(?!amq\\.)").unwrap().is_match("orders"));
-        assert!(!Pattern::new("^(?!amq\\.)").unwrap().is_match("amq.gen-1"));
-        assert!(Pattern::new("^(a)\\1$").unwrap().is_match("aa"));
         assert!(Pattern::new("(").is_err());
+    }
+
+    /// PCRE features the regex crate refuses: matched with `pcre`, refused
+    /// (as an invalid pattern, never silently) without it.
+    #[test]
+    fn look_around_and_back_references() {
+        let ahead = Pattern::new("^(?!amq\\.)");
+        let back = Pattern::new("^(a)\\1$");
+        if cfg!(feature = "pcre") {
+            assert!(ahead.as_ref().unwrap().is_match("orders"));
+            assert!(!ahead.unwrap().is_match("amq.gen-1"));
+            assert!(back.unwrap().is_match("aa"));
+        } else {
+            assert!(ahead.unwrap_err().contains("look-around"));
+            assert!(back.is_err());
+        }
     }
 }

@@ -20,6 +20,7 @@ use crate::topology::{IdempotencyKey, IdempotencyStore};
 /// Where handled keys live.
 pub enum Store {
     Memory(Mutex<Memory>),
+    #[cfg(feature = "redis")]
     Redis {
         connection: redis::aio::ConnectionManager,
         /// Keys are `<prefix><key>`: per vhost and service.
@@ -42,6 +43,7 @@ impl Store {
     ///
     /// # Errors
     /// The Redis URL is malformed or the server does not answer.
+    #[cfg_attr(not(feature = "redis"), allow(unused_variables))]
     pub async fn open(
         store: &IdempotencyStore,
         vhost: &str,
@@ -49,6 +51,12 @@ impl Store {
     ) -> Result<Store, StoreError> {
         match store {
             IdempotencyStore::Memory => Ok(Store::Memory(Mutex::default())),
+            #[cfg(not(feature = "redis"))]
+            IdempotencyStore::Redis(url) => Err(StoreError(format!(
+                "{}: this program was built without warren's `redis` feature; build it with that feature, or use the memory store",
+                crate::printable::redact(url)
+            ))),
+            #[cfg(feature = "redis")]
             IdempotencyStore::Redis(url) => {
                 let shown = crate::printable::redact(url);
                 let client = redis::Client::open(url.as_str())
@@ -78,6 +86,7 @@ impl Store {
                 let m = m.lock().await;
                 Ok(m.expiry.get(key).is_some_and(|&at| at > Instant::now()))
             }
+            #[cfg(feature = "redis")]
             Store::Redis { connection, prefix } => {
                 let mut c = connection.clone();
                 redis::cmd("EXISTS")
@@ -107,6 +116,7 @@ impl Store {
                 m.expiry.entry(key.to_string()).or_insert(now + ttl);
                 Ok(())
             }
+            #[cfg(feature = "redis")]
             Store::Redis { connection, prefix } => {
                 let mut c = connection.clone();
                 let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);

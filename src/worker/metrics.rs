@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use tokio_util::sync::CancellationToken;
 
 const RECEIVED: &str = "warren_messages_received_total";
 const ACKED: &str = "warren_messages_acked_total";
@@ -209,15 +208,17 @@ pub fn recorder() -> Result<PrometheusHandle, String> {
         .clone()
 }
 
-/// Serves `/metrics` and `/healthz` on `listener` until `cancel`.
+/// Serves `/metrics` and `/healthz` on `listener` until `cancel` (the
+/// `metrics-endpoint` feature).
 ///
 /// # Errors
 /// The server fails.
+#[cfg(feature = "metrics-endpoint")]
 pub async fn serve(
     listener: tokio::net::TcpListener,
     prometheus: PrometheusHandle,
     health: Health,
-    cancel: CancellationToken,
+    cancel: tokio_util::sync::CancellationToken,
 ) -> std::io::Result<()> {
     use axum::http::StatusCode;
     use axum::routing::get;
