@@ -41,20 +41,26 @@ impl Limits {
     ///
     /// # Errors
     /// A variable that is set but is not a size.
-    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<Limits, String> {
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<Limits, NotASize> {
         let mut limits = Limits::default();
         for (var, field) in [
             (FILE_SIZE_VAR, &mut limits.file_bytes),
             (BODY_SIZE_VAR, &mut limits.body_bytes),
         ] {
             if let Some(text) = env(var) {
-                *field = parse_size(&text).ok_or_else(|| {
-                    format!("{var}={text:?} is not a size: write it as 512MiB, 2GiB or a number of bytes")
-                })?;
+                *field = parse_size(&text).ok_or(NotASize { var, text })?;
             }
         }
         Ok(limits)
     }
+}
+
+/// A limit variable whose value is not a size.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{var}={text:?} is not a size: write it as 512MiB, 2GiB or a number of bytes")]
+pub struct NotASize {
+    pub var: &'static str,
+    pub text: String,
 }
 
 /// Why [`read_file`] read nothing.
@@ -183,7 +189,7 @@ mod tests {
         assert_eq!(limits.file_bytes, 1024 * MIB);
         assert_eq!(limits.body_bytes, Limits::default().body_bytes);
         let bad = |k: &str| (k == BODY_SIZE_VAR).then(|| "huge".to_string());
-        let error = Limits::from_env(bad).unwrap_err();
+        let error = Limits::from_env(bad).unwrap_err().to_string();
         assert!(error.contains(BODY_SIZE_VAR), "{error}");
     }
 }

@@ -40,7 +40,7 @@ pub struct ConnectionArgs {
 
 /// `250ms`, `5s`, `2m`, as in a spec.
 pub(super) fn duration(text: &str) -> Result<std::time::Duration, String> {
-    let d = crate::spec::Duration::parse(text)?;
+    let d = crate::spec::Duration::parse(text).map_err(|e| e.to_string())?;
     if d.millis == 0 {
         return Err("a timeout of 0 would fail every request".into());
     }

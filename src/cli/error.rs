@@ -20,6 +20,8 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error("cannot serialise the output: {0}")]
     Serialize(String),
+    #[error(transparent)]
+    Yaml(#[from] crate::spec::YamlError),
     /// The arguments do not fit the command or the topology (a missing
     /// flag, an unknown service, an exchange publishers cannot use): exit 64.
     #[error("{0}")]

@@ -49,6 +49,7 @@ pub fn code(result: Result<Outcome, CliError>, out: &mut Output) -> i32 {
                 | CliError::Io(_)
                 | CliError::WriteFile { .. }
                 | CliError::Serialize(_)
+                | CliError::Yaml(_)
                 | CliError::Failed(_) => 1,
             }
         }

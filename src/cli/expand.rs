@@ -23,7 +23,7 @@ pub fn run(args: &ExpandArgs, out: &mut Output) -> Result<Outcome, CliError> {
         if i > 0 {
             writeln!(out.stdout, "---")?;
         }
-        let yaml = crate::spec::to_yaml(topology).map_err(CliError::Serialize)?;
+        let yaml = crate::spec::to_yaml(topology)?;
         out.stdout.write_all(yaml.as_bytes())?;
     }
     Ok(Outcome::Success)

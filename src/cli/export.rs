@@ -33,7 +33,7 @@ pub fn run(args: &ExportArgs, out: &mut Output) -> Result<Outcome, CliError> {
             settings.http_url
         )));
     }
-    let yaml = to_spec_yaml(&observed.topology).map_err(CliError::Serialize)?;
+    let yaml = to_spec_yaml(&observed.topology)?;
     for line in &observed.unsupported {
         writeln!(
             out.stderr,

@@ -47,9 +47,7 @@ pub fn run(args: &ImportArgs, out: &mut Output) -> Result<Outcome, CliError> {
         )?;
     }
     match (&args.out_dir, imported.topologies.as_slice()) {
-        (None, [one]) => out
-            .stdout
-            .write_all(to_spec_yaml(one).map_err(CliError::Serialize)?.as_bytes())?,
+        (None, [one]) => out.stdout.write_all(to_spec_yaml(one)?.as_bytes())?,
         (None, many) => {
             return Err(CliError::Usage(format!(
                 "{} holds {} vhosts: give --out-dir DIR for one file per vhost",
@@ -62,8 +60,7 @@ pub fn run(args: &ImportArgs, out: &mut Output) -> Result<Outcome, CliError> {
             let vhosts: Vec<&str> = topologies.iter().map(|t| t.vhost.as_str()).collect();
             for (t, stem) in topologies.iter().zip(file_stems(&vhosts)) {
                 let path = dir.join(format!("{stem}.yaml"));
-                std::fs::write(&path, to_spec_yaml(t).map_err(CliError::Serialize)?)
-                    .map_err(CliError::write_file(&path))?;
+                std::fs::write(&path, to_spec_yaml(t)?).map_err(CliError::write_file(&path))?;
                 writeln!(
                     out.stderr,
                     "wrote {} (vhost {:?})",

@@ -105,7 +105,7 @@ where
     let mut out = Output::terminal();
     match crate::limits::Limits::from_env(|name| std::env::var(name).ok()) {
         Ok(limits) => crate::limits::set(limits),
-        Err(message) => return exit::code(Err(CliError::Usage(message)), &mut out),
+        Err(e) => return exit::code(Err(CliError::Usage(e.to_string())), &mut out),
     }
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, &mut out),

@@ -66,7 +66,8 @@ pub fn run(args: &RunArgs, out: &mut Output) -> Result<Outcome, CliError> {
         let cancel = CancellationToken::new();
         let server = match args.metrics_addr {
             Some(addr) => {
-                let prometheus = metrics::recorder().map_err(CliError::Failed)?;
+                let prometheus =
+                    metrics::recorder().map_err(|e| CliError::Failed(e.to_string()))?;
                 let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
                     CliError::Failed(format!("cannot serve metrics on {addr}: {e}"))
                 })?;

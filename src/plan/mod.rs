@@ -20,7 +20,7 @@ pub use json::to_json;
 pub use operation::{Operation, Unfit};
 pub use order::layers;
 pub use password::{matches as password_matches, stale as stale_passwords};
-pub use saved::{SAVED_FORMAT, Saved, from_saved, is_saved, to_saved};
+pub use saved::{SAVED_FORMAT, Saved, SavedPlanError, from_saved, is_saved, to_saved};
 pub use text::to_text;
 
 use serde::Serialize;

@@ -127,7 +127,7 @@ pub fn is_saved(doc: &Value) -> bool {
 /// # Errors
 /// The document is not a saved plan of this format version, or its parts
 /// do not have their shapes; the text says which.
-pub fn from_saved(doc: &Value) -> Result<Vec<Saved>, String> {
+pub fn from_saved(doc: &Value) -> Result<Vec<Saved>, SavedPlanError> {
     let plans: Vec<&Value> = match doc["plans"].as_array() {
         Some(many) => many.iter().collect(),
         None => vec![doc],
@@ -135,28 +135,52 @@ pub fn from_saved(doc: &Value) -> Result<Vec<Saved>, String> {
     plans.into_iter().map(one).collect()
 }
 
-fn one(doc: &Value) -> Result<Saved, String> {
+/// Why a document is not a saved plan warren can apply.
+#[derive(Debug, thiserror::Error)]
+pub enum SavedPlanError {
+    #[error("not a plan saved by `warren plan --out`")]
+    NotAPlan,
+    #[error(
+        "a plan of format version {found}, and this warren reads {}: make the plan again",
+        super::json::FORMAT_VERSION
+    )]
+    FormatVersion { found: Value },
+    /// A part every saved plan has is missing.
+    #[error("the plan has no {0}")]
+    Missing(&'static str),
+    /// A part does not have its shape.
+    #[error("the plan's {part}: {reason}")]
+    Malformed { part: &'static str, reason: String },
+}
+
+fn one(doc: &Value) -> Result<Saved, SavedPlanError> {
+    let malformed = |part: &'static str| {
+        move |e: &dyn std::fmt::Display| SavedPlanError::Malformed {
+            part,
+            reason: e.to_string(),
+        }
+    };
     if doc["format"] != SAVED_FORMAT {
-        return Err("not a plan saved by `warren plan --out`".into());
+        return Err(SavedPlanError::NotAPlan);
     }
     if doc["format_version"] != json!(super::json::FORMAT_VERSION) {
-        return Err(format!(
-            "a plan of format version {}, and this warren reads {}: make the plan again",
-            doc["format_version"],
-            super::json::FORMAT_VERSION
-        ));
+        return Err(SavedPlanError::FormatVersion {
+            found: doc["format_version"].clone(),
+        });
     }
-    let vhost = doc["vhost"].as_str().ok_or("the plan names no vhost")?;
+    let vhost = doc["vhost"]
+        .as_str()
+        .ok_or(SavedPlanError::Missing("vhost"))?;
     let fingerprint = doc["fingerprint"]
         .as_str()
-        .ok_or("the plan has no fingerprint")?
+        .ok_or(SavedPlanError::Missing("fingerprint"))?
         .to_string();
     let desired = &doc["desired"];
     let mut topology = crate::definitions::from_definitions(&desired["definitions"], vhost)
-        .map_err(|e| format!("the plan's topology: {e}"))?
+        .map_err(|e| malformed("topology")(&e))?
         .take(vhost);
-    let users: BTreeMap<String, User> = serde_json::from_value(desired["users"].clone())
-        .map_err(|e| format!("the plan's users: {e}"))?;
+    let users: BTreeMap<String, User> =
+        serde_json::from_value(desired["users"].clone()).map_err(|e| malformed("users")(&e))?;
     topology.users = users
         .into_iter()
         .map(|(name, mut user)| {
@@ -165,7 +189,7 @@ fn one(doc: &Value) -> Result<Saved, String> {
         })
         .collect();
     topology.ignore = serde_json::from_value(desired["ignore"].clone())
-        .map_err(|e| format!("the plan's ignore patterns: {e}"))?;
+        .map_err(|e| malformed("ignore patterns")(&e))?;
     let sets_passwords = doc["changes"]
         .as_array()
         .into_iter()
@@ -180,7 +204,7 @@ fn one(doc: &Value) -> Result<Saved, String> {
         .collect();
     let changes = doc["changes"]
         .as_array()
-        .ok_or("the plan lists no changes")?
+        .ok_or(SavedPlanError::Missing("list of changes"))?
         .iter()
         .map(reviewed)
         .collect();
@@ -265,6 +289,7 @@ mod tests {
         assert!(
             from_saved(&json!({"format": "warren-plan", "format_version": 99}))
                 .unwrap_err()
+                .to_string()
                 .contains("format version 99")
         );
         assert!(!is_saved(&json!({"changes": []})));

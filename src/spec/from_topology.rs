@@ -136,7 +136,7 @@ fn queue_settings(queue_type: QueueType, arguments: &Arguments) -> QueueSpec {
 ///
 /// # Errors
 /// Only if serialisation fails, which the spec types do not.
-pub fn to_spec_yaml(t: &Topology) -> Result<String, String> {
+pub fn to_spec_yaml(t: &Topology) -> Result<String, super::YamlError> {
     Ok(format!(
         "{SCHEMA_HEADER}{}",
         super::to_yaml(&from_topology(t))?

@@ -36,4 +36,4 @@ pub use service::{ConsumeSpec, EmitSpec, IdempotencySpec, RetrySpec, ServiceSpec
 pub use spanned::{Loc, Spanned};
 pub use user::UserSpec;
 pub use vhost::{VhostSettingsSpec, VhostSpec};
-pub use yaml::to_yaml;
+pub use yaml::{YamlError, to_yaml};

@@ -45,18 +45,18 @@ impl Pattern {
     /// The pattern is not a PCRE regular expression (or, without the
     /// `pcre` feature, uses what the regex crate refuses); the text says
     /// why.
-    pub fn new(pattern: &str) -> Result<Pattern, String> {
+    pub fn new(pattern: &str) -> Result<Pattern, InvalidPattern> {
         #[cfg(feature = "pcre")]
         let compiled = pcre2::bytes::RegexBuilder::new()
             .build(pattern)
-            .map_err(|e| e.to_string().trim_start_matches("PCRE2: ").to_string());
+            .map_err(|e| InvalidPattern(e.to_string().trim_start_matches("PCRE2: ").to_string()));
         // Byte by byte, ASCII classes and case folding, as PCRE without
         // its UTF mode: what the broker runs.
         #[cfg(not(feature = "pcre"))]
         let compiled = regex::bytes::RegexBuilder::new(pattern)
             .unicode(false)
             .build()
-            .map_err(|e| e.to_string());
+            .map_err(|e| InvalidPattern(e.to_string()));
         compiled.map(Pattern)
     }
 
@@ -70,6 +70,12 @@ impl Pattern {
         return self.0.is_match(name.as_bytes());
     }
 }
+
+/// Why a text is not a policy pattern: the regular expression engine's
+/// own words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidPattern(pub String);
 
 /// Policies of one kind (the vhost's own, or operator policies) ready to
 /// match queues.
@@ -101,7 +107,7 @@ impl<'p> PolicySet<'p> {
         for p in policies {
             match Pattern::new(&p.pattern) {
                 Ok(pattern) => set.policies.push((p, pattern)),
-                Err(reason) => invalid.push((p, reason)),
+                Err(InvalidPattern(reason)) => invalid.push((p, reason)),
             }
         }
         (set, invalid)
@@ -231,7 +237,7 @@ mod tests {
             assert!(!ahead.unwrap().is_match("amq.gen-1"));
             assert!(back.unwrap().is_match("aa"));
         } else {
-            assert!(ahead.unwrap_err().contains("look-around"));
+            assert!(ahead.unwrap_err().0.contains("look-around"));
             assert!(back.is_err());
         }
     }

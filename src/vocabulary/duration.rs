@@ -60,29 +60,45 @@ impl Duration {
         (millis > 0).then_some(Duration { millis })
     }
 
-    /// Parses `<digits><unit>`; the error text is shown to the user as is.
-    pub fn parse(text: &str) -> Result<Duration, String> {
+    /// Parses `<digits><unit>`.
+    ///
+    /// # Errors
+    /// No number, an unknown unit, or more milliseconds than fit in a u64;
+    /// the error's text is shown to the user as is.
+    pub fn parse(text: &str) -> Result<Duration, DurationError> {
         let digits_end = text
             .find(|c: char| !c.is_ascii_digit())
             .unwrap_or(text.len());
         let (number, unit) = text.split_at(digits_end);
         if number.is_empty() {
-            return Err(format!(
-                "invalid duration {text:?}: expected a number followed by a unit, such as 250ms, 5s, 1m, 2h or 7d"
-            ));
+            return Err(DurationError::NoNumber(text.to_string()));
         }
         let Some(&(_, factor)) = UNITS.iter().find(|(u, _)| *u == unit) else {
-            return Err(format!(
-                "invalid duration {text:?}: unknown unit {unit:?}; use ms, s, m, h or d"
-            ));
+            return Err(DurationError::UnknownUnit {
+                text: text.to_string(),
+                unit: unit.to_string(),
+            });
         };
         number
             .parse::<u64>()
             .ok()
             .and_then(|n| n.checked_mul(factor))
             .map(Duration::from_millis)
-            .ok_or_else(|| format!("invalid duration {text:?}: too large"))
+            .ok_or_else(|| DurationError::TooLarge(text.to_string()))
     }
+}
+
+/// Why a text is not a [`Duration`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error(
+        "invalid duration {0:?}: expected a number followed by a unit, such as 250ms, 5s, 1m, 2h or 7d"
+    )]
+    NoNumber(String),
+    #[error("invalid duration {text:?}: unknown unit {unit:?}; use ms, s, m, h or d")]
+    UnknownUnit { text: String, unit: String },
+    #[error("invalid duration {0:?}: too large")]
+    TooLarge(String),
 }
 
 /// Prints the largest unit that divides the value exactly, so `5000` ms is `5s`.

@@ -19,8 +19,17 @@ pub enum ExchangeType {
     Plugin(String),
 }
 
+/// A type name that is neither built in nor a plugin's (`x-...`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown exchange type {0:?}: expected direct, fanout, topic, headers, or a plugin type starting with \"x-\""
+)]
+pub struct UnknownExchangeType(pub String);
+
 impl ExchangeType {
-    pub fn parse(text: &str) -> Result<ExchangeType, String> {
+    /// # Errors
+    /// The name is neither a built-in type nor a plugin's.
+    pub fn parse(text: &str) -> Result<ExchangeType, UnknownExchangeType> {
         Ok(match text {
             "direct" => ExchangeType::Direct,
             "fanout" => ExchangeType::Fanout,
@@ -29,11 +38,7 @@ impl ExchangeType {
             other if other.starts_with("x-") && other.len() > 2 => {
                 ExchangeType::Plugin(other.to_string())
             }
-            other => {
-                return Err(format!(
-                    "unknown exchange type {other:?}: expected direct, fanout, topic, headers, or a plugin type starting with \"x-\""
-                ));
-            }
+            other => return Err(UnknownExchangeType(other.to_string())),
         })
     }
 

@@ -166,7 +166,8 @@ pub async fn publish(
     body: &[u8],
     properties: BasicProperties,
 ) -> Result<(), PublishError> {
-    let short = |what, text| short_string(what, text).map_err(PublishError::Invalid);
+    let short =
+        |what, text| short_string(what, text).map_err(|e| PublishError::Invalid(e.to_string()));
     let confirm = channel
         .basic_publish(
             short("exchange name", exchange)?,
@@ -204,12 +205,14 @@ pub struct Outgoing {
 
 /// Why a handler's events are not published; the text says which event
 /// and how to fix it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Unsendable {
     /// Its key is not declared under `emits:`, or its exchange is
     /// ambiguous.
+    #[error("{0}")]
     Undeclared(String),
     /// AMQP cannot carry it (a header name over 255 bytes).
+    #[error("{0}")]
     Invalid(String),
 }
 
@@ -228,7 +231,7 @@ pub fn prepare(
     events
         .iter()
         .map(|event| {
-            let emit = declared_emit(service, event).map_err(Unsendable::Undeclared)?;
+            let emit = declared_emit(service, event)?;
             let body =
                 serde_json::to_vec(&event.body).map_err(|e| Unsendable::Invalid(e.to_string()))?;
             let properties = properties(input, event).map_err(|e| {
@@ -250,7 +253,10 @@ pub fn prepare(
 /// The emit an event is: its key on the exchange it names, or on the only
 /// exchange its key is declared for. The emit says where to publish
 /// (a delayed emit goes to its delay exchange).
-pub fn declared_emit<'s>(service: &'s Service, event: &Event) -> Result<&'s Emit, String> {
+///
+/// # Errors
+/// [`Unsendable::Undeclared`]: no emit, or several, fit the event.
+pub fn declared_emit<'s>(service: &'s Service, event: &Event) -> Result<&'s Emit, Unsendable> {
     let declared: Vec<&Emit> = service
         .emits
         .iter()
@@ -261,7 +267,7 @@ pub fn declared_emit<'s>(service: &'s Service, event: &Event) -> Result<&'s Emit
         [one] => Ok(one),
         [] => {
             let keys: Vec<&str> = service.emits.iter().map(|e| e.key.as_str()).collect();
-            Err(format!(
+            Err(Unsendable::Undeclared(format!(
                 "service {:?} does not declare the routing key {:?}{}; it emits {}. Add the key under `emits:` or emit a declared one",
                 service.name,
                 super::headers::capped(&event.key, 200),
@@ -275,9 +281,9 @@ pub fn declared_emit<'s>(service: &'s Service, event: &Event) -> Result<&'s Emit
                 } else {
                     keys.join(", ")
                 }
-            ))
+            )))
         }
-        several => Err(format!(
+        several => Err(Unsendable::Undeclared(format!(
             "service {:?} emits {:?} on several exchanges ({}): name one with \"exchange\"",
             service.name,
             event.key,
@@ -286,13 +292,13 @@ pub fn declared_emit<'s>(service: &'s Service, event: &Event) -> Result<&'s Emit
                 .map(|e| e.exchange.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
-        )),
+        ))),
     }
 }
 
 /// A new message id, the input's correlation id (or its message id when it
 /// has none), JSON, and the event's headers (warren's own left out).
-fn properties(input: &Message, event: &Event) -> Result<BasicProperties, String> {
+fn properties(input: &Message, event: &Event) -> Result<BasicProperties, Unsendable> {
     let headers: crate::routing::Headers = event
         .headers
         .iter()
@@ -315,14 +321,17 @@ fn properties(input: &Message, event: &Event) -> Result<BasicProperties, String>
 /// headers when there are any.
 ///
 /// # Errors
-/// An id or a header name is longer than AMQP's 255 bytes.
+/// [`Unsendable::Invalid`]: an empty id, or an id or a header name longer
+/// than AMQP's 255 bytes.
 pub fn json_properties(
     message_id: &str,
     correlation_id: Option<&str>,
     headers: &crate::routing::Headers,
-) -> Result<BasicProperties, String> {
+) -> Result<BasicProperties, Unsendable> {
     if message_id.is_empty() {
-        return Err("the message id is empty: give one, or leave it out for a new one".into());
+        return Err(Unsendable::Invalid(
+            "the message id is empty: give one, or leave it out for a new one".into(),
+        ));
     }
     let mut properties = BasicProperties::default()
         .with_message_id(short_string("message id", message_id)?)
@@ -332,20 +341,21 @@ pub fn json_properties(
         properties = properties.with_correlation_id(short_string("correlation id", correlation)?);
     }
     if !headers.is_empty() {
-        properties = properties
-            .with_headers(crate::broker::amqp_headers(headers).map_err(|e| e.to_string())?);
+        properties = properties.with_headers(
+            crate::broker::amqp_headers(headers).map_err(|e| Unsendable::Invalid(e.to_string()))?,
+        );
     }
     Ok(properties)
 }
 
 /// `text` as an AMQP short string, or why it cannot be one; `what` names
 /// it in the error.
-fn short_string(what: &str, text: &str) -> Result<ShortString, String> {
+fn short_string(what: &str, text: &str) -> Result<ShortString, Unsendable> {
     ShortString::try_new(text).map_err(|_| {
-        format!(
+        Unsendable::Invalid(format!(
             "the {what} is {} bytes long; AMQP allows at most 255",
             text.len()
-        )
+        ))
     })
 }
 

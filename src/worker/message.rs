@@ -51,14 +51,23 @@ impl Event {
     ///
     /// # Errors
     /// The line is not an event; the text says what is wrong with it.
-    pub fn from_line(line: &str) -> Result<Event, String> {
-        serde_json::from_str(line).map_err(|e| {
-            format!(
-                "the handler printed a line that is not an event ({e}): {}; print one {{\"key\": ..., \"body\": ...}} object per line",
-                crate::worker::headers::capped(line, 200)
-            )
+    pub fn from_line(line: &str) -> Result<Event, NotAnEvent> {
+        serde_json::from_str(line).map_err(|e| NotAnEvent {
+            reason: e.to_string(),
+            line: crate::worker::headers::capped(line, 200).to_string(),
         })
     }
+}
+
+/// A line a handler printed that is not an event.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the handler printed a line that is not an event ({reason}): {line}; print one {{\"key\": ..., \"body\": ...}} object per line"
+)]
+pub struct NotAnEvent {
+    pub reason: String,
+    /// The line, cut to 200 characters.
+    pub line: String,
 }
 
 /// How a handler call failed. A transient failure is retried after the

@@ -192,8 +192,8 @@ impl Drop for InHand {
 ///
 /// # Errors
 /// Another metrics recorder was installed first.
-pub fn recorder() -> Result<PrometheusHandle, String> {
-    static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+pub fn recorder() -> Result<PrometheusHandle, RecorderError> {
+    static HANDLE: OnceLock<Result<PrometheusHandle, RecorderError>> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
             PrometheusBuilder::new()
@@ -201,12 +201,18 @@ pub fn recorder() -> Result<PrometheusHandle, String> {
                     Matcher::Full(HANDLER_SECONDS.into()),
                     &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 300.0],
                 )
-                .map_err(|e| e.to_string())?
+                .map_err(|e| RecorderError(e.to_string()))?
                 .install_recorder()
-                .map_err(|e| e.to_string())
+                .map_err(|e| RecorderError(e.to_string()))
         })
         .clone()
 }
+
+/// The Prometheus recorder could not be installed (the process has
+/// another metrics recorder).
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("cannot install the metrics recorder: {0}")]
+pub struct RecorderError(String);
 
 /// Serves `/metrics` and `/healthz` on `listener` until `cancel` (the
 /// `metrics-endpoint` feature).

@@ -174,9 +174,9 @@ impl Runner {
                 .handler
                 .clone()
                 .ok_or_else(|| WorkerError::NoHandler(name.clone()))?;
-            let handler = handler::from_spec(&spec).map_err(|reason| WorkerError::Setup {
+            let handler = handler::from_spec(&spec).map_err(|e| WorkerError::Setup {
                 service: name.clone(),
-                reason,
+                reason: format!("cannot build the handler's HTTP client: {e}"),
             })?;
             self.handlers.insert(name, handler);
         }

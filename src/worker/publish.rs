@@ -78,7 +78,7 @@ pub fn check(topology: &Topology, request: &Request) -> Result<Target, RequestEr
                 exchange: request.exchange.clone(),
                 headers: Default::default(),
             };
-            let emit = emit::declared_emit(service, &event).map_err(refused)?;
+            let emit = emit::declared_emit(service, &event).map_err(|e| refused(e.to_string()))?;
             if let Some(asked) = request.delay
                 && emit.delay != Some(asked)
             {
@@ -164,7 +164,7 @@ pub async fn send(
         request.correlation_id.as_deref(),
         &request.headers,
     )
-    .map_err(RequestError::Refused)?;
+    .map_err(|e| RequestError::Refused(e.to_string()))?;
     let body = serde_json::to_vec(&request.body).unwrap_or_default();
     let connection = crate::broker::connect(&settings, &topology.vhost).await?;
     let result = async {

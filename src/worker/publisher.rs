@@ -98,7 +98,7 @@ impl Publisher {
         };
         let target = check(&self.topology, &request)?;
         let properties = emit::json_properties(message_id, correlation_id, &request.headers)
-            .map_err(RequestError::Refused)?;
+            .map_err(|e| RequestError::Refused(e.to_string()))?;
         let body = serde_json::to_vec(&event.body).unwrap_or_default();
         let session = self.session().await?;
         let sent = session

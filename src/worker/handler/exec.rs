@@ -103,7 +103,7 @@ async fn run(command: &[String], message: &Message) -> Outcome {
         Some(0) => String::from_utf8_lossy(&out)
             .lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| Event::from_line(l).map_err(Failure::permanent))
+            .map(|l| Event::from_line(l).map_err(|e| Failure::permanent(e.to_string())))
             .collect(),
         Some(PERMANENT_EXIT) => Err(Failure::permanent(failed(program, "exit 65", &stderr_text))),
         Some(code) => Err(Failure::transient(failed(

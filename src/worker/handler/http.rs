@@ -13,12 +13,11 @@ pub struct Http {
 
 impl Http {
     /// # Errors
-    /// The HTTP client cannot be built.
-    pub fn new(url: &str) -> Result<Http, String> {
+    /// The HTTP client cannot be built (no TLS roots, say).
+    pub fn new(url: &str) -> Result<Http, reqwest::Error> {
         let client = reqwest::Client::builder()
             .pool_idle_timeout(std::time::Duration::from_secs(90))
-            .build()
-            .map_err(|e| e.to_string())?;
+            .build()?;
         Ok(Http {
             url: url.to_string(),
             client,

@@ -34,7 +34,7 @@ pub trait Handler: Send + Sync + 'static {
 ///
 /// # Errors
 /// An HTTP client cannot be built (no TLS roots, say).
-pub fn from_spec(handler: &crate::vocabulary::Handler) -> Result<Arc<dyn Handler>, String> {
+pub fn from_spec(handler: &crate::vocabulary::Handler) -> Result<Arc<dyn Handler>, reqwest::Error> {
     use crate::vocabulary::Handler as Spec;
     Ok(match handler {
         Spec::Exec(command) => Arc::new(Exec::new(command.clone())),
