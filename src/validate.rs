@@ -11,6 +11,9 @@ use crate::topology::compile::compile_for;
 use crate::topology::{LiveTypes, Topology};
 use crate::vocabulary::Targets;
 
+mod for_broker;
+pub use for_broker::{Checked, ForBroker, ForBrokerError, beside_broker, for_broker};
+
 /// Loaded, compiled and checked topologies (one per vhost).
 #[derive(Debug)]
 pub struct Validation {

@@ -22,6 +22,8 @@ pub enum CliError {
     Serialize(String),
     #[error(transparent)]
     Yaml(#[from] crate::spec::YamlError),
+    #[error(transparent)]
+    ForBroker(#[from] crate::validate::ForBrokerError),
     /// The arguments do not fit the command or the topology (a missing
     /// flag, an unknown service, an exchange publishers cannot use): exit 64.
     #[error("{0}")]

@@ -50,6 +50,7 @@ pub fn code(result: Result<Outcome, CliError>, out: &mut Output) -> i32 {
                 | CliError::WriteFile { .. }
                 | CliError::Serialize(_)
                 | CliError::Yaml(_)
+                | CliError::ForBroker(_)
                 | CliError::Failed(_) => 1,
             }
         }

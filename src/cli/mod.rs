@@ -30,6 +30,8 @@ pub use error::CliError;
 pub use output::Output;
 pub use report::render_human;
 
+use crate::validate::ForBroker;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "warren",
@@ -136,32 +138,8 @@ fn valid_spec(
     shown_if_invalid(crate::validate::validate(paths)?, out)
 }
 
-/// The spec, checked for the live broker's release, while `also` runs
-/// (`plan` reads the vhost there). When the broker does not answer, a spec
-/// with errors is still reported (those come first); a valid one gets the
-/// broker's error.
-type ValidFor = (crate::validate::Validation, crate::broker::Live);
-
-fn valid_spec_for_broker<F: std::future::Future>(
-    paths: &[std::path::PathBuf],
-    http: &crate::broker::Http,
-    rt: &tokio::runtime::Runtime,
-    also: F,
-    out: &mut Output,
-) -> Result<(Option<ValidFor>, F::Output), CliError> {
-    let (validation, live, also) = validate_beside(paths, http, rt, also)?;
-    let validation = shown_if_invalid(validation, out)?;
-    match (validation, live) {
-        (Some(_), Err(e)) => Err(e.into()),
-        (Some(validation), Ok(live)) => Ok((Some((validation, live)), also)),
-        (None, _) => Ok((None, also)),
-    }
-}
-
-/// The spec's topologies for a broker command: checked for the broker's
-/// release while the vhost the spec names is read (the export is most of
-/// a plan's time), `--vhost` applied. `None` when the spec has errors
-/// (they have been reported).
+/// The spec's topologies for a broker command (`validate::for_broker`).
+/// `None` when the spec has errors (they have been reported).
 fn topologies_for_broker(
     paths: &[std::path::PathBuf],
     vhost: Option<&String>,
@@ -169,57 +147,28 @@ fn topologies_for_broker(
     rt: &tokio::runtime::Runtime,
     out: &mut Output,
 ) -> Result<Option<ForBroker>, CliError> {
-    let guess = vhost.cloned().or_else(|| crate::spec::peek_vhost(paths));
-    let prefetch = async {
-        match &guess {
-            Some(vhost) => Some(crate::broker::read_vhost(http, vhost).await),
-            None => None,
+    let checked = rt
+        .block_on(crate::validate::for_broker(
+            paths,
+            vhost.map(String::as_str),
+            http,
+        ))
+        .map_err(|e| match e {
+            crate::validate::ForBrokerError::VhostForSeveral(n) => CliError::Usage(format!(
+                "--vhost needs the files of one vhost; these name {n}"
+            )),
+            other => other.into(),
+        })?;
+    match checked {
+        crate::validate::Checked::Valid(ready) => {
+            report::notes(&ready.validation.notes, out)?;
+            Ok(Some(*ready))
         }
-    };
-    let (validation, prefetched) = valid_spec_for_broker(paths, http, rt, prefetch, out)?;
-    let Some((mut validation, live)) = validation else {
-        return Ok(None);
-    };
-    // Queues the spec leaves untyped take what the live vhost says (they
-    // keep a live queue's type; new ones take its default): compile again
-    // with it where that types a queue otherwise.
-    // The state is of `--vhost` when given (then the spec holds one vhost),
-    // else of the vhost the spec names.
-    let read_for = |t: &crate::topology::Topology, state: &crate::broker::VhostState| {
-        vhost.is_some() || t.vhost == state.vhost()
-    };
-    if let Some(state) = &prefetched
-        && let Some(types) = state.live_types()
-        && let Some(target) = validation
-            .topologies
-            .iter()
-            .find(|t| read_for(t, state) && types.retypes(t))
-    {
-        let live_types = std::collections::BTreeMap::from([(target.vhost.clone(), types)]);
-        let again = crate::validate::validate_loaded_with(
-            crate::spec::load_paths(paths)?,
-            live,
-            &live_types,
-        );
-        match shown_if_invalid(again, out)? {
-            Some(again) => validation = again,
-            None => return Ok(None),
+        crate::validate::Checked::Invalid(validation) => {
+            shown_if_invalid(validation, out)?;
+            Ok(None)
         }
     }
-    let mut topologies = validation.topologies.clone();
-    if let Some(vhost) = vhost {
-        let [topology] = topologies.as_mut_slice() else {
-            return Err(CliError::Usage(
-                "--vhost needs the files of one vhost".into(),
-            ));
-        };
-        topology.vhost = vhost.clone();
-    }
-    Ok(Some(ForBroker {
-        validation,
-        topologies,
-        prefetched,
-    }))
 }
 
 /// The one topology a worker command (`run`, `publish`, `dlq`) works on,
@@ -245,51 +194,6 @@ fn one_topology(
         topology.vhost = vhost.clone();
     }
     Ok(Some(topology))
-}
-
-/// What [`topologies_for_broker`] gives a broker command.
-struct ForBroker {
-    validation: crate::validate::Validation,
-    /// One per vhost, with `--vhost` applied.
-    topologies: Vec<crate::topology::Topology>,
-    /// The guessed vhost's state, read while the spec was checked: hand it
-    /// to the first `plan_with`.
-    prefetched: Option<crate::broker::VhostState>,
-}
-
-/// A validation, the broker's answer to "which release?" (the validation
-/// used it when there was one), and what ran beside them.
-type ValidatedBeside<T> = (
-    crate::validate::Validation,
-    Result<crate::broker::Live, crate::broker::BrokerError>,
-    T,
-);
-
-/// Asks the broker its release line, then loads and checks `paths` for it
-/// on a blocking thread, while `also` runs.
-fn validate_beside<F: std::future::Future>(
-    paths: &[std::path::PathBuf],
-    http: &crate::broker::Http,
-    rt: &tokio::runtime::Runtime,
-    also: F,
-) -> Result<ValidatedBeside<F::Output>, CliError> {
-    let owned = paths.to_vec();
-    let ((validation, live), also) = rt.block_on(async {
-        let validating = async {
-            let live = crate::broker::live(http).await;
-            let target = live.as_ref().ok().copied().unwrap_or_default();
-            let validation = tokio::task::spawn_blocking(move || {
-                crate::spec::load_paths(&owned)
-                    .map(|loaded| crate::validate::validate_loaded_for(loaded, target))
-            })
-            .await;
-            (validation, live)
-        };
-        tokio::join!(validating, also)
-    });
-    let validation =
-        validation.map_err(|e| CliError::Failed(format!("checking the spec stopped: {e}")))??;
-    Ok((validation, live, also))
 }
 
 fn shown_if_invalid(

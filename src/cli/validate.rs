@@ -39,8 +39,8 @@ pub fn run(args: &ValidateArgs, out: &mut Output) -> Result<Outcome, CliError> {
     let mut validation = match live {
         true => {
             let http = crate::broker::http_client(&args.connection.settings()?)?;
-            let (validation, live, ()) =
-                super::validate_beside(&args.paths, &http, &runtime()?, async {})?;
+            let (validation, live) =
+                runtime()?.block_on(crate::validate::beside_broker(&args.paths, &http))?;
             // A spec with errors is reported even when the broker is down.
             if !validation.has_errors() {
                 live?;
