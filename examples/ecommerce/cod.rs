@@ -5,19 +5,19 @@
 
 use deadpool_postgres::Pool;
 
-use crate::contract::Answer;
 use crate::order::OrderEvent;
+use warren::worker::Failure;
 
 pub async fn run(pool: Pool) -> Result<(), String> {
-    crate::contract::serve_stdio(move |delivery| {
+    warren::worker::contract::serve_stdio(move |delivery| {
         let pool = pool.clone();
         async move {
             let order = match OrderEvent::read(&delivery.body) {
                 Ok(order) => order,
-                Err(reason) => return Answer::Permanent(reason),
+                Err(reason) => return Err(Failure::permanent(reason)),
             };
             let Some(amount) = order.amount_cents else {
-                return Answer::Permanent("the order has no amount_cents".into());
+                return Err(Failure::permanent("the order has no amount_cents"));
             };
             let recorded = async {
                 let client = pool.get().await.map_err(|e| e.to_string())?;
@@ -30,16 +30,14 @@ pub async fn run(pool: Pool) -> Result<(), String> {
                     .map_err(|e| e.to_string())
             };
             match recorded.await {
-                Ok(_) => Answer::one(
-                    "order.payment_success",
-                    OrderEvent {
+                Ok(_) => OrderEvent {
                         payment_id: Some(format!("cod-{}", order.order_id)),
                         ..order
-                    },
-                ),
-                Err(e) => Answer::Transient(format!("payment database: {e}")),
+                    }.emitted("order.payment_success"),
+                Err(e) => Err(Failure::transient(format!("payment database: {e}"))),
             }
         }
     })
     .await
+    .map_err(|e| e.to_string())
 }

@@ -10,8 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing::post};
 use deadpool_postgres::Pool;
 
-use crate::contract::{Answer, Delivery};
 use crate::order::OrderEvent;
+use warren::worker::contract::{Request, http_status};
+use warren::worker::{Event, Failure, Outcome, Reply};
 
 pub async fn serve(
     pool: Pool,
@@ -31,24 +32,20 @@ pub async fn serve(
         .map_err(|e| e.to_string())
 }
 
-async fn handle(State(pool): State<Pool>, Json(delivery): Json<Delivery>) -> Response {
-    let answer = match OrderEvent::read(&delivery.body) {
-        Ok(order) if order.items.is_empty() => {
-            Answer::Permanent(format!("order {} has no items", order.order_id))
-        }
+async fn handle(State(pool): State<Pool>, Json(request): Json<Request>) -> Response {
+    let outcome = match OrderEvent::read(&request.message.body) {
+        Ok(order) if order.items.is_empty() => Err(Failure::permanent(format!(
+            "order {} has no items",
+            order.order_id
+        ))),
         Ok(order) => reserve(&pool, order).await,
-        Err(reason) => Answer::Permanent(reason),
+        Err(reason) => Err(Failure::permanent(reason)),
     };
-    // warren reads 2xx as the answer, 4xx as permanent, 5xx as transient.
-    let status = match answer {
-        Answer::Emit(_) => StatusCode::OK,
-        Answer::Permanent(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        Answer::Transient(_) => StatusCode::SERVICE_UNAVAILABLE,
-    };
-    (status, Json(answer.reply(None))).into_response()
+    let status = StatusCode::from_u16(http_status(&outcome)).unwrap_or(StatusCode::OK);
+    (status, Json(Reply::answer(None, outcome))).into_response()
 }
 
-async fn reserve(pool: &Pool, order: OrderEvent) -> Answer {
+async fn reserve(pool: &Pool, order: OrderEvent) -> Outcome {
     match try_reserve(pool, &order).await {
         Ok(None) => {
             // Reserved: say so, and hand the order to its payment path by
@@ -56,20 +53,18 @@ async fn reserve(pool: &Pool, order: OrderEvent) -> Answer {
             // and `prepaid` to different services).
             let body = serde_json::to_value(&order).unwrap_or_default();
             let path = order.payment.unwrap_or_default().as_str();
-            Answer::Emit(vec![
-                ("order.inventory_checked", body.clone()),
-                (path, body),
+            Ok(vec![
+                Event::new("order.inventory_checked", body.clone()),
+                Event::new(path, body),
             ])
         }
-        Ok(Some(reason)) => Answer::one(
-            "order.failed",
-            OrderEvent {
-                order_id: order.order_id.clone(),
-                reason: Some(reason),
-                ..OrderEvent::default()
-            },
-        ),
-        Err(e) => Answer::Transient(format!("inventory database: {e}")),
+        Ok(Some(reason)) => OrderEvent {
+            order_id: order.order_id.clone(),
+            reason: Some(reason),
+            ..OrderEvent::default()
+        }
+        .emitted("order.failed"),
+        Err(e) => Err(Failure::transient(format!("inventory database: {e}"))),
     }
 }
 

@@ -21,7 +21,6 @@
 mod api;
 mod audit;
 mod cod;
-mod contract;
 mod db;
 mod inventory;
 mod load;
@@ -88,8 +87,8 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     // `ship` answers through its exit code; the others through Result.
     if let Command::Ship = cli.command {
-        let answer = runtime.block_on(shipping::run(&db::Database::from_env()));
-        contract::exit_with(answer);
+        let outcome = runtime.block_on(shipping::run(&db::Database::from_env()));
+        warren::worker::contract::exit_with(outcome);
     }
     if let Err(e) = runtime.block_on(run(cli.command)) {
         eprintln!("shop: {e}");

@@ -7,18 +7,18 @@
 
 use tokio_postgres::Client;
 
-use crate::contract::Answer;
 use crate::order::{OrderEvent, draw, rate};
+use warren::worker::Failure;
 
 pub async fn run(client: Client) -> Result<(), String> {
     let crash = rate("SHOP_NOTIFY_CRASH_RATE");
     let client = std::sync::Arc::new(client);
-    crate::contract::serve_stdio(move |delivery| {
+    warren::worker::contract::serve_stdio(move |delivery| {
         let client = client.clone();
         async move {
             let order = match OrderEvent::read(&delivery.body) {
                 Ok(order) => order,
-                Err(reason) => return Answer::Permanent(reason),
+                Err(reason) => return Err(Failure::permanent(reason)),
             };
             if delivery.attempt == 1
                 && draw(&format!("crash {} {}", order.order_id, delivery.routing_key)) < crash
@@ -33,10 +33,11 @@ pub async fn run(client: Client) -> Result<(), String> {
                 )
                 .await
             {
-                Ok(_) => Answer::Emit(Vec::new()),
-                Err(e) => Answer::Transient(format!("notification database: {e}")),
+                Ok(_) => Ok(Vec::new()),
+                Err(e) => Err(Failure::transient(format!("notification database: {e}"))),
             }
         }
     })
     .await
+    .map_err(|e| e.to_string())
 }

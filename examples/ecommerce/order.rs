@@ -178,6 +178,12 @@ impl OrderEvent {
         }
         Ok(event)
     }
+
+    /// This event under `key`: what a handler answers when it emits it.
+    pub fn emitted(self, key: &str) -> warren::worker::Outcome {
+        let body = serde_json::to_value(self).unwrap_or_default();
+        Ok(vec![warren::worker::Event::new(key, body)])
+    }
 }
 
 /// A number in [0, 1) fixed by `text`: the same order always draws the

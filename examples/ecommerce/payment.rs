@@ -7,44 +7,44 @@
 use deadpool_postgres::Pool;
 use tokio_postgres::Client;
 
-use crate::contract::{Answer, Delivery};
 use crate::order::{CARD_DECLINED, CARD_FLAKY, OrderEvent, draw, rate};
+use warren::worker::{Failure, Message, Outcome};
 
 pub async fn run(pool: Pool) -> Result<(), String> {
-    crate::contract::serve_stdio(move |delivery| {
+    warren::worker::contract::serve_stdio(move |delivery| {
         let pool = pool.clone();
         async move {
             match pool.get().await {
                 Ok(mut client) => handle(&mut client, delivery).await,
-                Err(e) => Answer::Transient(format!("payment database: {e}")),
+                Err(e) => Err(Failure::transient(format!("payment database: {e}"))),
             }
         }
     })
     .await
+    .map_err(|e| e.to_string())
 }
 
-async fn handle(client: &mut Client, delivery: Delivery) -> Answer {
+async fn handle(client: &mut Client, delivery: Message) -> Outcome {
     let order = match OrderEvent::read(&delivery.body) {
         Ok(order) => order,
-        Err(reason) => return Answer::Permanent(reason),
+        Err(reason) => return Err(Failure::permanent(reason)),
     };
     let (Some(amount), Some(card)) = (order.amount_cents, order.card.clone()) else {
-        return Answer::Permanent("the order has no amount_cents or card".into());
+        return Err(Failure::permanent("the order has no amount_cents or card"));
     };
     match charge(client, &order.order_id, amount, &card, delivery.attempt).await {
-        Ok(Charge::Charged(payment_id)) => Answer::one(
-            "order.payment_success",
-            OrderEvent {
-                payment_id: Some(payment_id),
-                card: None,
-                ..order
-            },
-        ),
-        Ok(Charge::Declined) => {
-            Answer::Permanent(format!("card declined for order {}", order.order_id))
+        Ok(Charge::Charged(payment_id)) => OrderEvent {
+            payment_id: Some(payment_id),
+            card: None,
+            ..order
         }
-        Ok(Charge::TimedOut) => Answer::Transient("the card provider timed out".into()),
-        Err(e) => Answer::Transient(format!("payment database: {e}")),
+        .emitted("order.payment_success"),
+        Ok(Charge::Declined) => Err(Failure::permanent(format!(
+            "card declined for order {}",
+            order.order_id
+        ))),
+        Ok(Charge::TimedOut) => Err(Failure::transient("the card provider timed out")),
+        Err(e) => Err(Failure::transient(format!("payment database: {e}"))),
     }
 }
 

@@ -4,23 +4,23 @@
 
 use tokio_postgres::Client;
 
-use crate::contract::Answer;
+use warren::worker::Failure;
 
 pub async fn run(client: Client) -> Result<(), String> {
     let client = std::sync::Arc::new(client);
-    crate::contract::serve_stdio(move |delivery| {
+    warren::worker::contract::serve_stdio(move |delivery| {
         let client = client.clone();
         async move {
             // order.<country>.<category>
             let words: Vec<&str> = delivery.routing_key.split('.').collect();
             let [_, country, category] = words.as_slice() else {
-                return Answer::Permanent(format!(
+                return Err(Failure::permanent(format!(
                     "{:?} is not a regional key (order.<country>.<category>)",
                     delivery.routing_key
-                ));
+                )));
             };
             let Some(order) = delivery.body["order_id"].as_str() else {
-                return Answer::Permanent("the event has no order_id".into());
+                return Err(Failure::permanent("the event has no order_id"));
             };
             match client
                 .execute(
@@ -29,10 +29,11 @@ pub async fn run(client: Client) -> Result<(), String> {
                 )
                 .await
             {
-                Ok(_) => Answer::Emit(Vec::new()),
-                Err(e) => Answer::Transient(format!("regional desk database: {e}")),
+                Ok(_) => Ok(Vec::new()),
+                Err(e) => Err(Failure::transient(format!("regional desk database: {e}"))),
             }
         }
     })
     .await
+    .map_err(|e| e.to_string())
 }

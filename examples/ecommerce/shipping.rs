@@ -9,40 +9,36 @@
 //! any AMQP frame, as a handler attaching a whole document would: warren
 //! must dead-letter that message alone.
 
-use crate::contract::Answer;
+use warren::worker::{Failure, Outcome};
+
 use crate::order::{OrderEvent, draw, rate};
 
-pub async fn run(database: &crate::db::Database) -> Answer {
-    let mut body = String::new();
-    if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut body) {
-        return Answer::Permanent(format!("reading the body: {e}"));
-    }
-    if std::env::var("SHOP_SHIP_POISON").is_ok_and(|v| v == "1") && body.contains("\"poison\"") {
+pub async fn run(database: &crate::db::Database) -> Outcome {
+    let message = match warren::worker::contract::exec_message() {
+        Ok(message) => message,
+        Err(e) => return Err(Failure::permanent(format!("reading the body: {e}"))),
+    };
+    if std::env::var("SHOP_SHIP_POISON").is_ok_and(|v| v == "1") && message.body["poison"] == true {
         let big = "x".repeat(300_000);
         println!(
             "{}",
             serde_json::json!({"key": "order.shipped", "body": {}, "headers": {"document": big}})
         );
-        return Answer::Emit(Vec::new());
+        return Ok(Vec::new());
     }
-    let order = match serde_json::from_str(&body)
-        .map_err(|e| e.to_string())
-        .and_then(|v| OrderEvent::read(&v))
-    {
+    let order = match OrderEvent::read(&message.body) {
         Ok(order) => order,
-        Err(reason) => return Answer::Permanent(reason),
+        Err(reason) => return Err(Failure::permanent(reason)),
     };
-    let attempt: u32 = std::env::var("WARREN_ATTEMPT")
-        .ok()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(1);
-    if attempt == 1 && draw(&format!("hang {}", order.order_id)) < rate("SHOP_SHIP_HANG_RATE") {
+    if message.attempt == 1
+        && draw(&format!("hang {}", order.order_id)) < rate("SHOP_SHIP_HANG_RATE")
+    {
         eprintln!("shipping: hanging on purpose (SHOP_SHIP_HANG_RATE)");
         std::future::pending::<()>().await;
     }
     let client = match database.connect().await {
         Ok(client) => client,
-        Err(e) => return Answer::Transient(e),
+        Err(e) => return Err(Failure::transient(e)),
     };
     let tracking = format!("PC{:010}", (draw(&order.order_id) * 1e10) as u64);
     match client
@@ -52,14 +48,11 @@ pub async fn run(database: &crate::db::Database) -> Answer {
         )
         .await
     {
-        Ok(_) => Answer::one(
-            "order.shipped",
-            OrderEvent {
+        Ok(_) => OrderEvent {
                 order_id: order.order_id,
                 tracking: Some(tracking),
                 ..OrderEvent::default()
-            },
-        ),
-        Err(e) => Answer::Transient(format!("shipping database: {e}")),
+            }.emitted("order.shipped"),
+        Err(e) => Err(Failure::transient(format!("shipping database: {e}"))),
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 /// A consumed message as a handler sees it. `exchange` and `routing_key`
 /// are where it was first published, also after a retry brought it back
 /// through a delay queue.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     pub service: String,
     pub exchange: String,
@@ -18,6 +18,7 @@ pub struct Message {
     /// 1 for the first delivery, 2 after the first retry, and so on.
     pub attempt: u32,
     /// The message's headers, warren's own (`x-warren-*`) left out.
+    #[serde(default)]
     pub headers: Map<String, Value>,
     pub body: Value,
 }
@@ -120,17 +121,17 @@ pub type Outcome = Result<Vec<Event>, Failure>;
 
 /// What `http` and `stdio` handlers may answer: events to emit, or an
 /// error (transient unless `permanent`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reply {
     /// The request this answers (`stdio` only).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
     #[serde(default)]
     pub emit: Vec<Event>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub permanent: bool,
 }
 

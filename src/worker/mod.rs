@@ -27,6 +27,7 @@
 //! ```
 
 mod consume;
+pub mod contract;
 pub mod delivery;
 pub mod dlq;
 pub mod emit;

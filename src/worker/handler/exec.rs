@@ -8,10 +8,8 @@ use std::process::Stdio as Pipe;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{ERROR_TAIL, Handler, HandlerFuture, MAX_OUTPUT, tail};
+use crate::worker::contract::{PERMANENT_EXIT, env};
 use crate::worker::{Event, Failure, Message, Outcome};
-
-/// The exit code that makes a failure permanent.
-pub const PERMANENT_EXIT: i32 = 65;
 
 pub struct Exec {
     command: Vec<String>,
@@ -55,19 +53,16 @@ async fn run(command: &[String], message: &Message) -> Outcome {
     let headers = serde_json::to_string(&message.headers).unwrap_or_default();
     let mut child = tokio::process::Command::new(program)
         .args(args)
-        .env("WARREN_SERVICE", &message.service)
-        .env("WARREN_EXCHANGE", &message.exchange)
-        .env("WARREN_ROUTING_KEY", &message.routing_key)
+        .env(env::SERVICE, &message.service)
+        .env(env::EXCHANGE, &message.exchange)
+        .env(env::ROUTING_KEY, &message.routing_key)
+        .env(env::MESSAGE_ID, message.message_id.as_deref().unwrap_or(""))
         .env(
-            "WARREN_MESSAGE_ID",
-            message.message_id.as_deref().unwrap_or(""),
-        )
-        .env(
-            "WARREN_CORRELATION_ID",
+            env::CORRELATION_ID,
             message.correlation_id.as_deref().unwrap_or(""),
         )
-        .env("WARREN_ATTEMPT", message.attempt.to_string())
-        .env("WARREN_HEADERS", headers)
+        .env(env::ATTEMPT, message.attempt.to_string())
+        .env(env::HEADERS, headers)
         .stdin(Pipe::piped())
         .stdout(Pipe::piped())
         .stderr(Pipe::piped())
@@ -105,7 +100,11 @@ async fn run(command: &[String], message: &Message) -> Outcome {
             .filter(|l| !l.trim().is_empty())
             .map(|l| Event::from_line(l).map_err(|e| Failure::permanent(e.to_string())))
             .collect(),
-        Some(PERMANENT_EXIT) => Err(Failure::permanent(failed(program, "exit 65", &stderr_text))),
+        Some(PERMANENT_EXIT) => Err(Failure::permanent(failed(
+            program,
+            &format!("exit {PERMANENT_EXIT}"),
+            &stderr_text,
+        ))),
         Some(code) => Err(Failure::transient(failed(
             program,
             &format!("exit {code}"),

@@ -45,12 +45,13 @@ pub fn from_spec(handler: &crate::vocabulary::Handler) -> Result<Arc<dyn Handler
 
 /// The JSON a `stdio` or `http` handler is sent: the message, and for
 /// stdio the id its reply must carry.
+/// (`contract::Request` is the handler's reading of it.)
 #[derive(Serialize)]
-struct Request<'m> {
+pub(crate) struct Request<'m> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<u64>,
+    pub id: Option<u64>,
     #[serde(flatten)]
-    message: &'m Message,
+    pub message: &'m Message,
 }
 
 /// Process output past this is refused: a handler printing without end
