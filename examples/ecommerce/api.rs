@@ -21,19 +21,7 @@ use serde_json::json;
 use warren::topology::Topology;
 use warren::worker::{Event, Failure, Message, Publisher, handler};
 
-use crate::order::{NewOrder, OrderEvent};
-
-/// Where an order stands, and which states it may still move to: events
-/// from different queues arrive in any order, and a state never goes back.
-fn rank(state: &str) -> u8 {
-    match state {
-        "created" => 0,
-        "reserved" => 1,
-        "paid" => 2,
-        "shipped" | "failed" => 3,
-        _ => 0,
-    }
-}
+use crate::order::{NewOrder, OrderEvent, OrderState};
 
 struct Api {
     pool: Pool,
@@ -127,7 +115,7 @@ async fn create(State(api): State<Arc<Api>>, body: axum::body::Bytes) -> Respons
     match published {
         Ok(()) => (
             StatusCode::ACCEPTED,
-            Json(json!({ "id": order.id, "state": "created" })),
+            Json(json!({ "id": order.id, "state": OrderState::Created.as_str() })),
         )
             .into_response(),
         Err(e) => problem(
@@ -212,27 +200,21 @@ async fn show(State(api): State<Arc<Api>>, Path(id): Path<String>) -> Response {
 /// The `orders` service's handler: one state change per event.
 async fn track(pool: Pool, message: Message) -> Result<Vec<Event>, Failure> {
     let event = OrderEvent::read(&message.body).map_err(Failure::permanent)?;
-    let state = match message.routing_key.as_str() {
-        "order.inventory_checked" => "reserved",
-        "order.payment_success" => "paid",
-        "order.shipped" => "shipped",
-        "order.failed" => "failed",
-        other => return Err(Failure::permanent(format!("no order state for {other}"))),
-    };
+    let state = OrderState::after(&message.routing_key)
+        .ok_or_else(|| Failure::permanent(format!("no order state for {}", message.routing_key)))?;
     let client = pool
         .get()
         .await
         .map_err(|e| Failure::transient(format!("orders database: {e}")))?;
-    // Only forward: a late `reserved` never overwrites `shipped`.
-    let lower: Vec<&str> = ["created", "reserved", "paid"]
+    let earlier: Vec<&str> = OrderState::ALL
         .into_iter()
-        .filter(|s| rank(s) < rank(state))
+        .filter(|s| s.may_become(state))
+        .map(OrderState::as_str)
         .collect();
-    let lower: Vec<String> = lower.into_iter().map(String::from).collect();
     client
         .execute(
             "UPDATE orders SET state = $2, reason = $3, updated_at = now() WHERE id = $1 AND state = ANY($4)",
-            &[&event.order_id, &state, &event.reason, &lower],
+            &[&event.order_id, &state.as_str(), &event.reason, &earlier],
         )
         .await
         .map_err(|e| Failure::transient(format!("orders database: {e}")))?;

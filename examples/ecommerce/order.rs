@@ -164,6 +164,66 @@ pub struct OrderEvent {
     pub payment: Option<Payment>,
 }
 
+/// Where an order stands (the `state` column). Events from different
+/// queues arrive in any order, so a state only ever moves forward, and
+/// `shipped` and `failed` are final.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderState {
+    Created,
+    Reserved,
+    Paid,
+    Shipped,
+    Failed,
+}
+
+impl OrderState {
+    pub const ALL: [OrderState; 5] = [
+        OrderState::Created,
+        OrderState::Reserved,
+        OrderState::Paid,
+        OrderState::Shipped,
+        OrderState::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderState::Created => "created",
+            OrderState::Reserved => "reserved",
+            OrderState::Paid => "paid",
+            OrderState::Shipped => "shipped",
+            OrderState::Failed => "failed",
+        }
+    }
+
+    /// The state the event `routing_key` moves an order to.
+    pub fn after(routing_key: &str) -> Option<OrderState> {
+        Some(match routing_key {
+            "order.inventory_checked" => OrderState::Reserved,
+            "order.payment_success" => OrderState::Paid,
+            "order.shipped" => OrderState::Shipped,
+            "order.failed" => OrderState::Failed,
+            _ => return None,
+        })
+    }
+
+    /// How far along the flow the state is; the two final states are
+    /// equally far.
+    fn step(self) -> u8 {
+        match self {
+            OrderState::Created => 0,
+            OrderState::Reserved => 1,
+            OrderState::Paid => 2,
+            OrderState::Shipped | OrderState::Failed => 3,
+        }
+    }
+
+    /// Whether an order in this state may move to `next`: forward only, so
+    /// a late `reserved` never overwrites `shipped`.
+    pub fn may_become(self, next: OrderState) -> bool {
+        self.step() < next.step()
+    }
+}
+
 impl OrderEvent {
     /// Reads an event body; one that is not an order event can never be
     /// handled, so the error is meant as a permanent failure.
