@@ -54,6 +54,8 @@ async fn each_failure_waits_longer_and_the_last_attempt_lands_in_the_dlq() {
         return;
     }
     let h = Harness::new("broker-retry", &spec("400ms", "1s", 4)).await;
+    // Installed before anything counts (each test is a process of its own).
+    let prometheus = warren::worker::metrics::recorder().unwrap();
     // No delay queues: the service's own queue does the waiting.
     let retry = h.topology.services["shipping"].retry.clone().unwrap();
     assert!(retry.delay_queues.is_empty());
@@ -153,6 +155,17 @@ async fn each_failure_waits_longer_and_the_last_attempt_lands_in_the_dlq() {
     );
     assert_eq!(header(permanent, "x-warren-attempt").as_deref(), Some("1"));
     assert_eq!(h.depth("shipping").await, 0);
+    // Each requeue the broker took is counted as a retry (3 of "fails", 2
+    // of "recovers"): a reject that was not sent would not be.
+    let rendered = prometheus.render();
+    let retried: f64 = rendered
+        .lines()
+        .filter(|l| {
+            l.starts_with("warren_messages_retried_total{") && l.contains("service=\"shipping\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(retried, 5.0, "{rendered}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

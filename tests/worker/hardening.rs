@@ -674,3 +674,66 @@ async fn a_dead_letter_whose_headers_leave_no_room_keeps_its_body_and_stays_read
         "{error}"
     );
 }
+
+/// A worker metric for `shipping`, summed over its other labels.
+fn shipping_metric(rendered: &str, name: &str) -> f64 {
+    rendered
+        .lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains("service=\"shipping\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_copy_lost_with_the_connection_is_left_to_the_broker_not_held() {
+    if !crate::support::broker::available() {
+        return;
+    }
+    let h = Harness::new("worker-cut-copy", SHIPPING).await;
+    // Installed before anything counts (each test is a process of its own).
+    let prometheus = warren::worker::metrics::recorder().unwrap();
+    let runs = Runs::default();
+    let (cut, watch) = tokio::sync::watch::channel(false);
+    let counted = runs.clone();
+    // The first run of order 0 fails once the connection is gone, so its
+    // retry copy meets a dead connection; every other run ships.
+    let runner = runs.shipping(&h, move |order, _| {
+        let (mut watch, first) = (watch.clone(), counted.of(order) == 1);
+        async move {
+            if order == 0 && first {
+                let _ = watch.wait_for(|gone| *gone).await;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                return Err(Failure::transient("warehouse offline"));
+            }
+            Ok(vec![Event::new("order.shipped", json!({ "order": order }))])
+        }
+    });
+    let running = h.start(runner);
+    h.publish("orders", "order.paid", &orders(0..1)).await;
+    let r = runs.clone();
+    until("order 0 started", Duration::from_secs(30), move || {
+        r.of(0) >= 1
+    })
+    .await;
+    super::faults::close_connections(&h).await;
+    cut.send(true).unwrap();
+    // The broker delivers order 0 again to the next session, which ships it.
+    let shipped = h.take("shipped", 1).await;
+    assert_eq!(body(&shipped[0])["order"], 0);
+    h.drained("shipping").await;
+    running.stop().await;
+    let rendered = prometheus.render();
+    // Abandoned to the broker at once: a copy lost with the connection is
+    // not a refusal, so nothing was held and the service never paused.
+    assert_eq!(
+        shipping_metric(&rendered, "warren_messages_held_total"),
+        0.0,
+        "{rendered}"
+    );
+    assert!(
+        shipping_metric(&rendered, "warren_messages_abandoned_total") >= 1.0,
+        "{rendered}"
+    );
+    assert_eq!(runs.of(0), 2);
+    assert_eq!(h.depth("shipping.dlq").await, 0);
+}
