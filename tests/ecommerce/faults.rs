@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use super::{Batch, Broker, Shop, assert_adds_up};
+use crate::support::metric;
 
 /// Waits until `share` of the batch has been placed, so that a fault
 /// lands mid-run rather than before it.
@@ -146,15 +147,6 @@ async fn a_handler_that_hangs_and_one_that_crashes_lose_nothing() {
         retried["notification"].as_u64().unwrap_or(0) > 0,
         "no notification crashed: {summary}"
     );
-}
-
-/// A worker metric per service, summed over its other labels.
-fn metric(text: &str, name: &str, service: &str) -> f64 {
-    let label = format!("service=\"{service}\"");
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(&label))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -81,6 +81,16 @@ pub fn corpus() -> Vec<std::path::PathBuf> {
     files
 }
 
+/// A worker metric of `service` in Prometheus text, summed over its other
+/// labels.
+pub fn metric(text: &str, name: &str, service: &str) -> f64 {
+    let label = format!("service=\"{service}\"");
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(&label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 pub mod broker;
 pub mod node;
 pub mod rng;

@@ -158,13 +158,7 @@ async fn each_failure_waits_longer_and_the_last_attempt_lands_in_the_dlq() {
     // Each requeue the broker took is counted as a retry (3 of "fails", 2
     // of "recovers"): a reject that was not sent would not be.
     let rendered = prometheus.render();
-    let retried: f64 = rendered
-        .lines()
-        .filter(|l| {
-            l.starts_with("warren_messages_retried_total{") && l.contains("service=\"shipping\"")
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum();
+    let retried = crate::support::metric(&rendered, "warren_messages_retried_total", "shipping");
     assert_eq!(retried, 5.0, "{rendered}");
 }
 

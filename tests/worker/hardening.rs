@@ -675,15 +675,6 @@ async fn a_dead_letter_whose_headers_leave_no_room_keeps_its_body_and_stays_read
     );
 }
 
-/// A worker metric for `shipping`, summed over its other labels.
-fn shipping_metric(rendered: &str, name: &str) -> f64 {
-    rendered
-        .lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains("service=\"shipping\""))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_copy_lost_with_the_connection_is_left_to_the_broker_not_held() {
     if !crate::support::broker::available() {
@@ -726,12 +717,12 @@ async fn a_retry_copy_lost_with_the_connection_is_left_to_the_broker_not_held() 
     // Abandoned to the broker at once: a copy lost with the connection is
     // not a refusal, so nothing was held and the service never paused.
     assert_eq!(
-        shipping_metric(&rendered, "warren_messages_held_total"),
+        crate::support::metric(&rendered, "warren_messages_held_total", "shipping"),
         0.0,
         "{rendered}"
     );
     assert!(
-        shipping_metric(&rendered, "warren_messages_abandoned_total") >= 1.0,
+        crate::support::metric(&rendered, "warren_messages_abandoned_total", "shipping") >= 1.0,
         "{rendered}"
     );
     assert_eq!(runs.of(0), 2);
