@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{Validation, validate_loaded_for, validate_loaded_with};
+use super::{Validation, validate_loaded_with};
 use crate::broker::{BrokerError, Http, Live, VhostState};
 use crate::spec::{LoadError, load_paths};
-use crate::topology::Topology;
+use crate::topology::{LiveTypes, Topology};
 
 /// The spec, valid for the broker, ready for planning.
 pub struct ForBroker {
@@ -56,13 +56,24 @@ pub async fn beside_broker(
 ) -> Result<(Validation, Result<Live, BrokerError>), ForBrokerError> {
     let live = crate::broker::live(http).await;
     let target = live.as_ref().ok().copied().unwrap_or_default();
+    let validation = off_thread(paths, target, BTreeMap::new()).await?;
+    Ok((validation, live))
+}
+
+/// Loads and checks `paths` on a blocking thread, so that the broker
+/// requests running beside it go on.
+async fn off_thread(
+    paths: &[PathBuf],
+    live: Live,
+    live_types: BTreeMap<String, LiveTypes>,
+) -> Result<Validation, ForBrokerError> {
     let owned = paths.to_vec();
     let validation = tokio::task::spawn_blocking(move || {
-        load_paths(&owned).map(|loaded| validate_loaded_for(loaded, target))
+        load_paths(&owned).map(|loaded| validate_loaded_with(loaded, live, &live_types))
     })
     .await
     .map_err(|e| ForBrokerError::Stopped(e.to_string()))??;
-    Ok((validation, live))
+    Ok(validation)
 }
 
 /// Checks `paths` for the broker `http` reaches, reading the vhost the spec
@@ -106,12 +117,7 @@ pub async fn for_broker(
             .find(|t| read_for(t, state) && types.retypes(t))
     {
         let live_types = BTreeMap::from([(target.vhost.clone(), types)]);
-        let owned = paths.to_vec();
-        validation = tokio::task::spawn_blocking(move || {
-            load_paths(&owned).map(|loaded| validate_loaded_with(loaded, live, &live_types))
-        })
-        .await
-        .map_err(|e| ForBrokerError::Stopped(e.to_string()))??;
+        validation = off_thread(paths, live, live_types).await?;
         if validation.has_errors() {
             return Ok(Checked::Invalid(validation));
         }

@@ -44,25 +44,6 @@ pub struct Request {
     pub message: Message,
 }
 
-impl Reply {
-    /// The reply that carries `outcome`, for request `id` (`stdio`).
-    pub fn answer(id: Option<u64>, outcome: Outcome) -> Reply {
-        match outcome {
-            Ok(emit) => Reply {
-                id,
-                emit,
-                ..Reply::default()
-            },
-            Err(failure) => Reply {
-                id,
-                error: Some(failure.reason),
-                permanent: failure.permanent,
-                ..Reply::default()
-            },
-        }
-    }
-}
-
 /// The status an `http` handler answers `outcome` with; the worker reads
 /// a 4xx (but 408 and 429) as permanent and any other error as transient.
 pub fn http_status(outcome: &Outcome) -> u16 {

@@ -136,6 +136,24 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The reply that carries `outcome`, for request `id` (`stdio`).
+    pub fn answer(id: Option<u64>, outcome: Outcome) -> Reply {
+        match outcome {
+            Ok(emit) => Reply {
+                id,
+                emit,
+                ..Reply::default()
+            },
+            Err(failure) => Reply {
+                id,
+                error: Some(failure.reason),
+                permanent: failure.permanent,
+                ..Reply::default()
+            },
+        }
+    }
+
+    /// What the reply carries: the events, or the failure.
     pub fn outcome(self) -> Outcome {
         match self.error {
             Some(reason) if self.permanent => Err(Failure::permanent(reason)),
