@@ -7,12 +7,8 @@ fn validate_bundled_topologies_is_clean() {
     let ran = Warren::new()
         .args(["validate", "--deny-warnings", "topologies/"])
         .success();
-    assert!(ran.stderr.contains("ok: vhost \"shop\""), "{}", ran.stderr);
-    assert!(
-        ran.stderr.contains("ok: vhost \"exchange-types\""),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("ok: vhost \"shop\"");
+    ran.stderr_has("ok: vhost \"exchange-types\"");
 }
 
 #[test]
@@ -128,11 +124,7 @@ fn missing_path_is_an_error_not_a_panic() {
     let ran = Warren::new()
         .args(["validate", "no/such/file.yaml"])
         .status(1);
-    assert!(
-        ran.stderr.contains("cannot read no/such/file.yaml"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("cannot read no/such/file.yaml");
 }
 
 #[test]
@@ -142,7 +134,7 @@ fn empty_directory_is_an_error() {
         .args(["validate"])
         .arg_path(dir.path())
         .status(1);
-    assert!(ran.stderr.contains("holds no spec files"), "{}", ran.stderr);
+    ran.stderr_has("holds no spec files");
 }
 
 #[test]
@@ -161,11 +153,7 @@ fn usage_errors_exit_64_never_2() {
         ])
         .status(64);
     let ran = Warren::new().args(["export"]).status(64);
-    assert!(
-        ran.stderr.contains("export needs --vhost"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("export needs --vhost");
     Warren::new().args(["--help"]).success();
     Warren::new().args(["--version"]).success();
 }
@@ -247,18 +235,9 @@ fn route_lists_the_queues_an_event_reaches() {
             "order.created",
         ])
         .success();
-    assert!(
-        ran.stdout
-            .contains("\nqueues: audit, inventory, notification\n"),
-        "{}",
-        ran.stdout
-    );
+    ran.stdout_has("\nqueues: audit, inventory, notification\n");
     // What a failure does next, for each service reading one of them.
-    assert!(
-        ran.stdout.contains("  inventory: read by inventory, a failure retried through delay queues after 5s, 30s, 5m, then inventory.dlq\n"),
-        "{}",
-        ran.stdout
-    );
+    ran.stdout_has("  inventory: read by inventory, a failure retried through delay queues after 5s, 30s, 5m, then inventory.dlq\n");
 }
 
 #[test]
@@ -313,17 +292,8 @@ fn route_explains_a_drop() {
             "parcel.shipped",
         ])
         .success();
-    assert!(
-        ran.stdout
-            .contains("dropped: the broker discards the message"),
-        "{}",
-        ran.stdout
-    );
-    assert!(
-        ran.stdout.contains("order_events: topic exchange whose 1 binding(s) do not match; it has no alternate exchange"),
-        "{}",
-        ran.stdout
-    );
+    ran.stdout_has("dropped: the broker discards the message");
+    ran.stdout_has("order_events: topic exchange whose 1 binding(s) do not match; it has no alternate exchange");
 }
 
 #[test]
@@ -357,11 +327,7 @@ fn route_refuses_unknown_exchanges_and_services() {
             "a",
         ])
         .status(64);
-    assert!(
-        ran.stderr.contains("exchange \"nope\" does not exist"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("exchange \"nope\" does not exist");
     let ran = Warren::new()
         .args([
             "route",
@@ -372,11 +338,7 @@ fn route_refuses_unknown_exchanges_and_services() {
             "a",
         ])
         .status(64);
-    assert!(
-        ran.stderr.contains("no service \"nobody\""),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("no service \"nobody\"");
 }
 
 #[test]
@@ -402,34 +364,20 @@ fn import_writes_one_spec_per_vhost_and_reports_what_it_leaves_out() {
         assert!(text.starts_with("# yaml-language-server: $schema="));
         Warren::new().args(["validate"]).arg_path(&path).success();
     }
-    assert!(
-        ran.stderr
-            .contains("warning: not imported: 2 user(s): password hashes are not kept"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("warning: not imported: 2 user(s): password hashes are not kept");
 }
 
 #[test]
 fn import_refuses_what_is_not_a_definitions_export() {
     let ran = Warren::new().args(["import", "README.md"]).status(1);
-    assert!(
-        ran.stderr
-            .contains("README.md is not a RabbitMQ definitions export"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("README.md is not a RabbitMQ definitions export");
     let ran = Warren::new()
         .args([
             "import",
             "tests/corpus/definitions/09-sutazai-4-vhosts-ha-policies.json",
         ])
         .status(64);
-    assert!(
-        ran.stderr.contains("holds 4 vhosts: give --out-dir DIR"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("holds 4 vhosts: give --out-dir DIR");
 }
 
 #[test]
@@ -449,8 +397,8 @@ fn import_refuses_values_the_broker_refuses_and_says_where_they_are() {
     ] {
         std::fs::write(&file, doc).unwrap();
         let ran = Warren::new().args(["import"]).arg_path(&file).status(1);
-        assert!(ran.stderr.contains(expected), "{}", ran.stderr);
-        assert!(ran.stderr.contains("whole number"), "{}", ran.stderr);
+        ran.stderr_has(expected);
+        ran.stderr_has("whole number");
     }
 }
 
@@ -465,5 +413,5 @@ fn import_reads_a_file_that_starts_with_a_byte_order_mark() {
         .args(["import", "--vhost", "shop"])
         .arg_path(&file)
         .success();
-    assert!(ran.stdout.contains("orders"), "{}", ran.stdout);
+    ran.stdout_has("orders");
 }

@@ -90,11 +90,7 @@ fn svg_without_graphviz_says_how_to_get_it() {
         .args(["graph", "--format", "svg", "topologies/ecommerce.yaml"])
         .env("PATH", "/nonexistent")
         .status(1);
-    assert!(
-        ran.stderr.contains("apt-get install graphviz"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("apt-get install graphviz");
 }
 
 #[test]
@@ -113,17 +109,17 @@ fn explain_a_producer_and_an_unknown_service() {
         .args(["explain", "topologies/ecommerce.yaml", "order_api"])
         .success();
     assert!(ran.stdout.contains("consumes nothing (a producer)"));
-    assert!(ran.stdout.contains("order.created to order_events: queues audit, inventory, notification (read by audit, inventory, notification)"), "{}", ran.stdout);
+    ran.stdout_has("order.created to order_events: queues audit, inventory, notification (read by audit, inventory, notification)");
     let ran = Warren::new()
         .args(["explain", "topologies/ecommerce.yaml", "billing"])
         .status(64);
-    assert!(ran.stderr.contains("no service \"billing\"; services: audit, cod, india_desk, inventory, notification, order_api, orders, payment, shipping"), "{}", ran.stderr);
+    ran.stderr_has("no service \"billing\"; services: audit, cod, india_desk, inventory, notification, order_api, orders, payment, shipping");
 }
 
 #[test]
 fn several_vhosts_need_one_at_a_time() {
     let ran = Warren::new().args(["graph", "topologies/"]).status(64);
-    assert!(ran.stderr.contains("several vhosts"), "{}", ran.stderr);
+    ran.stderr_has("several vhosts");
 }
 
 #[test]

@@ -47,7 +47,7 @@ fn a_diagnostic_far_along_one_line_renders_an_excerpt() {
         );
         // Valid, but warns: the renderer must draw a warning past column 65,535.
         let ran = Warren::new().args(["validate"]).arg_path(&spec).success();
-        assert!(ran.stderr.contains("W321"), "{}", ran.stderr);
+        ran.stderr_has("W321");
         assert!(ran.stderr.len() < 4_000, "{} bytes", ran.stderr.len());
         let json = Warren::new()
             .args(["validate", "--format", "json"])
@@ -168,13 +168,9 @@ fn a_directory_that_links_to_itself_is_read_once() {
         .arg_path(&dir.path().join("a.yaml"))
         .arg_path(&dir.path().join("sub/../a.yaml"))
         .success();
-    assert!(!ran.stderr.contains("E103"), "{}", ran.stderr);
-    assert!(
-        ran.stderr.contains("it leads to a directory already read"),
-        "{}",
-        ran.stderr
-    );
-    assert!(ran.stderr.contains("1 queues"), "{}", ran.stderr);
+    ran.stderr_lacks("E103");
+    ran.stderr_has("it leads to a directory already read");
+    ran.stderr_has("1 queues");
 }
 
 #[test]
@@ -196,7 +192,7 @@ fn files_that_are_not_regular_are_skipped_in_directories() {
         .args(["validate"])
         .arg_path(dir.path())
         .success();
-    assert!(ran.stderr.contains("not a regular file"), "{}", ran.stderr);
+    ran.stderr_has("not a regular file");
     assert!(ran.stderr.contains("x.yaml") && ran.stderr.contains("s.yml"));
     drop(socket);
 }
@@ -208,12 +204,8 @@ fn input_files_have_a_size_limit() {
         .env("WARREN_MAX_FILE_SIZE", "1MiB")
         .args(["validate", "/dev/zero"])
         .status(1);
-    assert!(ran.stderr.contains("larger than 1 MiB"), "{}", ran.stderr);
-    assert!(
-        ran.stderr.contains("WARREN_MAX_FILE_SIZE"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("larger than 1 MiB");
+    ran.stderr_has("WARREN_MAX_FILE_SIZE");
     let ran = Warren::new()
         .env("WARREN_MAX_FILE_SIZE", "1KiB")
         .args([
@@ -221,16 +213,12 @@ fn input_files_have_a_size_limit() {
             "tests/corpus/definitions/01-yoko-reporting-large-export.json",
         ])
         .status(1);
-    assert!(
-        ran.stderr.contains("larger than 1024 bytes"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("larger than 1024 bytes");
     let ran = Warren::new()
         .env("WARREN_MAX_FILE_SIZE", "lots")
         .args(["validate", "topologies/"])
         .status(64);
-    assert!(ran.stderr.contains("is not a size"), "{}", ran.stderr);
+    ran.stderr_has("is not a size");
 }
 
 #[test]
@@ -432,20 +420,14 @@ fn credentials_written_in_one_url_are_never_sent_to_another_node() {
     let (ours, theirs) = ("Z3Vlc3Q6Z3Vlc3Q=", "b3BzOlMzY3IzdA==");
     assert!(seen.contains(ours), "{seen}");
     assert!(!seen.contains(theirs), "{seen}");
-    assert!(!ran.stderr.contains("S3cr3t"), "{}", ran.stderr);
+    ran.stderr_lacks("S3cr3t");
     // Both nodes are named, each with why it was passed over.
-    assert!(
-        ran.stderr.contains(&first.url) && ran.stderr.contains("127.0.0.2:9"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has(&first.url).stderr_has("127.0.0.2:9");
 }
 
 #[test]
 fn a_sick_first_node_is_passed_over_for_the_next() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let real = crate::support::broker::http_url(None);
     for answer in [
         Answer::Json(500, r#"{"error":"internal"}"#),
@@ -459,7 +441,7 @@ fn a_sick_first_node_is_passed_over_for_the_next() {
             .args(["--http-url", &format!("{},{real}", sick.url)])
             .status_any();
         assert_eq!(ran.code, Some(0), "{}", ran.stderr);
-        assert!(ran.stdout.contains("version: 1"), "{}", ran.stdout);
+        ran.stdout_has("version: 1");
     }
 }
 
@@ -496,11 +478,7 @@ fn the_broker_s_own_reason_is_kept() {
     let ran = Warren::new()
         .args(["export", "--vhost", "v", "--http-url", &server.url])
         .status(1);
-    assert!(
-        ran.stderr.contains("HTTP 401: Login failed"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("HTTP 401: Login failed");
 }
 
 #[test]
@@ -510,12 +488,8 @@ fn an_endless_answer_stops_at_the_size_limit() {
         .env("WARREN_MAX_RESPONSE_SIZE", "1MiB")
         .args(["export", "--vhost", "v", "--http-url", &server.url])
         .status(1);
-    assert!(ran.stderr.contains("larger than 1 MiB"), "{}", ran.stderr);
-    assert!(
-        ran.stderr.contains("WARREN_MAX_RESPONSE_SIZE"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("larger than 1 MiB");
+    ran.stderr_has("WARREN_MAX_RESPONSE_SIZE");
 }
 
 #[test]
@@ -533,12 +507,7 @@ fn a_silent_endpoint_times_out_and_says_which_request() {
             &server.url,
         ])
         .status(1);
-    assert!(
-        ran.stderr
-            .contains("export the definitions of vhost \"v\": no complete answer within 1s"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("export the definitions of vhost \"v\": no complete answer within 1s");
     // A hang guard, not a measurement: the default timeout is 30 s.
     assert!(started.elapsed() < std::time::Duration::from_secs(25));
 }
@@ -591,11 +560,7 @@ fn import_refuses_a_binding_to_no_known_kind_of_destination() {
         .args(["import"])
         .arg_path(&definitions)
         .status(1);
-    assert!(
-        ran.stderr.contains("destination_type \"banana\""),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("destination_type \"banana\"");
 }
 
 #[test]
@@ -610,7 +575,7 @@ fn write_errors_name_the_file() {
         ])
         .arg_path(&blocker.join("sub"))
         .status(1);
-    assert!(ran.stderr.contains("not-a-dir/sub"), "{}", ran.stderr);
+    ran.stderr_has("not-a-dir/sub");
 }
 
 #[test]
@@ -678,7 +643,7 @@ fn a_key_longer_than_amqp_allows_is_refused_not_a_crash() {
         ),
     );
     let ran = Warren::new().args(["validate"]).arg_path(&spec).status(1);
-    assert!(ran.stderr.contains("at most 255"), "{}", ran.stderr);
+    ran.stderr_has("at most 255");
     let fine = write(
         dir.path(),
         "ok.yaml",
@@ -689,7 +654,7 @@ fn a_key_longer_than_amqp_allows_is_refused_not_a_crash() {
         .arg_path(&fine)
         .args(["--exchange", "ex", "--key", &key])
         .status(64);
-    assert!(ran.stderr.contains("at most 255 bytes"), "{}", ran.stderr);
+    ran.stderr_has("at most 255 bytes");
     assert!(ran.stderr.len() < 1_000);
 }
 
@@ -705,22 +670,14 @@ fn a_fifo_given_by_name_with_no_writer_is_an_error_not_a_hang() {
             .success()
     );
     let ran = Warren::new().args(["validate"]).arg_path(&fifo).status(1);
-    assert!(
-        ran.stderr.contains("nothing writes to it"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("nothing writes to it");
     let ran = Warren::new().args(["import"]).arg_path(&fifo).status(1);
-    assert!(
-        ran.stderr.contains("nothing writes to it"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("nothing writes to it");
     let ran = Warren::new()
         .args(["plan", "topologies/ecommerce.yaml", "--ca-cert"])
         .arg_path(&fifo)
         .status(1);
-    assert!(ran.stderr.contains("nothing writes to"), "{}", ran.stderr);
+    ran.stderr_has("nothing writes to");
     // A pipe with a writer is read to its end.
     let ran = std::process::Command::new("bash")
         .args([
@@ -744,8 +701,8 @@ fn a_password_in_a_spec_is_not_shown_in_its_snippet() {
     let ran = Warren::new()
         .args(["validate", "tests/broken/E004-password-in-spec.yaml"])
         .status(1);
-    assert!(ran.stderr.contains("E004"), "{}", ran.stderr);
-    assert!(!ran.stderr.contains("hunter2"), "{}", ran.stderr);
+    ran.stderr_has("E004");
+    ran.stderr_lacks("hunter2");
 }
 
 #[test]
@@ -796,7 +753,7 @@ fn graph_output_escapes_control_characters() {
             .args(["graph", "--format", format])
             .arg_path(&spec)
             .status(1);
-        assert!(ran.stderr.contains("E105"), "{}", ran.stderr);
+        ran.stderr_has("E105");
         let printed = format!("{}{}", ran.stdout, ran.stderr);
         assert!(
             !printed.contains(['\u{1b}', '\u{7}', '\r']),
@@ -808,15 +765,11 @@ fn graph_output_escapes_control_characters() {
 #[test]
 fn an_empty_vhost_is_refused() {
     let ran = Warren::new().args(["export", "--vhost", ""]).status(64);
-    assert!(
-        ran.stderr.contains("--vhost needs a name"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("--vhost needs a name");
     let dir = tempfile::tempdir().unwrap();
     let spec = write(dir.path(), "e.yaml", "version: 1\nvhost: \"\"\n");
     let ran = Warren::new().args(["validate"]).arg_path(&spec).status(1);
-    assert!(ran.stderr.contains("E010"), "{}", ran.stderr);
+    ran.stderr_has("E010");
 }
 
 #[test]
@@ -831,14 +784,12 @@ fn parallel_endless_answers_share_one_size_limit() {
             &server.url,
         ])
         .status(1);
-    assert!(ran.stderr.contains("larger than 4 MiB"), "{}", ran.stderr);
+    ran.stderr_has("larger than 4 MiB");
 }
 
 #[tokio::test]
 async fn a_write_the_node_in_use_does_not_answer_goes_to_the_next() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     // A node whose management API is down (a 503 to everything), listed
     // first, then the real broker: the write itself must fail over, as a
     // read does, whichever node served the reads before it.

@@ -33,7 +33,7 @@ fn plan_is_empty(vhost: &TestVhost, spec: &str, extra: &[&str]) {
         .args(["plan", spec, "--vhost", &vhost.name, "--detailed-exitcode"])
         .args(extra)
         .status(0);
-    assert!(ran.stdout.contains("No changes"), "{}", ran.stdout);
+    ran.stdout_has("No changes");
 }
 
 async fn publish(vhost: &TestVhost, exchange: &str, key: &str, count: usize) {
@@ -50,81 +50,43 @@ async fn publish(vhost: &TestVhost, exchange: &str, key: &str, count: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_change_class_applies_and_leaves_nothing_to_do() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("apply-classes").await;
     // From empty: every object created, then nothing left; again: no-op.
     let ran = apply(&vhost, BASE, &["--yes"]).success();
-    assert!(
-        ran.stdout.contains("the broker matches the spec"),
-        "{}",
-        ran.stdout
-    );
+    ran.stdout_has("the broker matches the spec");
     plan_is_empty(&vhost, BASE, &[]);
     let again = apply(&vhost, BASE, &["--yes"]).success();
-    assert!(again.stdout.contains("No changes"), "{}", again.stdout);
-    assert!(!again.stdout.contains("Applied"), "{}", again.stdout);
+    again.stdout_has("No changes");
+    again.stdout_lacks("Applied");
 
     // Update (policy), replace (a queue's TTL), create (a queue).
     let ran = apply(&vhost, CHANGED, &["--yes"]).success();
-    assert!(
-        ran.stderr.contains("updated policy limits"),
-        "{}",
-        ran.stderr
-    );
-    assert!(
-        ran.stderr.contains("replaced queue payments"),
-        "{}",
-        ran.stderr
-    );
-    assert!(
-        ran.stderr.contains("created queue refunds"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("updated policy limits");
+    ran.stderr_has("replaced queue payments");
+    ran.stderr_has("created queue refunds");
     // The replaced queue was bound again.
-    assert!(
-        ran.stdout
-            .contains("because: queue \"payments\" is replaced"),
-        "{}",
-        ran.stdout
-    );
+    ran.stdout_has("because: queue \"payments\" is replaced");
     plan_is_empty(&vhost, CHANGED, &["--prune"]);
 
     // Delete, with --prune.
     let ran = apply(&vhost, SHRUNK, &["--yes", "--prune"]).success();
-    assert!(
-        ran.stderr.contains("deleted queue reports"),
-        "{}",
-        ran.stderr
-    );
-    assert!(
-        ran.stderr.contains("deleted queue refunds"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("deleted queue reports");
+    ran.stderr_has("deleted queue refunds");
     plan_is_empty(&vhost, SHRUNK, &["--prune"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replace_that_would_lose_messages_is_refused_with_the_counts() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("apply-data").await;
     apply(&vhost, BASE, &["--yes"]).success();
     publish(&vhost, "events", "payment.captured", 7).await;
     crate::support::broker::await_messages(&vhost, "payments", 7).await;
 
     let ran = apply(&vhost, CHANGED, &["--yes"]).status(1);
-    assert!(
-        ran.stderr
-            .contains("replace queue \"payments\": 7 message(s), 0 consumer(s)"),
-        "{}",
-        ran.stderr
-    );
-    assert!(ran.stderr.contains("nothing was touched"), "{}", ran.stderr);
+    ran.stderr_has("replace queue \"payments\": 7 message(s), 0 consumer(s)");
+    ran.stderr_has("nothing was touched");
     // Nothing was touched: the new queue is not there, the messages are.
     crate::support::broker::await_messages(&vhost, "payments", 7).await;
     let plan = Warren::new()
@@ -136,7 +98,7 @@ async fn a_replace_that_would_lose_messages_is_refused_with_the_counts() {
             "--detailed-exitcode",
         ])
         .status(2);
-    assert!(plan.stdout.contains("+ queue refunds"), "{}", plan.stdout);
+    plan.stdout_has("+ queue refunds");
 
     apply(&vhost, CHANGED, &["--yes", "--allow-data-loss"]).success();
     crate::support::broker::await_messages(&vhost, "payments", 0).await;
@@ -145,9 +107,7 @@ async fn a_replace_that_would_lose_messages_is_refused_with_the_counts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_apply_fails_at_once_on_the_lock_and_names_the_holder() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("apply-lock").await;
     apply(&vhost, BASE, &["--yes"]).success();
     let lock = warren::apply::acquire(&vhost.settings, &vhost.http, &vhost.name)
@@ -156,16 +116,8 @@ async fn a_second_apply_fails_at_once_on_the_lock_and_names_the_holder() {
     let started = std::time::Instant::now();
     let ran = apply(&vhost, CHANGED, &["--yes"]).status(1);
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
-    assert!(
-        ran.stderr.contains("another apply holds the lock"),
-        "{}",
-        ran.stderr
-    );
-    assert!(
-        ran.stderr.contains(&format!("pid {}", std::process::id())),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("another apply holds the lock");
+    ran.stderr_has(&format!("pid {}", std::process::id()));
     // The lock is the broker's: released with its connection, then apply runs.
     lock.release().await;
     apply(&vhost, CHANGED, &["--yes"]).success();
@@ -174,9 +126,7 @@ async fn a_second_apply_fails_at_once_on_the_lock_and_names_the_holder() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_concurrent_applies_end_consistent() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("apply-race").await;
     apply(&vhost, BASE, &["--yes"]).success();
     let name = vhost.name.clone();
@@ -211,9 +161,7 @@ async fn two_concurrent_applies_end_consistent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replacing_an_exchange_keeps_its_exchange_to_exchange_bindings() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("apply-rebind").await;
     let dir = tempfile::tempdir().unwrap();
     let spec = |internal: bool| {
@@ -227,11 +175,7 @@ async fn replacing_an_exchange_keeps_its_exchange_to_exchange_bindings() {
     apply(&vhost, &path, &["--yes"]).success();
     std::fs::write(&path, spec(true)).unwrap();
     let ran = apply(&vhost, &path, &["--yes"]).success();
-    assert!(
-        ran.stderr.contains("replaced exchange audit"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("replaced exchange audit");
     plan_is_empty(&vhost, &path, &[]);
     // And messages still flow events => audit -> history.
     publish(&vhost, "events", "any.key", 3).await;
@@ -240,12 +184,10 @@ async fn replacing_an_exchange_keeps_its_exchange_to_exchange_bindings() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_refuses_without_a_terminal_or_a_password_before_touching_anything() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("apply-refuse").await;
     let ran = apply(&vhost, BASE, &[]).status(64);
-    assert!(ran.stderr.contains("pass --yes"), "{}", ran.stderr);
+    ran.stderr_has("pass --yes");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("users.yaml");
     // Users are broker-wide: a name of this run's own.
@@ -259,12 +201,7 @@ async fn apply_refuses_without_a_terminal_or_a_password_before_touching_anything
         .args(["apply", "--vhost", &vhost.name, "--yes"])
         .arg_path(&path)
         .status(1);
-    assert!(
-        ran.stderr
-            .contains(&format!("user {user:?} reads $WARREN_TEST_UNSET_PASSWORD")),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has(&format!("user {user:?} reads $WARREN_TEST_UNSET_PASSWORD"));
     // Nothing was declared.
     let plan = Warren::new()
         .args(["plan", "--vhost", &vhost.name, "--json"])
@@ -279,8 +216,8 @@ async fn apply_refuses_without_a_terminal_or_a_password_before_touching_anything
         .arg_path(&path)
         .env("WARREN_TEST_UNSET_PASSWORD", "s3cret-worker")
         .success();
-    assert!(!ran.stdout.contains("s3cret"), "{}", ran.stdout);
-    assert!(!ran.stderr.contains("s3cret"), "{}", ran.stderr);
+    ran.stdout_lacks("s3cret");
+    ran.stderr_lacks("s3cret");
     let settings = vhost
         .settings
         .clone()
@@ -292,9 +229,7 @@ async fn apply_refuses_without_a_terminal_or_a_password_before_touching_anything
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_password_is_planned_and_applied_without_being_shown() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("apply-password").await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("users.yaml");
@@ -323,20 +258,12 @@ async fn a_changed_password_is_planned_and_applied_without_being_shown() {
     assert!(logs_in("first-s3cret").await);
     // The same password: nothing to do.
     let same = run(&["plan", "--detailed-exitcode"], "first-s3cret").status(0);
-    assert!(same.stdout.contains("No changes"), "{}", same.stdout);
+    same.stdout_has("No changes");
     // Another one in the variable: the user is updated, the secret shown
     // nowhere.
     let changed = run(&["plan", "--detailed-exitcode"], "second-s3cret").status(2);
-    assert!(
-        changed.stdout.contains(&format!("~ user {user}")),
-        "{}",
-        changed.stdout
-    );
-    assert!(
-        changed.stdout.contains("from $WARREN_TEST_ROTATED"),
-        "{}",
-        changed.stdout
-    );
+    changed.stdout_has(&format!("~ user {user}"));
+    changed.stdout_has("from $WARREN_TEST_ROTATED");
     let json = run(&["plan", "--json"], "second-s3cret").success();
     for out in [&changed.stdout, &changed.stderr, &json.stdout] {
         assert!(!out.contains("s3cret"), "{out}");
@@ -345,11 +272,11 @@ async fn a_changed_password_is_planned_and_applied_without_being_shown() {
     assert_eq!(doc["summary"]["update"], 1, "{doc}");
     // Applied, the new password logs in and the old one no longer does.
     let applied = run(&["apply", "--yes"], "second-s3cret").success();
-    assert!(!applied.stdout.contains("s3cret"), "{}", applied.stdout);
+    applied.stdout_lacks("s3cret");
     assert!(logs_in("second-s3cret").await);
     assert!(!logs_in("first-s3cret").await);
     let after = run(&["plan", "--detailed-exitcode"], "second-s3cret").status(0);
-    assert!(after.stdout.contains("No changes"), "{}", after.stdout);
+    after.stdout_has("No changes");
 
     // A saved plan that sets the password: applied where the variable is
     // unset, it is refused, not taken for "No changes".
@@ -359,11 +286,7 @@ async fn a_changed_password_is_planned_and_applied_without_being_shown() {
         .args(["apply", "--yes"])
         .arg_path(&saved)
         .status(1);
-    assert!(
-        refused.stderr.contains("WARREN_TEST_ROTATED"),
-        "{}",
-        refused.stderr
-    );
+    refused.stderr_has("WARREN_TEST_ROTATED");
     assert!(logs_in("second-s3cret").await);
     Warren::new()
         .args(["apply", "--yes"])
@@ -376,9 +299,7 @@ async fn a_changed_password_is_planned_and_applied_without_being_shown() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saved_plan_applies_only_to_the_broker_it_was_made_against() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("apply-saved").await;
     let (_dir, saved) = saved_plan(&vhost);
     // The broker moves: the saved plan is refused and nothing is applied.
@@ -401,12 +322,7 @@ async fn a_saved_plan_applies_only_to_the_broker_it_was_made_against() {
         .args(["apply", "--yes"])
         .arg_path(&saved)
         .status(1);
-    assert!(
-        ran.stderr
-            .contains("the broker changed since the plan was made"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("the broker changed since the plan was made");
     Warren::new()
         .args([
             "plan",
@@ -431,18 +347,14 @@ async fn a_saved_plan_applies_only_to_the_broker_it_was_made_against() {
         .args(["apply", "--yes"])
         .arg_path(&saved)
         .success();
-    assert!(
-        ran.stdout.contains("the broker matches the spec"),
-        "{}",
-        ran.stdout
-    );
+    ran.stdout_has("the broker matches the spec");
     plan_is_empty(&vhost, CHANGED, &[]);
     // A plan file is applied as saved: --prune and --vhost belong to it.
     let ran = Warren::new()
         .args(["apply", "--yes", "--prune"])
         .arg_path(&saved)
         .status(64);
-    assert!(ran.stderr.contains("give neither"), "{}", ran.stderr);
+    ran.stderr_has("give neither");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -451,9 +363,7 @@ async fn migrate_moves_a_replaced_queue_while_publishers_keep_publishing() {
     use lapin::{BasicProperties, Confirmation};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("apply-migrate").await;
     apply(&vhost, BASE, &["--yes"]).success();
     // A publisher at a steady rate, with confirms and `mandatory`, from
@@ -571,9 +481,7 @@ async fn migrate_moves_a_replaced_queue_while_publishers_keep_publishing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_next_apply_finishes_a_migration_that_was_interrupted() {
     use lapin::options::ConfirmSelectOptions;
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("apply-resume").await;
     apply(&vhost, BASE, &["--yes"]).success();
     publish(&vhost, "events", "payment.captured", 7).await;
@@ -614,22 +522,9 @@ async fn the_next_apply_finishes_a_migration_that_was_interrupted() {
 
     // --prune leaves the holding queue to the migration it belongs to.
     let ran = apply(&vhost, CHANGED, &["--yes", "--prune"]).success();
-    assert!(
-        !ran.stdout.contains("- queue payments.warren-migrate"),
-        "{}",
-        ran.stdout
-    );
-    assert!(
-        ran.stdout
-            .contains("interrupted while migrating queue \"payments\""),
-        "{}",
-        ran.stdout
-    );
-    assert!(
-        ran.stdout.contains("9 messages moved back"),
-        "{}",
-        ran.stdout
-    );
+    ran.stdout_lacks("- queue payments.warren-migrate");
+    ran.stdout_has("interrupted while migrating queue \"payments\"");
+    ran.stdout_has("9 messages moved back");
     crate::support::broker::await_messages(&vhost, "payments", 9).await;
     let usage = warren::broker::queue_usage(&vhost.http, &vhost.name)
         .await
@@ -643,9 +538,7 @@ async fn the_next_apply_finishes_a_migration_that_was_interrupted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saved_plan_for_several_vhosts_applies_each_of_them() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let (first, second) = (
         TestVhost::new("apply-saved-a").await,
         TestVhost::new("apply-saved-b").await,
@@ -689,19 +582,12 @@ async fn a_saved_plan_for_several_vhosts_applies_each_of_them() {
         .args(["apply", "--yes"])
         .arg_path(&saved)
         .status(1);
-    assert!(
-        ran.stderr
-            .contains("the broker changed since the plan was made"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("the broker changed since the plan was made");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saved_plan_whose_topology_was_edited_after_review_is_refused() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("apply-saved-edited").await;
     let (_dir, saved) = saved_plan(&vhost);
     // A queue slipped into the plan's topology, not into its reviewed
@@ -720,11 +606,7 @@ async fn a_saved_plan_whose_topology_was_edited_after_review_is_refused() {
         .args(["apply", "--yes"])
         .arg_path(&saved)
         .status(1);
-    assert!(
-        ran.stderr.contains("would also: create queue smuggled"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("would also: create queue smuggled");
     // Nothing was applied: the reviewed changes are still to do.
     Warren::new()
         .args(["plan", BASE, "--vhost", &vhost.name, "--detailed-exitcode"])
@@ -733,9 +615,7 @@ async fn a_saved_plan_whose_topology_was_edited_after_review_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_refuses_an_amqp_endpoint_on_another_broker_and_changes_nothing() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     // The machine's own broker is the other one; skip when it is the one
     // under test.
     let here = crate::support::broker::settings();
@@ -780,11 +660,7 @@ async fn apply_refuses_an_amqp_endpoint_on_another_broker_and_changes_nothing() 
         .args(["apply", "--yes", BASE, "--vhost", &vhost.name])
         .args(["--amqp-url", "amqp://127.0.0.1:5672"])
         .status(1);
-    assert!(
-        ran.stderr.contains("reach different brokers"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("reach different brokers");
     let queues: Vec<serde_json::Value> = other
         .get_json(
             &format!("queues/{}", warren::broker::segment(&vhost.name)),
@@ -807,9 +683,7 @@ async fn apply_refuses_an_amqp_endpoint_on_another_broker_and_changes_nothing() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vhost_deleted_while_apply_runs_is_named_as_the_cause() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("apply-vhost-gone").await;
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("many.yaml");
@@ -866,9 +740,7 @@ async fn a_vhost_deleted_while_apply_runs_is_named_as_the_cause() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_lock_queue_that_is_not_exclusive_is_named_with_the_fix() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("apply-stale-lock").await;
     apply(&vhost, BASE, &["--yes"]).success();
     // Left by a definitions import of a vhost that was being applied.
@@ -887,11 +759,8 @@ async fn a_stale_lock_queue_that_is_not_exclusive_is_named_with_the_fix() {
         .await
         .unwrap();
     let ran = apply(&vhost, CHANGED, &["--yes"]).status(1);
-    assert!(
-        ran.stderr.contains("not exclusive") && ran.stderr.contains("delete that queue"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("not exclusive")
+        .stderr_has("delete that queue");
     vhost
         .http
         .delete(&path, "delete the stale lock")

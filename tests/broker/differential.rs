@@ -158,9 +158,7 @@ fn plan_is_empty(spec: &std::path::Path, seed: u64, step: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_specs_apply_plan_empty_export_and_plan_empty_again() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let dir = tempfile::tempdir().unwrap();
     let release = crate::support::broker::release().await;
     let cases = std::env::var("WARREN_DIFFERENTIAL_CASES")

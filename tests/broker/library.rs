@@ -48,9 +48,7 @@ async fn prepare(vhost: &TestVhost, desired: &Topology, options: Options) -> Pre
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prepared_plan_applies_and_then_nothing_is_left() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("library-apply").await;
     let desired = topology(&vhost, ONE_QUEUE);
     let prepared = prepare(&vhost, &desired, Options::default()).await;
@@ -74,9 +72,7 @@ async fn a_prepared_plan_applies_and_then_nothing_is_left() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_changed_between_prepare_and_apply_is_refused_and_nothing_is_applied() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("library-moved").await;
     let desired = topology(&vhost, ONE_QUEUE);
     let prepared = prepare(&vhost, &desired, Options::default()).await;
@@ -98,9 +94,7 @@ async fn a_broker_changed_between_prepare_and_apply_is_refused_and_nothing_is_ap
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_at_stake_and_a_missing_password_refuse_before_the_broker_is_touched() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("library-refusals").await;
     let first = topology(&vhost, ONE_QUEUE);
     prepare(&vhost, &first, Options::default())

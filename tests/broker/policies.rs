@@ -146,9 +146,7 @@ async fn broker_view(vhost: &TestVhost) -> BTreeMap<String, (Option<String>, Opt
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn effective_policies_match_the_broker() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     for n in 0..CASES {
         let seed = FIRST_SEED + n;
         let vhost = TestVhost::new("policies").await;

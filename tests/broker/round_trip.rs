@@ -27,9 +27,7 @@ fn broker_view(t: &warren::topology::Topology) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corpus_plans_empty_and_exports_back() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let dir = tempfile::tempdir().unwrap();
     let mut checked = 0;
     let mut skipped = Vec::new();

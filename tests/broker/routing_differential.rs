@@ -257,9 +257,7 @@ async fn reduce(mut t: Topology, probe: &Probe) -> Topology {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routing_matches_the_broker() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let mut total = 0;
     for case in 0..CASES {
         let seed = FIRST_SEED + case;
@@ -417,9 +415,7 @@ fn edit(t: &mut Topology, rng: &mut Rng) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_converges_and_routes_as_warren_predicts() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     const APPLY_CASES: u64 = 6;
     for case in 0..APPLY_CASES {
         let seed = FIRST_SEED + 0x100 + case;

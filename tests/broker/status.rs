@@ -33,19 +33,13 @@ fn stable(text: &str, vhost: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_shows_depth_consumers_dead_letters_and_flags_per_service() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("status", SPEC).await;
     // shipping runs and dead-letters what it cannot handle; billing has no
     // worker at all, so its orders wait.
-    let running = h.start(
-        h.runner()
-            .handler(
-                "shipping",
-                handler::function(|_| async { Err(Failure::permanent("no such parcel")) }),
-            )
-            .unwrap(),
+    let running = h.serve(
+        "shipping",
+        handler::function(|_| async { Err(Failure::permanent("no such parcel")) }),
     );
     h.publish(
         "orders",
@@ -99,9 +93,7 @@ async fn status_shows_depth_consumers_dead_letters_and_flags_per_service() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_of_a_vhost_never_applied_says_so() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("spec.yaml");
     std::fs::write(
@@ -113,15 +105,13 @@ async fn status_of_a_vhost_never_applied_says_so() {
     )
     .unwrap();
     let ran = Warren::new().args(["status"]).arg_path(&path).status(1);
-    assert!(ran.stderr.contains("has no vhost"), "{}", ran.stderr);
-    assert!(ran.stderr.contains("warren apply"), "{}", ran.stderr);
+    ran.stderr_has("has no vhost");
+    ran.stderr_has("warren apply");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_retry_exchange_breaks_the_chain_in_status() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("status-retry-exchange", SPEC).await;
     let retry = h.topology.services["shipping"]
         .retry

@@ -117,9 +117,7 @@ async fn live_version(vhost: &TestVhost) -> Version {
 
 #[tokio::test]
 async fn the_broker_accepts_exactly_the_arguments_the_settings_table_allows() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("settings-table").await;
     let live = live_version(&vhost).await;
     let mut wrong = Vec::new();
@@ -202,9 +200,7 @@ fn validate_live(path: &std::path::Path, code: i32) -> crate::support::Ran {
 
 #[tokio::test]
 async fn the_live_release_decides_the_version_findings() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     use rabbitmq_http_client::commons::PolicyTarget;
     use rabbitmq_http_client::requests::PolicyParams;
     let vhost = TestVhost::new("versions").await;
@@ -234,16 +230,8 @@ async fn the_live_release_decides_the_version_findings() {
         })
         .await;
     if before {
-        assert!(
-            ran.stderr.contains("E703(refused-by-version)"),
-            "{}",
-            ran.stderr
-        );
-        assert!(
-            ran.stderr.contains(&format!("RabbitMQ {live} refuses")),
-            "{}",
-            ran.stderr
-        );
+        ran.stderr_has("E703(refused-by-version)");
+        ran.stderr_has(&format!("RabbitMQ {live} refuses"));
         assert!(declared.is_err(), "the broker took apply-to quorum_queues");
     } else {
         assert!(declared.is_ok(), "{declared:?}");

@@ -77,9 +77,7 @@ const QUEUES: &str = "exchanges: { ev: { type: topic } }\nqueues:\n  plain: { ex
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_keeps_the_vhost_metadata_and_declares_the_type_it_decided() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("vhost-meta").await;
     let keeps_type = release(&vhost).await >= Version::new(3, 11);
     let dir = tempfile::tempdir().unwrap();
@@ -149,9 +147,7 @@ async fn apply_keeps_the_vhost_metadata_and_declares_the_type_it_decided() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_untyped_queue_takes_the_live_vhost_default_and_a_live_queue_is_never_flipped() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("vhost-live").await;
     let dir = tempfile::tempdir().unwrap();
     let plain = spec(&dir, "plain.yaml", QUEUES);
@@ -237,9 +233,7 @@ async fn a_new_untyped_queue_takes_the_live_vhost_default_and_a_live_queue_is_ne
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_creates_a_missing_vhost_with_its_metadata() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("vhost-new").await;
     // Gone before apply: apply creates it (and the drop deletes it).
     vhost

@@ -75,12 +75,7 @@ async fn apply_converges_with_every_member_on_every_node_and_each_node_plans_ali
     )
     .unwrap();
     let ran = on(&NODES, &["validate"], &five).success();
-    assert!(
-        ran.stderr
-            .contains("asks for 5 replicas, but the cluster has 3 nodes"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("asks for 5 replicas, but the cluster has 3 nodes");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,6 +99,6 @@ async fn commands_use_the_first_node_that_answers() {
             &urls(&[2]).1,
         ])
         .success();
-    assert!(ran.stdout.contains("127.0.0.1:15702"), "{}", ran.stdout);
+    ran.stdout_has("127.0.0.1:15702");
     on(&[3], &["plan", "--detailed-exitcode"], &spec).status(0);
 }

@@ -115,21 +115,12 @@ async fn without_a_majority_status_flags_the_queue_and_apply_on_khepri_applies_n
     )
     .unwrap();
     let planned = on(&[1], &["plan", "--detailed-exitcode"], &grown).status(2);
-    assert!(
-        planned.stdout.contains("+ queue extra"),
-        "{}",
-        planned.stdout
-    );
+    planned.stdout_has("+ queue extra");
     if khepri {
         let refused = on(&[1], &["apply", "--yes"], &grown).status(1);
-        assert!(
-            refused
-                .stderr
-                .contains("only 1 of the cluster's 3 nodes runs")
-                && refused.stderr.contains("nothing was applied"),
-            "{}",
-            refused.stderr
-        );
+        refused
+            .stderr_has("only 1 of the cluster's 3 nodes runs")
+            .stderr_has("nothing was applied");
         on(&[1], &["plan", "--detailed-exitcode"], &grown).status(2);
     } else {
         on(&[1], &["apply", "--yes"], &grown).success();

@@ -61,9 +61,7 @@ async fn duplicate_orders(shop: &Shop) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_orders_each_end_in_exactly_one_final_state_also_when_delivered_twice() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let shop = Shop::started("flow", &[]).await;
     let load = shop.spawn_load(Batch::FLOW);
     let duplicated = duplicate_orders(&shop).await;
@@ -85,9 +83,7 @@ async fn two_thousand_orders_each_end_in_exactly_one_final_state_also_when_deliv
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_reaches_the_dead_letter_queues_with_a_reason_and_the_flow_goes_on() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let shop = Shop::started("badinput", &[]).await;
     let json = || BasicProperties::default().with_content_type("application/json".into());
     let bad: Vec<(&str, Vec<u8>, BasicProperties)> = vec![

@@ -14,6 +14,39 @@ pub struct Ran {
     pub stderr: String,
 }
 
+/// Assertions on what a run printed, showing all of it when they fail.
+impl Ran {
+    #[track_caller]
+    pub fn stdout_has(&self, text: &str) -> &Ran {
+        self.expect("stdout", &self.stdout, text, true)
+    }
+
+    #[track_caller]
+    pub fn stdout_lacks(&self, text: &str) -> &Ran {
+        self.expect("stdout", &self.stdout, text, false)
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, text: &str) -> &Ran {
+        self.expect("stderr", &self.stderr, text, true)
+    }
+
+    #[track_caller]
+    pub fn stderr_lacks(&self, text: &str) -> &Ran {
+        self.expect("stderr", &self.stderr, text, false)
+    }
+
+    #[track_caller]
+    fn expect(&self, stream: &str, printed: &str, text: &str, present: bool) -> &Ran {
+        let verb = if present { "lacks" } else { "has" };
+        assert!(
+            printed.contains(text) == present,
+            "{stream} {verb} {text:?}:\n{printed}"
+        );
+        self
+    }
+}
+
 impl Warren {
     pub fn new() -> Warren {
         let mut command =

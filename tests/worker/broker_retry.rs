@@ -61,30 +61,26 @@ async fn each_failure_waits_longer_and_the_last_attempt_lands_in_the_dlq() {
     assert!(retry.delay_queues.is_empty());
     let calls: Arc<Mutex<Vec<(String, u32, Instant)>>> = Arc::default();
     let seen = calls.clone();
-    let runner = h
-        .runner()
-        .handler(
-            "shipping",
-            handler::function(move |m| {
-                let seen = seen.clone();
-                async move {
-                    let kind = m.body["kind"].as_str().unwrap_or_default().to_string();
-                    seen.lock()
-                        .unwrap()
-                        .push((kind.clone(), m.attempt, Instant::now()));
-                    match kind.as_str() {
-                        "recovers" if m.attempt >= 3 => Ok(vec![Event::new(
-                            "order.shipped",
-                            json!({ "attempt": m.attempt }),
-                        )]),
-                        "permanent" => Err(Failure::permanent("no such order")),
-                        _ => Err(Failure::transient("warehouse offline")),
-                    }
+    let running = h.serve(
+        "shipping",
+        handler::function(move |m| {
+            let seen = seen.clone();
+            async move {
+                let kind = m.body["kind"].as_str().unwrap_or_default().to_string();
+                seen.lock()
+                    .unwrap()
+                    .push((kind.clone(), m.attempt, Instant::now()));
+                match kind.as_str() {
+                    "recovers" if m.attempt >= 3 => Ok(vec![Event::new(
+                        "order.shipped",
+                        json!({ "attempt": m.attempt }),
+                    )]),
+                    "permanent" => Err(Failure::permanent("no such order")),
+                    _ => Err(Failure::transient("warehouse offline")),
                 }
-            }),
-        )
-        .unwrap();
-    let running = h.start(runner);
+            }
+        }),
+    );
     h.publish(
         "orders",
         "order.paid",
@@ -216,14 +212,10 @@ async fn status_counts_the_messages_the_queue_holds_back() {
     }
     // One failure, then a minute's wait: long enough to be seen.
     let h = Harness::new("broker-retry-status", &spec("1m", "1m", 3)).await;
-    let runner = h
-        .runner()
-        .handler(
-            "shipping",
-            handler::function(|_| async { Err(Failure::transient("busy")) }),
-        )
-        .unwrap();
-    let running = h.start(runner);
+    let running = h.serve(
+        "shipping",
+        handler::function(|_| async { Err(Failure::transient("busy")) }),
+    );
     h.publish("orders", "order.paid", &[json!({ "order": 1 })])
         .await;
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -13,9 +13,7 @@ fn publish(spec: &std::path::Path, args: &[&str]) -> Warren {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_checks_the_key_against_the_spec_and_fails_on_a_return() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("worker-publish", SHIPPING).await;
     let spec = h.spec();
     let ran = publish(
@@ -32,11 +30,8 @@ async fn publish_checks_the_key_against_the_spec_and_fails_on_a_return() {
         ],
     )
     .success();
-    assert!(
-        ran.stdout.contains("the broker confirmed it") && ran.stdout.contains("shipping"),
-        "{}",
-        ran.stdout
-    );
+    ran.stdout_has("the broker confirmed it")
+        .stdout_has("shipping");
     let got = h.take("shipping", 1).await;
     assert_eq!(body(&got[0]), json!({ "order": 1 }));
     assert_eq!(
@@ -63,12 +58,7 @@ async fn publish_checks_the_key_against_the_spec_and_fails_on_a_return() {
         ],
     )
     .status(1);
-    assert!(
-        ran.stderr
-            .contains("nothing in the spec receives key \"order.lost\""),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("nothing in the spec receives key \"order.lost\"");
     // As a service, only what it declares.
     let ran = publish(
         &spec,
@@ -82,11 +72,7 @@ async fn publish_checks_the_key_against_the_spec_and_fails_on_a_return() {
         ],
     )
     .status(1);
-    assert!(
-        ran.stderr.contains("does not declare the routing key"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("does not declare the routing key");
     let ran = publish(
         &spec,
         &[
@@ -99,7 +85,7 @@ async fn publish_checks_the_key_against_the_spec_and_fails_on_a_return() {
         ],
     )
     .status(64);
-    assert!(ran.stderr.contains("is not JSON"), "{}", ran.stderr);
+    ran.stderr_has("is not JSON");
 
     // The spec routes it, the broker does not (its binding is gone): the
     // return is a failure.
@@ -129,27 +115,18 @@ async fn publish_checks_the_key_against_the_spec_and_fails_on_a_return() {
         ],
     )
     .status(1);
-    assert!(
-        ran.stderr.contains("did not take the message") && ran.stderr.contains("returned"),
-        "{}",
-        ran.stderr
-    );
+    ran.stderr_has("did not take the message")
+        .stderr_has("returned");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dlq_list_keeps_the_dead_letters_and_replay_moves_them_back_with_attempts_reset() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("worker-replay", SHIPPING).await;
-    let failing = h
-        .runner()
-        .handler(
-            "shipping",
-            handler::function(|_| async { Err(Failure::permanent("label printer jammed")) }),
-        )
-        .unwrap();
-    let running = h.start(failing);
+    let running = h.serve(
+        "shipping",
+        handler::function(|_| async { Err(Failure::permanent("label printer jammed")) }),
+    );
     let orders: Vec<_> = (0..3).map(|i| json!({ "order": i })).collect();
     h.publish("orders", "order.paid", &orders).await;
     while h.depth("shipping.dlq").await < 3 {
@@ -179,42 +156,29 @@ async fn dlq_list_keeps_the_dead_letters_and_replay_moves_them_back_with_attempt
         .arg_path(&spec)
         .args(["shipping"])
         .success();
-    assert!(
-        text.stdout.contains("label printer jammed"),
-        "{}",
-        text.stdout
-    );
+    text.stdout_has("label printer jammed");
 
     let ran = Warren::new()
         .args(["dlq", "replay"])
         .arg_path(&spec)
         .args(["shipping", "--limit", "2"])
         .success();
-    assert!(
-        ran.stdout.contains("Replayed 2 dead letters"),
-        "{}",
-        ran.stdout
-    );
+    ran.stdout_has("Replayed 2 dead letters");
     assert_eq!(h.depth("shipping.dlq").await, 1);
     // The replayed messages start over: attempt 1, first routing key, and
     // a handler that now works ships them.
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let record = seen.clone();
-    let working = h
-        .runner()
-        .handler(
-            "shipping",
-            handler::function(move |m| {
-                record.lock().unwrap().push((
-                    m.attempt,
-                    m.routing_key.clone(),
-                    m.message_id.clone(),
-                ));
-                async move { Ok(vec![Event::new("order.shipped", m.body)]) }
-            }),
-        )
-        .unwrap();
-    let running = h.start(working);
+    let running = h.serve(
+        "shipping",
+        handler::function(move |m| {
+            record
+                .lock()
+                .unwrap()
+                .push((m.attempt, m.routing_key.clone(), m.message_id.clone()));
+            async move { Ok(vec![Event::new("order.shipped", m.body)]) }
+        }),
+    );
     let shipped = h.take("shipped", 2).await;
     running.stop().await;
     assert_eq!(shipped.len(), 2);

@@ -49,18 +49,12 @@ fn orders(shipped: &[lapin::message::BasicGetMessage]) -> BTreeSet<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graceful_shutdown_finishes_what_is_in_flight_and_loses_nothing() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("worker-shutdown", SHIPPING).await;
     let calls = Arc::new(AtomicUsize::new(0));
-    let running = h.start(
-        h.runner()
-            .handler(
-                "shipping",
-                slow_shipper(calls.clone(), Duration::from_millis(100)),
-            )
-            .unwrap(),
+    let running = h.serve(
+        "shipping",
+        slow_shipper(calls.clone(), Duration::from_millis(100)),
     );
     let all: Vec<_> = (0..60).map(|i| json!({ "order": i })).collect();
     h.publish("orders", "order.paid", &all).await;
@@ -81,13 +75,9 @@ async fn a_graceful_shutdown_finishes_what_is_in_flight_and_loses_nothing() {
     let left = h.depth("shipping").await;
     assert_eq!(left as usize + done, 60, "{left} left, {done} handled");
     // A new worker finishes the rest.
-    let running = h.start(
-        h.runner()
-            .handler(
-                "shipping",
-                slow_shipper(calls.clone(), Duration::from_millis(1)),
-            )
-            .unwrap(),
+    let running = h.serve(
+        "shipping",
+        slow_shipper(calls.clone(), Duration::from_millis(1)),
     );
     let rest = h.take("shipped", 60 - done).await;
     h.drained("shipping").await;
@@ -105,9 +95,7 @@ pub async fn close_connections(h: &Harness) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_closed_mid_stream_loses_nothing_and_the_worker_reconnects() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("worker-cut", SHIPPING).await;
     let all: Vec<_> = (0..400).map(|i| json!({ "order": i })).collect();
     h.publish("orders", "order.paid", &all).await;
@@ -222,9 +210,7 @@ async fn a_connection_closed_mid_stream_loses_nothing_and_the_worker_reconnects(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_broker_stopped_and_started_again_loses_nothing() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     // A node of this test's own: stopping the shared broker would fail
     // every other test running beside this one.
     let Some(node) = tokio::task::spawn_blocking(|| crate::support::node::Node::start("restart"))

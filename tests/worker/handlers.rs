@@ -76,9 +76,7 @@ fn alive(pid: i32) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_handlers_emit_fail_and_are_killed_with_their_children_on_timeout() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new(
         "worker-exec",
         &with_handler(r#"{ exec: ["tests/fixtures/worker/ship.sh"] }"#),
@@ -137,9 +135,7 @@ async fn exec_handlers_emit_fail_and_are_killed_with_their_children_on_timeout()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stdio_handler_that_dies_is_restarted_and_its_messages_retried() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new(
         "worker-stdio",
         &with_handler(r#"{ stdio: ["python3", "tests/fixtures/worker/ship.py"] }"#),
@@ -179,9 +175,7 @@ async fn a_stdio_handler_that_dies_is_restarted_and_its_messages_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_handlers_map_status_codes_to_outcomes() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     use axum::http::StatusCode;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -72,9 +72,7 @@ fn orders(range: std::ops::Range<u64>) -> Vec<serde_json::Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_amqp_cannot_carry_is_dead_lettered_and_costs_the_others_nothing() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("worker-poison-event", SHIPPING).await;
     let runs = Runs::default();
     let runner = runs.shipping(&h, move |order, _| {
@@ -121,9 +119,7 @@ async fn an_event_amqp_cannot_carry_is_dead_lettered_and_costs_the_others_nothin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_dlq_pauses_the_service_holds_the_message_and_resumes_once_it_is_back() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("worker-missing-dlq", SHIPPING).await;
     h.vhost
         .http
@@ -157,11 +153,7 @@ async fn a_deleted_dlq_pauses_the_service_holds_the_message_and_resumes_once_it_
         .args(["status", "--fail-on-dlq"])
         .arg_path(&h.spec())
         .status(2);
-    assert!(
-        status.stdout.contains("retry chain missing"),
-        "{}",
-        status.stdout
-    );
+    status.stdout_has("retry chain missing");
 
     // While paused, nothing new is handled.
     let later: Vec<_> = (1..6).map(|i| json!({ "order": i })).collect();
@@ -212,9 +204,7 @@ async fn a_deleted_dlq_pauses_the_service_holds_the_message_and_resumes_once_it_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_publish_the_broker_closes_the_channel_on_fails_that_message_alone() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     // SHIPPING, emitting to an exchange of its own.
     let spec = SHIPPING
         .replace(
@@ -276,9 +266,7 @@ async fn a_publish_the_broker_closes_the_channel_on_fails_that_message_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_cut_no_handler_starts_on_the_dead_channel() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let spec = SHIPPING.replace("concurrency: 4", "concurrency: 2");
     let h = Harness::new("worker-cut-bound", &spec).await;
     let runs = Runs::default();
@@ -323,9 +311,7 @@ async fn after_a_cut_no_handler_starts_on_the_dead_channel() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_that_crashes_the_stdio_process_fails_alone() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("worker-stdio-crash", SHIPPING).await;
     let script = h.dir.path().join("handler.py");
     std::fs::write(
@@ -343,14 +329,10 @@ for line in sys.stdin:
 "#,
     )
     .unwrap();
-    let runner = h
-        .runner()
-        .handler(
-            "shipping",
-            handler::Stdio::new(vec!["python3".into(), script.display().to_string()]),
-        )
-        .unwrap();
-    let running = h.start(runner);
+    let running = h.serve(
+        "shipping",
+        handler::Stdio::new(vec!["python3".into(), script.display().to_string()]),
+    );
     let mut all = orders(0..8);
     all[3] = json!({ "order": 3, "crash": true });
     h.publish("orders", "order.paid", &all).await;
@@ -378,9 +360,7 @@ for line in sys.stdin:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_refuses_what_amqp_cannot_carry_instead_of_panicking() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("worker-publish-hostile", SHIPPING).await;
     let long = "n".repeat(300);
     let header_name = format!("{long}=1");
@@ -423,23 +403,17 @@ async fn publish_refuses_what_amqp_cannot_carry_instead_of_panicking() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_publisher_cannot_forge_warren_s_headers() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("worker-forged", SHIPPING).await;
-    let runner = h
-        .runner()
-        .handler(
-            "shipping",
-            handler::function(|m| async move {
-                Err(Failure::permanent(format!(
-                    "{} {} {}",
-                    m.exchange, m.routing_key, m.attempt
-                )))
-            }),
-        )
-        .unwrap();
-    let running = h.start(runner);
+    let running = h.serve(
+        "shipping",
+        handler::function(|m| async move {
+            Err(Failure::permanent(format!(
+                "{} {} {}",
+                m.exchange, m.routing_key, m.attempt
+            )))
+        }),
+    );
     let mut forged = lapin::types::FieldTable::default();
     for (name, value) in [
         ("x-warren-exchange", "payments"),
@@ -479,9 +453,7 @@ async fn a_publisher_cannot_forge_warren_s_headers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn equal_delays_share_one_delay_queue_and_retry_each_time() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let spec = SHIPPING.replace("delays: [200ms, 400ms]", "delays: [100ms, 100ms, 100ms]");
     let h = Harness::new("worker-equal-delays", &spec).await;
     let retry = h.topology.services["shipping"].retry.clone().unwrap();
@@ -505,9 +477,7 @@ async fn equal_delays_share_one_delay_queue_and_retry_each_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dlq_lists_at_once_each_see_every_dead_letter_once() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("worker-dlq-concurrent", SHIPPING).await;
     let letters: Vec<_> = (0..30)
         .map(|i| {
@@ -555,9 +525,7 @@ async fn dlq_lists_at_once_each_see_every_dead_letter_once() {
 async fn what_a_cut_and_a_return_cost_in_delivery_count() {
     use futures_util::StreamExt;
     use lapin::options::{BasicConsumeOptions, BasicGetOptions, BasicNackOptions};
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let spec = "queues:\n  work: { type: quorum, external: true }\n";
     let h = Harness::new("worker-delivery-count", spec).await;
     h.publish_raw(
@@ -630,9 +598,7 @@ async fn what_a_cut_and_a_return_cost_in_delivery_count() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_letter_whose_headers_leave_no_room_keeps_its_body_and_stays_readable() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("worker-fat-headers", SHIPPING).await;
     let runs = Runs::default();
     let runner = runs.shipping(&h, |_, _| async {
@@ -677,9 +643,7 @@ async fn a_dead_letter_whose_headers_leave_no_room_keeps_its_body_and_stays_read
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_copy_lost_with_the_connection_is_left_to_the_broker_not_held() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("worker-cut-copy", SHIPPING).await;
     // Installed before anything counts (each test is a process of its own).
     let prometheus = warren::worker::metrics::recorder().unwrap();

@@ -67,6 +67,11 @@ impl Harness {
         Runner::new(self.topology.clone(), self.vhost.settings.clone())
     }
 
+    /// Starts a runner with `handler` for `service`.
+    pub fn serve(&self, service: &str, handler: impl warren::worker::Handler) -> Running {
+        self.start(self.runner().handler(service, handler).unwrap())
+    }
+
     /// Starts `runner`; the handle stops it and waits for its shutdown.
     pub fn start(&self, runner: Runner) -> Running {
         let cancel = CancellationToken::new();

@@ -99,23 +99,13 @@ async fn await_count(seen: &Seen, count: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_instance_gets_every_broadcast_and_its_queue_goes_when_it_stops() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("worker-per-instance", BROADCAST).await;
     // Apply declared the exchanges and nothing for the consumers.
     assert!(instance_queues(&h.vhost).await.is_empty());
     let seen: Seen = Arc::default();
-    let first = h.start(
-        h.runner()
-            .handler("cache", recording(&seen, "first"))
-            .unwrap(),
-    );
-    let second = h.start(
-        h.runner()
-            .handler("cache", recording(&seen, "second"))
-            .unwrap(),
-    );
+    let first = h.serve("cache", recording(&seen, "first"));
+    let second = h.serve("cache", recording(&seen, "second"));
     await_instances(&h.vhost, 2).await;
 
     // A plan with the instances running has nothing to do, pruning or not:
@@ -126,7 +116,7 @@ async fn each_instance_gets_every_broadcast_and_its_queue_goes_when_it_stops() {
             .args(extra)
             .arg_path(&h.spec())
             .status(0);
-        assert!(ran.stdout.contains("No changes"), "{}", ran.stdout);
+        ran.stdout_has("No changes");
     }
 
     // `warren status` counts the instances from their consumer tags.
@@ -174,9 +164,7 @@ async fn each_instance_gets_every_broadcast_and_its_queue_goes_when_it_stops() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_per_instance_user_may_declare_and_bind_only_server_named_queues() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("worker-per-instance-user").await;
     let user = format!("warren-test.cache.{}-pi", std::process::id());
     let spec = format!(
@@ -318,9 +306,7 @@ fn flaky(calls: &Calls) -> impl warren::worker::Handler {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_per_instance_retry_is_held_by_its_worker_and_ends_in_the_shared_dlq() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let user = format!("warren-test.held.{}", std::process::id());
     let password = format!("pw-held-{}", std::process::id());
     // SAFETY: each test runs in a process of its own (nextest), and this
@@ -346,7 +332,7 @@ async fn a_per_instance_retry_is_held_by_its_worker_and_ends_in_the_shared_dlq()
     assert_eq!(h.depth("cache.dlq").await, 0);
 
     let calls: Calls = Arc::default();
-    let running = h.start(h.runner().handler("cache", flaky(&calls)).unwrap());
+    let running = h.serve("cache", flaky(&calls));
     await_instances(&h.vhost, 1).await;
     h.publish(
         "invalidations",
@@ -391,7 +377,7 @@ async fn a_per_instance_retry_is_held_by_its_worker_and_ends_in_the_shared_dlq()
         .args(["plan", "--detailed-exitcode"])
         .arg_path(&h.spec())
         .status(0);
-    assert!(ran.stdout.contains("No changes"), "{}", ran.stdout);
+    ran.stdout_has("No changes");
 
     // Shut down while a retry is held: the message goes to the DLQ, not
     // away with the instance's queue.

@@ -14,9 +14,7 @@ use crate::support::broker::TestVhost;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_broker_refuses_a_service_user_everything_its_service_does_not_do() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let vhost = TestVhost::new("worker-privilege").await;
     // Users are broker-wide: names of this run's own.
     let (shipper, biller) = (

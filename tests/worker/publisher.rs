@@ -10,9 +10,7 @@ use super::{Harness, SHIPPING, body, header};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_publisher_sends_as_its_service_and_connects_again_after_a_cut() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("worker-publisher", SHIPPING).await;
     let publisher = Publisher::new(&h.topology, &h.vhost.settings, "shipping").unwrap();
     let shipped = |n: u64| Event::new("order.shipped", json!({ "order": n }));

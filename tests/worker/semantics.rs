@@ -11,23 +11,17 @@ use super::{Harness, SHIPPING, body, header};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handled_message_emits_its_events_and_is_acked() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("worker-success", SHIPPING).await;
-    let runner = h
-        .runner()
-        .handler(
-            "shipping",
-            handler::function(|m| async move {
-                Ok(vec![Event::new(
-                    "order.shipped",
-                    json!({ "order": m.body["order"], "attempt": m.attempt, "key": m.routing_key }),
-                )])
-            }),
-        )
-        .unwrap();
-    let running = h.start(runner);
+    let running = h.serve(
+        "shipping",
+        handler::function(|m| async move {
+            Ok(vec![Event::new(
+                "order.shipped",
+                json!({ "order": m.body["order"], "attempt": m.attempt, "key": m.routing_key }),
+            )])
+        }),
+    );
     let orders: Vec<_> = (0..25).map(|i| json!({ "order": i })).collect();
     h.publish("orders", "order.paid", &orders).await;
     let shipped = h.take("shipped", 25).await;
@@ -63,36 +57,28 @@ async fn a_handled_message_emits_its_events_and_is_acked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transient_failure_is_retried_through_each_delay_until_it_succeeds() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("worker-retry", SHIPPING).await;
     let attempts = Arc::new(Mutex::new(Vec::new()));
     let seen = attempts.clone();
-    let runner = h
-        .runner()
-        .handler(
-            "shipping",
-            handler::function(move |m| {
-                let seen = seen.clone();
-                async move {
-                    seen.lock().unwrap().push((
-                        m.attempt,
-                        m.routing_key.clone(),
-                        m.exchange.clone(),
-                    ));
-                    if m.attempt < 3 {
-                        return Err(Failure::transient("payment service busy"));
-                    }
-                    Ok(vec![Event::new(
-                        "order.shipped",
-                        json!({ "attempt": m.attempt }),
-                    )])
+    let running = h.serve(
+        "shipping",
+        handler::function(move |m| {
+            let seen = seen.clone();
+            async move {
+                seen.lock()
+                    .unwrap()
+                    .push((m.attempt, m.routing_key.clone(), m.exchange.clone()));
+                if m.attempt < 3 {
+                    return Err(Failure::transient("payment service busy"));
                 }
-            }),
-        )
-        .unwrap();
-    let running = h.start(runner);
+                Ok(vec![Event::new(
+                    "order.shipped",
+                    json!({ "attempt": m.attempt }),
+                )])
+            }
+        }),
+    );
     let started = std::time::Instant::now();
     h.publish("orders", "order.paid", &[json!({ "order": 1 })])
         .await;
@@ -116,28 +102,22 @@ async fn a_transient_failure_is_retried_through_each_delay_until_it_succeeds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn permanent_failures_and_last_attempts_land_in_the_dlq_with_their_reasons() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("worker-dlq", SHIPPING).await;
     let long_error = "x".repeat(100_000);
-    let runner = h
-        .runner()
-        .handler(
-            "shipping",
-            handler::function(move |m| {
-                let long_error = long_error.clone();
-                async move {
-                    match m.body["kind"].as_str() {
-                        Some("permanent") => Err(Failure::permanent("order 7 does not exist")),
-                        Some("huge") => Err(Failure::permanent(long_error)),
-                        _ => Err(Failure::transient("warehouse offline")),
-                    }
+    let running = h.serve(
+        "shipping",
+        handler::function(move |m| {
+            let long_error = long_error.clone();
+            async move {
+                match m.body["kind"].as_str() {
+                    Some("permanent") => Err(Failure::permanent("order 7 does not exist")),
+                    Some("huge") => Err(Failure::permanent(long_error)),
+                    _ => Err(Failure::transient("warehouse offline")),
                 }
-            }),
-        )
-        .unwrap();
-    let running = h.start(runner);
+            }
+        }),
+    );
     h.publish(
         "orders",
         "order.paid",
@@ -217,28 +197,22 @@ async fn permanent_failures_and_last_attempts_land_in_the_dlq_with_their_reasons
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_undeclared_emit_and_bad_input_are_dead_lettered_without_emitting() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("worker-refuse", SHIPPING).await;
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = calls.clone();
-    let runner = h
-        .runner()
-        .handler(
-            "shipping",
-            handler::function(move |_| {
-                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                async move {
-                    Ok(vec![
-                        Event::new("order.shipped", json!({})),
-                        Event::new("order.refunded", json!({})),
-                    ])
-                }
-            }),
-        )
-        .unwrap();
-    let running = h.start(runner);
+    let running = h.serve(
+        "shipping",
+        handler::function(move |_| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                Ok(vec![
+                    Event::new("order.shipped", json!({})),
+                    Event::new("order.refunded", json!({})),
+                ])
+            }
+        }),
+    );
     let json_type = lapin::BasicProperties::default().with_content_type("application/json".into());
     h.publish_raw(
         "orders",
@@ -317,7 +291,7 @@ async fn duplicates_are_skipped(name: &str, store: &str) {
             async move { Ok(vec![Event::new("order.shipped", m.body)]) }
         })
     };
-    let running = h.start(h.runner().handler("shipping", make(calls.clone())).unwrap());
+    let running = h.serve("shipping", make(calls.clone()));
     let orders: Vec<_> = (0..10).map(|i| json!({ "order": i })).collect();
     h.publish("orders", "order.paid", &orders).await;
     h.take("shipped", 10).await;
@@ -329,7 +303,7 @@ async fn duplicates_are_skipped(name: &str, store: &str) {
     assert_eq!(h.depth("shipped").await, 0);
     if store.starts_with("redis") {
         // A new worker process shares the store: still duplicates.
-        let running = h.start(h.runner().handler("shipping", make(calls.clone())).unwrap());
+        let running = h.serve("shipping", make(calls.clone()));
         h.publish("orders", "order.paid", &orders[..3]).await;
         h.drained("shipping").await;
         running.stop().await;
@@ -353,42 +327,32 @@ async fn duplicates_are_skipped(name: &str, store: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicates_are_skipped_with_the_memory_store() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     duplicates_are_skipped("worker-idem-memory", "memory").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicates_are_skipped_with_the_redis_store_across_worker_restarts() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     duplicates_are_skipped("worker-idem-redis", "redis://127.0.0.1:6379").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handler_that_panics_fails_its_message_not_the_worker() {
-    if !crate::support::broker::available() {
-        return;
-    }
+    needs_broker!();
     let h = Harness::new("worker-panic", SHIPPING).await;
-    let runner = h
-        .runner()
-        .handler(
-            "shipping",
-            handler::function(|m| async move {
-                if m.body["order"] == 1 && m.attempt == 1 {
-                    panic!("bug in order 1");
-                }
-                Ok(vec![Event::new(
-                    "order.shipped",
-                    json!({ "order": m.body["order"], "attempt": m.attempt }),
-                )])
-            }),
-        )
-        .unwrap();
-    let running = h.start(runner);
+    let running = h.serve(
+        "shipping",
+        handler::function(|m| async move {
+            if m.body["order"] == 1 && m.attempt == 1 {
+                panic!("bug in order 1");
+            }
+            Ok(vec![Event::new(
+                "order.shipped",
+                json!({ "order": m.body["order"], "attempt": m.attempt }),
+            )])
+        }),
+    );
     h.publish(
         "orders",
         "order.paid",
