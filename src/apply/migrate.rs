@@ -73,6 +73,40 @@ pub fn unfinished(live: &Topology, desired: &Topology) -> BTreeMap<String, Vec<B
         .collect()
 }
 
+/// One queue's migration on one channel: each step is bounded by `after`
+/// and named in its error.
+struct Migration<'a> {
+    channel: &'a Channel,
+    after: Duration,
+    queue: &'a str,
+    hold: String,
+}
+
+impl<'a> Migration<'a> {
+    fn new(channel: &'a Channel, after: Duration, queue: &'a str) -> Migration<'a> {
+        Migration {
+            channel,
+            after,
+            queue,
+            hold: holding(queue),
+        }
+    }
+
+    async fn step<T>(
+        &self,
+        what: &str,
+        work: impl Future<Output = Result<T, lapin::Error>>,
+    ) -> Result<T, BrokerError> {
+        let doing = format!("migrate queue {:?}: {what}", self.queue);
+        let work = async { work.await.map_err(|e| BrokerError::amqp(doing.clone(), e)) };
+        bounded(self.after, &doing, work).await
+    }
+
+    async fn move_all(&self, from: &str, to: &str) -> Result<u64, BrokerError> {
+        move_all(self.channel, self.after, from, to).await
+    }
+}
+
 /// Step 1 for `queue`, fed by `bindings`. Returns how many messages moved.
 ///
 /// # Errors
@@ -84,30 +118,19 @@ pub async fn hold(
     queue: &str,
     bindings: &[Binding],
 ) -> Result<u64, BrokerError> {
-    let hold = holding(queue);
-    let doing = |what: &str| format!("migrate queue {queue:?}: {what}");
-    bounded(after, &doing("take over the bindings"), async {
-        channel
-            .queue_declare(
-                ShortString::from(hold.as_str()),
-                QueueDeclareOptions {
-                    durable: true,
-                    ..QueueDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| BrokerError::amqp(doing("declare the holding queue"), e))?;
-        // Every bind before any unbind: some queue is always bound.
-        rebind(channel, &hold, bindings, true)
-            .await
-            .map_err(|e| BrokerError::amqp(doing("bind the holding queue"), e))?;
-        rebind(channel, queue, bindings, false)
-            .await
-            .map_err(|e| BrokerError::amqp(doing("unbind the old queue"), e))
-    })
-    .await?;
-    move_all(channel, after, queue, &hold).await
+    let m = Migration::new(channel, after, queue);
+    let durable = QueueDeclareOptions {
+        durable: true,
+        ..QueueDeclareOptions::default()
+    };
+    let declare = channel.queue_declare(m.hold.as_str().into(), durable, FieldTable::default());
+    m.step("declare the holding queue", declare).await?;
+    // Every bind before any unbind: some queue is always bound.
+    let bind = rebind(channel, &m.hold, bindings, true);
+    m.step("bind the holding queue", bind).await?;
+    let unbind = rebind(channel, queue, bindings, false);
+    m.step("unbind the old queue", unbind).await?;
+    m.move_all(queue, &m.hold).await
 }
 
 /// Step 3 for `queue`, whose bindings are `bindings`. Returns how many
@@ -121,29 +144,16 @@ pub async fn release(
     queue: &str,
     bindings: &[Binding],
 ) -> Result<u64, BrokerError> {
-    let hold = holding(queue);
-    let doing = |what: &str| format!("migrate queue {queue:?}: {what}");
-    bounded(after, &doing("unbind the holding queue"), async {
-        rebind(channel, &hold, bindings, false)
-            .await
-            .map_err(|e| BrokerError::amqp(doing("unbind the holding queue"), e))
-    })
-    .await?;
-    let moved = move_all(channel, after, &hold, queue).await?;
-    bounded(after, &doing("delete the empty holding queue"), async {
-        channel
-            .queue_delete(
-                ShortString::from(hold.as_str()),
-                QueueDeleteOptions {
-                    if_empty: true,
-                    ..QueueDeleteOptions::default()
-                },
-            )
-            .await
-            .map(drop)
-            .map_err(|e| BrokerError::amqp(doing("delete the empty holding queue"), e))
-    })
-    .await?;
+    let m = Migration::new(channel, after, queue);
+    let unbind = rebind(channel, &m.hold, bindings, false);
+    m.step("unbind the holding queue", unbind).await?;
+    let moved = m.move_all(&m.hold, queue).await?;
+    let if_empty = QueueDeleteOptions {
+        if_empty: true,
+        ..QueueDeleteOptions::default()
+    };
+    let delete = channel.queue_delete(m.hold.as_str().into(), if_empty);
+    m.step("delete the empty holding queue", delete).await?;
     Ok(moved)
 }
 

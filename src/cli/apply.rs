@@ -63,21 +63,16 @@ pub fn run(args: &ApplyArgs, out: &mut Output) -> Result<Outcome, CliError> {
         }
         return Ok(Outcome::Success);
     }
-    let Some(super::ForBroker {
-        topologies,
-        mut prefetched,
-        ..
-    }) =
-        super::topologies_for_broker(&args.paths, args.connection.vhost.as_ref(), &http, &rt, out)?
-    else {
+    let named = args.connection.vhost.as_ref();
+    let Some(mut ready) = super::topologies_for_broker(&args.paths, named, &http, &rt, out)? else {
         return Ok(Outcome::Findings);
     };
     let plan_options = PlanOptions {
         prune: args.prune,
         ..PlanOptions::default()
     };
-    for desired in &topologies {
-        let state = prefetched.take();
+    for desired in &ready.topologies {
+        let state = ready.prefetched.take();
         let prepared = rt
             .block_on(apply::prepare_with(
                 &settings,

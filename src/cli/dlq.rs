@@ -45,15 +45,11 @@ pub fn run(args: &DlqArgs, out: &mut Output) -> Result<Outcome, CliError> {
     };
     let settings = target.connection.settings()?;
     let rt = runtime()?;
+    let (service, limit) = (&target.service, target.limit as usize);
     match &args.action {
         DlqAction::List(t) => {
             let found = rt
-                .block_on(dlq::list(
-                    &settings,
-                    &topology,
-                    &t.service,
-                    t.limit as usize,
-                ))
+                .block_on(dlq::list(&settings, &topology, service, limit))
                 .map_err(failed)?;
             if t.json {
                 serde_json::to_writer_pretty(&mut out.stdout, &found)
@@ -62,7 +58,7 @@ pub fn run(args: &DlqArgs, out: &mut Output) -> Result<Outcome, CliError> {
                 return Ok(Outcome::Success);
             }
             if found.is_empty() {
-                writeln!(out.stdout, "No dead letters for service {:?}.", t.service)?;
+                writeln!(out.stdout, "No dead letters for service {service:?}.")?;
             }
             // Each field on its line: a line break or escape written into a
             // message id or an error must not forge a line of its own.
@@ -87,20 +83,14 @@ pub fn run(args: &DlqArgs, out: &mut Output) -> Result<Outcome, CliError> {
                     .write_all(crate::printable::printable(&text).as_bytes())?;
             }
         }
-        DlqAction::Replay(t) => {
+        DlqAction::Replay(_) => {
             let moved = rt
-                .block_on(dlq::replay(
-                    &settings,
-                    &topology,
-                    &t.service,
-                    t.limit as usize,
-                ))
+                .block_on(dlq::replay(&settings, &topology, service, limit))
                 .map_err(failed)?;
             writeln!(
                 out.stdout,
-                "Replayed {moved} dead letter{} to service {:?}, attempts reset.",
+                "Replayed {moved} dead letter{} to service {service:?}, attempts reset.",
                 if moved == 1 { "" } else { "s" },
-                t.service
             )?;
         }
     }
