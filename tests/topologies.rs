@@ -130,8 +130,14 @@ fn retry_expands_as_designed() {
     let main = &t.queues["inventory"];
     assert_eq!(main.dead_letter_exchange(), Some(""));
     assert_eq!(main.dead_letter_routing_key(), Some("inventory.dlq"));
-    assert_eq!(main.dead_letter_strategy(), Some("at-least-once"));
-    assert_eq!(main.overflow(), Some("reject-publish"));
+    assert_eq!(
+        main.dead_letter_strategy(),
+        Some(warren::vocabulary::DeadLetterStrategy::AtLeastOnce)
+    );
+    assert_eq!(
+        main.overflow(),
+        Some(warren::vocabulary::Overflow::RejectPublish)
+    );
     for (delay, ttl) in [("5s", 5_000), ("30s", 30_000), ("5m", 300_000)] {
         let q = &t.queues[&format!("inventory.retry.{delay}")];
         assert_eq!(q.message_ttl(), Some(ttl));

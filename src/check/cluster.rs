@@ -11,6 +11,7 @@
 use super::Context;
 use crate::diagnostic::{Diagnostic, codes};
 use crate::topology::QueueType;
+use crate::vocabulary::Setting;
 
 /// Files a quorum queue keeps open on a 3.x node (measured: 1,000 quorum
 /// queues counted 3,001 handles), and room for everything else.
@@ -58,8 +59,8 @@ fn replicas(cx: &Context, out: &mut Vec<Diagnostic>) {
     };
     for q in cx.topology.queues.values() {
         let argument = match q.queue_type {
-            QueueType::Quorum => "x-quorum-initial-group-size",
-            QueueType::Stream => "x-initial-cluster-size",
+            QueueType::Quorum => Setting::INITIAL_GROUP_SIZE.arg(),
+            QueueType::Stream => Setting::INITIAL_CLUSTER_SIZE.arg(),
             QueueType::Classic => continue,
         };
         let Some(size) = q

@@ -2,14 +2,15 @@
 
 use super::Context;
 use crate::diagnostic::{Diagnostic, codes};
-use crate::topology::QueueType;
+use crate::topology::{QueueType, word};
+use crate::vocabulary::{DeadLetterStrategy, Overflow, Setting};
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     for q in cx.topology.queues.values() {
-        if q.dead_letter_strategy() != Some("at-least-once") {
+        if q.dead_letter_strategy() != Some(DeadLetterStrategy::AtLeastOnce) {
             continue;
         }
-        let span = q.origin.attr("x-dead-letter-strategy");
+        let span = q.origin.attr(Setting::DEAD_LETTER_STRATEGY.arg());
         if q.queue_type != QueueType::Quorum {
             out.push(
                 Diagnostic::new(&codes::AT_LEAST_ONCE_NOT_QUORUM, format!("{} queue {:?} sets at-least-once dead-lettering, which only quorum queues have", q.queue_type, q.name))
@@ -18,13 +19,8 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             );
             continue;
         }
-        let overflow = q.overflow().or_else(|| {
-            cx.policies
-                .effective(q)
-                .and_then(|p| p.definition.get("overflow"))
-                .and_then(|v| v.as_str())
-        });
-        if overflow != Some("reject-publish") {
+        let overflow = q.effective(&Setting::OVERFLOW, cx.policies.effective(q));
+        if word(overflow) != Some(Overflow::RejectPublish) {
             out.push(
                 Diagnostic::new(&codes::AT_LEAST_ONCE_WITHOUT_REJECT_PUBLISH, format!("quorum queue {:?} asks for at-least-once dead-lettering without overflow reject-publish", q.name))
                     .label(span, "falls back to at-most-once")

@@ -3,6 +3,7 @@
 use super::Context;
 use crate::diagnostic::{Diagnostic, codes};
 use crate::topology::QueueType;
+use crate::vocabulary::Setting;
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     for s in cx.topology.services.values() {
@@ -15,12 +16,9 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         if queue.queue_type != QueueType::Quorum {
             continue;
         }
-        let policy = cx.policies.effective(queue);
-        let limit = queue.delivery_limit().or_else(|| {
-            policy
-                .and_then(|p| p.definition.get("delivery-limit"))
-                .and_then(|v| v.as_u64())
-        });
+        let limit = queue
+            .effective(&Setting::DELIVERY_LIMIT, cx.policies.effective(queue))
+            .and_then(|v| v.as_u64());
         // A broker retry sets the limit from its own attempts; a limit
         // stated beside it is what this check compares.
         let attempts = u64::from(retry.attempts());
@@ -31,7 +29,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                     format!("service {:?} makes up to {attempts} attempts, but quorum queue {:?} has a delivery limit of {limit}", s.name, queue.name),
                 )
                 .label(retry.span, "retry schedule")
-                .label(queue.origin.attr("x-delivery-limit"), "delivery limit")
+                .label(queue.origin.attr(Setting::DELIVERY_LIMIT.arg()), "delivery limit")
                 .help("the broker dead-letters a message after the delivery limit, before the retries run out: raise delivery_limit or shorten the schedule"),
             );
         }

@@ -7,7 +7,6 @@ use super::{Context, list};
 use crate::diagnostic::{Diagnostic, codes};
 use crate::topology::policy_match::{Fit, PolicySet, is_known_key};
 use crate::topology::{Policy, Queue, QueueType, Topology};
-use crate::vocabulary::Setting;
 
 /// Which policies each queue gets, highest priority first, decided by
 /// `topology::policy_match` as the broker decides it.
@@ -63,27 +62,24 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
 /// W506: one diagnostic per (policy, key), listing the queues whose own
 /// argument sets the key too.
 fn overridden(cx: &Context, out: &mut Vec<Diagnostic>) {
-    let mut found: BTreeMap<(&str, &str), Vec<&Queue>> = BTreeMap::new();
+    let mut found: BTreeMap<(&str, &str, &str), Vec<&Queue>> = BTreeMap::new();
     for q in cx.topology.queues.values() {
         let Some(p) = cx.policies.effective(q) else {
             continue;
         };
-        for key in p.definition.keys() {
-            let argument = Setting::by_policy_key(key).and_then(|s| s.argument);
-            if argument.is_some_and(|a| q.arguments.contains_key(a)) {
-                found.entry((&p.name, key)).or_default().push(q);
-            }
+        for (key, argument) in q.overrides(p) {
+            found.entry((&p.name, key, argument)).or_default().push(q);
         }
     }
-    for ((policy, key), queues) in found {
+    for ((policy, key, argument), queues) in found {
         let names: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
         let p = &cx.topology.policies[policy];
         out.push(
             Diagnostic::new(
                 &codes::ARGUMENT_OVERRIDES_POLICY,
-                format!("queue {} sets x-{key} itself, and policy {policy:?} sets {key:?}", list(&names)),
+                format!("queue {} sets {argument} itself, and policy {policy:?} sets {key:?}", list(&names)),
             )
-            .label(queues[0].origin.attr(&format!("x-{key}")), "queue argument")
+            .label(queues[0].origin.attr(argument), "queue argument")
             .label(p.origin.attr(key), "policy key")
             .help("RabbitMQ uses the queue's argument (for length limits and TTLs the lower value): set it in one place so the policy can be changed later without redeclaring the queue"),
         );

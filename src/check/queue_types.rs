@@ -3,20 +3,20 @@
 use super::Context;
 use crate::diagnostic::{Diagnostic, codes};
 use crate::topology::{Queue, QueueType};
-use crate::vocabulary::{Applies, Setting};
+use crate::vocabulary::{Applies, Overflow, Setting};
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     for q in cx.topology.queues.values() {
         replicated_durability(q, out);
         priority(q, out);
-        if q.queue_type == QueueType::Quorum && q.overflow() == Some("reject-publish-dlx") {
+        if q.queue_type == QueueType::Quorum && q.overflow() == Some(Overflow::RejectPublishDlx) {
             out.push(
                 Diagnostic::new(
                     &codes::REJECT_PUBLISH_DLX_ON_QUORUM,
                     format!("quorum queue {:?} uses overflow reject-publish-dlx", q.name),
                 )
                 .label(
-                    q.origin.attr("x-overflow"),
+                    q.origin.attr(Setting::OVERFLOW.arg()),
                     "not supported by quorum queues",
                 )
                 .help("quorum queues support drop-head and reject-publish: use reject-publish"),
@@ -46,10 +46,10 @@ fn replicated_durability(q: &Queue, out: &mut Vec<Diagnostic>) {
 }
 
 fn priority(q: &Queue, out: &mut Vec<Diagnostic>) {
-    if q.queue_type.is_replicated() && q.arguments.contains_key("x-max-priority") {
+    if q.queue_type.is_replicated() && q.arguments.contains_key(Setting::MAX_PRIORITY.arg()) {
         out.push(
             Diagnostic::new(&codes::PRIORITY_NOT_SUPPORTED, format!("{} queue {:?} sets max_priority", q.queue_type, q.name))
-                .label(q.origin.attr("x-max-priority"), "not supported")
+                .label(q.origin.attr(Setting::MAX_PRIORITY.arg()), "not supported")
                 .help("only classic queues take max_priority: remove it, or use a classic queue (quorum queues on RabbitMQ 4 have two built-in priorities)"),
         );
     }
@@ -77,7 +77,7 @@ fn arguments(q: &Queue, out: &mut Vec<Diagnostic>) {
             continue;
         };
         // E202 has its own words for priorities.
-        if setting.applies_to(q.queue_type) || argument == "x-max-priority" {
+        if setting.applies_to(q.queue_type) || argument == Setting::MAX_PRIORITY.arg() {
             continue;
         }
         let name = setting.top_field().unwrap_or(argument);

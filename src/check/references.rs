@@ -3,6 +3,7 @@
 use super::Context;
 use crate::diagnostic::{Diagnostic, codes};
 use crate::topology::{DestinationType, default_password_env};
+use crate::vocabulary::Setting;
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let t = cx.topology;
@@ -57,7 +58,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         }
     }
     for q in t.queues.values() {
-        let span = q.origin.attr("x-dead-letter-exchange");
+        let span = q.origin.attr(Setting::DEAD_LETTER_EXCHANGE.arg());
         match q.dead_letter_exchange() {
             Some(dlx) if !exchange_exists(dlx) => out.push(
                 unknown_exchange(dlx, &format!("queue {:?} dead-letters to", q.name))
@@ -72,7 +73,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                                 &codes::UNKNOWN_QUEUE,
                                 format!("queue {:?} dead-letters through the default exchange to queue {key:?}, which is not declared", q.name),
                             )
-                            .label(q.origin.attr("x-dead-letter-routing-key"), "no such queue")
+                            .label(q.origin.attr(Setting::DEAD_LETTER_ROUTING_KEY.arg()), "no such queue")
                             .help("the default exchange delivers to the queue named by the key: declare that queue or fix the key"),
                         );
                 }

@@ -3,7 +3,8 @@
 
 use super::Context;
 use crate::diagnostic::{Diagnostic, codes};
-use crate::topology::QueueType;
+use crate::topology::{QueueType, word};
+use crate::vocabulary::{Overflow, Setting};
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     // The worker rejects a failure of a service without retry: its
@@ -20,12 +21,8 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             continue; // retention, not loss; E204 covers TTL on streams
         }
         let policy = cx.policies.effective(q);
-        let get = |arg: &str, key: &str| {
-            q.arguments
-                .get(arg)
-                .or_else(|| policy.and_then(|p| p.definition.get(key)))
-        };
-        if get("x-dead-letter-exchange", "dead-letter-exchange").is_some() {
+        let get = |setting: &Setting| q.effective(setting, policy);
+        if get(&Setting::DEAD_LETTER_EXCHANGE).is_some() {
             continue;
         }
         for s in failing.get(q.name.as_str()).into_iter().flatten() {
@@ -35,23 +32,20 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                     .help("add `retry: { delays: [5s, 1m] }` (failures are retried, then kept in the service's DLQ), or give the queue `dead_letter:`"),
             );
         }
-        if get("x-message-ttl", "message-ttl").is_some() {
+        if get(&Setting::MESSAGE_TTL).is_some() {
             out.push(
                 Diagnostic::new(&codes::SILENT_LOSS, format!("queue {:?} expires messages but has no dead-letter target: expired messages are dropped", q.name))
-                    .label(q.origin.attr("x-message-ttl"), "messages expire")
+                    .label(q.origin.attr(Setting::MESSAGE_TTL.arg()), "messages expire")
                     .help("add `dead_letter: { exchange: X }` to keep expired messages, or remove the TTL"),
             );
         }
-        let bounded = get("x-max-length", "max-length")
-            .or_else(|| get("x-max-length-bytes", "max-length-bytes"));
-        let overflow = get("x-overflow", "overflow")
-            .and_then(|v| v.as_str())
-            .unwrap_or("drop-head");
-        if bounded.is_some() && overflow == "drop-head" {
+        let bounded = get(&Setting::MAX_LENGTH).or_else(|| get(&Setting::MAX_LENGTH_BYTES));
+        let overflow = word(get(&Setting::OVERFLOW)).unwrap_or(Overflow::DropHead);
+        if bounded.is_some() && overflow == Overflow::DropHead {
             let span = q
                 .origin
-                .attr("x-max-length")
-                .or(q.origin.attr("x-max-length-bytes"));
+                .attr(Setting::MAX_LENGTH.arg())
+                .or(q.origin.attr(Setting::MAX_LENGTH_BYTES.arg()));
             out.push(
                 Diagnostic::new(&codes::SILENT_LOSS, format!("queue {:?} drops its oldest messages when full (overflow drop-head) and has no dead-letter target", q.name))
                     .label(span, "length limit")

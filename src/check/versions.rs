@@ -64,14 +64,21 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             let Some(setting) = Setting::by_argument(argument) else {
                 continue;
             };
-            if broker_retried.contains(q.name.as_str()) && argument.starts_with("x-delayed-retry-")
+            if broker_retried.contains(q.name.as_str())
+                && [
+                    Setting::DELAYED_RETRY_TYPE,
+                    Setting::DELAYED_RETRY_MIN,
+                    Setting::DELAYED_RETRY_MAX,
+                ]
+                .iter()
+                .any(|s| s.argument == Some(argument))
             {
                 continue;
             }
             let span = q.origin.attr(argument);
             let what = format!("{} queue {:?} sets {argument}", q.queue_type, q.name);
             table_rules(cx, setting, Some(q.queue_type), span, &what, out);
-            if argument == "x-queue-version" && value.as_i64() == Some(1) {
+            if argument == Setting::QUEUE_VERSION.arg() && value.as_i64() == Some(1) {
                 refused(
                     cx,
                     CLASSIC_V1_REMOVED,
@@ -279,9 +286,10 @@ fn delivery_limit(cx: &Context, q: &Queue, out: &mut Vec<Diagnostic>) {
         return;
     }
     let policy = cx.policies.effective(q);
-    let policy_sets = |key: &str| policy.is_some_and(|p| p.definition.contains_key(key));
-    let limited = q.arguments.contains_key("x-delivery-limit") || policy_sets("delivery-limit");
-    let dead_letters = q.dead_letter_exchange().is_some() || policy_sets("dead-letter-exchange");
+    let limited = q.effective(&Setting::DELIVERY_LIMIT, policy).is_some();
+    let dead_letters = q
+        .effective(&Setting::DEAD_LETTER_EXCHANGE, policy)
+        .is_some();
     if limited || dead_letters {
         return;
     }

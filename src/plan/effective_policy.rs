@@ -66,13 +66,7 @@ pub fn effective_policies(
             .map(|m| m.name.clone())
             .collect();
         let overridden_by_queue = winner
-            .map(|w| {
-                w.definition
-                    .keys()
-                    .filter(|k| q.arguments.contains_key(&format!("x-{k}")))
-                    .cloned()
-                    .collect()
-            })
+            .map(|w| q.overrides(w).map(|(key, _)| key.to_string()).collect())
             .unwrap_or_default();
         out.push(EffectivePolicy {
             queue: q.name.clone(),

@@ -25,14 +25,6 @@ pub fn canonical(value: Value) -> Value {
     }
 }
 
-pub fn as_u64(args: &Arguments, key: &str) -> Option<u64> {
-    args.get(key).and_then(Value::as_u64)
-}
-
-pub fn as_str<'a>(args: &'a Arguments, key: &str) -> Option<&'a str> {
-    args.get(key).and_then(Value::as_str)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,7 +30,7 @@ pub use exchange::{Exchange, PREDECLARED};
 pub use normal::{ALTERNATE_EXCHANGE, Disagreement, QUEUE_TYPE, normalize, queue_type};
 pub use origin::Origin;
 pub use policy::Policy;
-pub use queue::{Consumer, Queue};
+pub use queue::{Consumer, Queue, word};
 pub use service::{
     BROKER_CONSUMER_TIMEOUT, BrokerRetry, DEFAULT_HANDLER_TIMEOUT, DEFAULT_IDEMPOTENCY_TTL, Emit,
     Idempotency, IdempotencyKey, IdempotencyStore, Retry, Service, delay_exchange,

@@ -1,8 +1,10 @@
 use serde::Serialize;
 
-use super::arguments::{as_str, as_u64};
+use serde_json::Value;
+
 use super::exchange::is_plain;
-use super::{Arguments, Origin, QueueType, TypeFrom};
+use super::{Arguments, Origin, Policy, QueueType, TypeFrom};
+use crate::vocabulary::{DeadLetterStrategy, Overflow, Setting};
 
 /// A queue. Settings live in `arguments` under their RabbitMQ names
 /// (`x-message-ttl`, ...), the form the broker and definitions exports use;
@@ -82,44 +84,156 @@ impl Queue {
         }
     }
 
+    /// The value the broker applies for `setting` on this queue, where
+    /// `policy` is the policy that applies to it: the queue's argument or
+    /// the policy's key; where both set a limit, the lower (a negative
+    /// delivery limit is none).
+    pub fn effective<'a>(
+        &'a self,
+        setting: &Setting,
+        policy: Option<&'a Policy>,
+    ) -> Option<&'a Value> {
+        let argument = setting.argument.and_then(|a| self.arguments.get(a));
+        let policed = setting
+            .policy_key
+            .and_then(|k| policy.and_then(|p| p.definition.get(k)));
+        match (argument, policed) {
+            (Some(a), Some(p)) if setting.lower_wins => {
+                let limit = |v: &Value| v.as_f64().filter(|n| *n >= 0.0).unwrap_or(f64::INFINITY);
+                Some(if limit(p) < limit(a) { p } else { a })
+            }
+            (a, p) => a.or(p),
+        }
+    }
+
+    /// The keys of `policy` this queue also sets as its own argument, each
+    /// with that argument: the broker takes the argument (or the lower of
+    /// two limits) over the policy there.
+    pub fn overrides<'p>(
+        &'p self,
+        policy: &'p Policy,
+    ) -> impl Iterator<Item = (&'p str, &'static str)> + 'p {
+        policy.definition.keys().filter_map(|key| {
+            let argument = Setting::by_policy_key(key)?.argument?;
+            self.arguments
+                .contains_key(argument)
+                .then_some((key.as_str(), argument))
+        })
+    }
+
+    /// The queue's own argument for `setting`, as a number.
+    fn number(&self, setting: &Setting) -> Option<u64> {
+        self.arguments.get(setting.arg()).and_then(Value::as_u64)
+    }
+
+    /// The queue's own argument for `setting`, as text.
+    fn text(&self, setting: &Setting) -> Option<&str> {
+        self.arguments.get(setting.arg()).and_then(Value::as_str)
+    }
+
     pub fn message_ttl(&self) -> Option<u64> {
-        as_u64(&self.arguments, crate::vocabulary::arguments::MESSAGE_TTL)
+        self.number(&Setting::MESSAGE_TTL)
     }
     pub fn max_length(&self) -> Option<u64> {
-        as_u64(&self.arguments, crate::vocabulary::arguments::MAX_LENGTH)
+        self.number(&Setting::MAX_LENGTH)
     }
     pub fn max_length_bytes(&self) -> Option<u64> {
-        as_u64(
-            &self.arguments,
-            crate::vocabulary::arguments::MAX_LENGTH_BYTES,
-        )
+        self.number(&Setting::MAX_LENGTH_BYTES)
     }
-    pub fn overflow(&self) -> Option<&str> {
-        as_str(&self.arguments, crate::vocabulary::arguments::OVERFLOW)
+    pub fn overflow(&self) -> Option<Overflow> {
+        word(self.arguments.get(Setting::OVERFLOW.arg()))
     }
     pub fn delivery_limit(&self) -> Option<u64> {
-        as_u64(
-            &self.arguments,
-            crate::vocabulary::arguments::DELIVERY_LIMIT,
-        )
+        self.number(&Setting::DELIVERY_LIMIT)
     }
     /// `Some("")` is the default exchange.
     pub fn dead_letter_exchange(&self) -> Option<&str> {
-        as_str(
-            &self.arguments,
-            crate::vocabulary::arguments::DEAD_LETTER_EXCHANGE,
-        )
+        self.text(&Setting::DEAD_LETTER_EXCHANGE)
     }
     pub fn dead_letter_routing_key(&self) -> Option<&str> {
-        as_str(
-            &self.arguments,
-            crate::vocabulary::arguments::DEAD_LETTER_ROUTING_KEY,
-        )
+        self.text(&Setting::DEAD_LETTER_ROUTING_KEY)
     }
-    pub fn dead_letter_strategy(&self) -> Option<&str> {
-        as_str(
-            &self.arguments,
-            crate::vocabulary::arguments::DEAD_LETTER_STRATEGY,
-        )
+    pub fn dead_letter_strategy(&self) -> Option<DeadLetterStrategy> {
+        word(self.arguments.get(Setting::DEAD_LETTER_STRATEGY.arg()))
+    }
+}
+
+/// A setting's value as the vocabulary's word for it; `None` when unset or
+/// not one of the words (the value checks report that).
+pub fn word<T: serde::de::DeserializeOwned>(value: Option<&Value>) -> Option<T> {
+    value.and_then(|v| T::deserialize(v).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::ApplyTo;
+    use serde_json::json;
+
+    fn policy(definition: serde_json::Value) -> Policy {
+        Policy {
+            name: "p".into(),
+            pattern: ".*".into(),
+            apply_to: ApplyTo::Queues,
+            priority: 0,
+            definition: serde_json::from_value(definition).unwrap(),
+            origin: Origin::default(),
+        }
+    }
+
+    fn queue(arguments: serde_json::Value) -> Queue {
+        Queue {
+            arguments: serde_json::from_value(arguments).unwrap(),
+            ..Queue::new("q", QueueType::Quorum, Origin::default())
+        }
+    }
+
+    #[test]
+    fn the_effective_value_is_the_argument_or_the_policy_and_the_lower_limit() {
+        let p =
+            policy(json!({ "max-length": 10, "overflow": "reject-publish", "delivery-limit": 5 }));
+        let q =
+            queue(json!({ "x-max-length": 50, "x-overflow": "drop-head", "x-delivery-limit": -1 }));
+        // A limit set twice: the lower one.
+        assert_eq!(
+            q.effective(&Setting::MAX_LENGTH, Some(&p)),
+            Some(&json!(10))
+        );
+        // A negative delivery limit is none: the policy's 5 applies.
+        assert_eq!(
+            q.effective(&Setting::DELIVERY_LIMIT, Some(&p)),
+            Some(&json!(5))
+        );
+        // Anything else: the argument.
+        assert_eq!(q.overflow(), Some(Overflow::DropHead));
+        assert_eq!(
+            q.effective(&Setting::OVERFLOW, Some(&p)),
+            Some(&json!("drop-head"))
+        );
+        // Set once, from either side.
+        let bare = queue(json!({}));
+        assert_eq!(
+            bare.effective(&Setting::OVERFLOW, Some(&p)),
+            Some(&json!("reject-publish"))
+        );
+        assert_eq!(bare.effective(&Setting::OVERFLOW, None), None);
+        assert_eq!(q.effective(&Setting::MESSAGE_TTL, Some(&p)), None);
+        // The keys the queue overrides, with its arguments.
+        let overrides: Vec<_> = q.overrides(&p).collect();
+        assert_eq!(
+            overrides,
+            [
+                ("delivery-limit", "x-delivery-limit"),
+                ("max-length", "x-max-length"),
+                ("overflow", "x-overflow")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_word_the_vocabulary_lacks_reads_as_none() {
+        let q = queue(json!({ "x-overflow": "drop-tail", "x-dead-letter-strategy": 7 }));
+        assert_eq!(q.overflow(), None);
+        assert_eq!(q.dead_letter_strategy(), None);
     }
 }

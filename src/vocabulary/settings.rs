@@ -45,6 +45,9 @@ pub struct Setting {
     pub declare_checks_value: bool,
     /// The plugin that must be enabled for the broker to know it.
     pub plugin: Option<&'static str>,
+    /// A limit: set both by a queue's argument and by its policy, the lower
+    /// of the two applies. For any other setting the argument does.
+    pub lower_wins: bool,
 }
 
 /// What a release does with a setting given at declaration.
@@ -129,6 +132,15 @@ const fn row(
         refused_from: None,
         declare_checks_value: true,
         plugin: None,
+        lower_wins: false,
+    }
+}
+
+/// A limit row (`lower_wins`).
+const fn limit(setting: Setting) -> Setting {
+    Setting {
+        lower_wins: true,
+        ..setting
     }
 }
 
@@ -177,88 +189,17 @@ pub static SETTINGS: &[Setting] = {
     use Applies::*;
     use ValueKind::*;
     &[
-        row(
-            Some("type"),
-            Some(arg::QUEUE_TYPE),
-            None,
-            OneOf(&["classic", "quorum", "stream"]),
-            Queues(ALL),
-        ),
-        row(
-            Some("max_length"),
-            Some(arg::MAX_LENGTH),
-            Some("max-length"),
-            COUNT,
-            Queues(NOT_STREAMS),
-        ),
-        row(
-            Some("max_length_bytes"),
-            Some(arg::MAX_LENGTH_BYTES),
-            Some("max-length-bytes"),
-            COUNT,
-            Queues(ALL),
-        ),
-        row(
-            Some("overflow"),
-            Some(arg::OVERFLOW),
-            Some("overflow"),
-            OneOf(&["drop-head", "reject-publish", "reject-publish-dlx"]),
-            Queues(NOT_STREAMS),
-        ),
-        row(
-            Some("message_ttl"),
-            Some(arg::MESSAGE_TTL),
-            Some("message-ttl"),
-            Millis { min: 0 },
-            Queues(NOT_STREAMS),
-        ),
-        row(
-            Some("expires"),
-            Some("x-expires"),
-            Some("expires"),
-            Millis { min: 1 },
-            Queues(NOT_STREAMS),
-        ),
-        row(
-            Some("dead_letter.exchange"),
-            Some(arg::DEAD_LETTER_EXCHANGE),
-            Some("dead-letter-exchange"),
-            Text,
-            Queues(NOT_STREAMS),
-        ),
-        row(
-            Some("dead_letter.routing_key"),
-            Some(arg::DEAD_LETTER_ROUTING_KEY),
-            Some("dead-letter-routing-key"),
-            Text,
-            Queues(NOT_STREAMS),
-        ),
-        row(
-            Some("dead_letter_strategy"),
-            Some(arg::DEAD_LETTER_STRATEGY),
-            Some("dead-letter-strategy"),
-            OneOf(&["at-most-once", "at-least-once"]),
-            Queues(QUORUM),
-        ),
-        Setting {
-            // No release checks that it is a number.
-            declare_checks_value: false,
-            ..row(
-                Some("delivery_limit"),
-                Some(arg::DELIVERY_LIMIT),
-                Some("delivery-limit"),
-                // -1 is no limit (RabbitMQ 4.0 and later default to 20).
-                Whole { min: -1, max: MAX },
-                Queues(QUORUM),
-            )
-        },
-        row(
-            Some("max_priority"),
-            Some("x-max-priority"),
-            None,
-            Whole { min: 0, max: 255 },
-            Queues(CLASSIC),
-        ),
+        Setting::QUEUE_TYPE,
+        Setting::MAX_LENGTH,
+        Setting::MAX_LENGTH_BYTES,
+        Setting::OVERFLOW,
+        Setting::MESSAGE_TTL,
+        Setting::EXPIRES,
+        Setting::DEAD_LETTER_EXCHANGE,
+        Setting::DEAD_LETTER_ROUTING_KEY,
+        Setting::DEAD_LETTER_STRATEGY,
+        Setting::DELIVERY_LIMIT,
+        Setting::MAX_PRIORITY,
         // A stream's single active consumer is asked for when consuming
         // (stream protocol), never at declaration: every release refuses
         // the argument on a stream.
@@ -276,20 +217,20 @@ pub static SETTINGS: &[Setting] = {
             Age,
             Queues(STREAM),
         ),
-        row(
+        limit(row(
             None,
             Some("x-max-in-memory-length"),
             Some("max-in-memory-length"),
             COUNT,
             Queues(QUORUM),
-        ),
-        row(
+        )),
+        limit(row(
             None,
             Some("x-max-in-memory-bytes"),
             Some("max-in-memory-bytes"),
             COUNT,
             Queues(QUORUM),
-        ),
+        )),
         // Classic queues place their leader by it from 4.0, when it took
         // over from x-queue-master-locator. random and least-leaders are
         // the older names of balanced, still accepted.
@@ -303,20 +244,8 @@ pub static SETTINGS: &[Setting] = {
                 Queues(ALL),
             )
         },
-        row(
-            Some("initial_group_size"),
-            Some("x-quorum-initial-group-size"),
-            None,
-            Whole { min: 1, max: MAX },
-            Queues(QUORUM),
-        ),
-        row(
-            None,
-            Some("x-initial-cluster-size"),
-            Some("initial-cluster-size"),
-            Whole { min: 1, max: MAX },
-            Queues(STREAM),
-        ),
+        Setting::INITIAL_GROUP_SIZE,
+        Setting::INITIAL_CLUSTER_SIZE,
         row(
             None,
             Some("x-stream-max-segment-size-bytes"),
@@ -338,13 +267,7 @@ pub static SETTINGS: &[Setting] = {
                 Queues(CLASSIC),
             )
         },
-        row(
-            None,
-            Some("x-queue-version"),
-            Some("queue-version"),
-            Whole { min: 1, max: 2 },
-            Queues(CLASSIC),
-        ),
+        Setting::QUEUE_VERSION,
         Setting {
             refused_from: Some(V4_3),
             ..row(
@@ -355,21 +278,9 @@ pub static SETTINGS: &[Setting] = {
                 Queues(CLASSIC),
             )
         },
-        delayed_retry(
-            arg::DELAYED_RETRY_TYPE,
-            "delayed-retry-type",
-            OneOf(&["all", "failed", "returned", "disabled"]),
-        ),
-        delayed_retry(
-            arg::DELAYED_RETRY_MIN,
-            "delayed-retry-min",
-            Millis { min: 1 },
-        ),
-        delayed_retry(
-            arg::DELAYED_RETRY_MAX,
-            "delayed-retry-max",
-            Millis { min: 1 },
-        ),
+        Setting::DELAYED_RETRY_TYPE,
+        Setting::DELAYED_RETRY_MIN,
+        Setting::DELAYED_RETRY_MAX,
         mirroring("ha-mode", OneOf(&["all", "exactly", "nodes"])),
         mirroring("ha-params", Any),
         mirroring("ha-sync-mode", OneOf(&["manual", "automatic"])),
@@ -387,19 +298,179 @@ pub static SETTINGS: &[Setting] = {
                 Queues(NOT_STREAMS),
             )
         },
-        row(
-            Some("alternate_exchange"),
-            Some("alternate-exchange"),
-            Some("alternate-exchange"),
-            Text,
-            Exchanges,
-        ),
+        Setting::ALTERNATE_EXCHANGE,
         federation("federation-upstream"),
         federation("federation-upstream-set"),
     ]
 };
 
+/// Typed handles for the rows warren's own code reads, so that it names a
+/// setting, never spells its argument or policy key:
+/// `Setting::MESSAGE_TTL.arg()`. The table lists them with the other rows.
 impl Setting {
+    pub const QUEUE_TYPE: Setting = row(
+        Some("type"),
+        Some(arg::QUEUE_TYPE),
+        None,
+        ValueKind::OneOf(&["classic", "quorum", "stream"]),
+        Applies::Queues(ALL),
+    );
+
+    pub const MAX_LENGTH: Setting = limit(row(
+        Some("max_length"),
+        Some(arg::MAX_LENGTH),
+        Some("max-length"),
+        COUNT,
+        Applies::Queues(NOT_STREAMS),
+    ));
+
+    pub const MAX_LENGTH_BYTES: Setting = limit(row(
+        Some("max_length_bytes"),
+        Some(arg::MAX_LENGTH_BYTES),
+        Some("max-length-bytes"),
+        COUNT,
+        Applies::Queues(ALL),
+    ));
+
+    pub const OVERFLOW: Setting = row(
+        Some("overflow"),
+        Some(arg::OVERFLOW),
+        Some("overflow"),
+        ValueKind::OneOf(&["drop-head", "reject-publish", "reject-publish-dlx"]),
+        Applies::Queues(NOT_STREAMS),
+    );
+
+    pub const MESSAGE_TTL: Setting = limit(row(
+        Some("message_ttl"),
+        Some(arg::MESSAGE_TTL),
+        Some("message-ttl"),
+        ValueKind::Millis { min: 0 },
+        Applies::Queues(NOT_STREAMS),
+    ));
+
+    pub const EXPIRES: Setting = limit(row(
+        Some("expires"),
+        Some("x-expires"),
+        Some("expires"),
+        ValueKind::Millis { min: 1 },
+        Applies::Queues(NOT_STREAMS),
+    ));
+
+    pub const DEAD_LETTER_EXCHANGE: Setting = row(
+        Some("dead_letter.exchange"),
+        Some(arg::DEAD_LETTER_EXCHANGE),
+        Some("dead-letter-exchange"),
+        ValueKind::Text,
+        Applies::Queues(NOT_STREAMS),
+    );
+
+    pub const DEAD_LETTER_ROUTING_KEY: Setting = row(
+        Some("dead_letter.routing_key"),
+        Some(arg::DEAD_LETTER_ROUTING_KEY),
+        Some("dead-letter-routing-key"),
+        ValueKind::Text,
+        Applies::Queues(NOT_STREAMS),
+    );
+
+    pub const DEAD_LETTER_STRATEGY: Setting = row(
+        Some("dead_letter_strategy"),
+        Some(arg::DEAD_LETTER_STRATEGY),
+        Some("dead-letter-strategy"),
+        ValueKind::OneOf(&["at-most-once", "at-least-once"]),
+        Applies::Queues(QUORUM),
+    );
+
+    /// No release checks that it is a number.
+    /// -1 is no limit (RabbitMQ 4.0 and later default to 20).
+    pub const DELIVERY_LIMIT: Setting = Setting {
+        lower_wins: true,
+        declare_checks_value: false,
+        ..row(
+            Some("delivery_limit"),
+            Some(arg::DELIVERY_LIMIT),
+            Some("delivery-limit"),
+            ValueKind::Whole { min: -1, max: MAX },
+            Applies::Queues(QUORUM),
+        )
+    };
+
+    pub const MAX_PRIORITY: Setting = row(
+        Some("max_priority"),
+        Some("x-max-priority"),
+        None,
+        ValueKind::Whole { min: 0, max: 255 },
+        Applies::Queues(CLASSIC),
+    );
+
+    pub const INITIAL_GROUP_SIZE: Setting = row(
+        Some("initial_group_size"),
+        Some("x-quorum-initial-group-size"),
+        None,
+        ValueKind::Whole { min: 1, max: MAX },
+        Applies::Queues(QUORUM),
+    );
+
+    pub const INITIAL_CLUSTER_SIZE: Setting = row(
+        None,
+        Some("x-initial-cluster-size"),
+        Some("initial-cluster-size"),
+        ValueKind::Whole { min: 1, max: MAX },
+        Applies::Queues(STREAM),
+    );
+
+    pub const DELAYED_RETRY_TYPE: Setting = delayed_retry(
+        arg::DELAYED_RETRY_TYPE,
+        "delayed-retry-type",
+        ValueKind::OneOf(&["all", "failed", "returned", "disabled"]),
+    );
+
+    pub const DELAYED_RETRY_MIN: Setting = delayed_retry(
+        arg::DELAYED_RETRY_MIN,
+        "delayed-retry-min",
+        ValueKind::Millis { min: 1 },
+    );
+
+    pub const DELAYED_RETRY_MAX: Setting = delayed_retry(
+        arg::DELAYED_RETRY_MAX,
+        "delayed-retry-max",
+        ValueKind::Millis { min: 1 },
+    );
+
+    pub const QUEUE_VERSION: Setting = row(
+        None,
+        Some("x-queue-version"),
+        Some("queue-version"),
+        ValueKind::Whole { min: 1, max: 2 },
+        Applies::Queues(CLASSIC),
+    );
+
+    pub const ALTERNATE_EXCHANGE: Setting = row(
+        Some("alternate_exchange"),
+        Some("alternate-exchange"),
+        Some("alternate-exchange"),
+        ValueKind::Text,
+        Applies::Exchanges,
+    );
+}
+
+impl Setting {
+    /// The `x-` argument of a row that has one (every handle's row but
+    /// `ALTERNATE_EXCHANGE`'s, whose argument has no `x-`).
+    pub const fn arg(&self) -> &'static str {
+        match self.argument {
+            Some(argument) => argument,
+            None => panic!("a setting without an argument"),
+        }
+    }
+
+    /// The policy key of a row that has one.
+    pub const fn key(&self) -> &'static str {
+        match self.policy_key {
+            Some(key) => key,
+            None => panic!("a setting without a policy key"),
+        }
+    }
+
     /// The row for a spec field (`max_length`, `dead_letter.exchange`).
     pub fn by_field(field: &str) -> Option<&'static Setting> {
         SETTINGS.iter().find(|s| s.field == Some(field))
