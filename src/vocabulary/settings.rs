@@ -62,10 +62,18 @@ pub enum Verdict {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ValueKind {
     /// A whole number in `min..=max`.
-    Whole { min: i64, max: i64 },
+    Whole {
+        /// The smallest value accepted.
+        min: i64,
+        /// The largest value accepted.
+        max: i64,
+    },
     /// A whole number of milliseconds, at least `min`; the spec writes a
     /// duration.
-    Millis { min: i64 },
+    Millis {
+        /// The fewest milliseconds accepted.
+        min: i64,
+    },
     /// One of these words.
     OneOf(&'static [&'static str]),
     /// true or false.
@@ -81,13 +89,16 @@ pub enum ValueKind {
 /// The objects a setting applies to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Applies {
+    /// Queues of these types.
     Queues(&'static [QueueType]),
+    /// Exchanges.
     Exchanges,
     /// Queues of these types and exchanges.
     Both(&'static [QueueType]),
 }
 
 impl Applies {
+    /// The queue types it applies to; none for exchanges only.
     pub fn queue_types(self) -> &'static [QueueType] {
         match self {
             Applies::Queues(types) | Applies::Both(types) => types,
