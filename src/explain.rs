@@ -8,9 +8,12 @@ use std::fmt::Write;
 use crate::routing::{Headers, Router};
 use crate::topology::{Consumer, DestinationType, Permissions, Service, TopicPermission, Topology};
 
+/// What [`explain`] finds out about one service.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
+    /// The service's name.
     pub service: String,
+    /// The queue it consumes; `None` for a service that only publishes.
     pub queue: Option<String>,
     /// Each instance declares a queue of its own with the bindings.
     pub per_instance: bool,
@@ -18,31 +21,46 @@ pub struct Explanation {
     pub consumes: Vec<(String, String)>,
     /// Services whose emitted keys reach the queue, with the keys.
     pub producers: Vec<(String, Vec<String>)>,
+    /// What it publishes, one entry per emit, with where each goes.
     pub emits: Vec<Emitted>,
+    /// How it retries a failed message; `None` when it does not retry.
     pub retry: Option<RetrySchedule>,
     /// Where rejected messages go (a queue or an exchange), if anywhere.
     pub dead_letters: Option<String>,
+    /// The broker user it connects as; `None` when the spec names none.
     pub user: Option<String>,
+    /// That user's configure/write/read permissions in the vhost.
     pub permissions: Option<Permissions>,
+    /// That user's topic permissions in the vhost.
     pub topic_permissions: Vec<TopicPermission>,
 }
 
+/// One emit of the service and where its messages go.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Emitted {
+    /// The exchange it publishes to.
     pub exchange: String,
+    /// The routing key it publishes with.
     pub key: String,
     /// Held this long in the delay queue before it reaches `exchange`.
     pub delay: Option<String>,
+    /// The queues a message with `key` reaches.
     pub queues: Vec<String>,
     /// Services reading those queues.
     pub services: Vec<String>,
+    /// No binding matches and no alternate exchange catches it: the broker
+    /// drops the message.
     pub dropped: bool,
 }
 
+/// A service's retry chain.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetrySchedule {
+    /// The wait before each retry, in order (`5s`, `1m`, ...).
     pub delays: Vec<String>,
+    /// The exchange failed messages are republished to for a later attempt.
     pub exchange: String,
+    /// Where a message goes once its retries run out.
     pub dead_letter_queue: String,
     /// The worker waits out each delay itself (a per-instance consumer).
     pub held: bool,

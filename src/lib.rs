@@ -9,6 +9,8 @@
 //! - [`validate`]: load, compile and check in one call;
 //! - [`cli`]: the `warren` command line, the only module that prints.
 
+#![warn(missing_docs)]
+
 pub mod apply;
 pub mod broker;
 pub mod check;

@@ -59,16 +59,20 @@ impl Limits {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{var}={text:?} is not a size: write it as 512MiB, 2GiB or a number of bytes")]
 pub struct NotASize {
+    /// The environment variable.
     pub var: &'static str,
+    /// Its value, which did not parse.
     pub text: String,
 }
 
 /// Why [`read_file`] read nothing.
 #[derive(Debug)]
 pub enum ReadError {
+    /// The file could not be opened or read.
     Io(std::io::Error),
     /// Over [`Limits::file_bytes`].
     TooLarge {
+        /// The limit, in bytes.
         limit: u64,
     },
     /// A FIFO that nothing writes to.

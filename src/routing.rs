@@ -67,15 +67,28 @@ impl Route {
 pub enum Hop {
     /// A binding matched.
     Binding {
+        /// The exchange the binding starts at.
         source: String,
+        /// The queue or exchange it delivers to.
         destination: String,
+        /// Whether `destination` is a queue or an exchange.
         destination_type: DestinationType,
+        /// The binding's key (the pattern, on a topic exchange), not the
+        /// message's.
         routing_key: String,
     },
     /// `from` matched nothing and passed the message to its alternate exchange.
-    AlternateExchange { from: String, to: String },
+    AlternateExchange {
+        /// The exchange where no binding matched.
+        from: String,
+        /// Its alternate exchange.
+        to: String,
+    },
     /// The default exchange delivered to the queue named by the key.
-    DefaultExchange { queue: String },
+    DefaultExchange {
+        /// The queue, named by the routing key.
+        queue: String,
+    },
 }
 
 impl Serialize for Hop {
@@ -122,12 +135,17 @@ impl Serialize for Hop {
     }
 }
 
+/// Why a message cannot be routed at all.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RouteError {
+    /// The exchange published to is not in the topology.
     #[error("exchange {0:?} does not exist")]
     UnknownExchange(String),
+    /// The exchange published to is internal: only other exchanges can route to
+    /// it.
     #[error("exchange {0:?} is internal: publishers cannot publish to it")]
     InternalExchange(String),
+    /// The routing key is longer than AMQP allows; holds its length in bytes.
     #[error("a routing key is at most 255 bytes; this one is {0}")]
     KeyTooLong(usize),
 }
@@ -336,6 +354,7 @@ enum Step<'v, 's, 't> {
 }
 
 impl<'t> Router<'t> {
+    /// Indexes the bindings of `topology`.
     pub fn new(topology: &'t Topology) -> Router<'t> {
         let mut by_source: HashMap<&str, Index> = HashMap::new();
         for binding in &topology.bindings {

@@ -13,12 +13,16 @@ pub struct FileId(pub u32);
 /// A byte range in one source file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct Span {
+    /// The file the range is in.
     pub file: FileId,
+    /// Byte offset of the range's start.
     pub start: u32,
+    /// Length of the range in bytes.
     pub len: u32,
 }
 
 impl Span {
+    /// A span of `len` bytes from `start`; offsets past `u32::MAX` saturate.
     pub fn new(file: FileId, start: usize, len: usize) -> Span {
         Span {
             file,
@@ -36,22 +40,29 @@ impl Span {
 /// agree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LineCol {
+    /// 1-based line number.
     pub line: usize,
+    /// 1-based column, in characters.
     pub column: usize,
 }
 
 /// Where a span starts, as a person or a program reads it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Location {
+    /// The file's path as the user gave it.
     pub file: String,
+    /// 1-based line number.
     pub line: usize,
+    /// 1-based column, in characters.
     pub column: usize,
 }
 
 /// One loaded file: its path as the user gave it and its text.
 #[derive(Debug)]
 pub struct SourceFile {
+    /// The path as the user gave it (not canonicalised).
     pub path: PathBuf,
+    /// The whole text of the file.
     pub text: String,
     line_starts: Vec<usize>,
 }
@@ -160,10 +171,12 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
+    /// An empty map.
     pub fn new() -> SourceMap {
         SourceMap::default()
     }
 
+    /// Adds a file and returns its id.
     pub fn add(&mut self, path: impl Into<PathBuf>, text: String) -> FileId {
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
         self.files
@@ -171,14 +184,20 @@ impl SourceMap {
         id
     }
 
+    /// The file `id` names.
+    ///
+    /// # Panics
+    /// When `id` is not from this map.
     pub fn file(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
     }
 
+    /// The path of the file `id` names.
     pub fn path(&self, id: FileId) -> &Path {
         &self.file(id).path
     }
 
+    /// Line and column of a span's start.
     pub fn line_col(&self, span: Span) -> LineCol {
         self.file(span.file).line_col(span.start as usize)
     }
@@ -193,6 +212,7 @@ impl SourceMap {
         }
     }
 
+    /// Every file with its id, in the order they were added.
     pub fn files(&self) -> impl Iterator<Item = (FileId, &std::sync::Arc<SourceFile>)> {
         self.files
             .iter()

@@ -17,7 +17,9 @@ pub use for_broker::{Checked, ForBroker, ForBrokerError, beside_broker, for_brok
 /// Loaded, compiled and checked topologies (one per vhost).
 #[derive(Debug)]
 pub struct Validation {
+    /// Every file read, for diagnostics to point into.
     pub sources: SourceMap,
+    /// One compiled topology per vhost the files name.
     pub topologies: Vec<Topology>,
     /// Sorted by file and position. When a file does not parse, only the
     /// parse errors are here: checking a partial topology would report
@@ -28,6 +30,7 @@ pub struct Validation {
 }
 
 impl Validation {
+    /// Whether a diagnostic is an error (warnings do not count).
     pub fn has_errors(&self) -> bool {
         diagnostic::count(&self.diagnostics).0 > 0
     }

@@ -30,18 +30,39 @@ impl Lock {
 /// Why the lock could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
+    /// Another apply holds the lock: the lock queue exists and is
+    /// exclusive to another connection.
     #[error(
         "another apply holds the lock on vhost {vhost:?} ({holder}); wait for it to finish, or stop it: the lock goes with its connection"
     )]
-    Held { vhost: String, holder: String },
+    Held {
+        /// The vhost whose lock is taken.
+        vhost: String,
+        /// Who holds it, from the lock queue's arguments: host, pid, since
+        /// when (unix time) and how long ago, or "holder unknown".
+        holder: String,
+    },
+    /// A queue with the lock's name exists but is not exclusive, so it
+    /// never goes away by itself.
     #[error(
         "a queue {LOCK_QUEUE:?} that is not exclusive is in vhost {vhost:?} (restored from a definitions export?), and blocks the apply lock for ever: delete that queue, then apply again"
     )]
-    Stale { vhost: String },
+    Stale {
+        /// The vhost holding the stray lock queue.
+        vhost: String,
+    },
+    /// The lock taken over AMQP is not visible through the management API:
+    /// the two URLs reach different brokers.
     #[error(
         "the AMQP endpoint {amqp} and the management API {http} reach different brokers: the lock taken over AMQP is not seen through the management API, so apply would declare on one broker and check another. Give --amqp-url and --http-url of the same cluster; nothing was changed"
     )]
-    OtherBroker { amqp: String, http: String },
+    OtherBroker {
+        /// The AMQP endpoint the lock was taken on.
+        amqp: String,
+        /// The management API that did not see the lock.
+        http: String,
+    },
+    /// The broker could not be reached, or refused a request.
     #[error(transparent)]
     Broker(#[from] BrokerError),
 }

@@ -44,57 +44,96 @@ pub const DEFAULT_PARALLELISM: u16 = 16;
 /// A queue the plan would delete or replace, with what it holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AtStake {
+    /// The queue's name in the plan's vhost.
     pub queue: String,
+    /// What the plan does to it: delete, or replace (delete and declare again).
     pub action: Action,
+    /// Messages it holds: the larger of the management API's count and the
+    /// one a passive declare answers with.
     pub messages: u64,
+    /// Consumers attached to it, the larger of the same two counts.
     pub consumers: u64,
 }
 
+/// Why an apply refused to start, stopped part way, or did not converge.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
+    /// Users the plan declares whose password variable is not set, as (user,
+    /// variable) pairs.
     #[error("{}", missing_text(.0))]
     MissingPasswords(Vec<(String, String)>),
+    /// Queues the plan deletes or replaces hold messages or have consumers, and
+    /// data loss was not allowed.
     #[error("{}", at_stake_text(.0))]
     DataAtStake(Vec<AtStake>),
+    /// The vhost's apply lock could not be taken.
     #[error(transparent)]
     Lock(#[from] LockError),
+    /// The cluster has no majority of its nodes running, so its metadata store
+    /// refuses every declare and delete.
     #[error(
         "{0}: nothing was applied; start the stopped nodes (or remove them from the cluster with rabbitmqctl forget_cluster_node), then apply again"
     )]
     NoMajority(crate::broker::metadata::NoMajority),
+    /// A saved plan was made against a broker state that has changed since.
     #[error(
         "the broker changed since the plan was made (vhost {vhost:?}): nothing was applied; make the plan again"
     )]
-    Stale { vhost: String },
+    Stale {
+        /// The vhost the plan is for.
+        vhost: String,
+    },
+    /// Planning again gives other changes than the saved plan lists.
     #[error(
         "the plan's changes are not what applying it would do (vhost {vhost:?}): nothing was applied; make the plan again and review it{}{}",
         listed("would also", .unreviewed),
         listed("would not", .gone)
     )]
     Unreviewed {
+        /// The vhost the plan is for.
         vhost: String,
+        /// Changes applying now would make that the saved plan does not list,
+        /// as text.
         unreviewed: Vec<String>,
+        /// Changes the saved plan lists that applying now would not make, as
+        /// text.
         gone: Vec<String>,
     },
+    /// The plan made again under the lock differs from the one shown for
+    /// confirmation: another client changed the vhost meanwhile.
     #[error(
         "the broker changed after the plan was shown (another client declared or deleted something): nothing was applied; run apply again to see the new plan"
     )]
     Moved,
+    /// The broker refused a change; the changes before it were applied.
     #[error(
         "{source}\n{done} of {total} changes were applied before this one; running apply again continues from where the broker now stands"
     )]
     Step {
+        /// How many changes were applied before this one.
         done: usize,
+        /// How many changes the plan has.
         total: usize,
+        /// The broker's refusal.
         #[source]
         source: BrokerError,
     },
+    /// After applying, planning again still finds changes to make (each as
+    /// text).
     #[error("the broker does not match the spec after applying; still to do: {}", .0.join("; "))]
     NotConverged(Vec<String>),
+    /// The vhost was deleted while apply ran; the error that followed is its
+    /// consequence.
     #[error(
         "vhost {vhost:?} was deleted while apply ran, and nothing more can be applied to it ({cause}); apply again to create it and everything in it"
     )]
-    VhostGone { vhost: String, cause: String },
+    VhostGone {
+        /// The vhost that was deleted.
+        vhost: String,
+        /// The error the broker gave once the vhost was gone.
+        cause: String,
+    },
+    /// Talking to the broker failed outside a change.
     #[error(transparent)]
     Broker(#[from] BrokerError),
 }
@@ -264,9 +303,13 @@ pub async fn at_stake(
 /// What [`execute`] reports as it goes.
 #[derive(Debug)]
 pub enum Event<'c> {
+    /// A change was applied.
     Done {
+        /// The change the broker accepted.
         change: &'c Change,
+        /// How many changes are applied so far, this one included.
         done: usize,
+        /// How many changes the plan has.
         total: usize,
     },
 }
@@ -315,6 +358,7 @@ impl Amqp {
         .await
     }
 
+    /// Closes the connection, waiting at most the request timeout.
     pub async fn close(self) {
         let _ =
             tokio::time::timeout(self.timeout, self.connection.close(200, "applied".into())).await;

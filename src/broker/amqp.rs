@@ -186,6 +186,7 @@ pub fn field_table(arguments: &crate::topology::Arguments) -> FieldTable {
 pub struct HeaderNameTooLong {
     /// The name's first 40 characters.
     pub name: String,
+    /// Its length in bytes.
     pub len: usize,
 }
 

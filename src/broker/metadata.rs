@@ -15,7 +15,9 @@ use super::{BrokerError, Http};
 /// those that are not.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NoMajority {
+    /// The nodes running now.
     pub running: Vec<String>,
+    /// The cluster's nodes that are not running.
     pub stopped: Vec<String>,
 }
 

@@ -26,6 +26,8 @@ pub struct Observed {
     /// `amq.*`, server-named and exclusive objects), and the users the spec
     /// names, with their permissions in the vhost.
     pub topology: Topology,
+    /// The vhost's operator policies, which the broker merges with the user
+    /// policy that matches a queue.
     pub operator_policies: Vec<Policy>,
     /// False when the vhost does not exist yet.
     pub vhost_exists: bool,

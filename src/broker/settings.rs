@@ -12,6 +12,7 @@ use crate::printable::redact;
 pub struct Password(String);
 
 impl Password {
+    /// Wraps a secret.
     pub fn new(secret: impl Into<String>) -> Password {
         Password(secret.into())
     }
@@ -52,6 +53,7 @@ pub struct Settings {
     pub amqp_fallbacks: Vec<Url>,
     /// Who connects where a URL names no credentials of its own.
     pub user: String,
+    /// The password of `user`.
     pub password: Password,
     /// Credentials written in a URL: they serve that URL's host only (and
     /// one written for TLS is never sent in the clear), so a cluster list
@@ -88,14 +90,20 @@ fn is_tls(url: &Url) -> bool {
 /// The raw inputs, before defaults: flags first, then the environment.
 #[derive(Clone, Debug, Default)]
 pub struct SettingsInput {
+    /// `--http-url`: management API URLs, comma-separated.
     pub http_url: Option<String>,
+    /// `--amqp-url`: AMQP URLs, comma-separated.
     pub amqp_url: Option<String>,
+    /// `--user`: who connects where a URL names no credentials.
     pub user: Option<String>,
     /// Name of the environment variable that holds the password.
     pub password_env: Option<String>,
     /// A PEM file of CA certificates for TLS.
     pub ca_cert: Option<std::path::PathBuf>,
+    /// `--connect-timeout`; `None` takes `DEFAULT_CONNECT_TIMEOUT` (5 s).
     pub connect_timeout: Option<std::time::Duration>,
+    /// `--timeout`, per management API request; `None` takes
+    /// `DEFAULT_TIMEOUT` (30 s).
     pub timeout: Option<std::time::Duration>,
 }
 

@@ -13,17 +13,24 @@ use crate::topology::Topology;
 /// does not have it (the topology is not applied).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct QueueNow {
+    /// The queue's name in the vhost.
     pub name: String,
+    /// Whether the broker has the queue.
     pub exists: bool,
+    /// Messages ready for delivery.
     pub ready: u64,
+    /// Messages delivered and not yet acknowledged.
     pub unacked: u64,
     /// Failed deliveries a quorum queue holds back before redelivering
     /// them (`retry: { via: broker }`, RabbitMQ 4.3); 0 elsewhere.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub delayed: u64,
+    /// Consumers attached.
     pub consumers: u64,
     /// Messages per second, as the management API averages them.
     pub publish_rate: f64,
+    /// Messages per second delivered or fetched, as the management API averages
+    /// them.
     pub deliver_rate: f64,
     /// How fast the depth changes (positive: growing).
     pub depth_rate: f64,
@@ -31,6 +38,7 @@ pub struct QueueNow {
     /// them; empty for other queues.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leader: Option<String>,
+    /// A quorum queue's members (nodes), as the broker lists them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<String>,
     /// The members that are running and in the Raft group now.
@@ -43,6 +51,7 @@ fn is_zero(n: &u64) -> bool {
 }
 
 impl QueueNow {
+    /// Messages in the queue: ready plus unacknowledged.
     pub fn depth(&self) -> u64 {
         self.ready + self.unacked
     }
@@ -70,6 +79,7 @@ pub enum Flag {
 }
 
 impl Flag {
+    /// A short label for people (`no consumer`, `retry chain missing`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             Flag::Missing => "missing",
@@ -82,17 +92,23 @@ impl Flag {
     }
 }
 
+/// One consuming service's queues now, and what needs a look.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ServiceStatus {
+    /// The service's name.
     pub service: String,
+    /// The queue the service consumes.
     pub queue: QueueNow,
     /// The retry chain's delay queues, shortest delay first.
     pub retry_queues: Vec<QueueNow>,
+    /// The retry chain's dead-letter queue; `None` when the service does not
+    /// retry.
     pub dead_letter_queue: Option<QueueNow>,
     /// The retry chain's exchanges that the spec declares and the broker
     /// does not have.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub missing_exchanges: Vec<String>,
+    /// What needs a look, in [`Flag`]'s order.
     pub flags: Vec<Flag>,
 }
 
@@ -110,9 +126,12 @@ impl ServiceStatus {
     }
 }
 
+/// Every consuming service of one vhost now.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct VhostStatus {
+    /// The vhost's name.
     pub vhost: String,
+    /// Each service that consumes a queue, by name.
     pub services: Vec<ServiceStatus>,
 }
 
@@ -125,6 +144,7 @@ impl VhostStatus {
             .any(|s| s.flags.contains(&Flag::ChainBroken))
     }
 
+    /// Messages in the services' dead-letter queues, together.
     pub fn dead_letters(&self) -> u64 {
         self.services
             .iter()

@@ -30,9 +30,14 @@ use crate::vocabulary::Targets;
 /// What every check gets: the topology, a router built once and the
 /// RabbitMQ versions it is checked for.
 pub struct Context<'t> {
+    /// The topology being checked.
     pub topology: &'t Topology,
+    /// The RabbitMQ releases it is checked for.
     pub targets: Targets,
+    /// Routes messages through `topology`, built once for every check.
     pub router: Router<'t>,
+    /// Which of `topology`'s policies apply to each queue, highest priority
+    /// first.
     pub policies: policies::PolicyIndex<'t>,
 }
 

@@ -5,23 +5,33 @@ use crate::spec::LoadError;
 /// Why a command could not do its job (findings are not errors).
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
+    /// The topology files could not be read.
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// Talking to the broker failed.
     #[error(transparent)]
     Broker(#[from] BrokerError),
+    /// A definitions file could not be imported.
     #[error(transparent)]
     Definitions(#[from] DefinitionsError),
+    /// An output file given on the command line could not be written.
     #[error("cannot write {}: {source}", path.display())]
     WriteFile {
+        /// The file.
         path: std::path::PathBuf,
+        /// Why it could not be written.
         source: std::io::Error,
     },
+    /// stdout or stderr could not be written.
     #[error("cannot write output: {0}")]
     Io(#[from] std::io::Error),
+    /// A report could not be turned into JSON.
     #[error("cannot serialise the output: {0}")]
     Serialize(String),
+    /// A topology could not be written as YAML.
     #[error(transparent)]
     Yaml(#[from] crate::spec::YamlError),
+    /// The spec could not be checked against the broker.
     #[error(transparent)]
     ForBroker(#[from] crate::validate::ForBrokerError),
     /// The arguments do not fit the command or the topology (a missing

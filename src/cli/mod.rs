@@ -32,6 +32,7 @@ pub use report::render_human;
 
 use crate::validate::ForBroker;
 
+/// The `warren` command line as clap parses it.
 #[derive(Debug, Parser)]
 #[command(
     name = "warren",

@@ -2,7 +2,9 @@ use std::io::{self, IsTerminal, Write};
 
 /// Where a command writes, and whether it may use colour.
 pub struct Output {
+    /// Where reports and results go.
     pub stdout: Box<dyn Write>,
+    /// Where diagnostics, progress and errors go.
     pub stderr: Box<dyn Write>,
     /// Colour for diagnostics: stderr is a terminal and NO_COLOR is unset.
     pub color: bool,
@@ -12,6 +14,8 @@ pub struct Output {
 }
 
 impl Output {
+    /// The process's own stdout and stderr, coloured when each is a terminal
+    /// and `NO_COLOR` is unset.
     pub fn terminal() -> Output {
         let no_color = std::env::var_os("NO_COLOR").is_some();
         Output {

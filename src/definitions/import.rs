@@ -22,14 +22,17 @@ use crate::vocabulary::{Setting, Version};
 /// The result of reading a definitions document.
 #[derive(Debug, Default)]
 pub struct Imported {
+    /// One topology per vhost the document holds.
     pub topologies: Vec<Topology>,
     /// What the document holds that a warren topology does not express,
     /// one line each (never dropped silently).
     pub unsupported: Vec<String>,
 }
 
+/// Why a definitions document could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DefinitionsError {
+    /// The text is not JSON, or not shaped like a definitions document.
     #[error("not a RabbitMQ definitions document: {}", crate::spec::plain_words(&.0.to_string()))]
     Shape(#[from] serde_json::Error),
     /// The document has the right shape but holds what RabbitMQ refuses.
@@ -446,6 +449,8 @@ pub fn binding_key(b: &Binding) -> (&str, DestinationType, &str, &str, String) {
     )
 }
 
+/// A policy's `apply-to` as definitions write it (`queues`, `classic_queues`,
+/// `quorum_queues`, `streams`, `exchanges`, `all`); `None` for any other text.
 pub fn parse_apply_to(text: &str) -> Option<ApplyTo> {
     Some(match text {
         "queues" => ApplyTo::Queues,

@@ -1,9 +1,13 @@
 use std::fmt;
 
+/// How serious a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Likely a mistake or a risk; fails validation only with
+    /// `--deny-warnings`.
     Warning,
+    /// Wrong: fails validation.
     Error,
 }
 
@@ -20,8 +24,11 @@ impl fmt::Display for Severity {
 /// `name` is the readable alias used in docs/checks.md.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Code {
+    /// The stable id (`E001`, `W304`); the letter is the severity's.
     pub id: &'static str,
+    /// The readable alias (`spec-invalid`).
     pub name: &'static str,
+    /// Whether it fails validation.
     pub severity: Severity,
     /// One line for the catalogue printed by `warren checks`.
     pub summary: &'static str,

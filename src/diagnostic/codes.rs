@@ -5,7 +5,8 @@ use super::{Code, Severity::*};
 
 macro_rules! codes {
     ($($const:ident = $id:literal $name:literal $sev:ident $summary:literal;)*) => {
-        $(pub const $const: Code = Code { id: $id, name: $name, severity: $sev, summary: $summary };)*
+        $(#[doc = concat!("`", $id, "` (", $name, "): ", $summary, ".")]
+        pub const $const: Code = Code { id: $id, name: $name, severity: $sev, summary: $summary };)*
         /// All codes, in id order.
         pub const ALL: &[&Code] = &[$(&$const),*];
     };

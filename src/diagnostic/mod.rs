@@ -11,18 +11,25 @@ pub use code::{Code, Severity};
 
 use crate::source::Span;
 
+/// One finding: a code, what is wrong, where, and how to fix it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// Which check found it, and how serious it is.
     pub code: &'static Code,
+    /// What is wrong, in one sentence.
     pub message: String,
     /// The first label is the primary location.
     pub labels: Vec<Label>,
+    /// How to fix it, when there is more to say than the message.
     pub help: Option<String>,
 }
 
+/// A place in a source file, with what is wrong there.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Label {
+    /// The bytes the label points at.
     pub span: Span,
+    /// What is wrong there.
     pub message: String,
 }
 
@@ -49,15 +56,19 @@ impl Diagnostic {
         self
     }
 
+    /// Sets the help text (clipped like the message).
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(clipped(help.into()));
         self
     }
 
+    /// The severity of the diagnostic's code.
     pub fn severity(&self) -> Severity {
         self.code.severity
     }
 
+    /// Where the diagnostic points first: its first label's span; `None` when
+    /// it has no label.
     pub fn primary_span(&self) -> Option<Span> {
         self.labels.first().map(|l| l.span)
     }

@@ -4,23 +4,31 @@ use std::collections::BTreeMap;
 
 use crate::topology::{Consumer, DestinationType, Topology};
 
+/// What a node stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum NodeKind {
+    /// An exchange.
     Exchange,
+    /// A queue.
     Queue,
+    /// A service of the spec.
     Service,
 }
 
+/// An exchange, queue or service.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Node {
     /// Stable identifier safe in Mermaid and DOT (`x0`, `q3`, `s1`).
     pub id: String,
+    /// What it stands for.
     pub kind: NodeKind,
+    /// The object's name in the topology.
     pub name: String,
     /// Second line: exchange type, queue type, or handler kind.
     pub detail: String,
 }
 
+/// What an edge stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum EdgeKind {
     /// A binding, labelled with its keys (or matched headers).
@@ -37,17 +45,26 @@ pub enum EdgeKind {
     Retry,
 }
 
+/// An arrow from one node to another.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Edge {
+    /// The [`Node::id`] it starts at.
     pub from: String,
+    /// The [`Node::id`] it ends at.
     pub to: String,
+    /// What it stands for.
     pub kind: EdgeKind,
+    /// The text drawn on it (binding keys, emitted keys, ...); empty for none.
     pub label: String,
 }
 
+/// The topology as nodes and edges, ready for a renderer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Graph {
+    /// Exchanges, then queues, then services.
     pub nodes: Vec<Node>,
+    /// Bindings, alternate exchanges, dead-lettering, consuming, emitting and
+    /// retries.
     pub edges: Vec<Edge>,
 }
 

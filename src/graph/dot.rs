@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use super::{EdgeKind, Graph, NodeKind};
 
+/// The graph in Graphviz DOT (`dot -Tsvg` draws it).
 pub fn to_dot(g: &Graph) -> String {
     let mut out = String::from(
         "digraph topology {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=11];\n  edge [fontname=\"Helvetica\", fontsize=9];\n",

@@ -4,31 +4,45 @@ use serde_json::Value;
 use crate::source::Span;
 use crate::topology::{Binding, DestinationType, Exchange, Policy, Queue, User, VhostSettings};
 
+/// What a change does to its object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    /// Declared: the broker does not have it.
     Create,
     /// Changed in place (policies, users, permissions).
     Update,
     /// Deleted and declared again: an immutable property differs.
     Replace,
+    /// Removed: the broker has it and the spec does not (only with
+    /// `--prune`).
     Delete,
 }
 
+/// The kinds of object a plan changes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectKind {
+    /// A virtual host.
     Vhost,
+    /// An exchange.
     Exchange,
+    /// A queue.
     Queue,
+    /// A binding from an exchange to a queue or exchange.
     Binding,
+    /// A policy.
     Policy,
+    /// A user (users are cluster-wide).
     User,
+    /// A user's configure/write/read permissions in the vhost.
     Permissions,
+    /// A user's topic permissions in the vhost, per exchange.
     TopicPermissions,
 }
 
 impl ObjectKind {
+    /// The kind as plan text names it (`topic permissions`).
     pub fn as_str(self) -> &'static str {
         match self {
             ObjectKind::Vhost => "vhost",
@@ -46,8 +60,12 @@ impl ObjectKind {
 /// One attribute's value before and after (`None`: absent).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Attr {
+    /// The attribute: a property (`durable`, `type`, `pattern`, ...) or an
+    /// argument or policy key (`x-message-ttl`).
     pub name: String,
+    /// Its value on the broker.
     pub before: Option<Value>,
+    /// Its value once the change is applied.
     pub after: Option<Value>,
     /// Where `after` comes from when the spec does not state it (a queue's
     /// type from a default).
@@ -63,18 +81,28 @@ pub enum Key {
     Named(ObjectKind, String),
     /// A binding is its source, destination, routing key and arguments.
     Binding {
+        /// The exchange the binding starts at.
         source: String,
+        /// Whether it ends at a queue or an exchange.
         destination_type: DestinationType,
+        /// The queue or exchange it ends at.
         destination: String,
+        /// The binding's routing key.
         routing_key: String,
         /// The arguments as canonical JSON.
         arguments: String,
     },
     /// A user's topic permissions on one exchange.
-    TopicPermission { user: String, exchange: String },
+    TopicPermission {
+        /// The user's name.
+        user: String,
+        /// The exchange the permission is for.
+        exchange: String,
+    },
 }
 
 impl Key {
+    /// The key of a binding, as the broker identifies it.
     pub fn of_binding(b: &Binding) -> Key {
         let (source, destination_type, destination, routing_key, arguments) =
             crate::definitions::binding_key(b);
@@ -95,17 +123,24 @@ pub enum Object {
     /// A vhost and the metadata to give it: the spec's where it states
     /// them, the broker's elsewhere (a PUT sets every field).
     Vhost(String, VhostSettings),
+    /// An exchange.
     Exchange(Exchange),
+    /// A queue.
     Queue(Queue),
+    /// A binding.
     Binding(Binding),
+    /// A policy.
     Policy(Policy),
+    /// A user, with its permissions in the vhost.
     User(User),
 }
 
 /// One change to one object.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Change {
+    /// What the change does.
     pub action: Action,
+    /// The kind of object it changes.
     pub kind: ObjectKind,
     /// The object's name; for a binding `source -> destination [key]`.
     pub name: String,

@@ -9,6 +9,7 @@ use super::{Action, Attr, Change, Key, Object, ObjectKind, Plan};
 use crate::definitions::binding_key;
 use crate::topology::{Binding, DestinationType, Exchange, Policy, Queue, Topology, User};
 
+/// How [`diff`] compares.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
     /// Delete what the spec does not name (never `amq.*`, server-named or

@@ -6,8 +6,10 @@ use serde::Serialize;
 use crate::topology::policy_match::PolicySet;
 use crate::topology::{Policy, Topology};
 
+/// The policies the broker applies to one queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct EffectivePolicy {
+    /// The queue's name.
     pub queue: String,
     /// The winning policy, `None` when only an operator policy matches.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -15,6 +17,7 @@ pub struct EffectivePolicy {
     /// "spec" or "live" (a broker policy the spec does not name).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<&'static str>,
+    /// The winning operator policy, if any matches.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_policy: Option<String>,
     /// Other policies of the same priority: the broker picks one arbitrarily.

@@ -29,11 +29,15 @@ use serde::Serialize;
 /// (see `order.rs`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Plan {
+    /// The vhost the plan is for.
     pub vhost: String,
+    /// Every change, in the order they run.
     pub changes: Vec<Change>,
     /// Objects on the broker that the spec does not name and that are kept
     /// because `--prune` was not given.
     pub unmanaged: Vec<(ObjectKind, String)>,
+    /// Which policies apply to each queue the spec manages once the plan is
+    /// applied.
     pub effective_policies: Vec<EffectivePolicy>,
     /// What the plan leaves as it is on purpose and the reader should know
     /// (a queue that keeps its live type against a default).
@@ -43,15 +47,21 @@ pub struct Plan {
     pub fingerprint: String,
 }
 
+/// How many changes of each action a plan has.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
+    /// Objects to create.
     pub create: usize,
+    /// Objects to change in place.
     pub update: usize,
+    /// Objects to delete and declare again.
     pub replace: usize,
+    /// Objects to delete.
     pub delete: usize,
 }
 
 impl Plan {
+    /// Counts the plan's changes by action.
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for c in &self.changes {
@@ -65,6 +75,7 @@ impl Plan {
         s
     }
 
+    /// Whether the broker already matches the spec: no change to make.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }

@@ -15,37 +15,58 @@ pub enum Operation<'c> {
     PutVhost(&'c str, &'c VhostSettings),
     /// Declares an exchange; `replace` deletes the live one first.
     DeclareExchange {
+        /// The exchange as the spec wants it.
         exchange: &'c Exchange,
+        /// Whether to delete the live exchange first.
         replace: bool,
     },
+    /// Deletes an exchange.
     DeleteExchange(&'c Exchange),
     /// Declares a queue; `replace` deletes the live one first.
     DeclareQueue {
+        /// The queue as the spec wants it.
         queue: &'c Queue,
+        /// Whether to delete the live queue first.
         replace: bool,
     },
+    /// Deletes a queue, with the messages it holds.
     DeleteQueue(&'c Queue),
+    /// Declares a binding.
     Bind(&'c Binding),
+    /// Removes a binding.
     Unbind(&'c Binding),
+    /// Creates or updates a policy.
     PutPolicy(&'c Policy),
+    /// Deletes a policy.
     DeletePolicy(&'c Policy),
     /// Creates the user or sets its password and tags.
     PutUser(&'c User),
+    /// Deletes a user, from the whole cluster.
     DeleteUser(&'c User),
+    /// Sets a user's configure/write/read permissions in the vhost.
     PutPermissions {
+        /// The user's name.
         user: &'c str,
+        /// The permissions to set.
         permissions: &'c Permissions,
     },
+    /// Removes a user's permissions in the vhost.
     DeletePermissions {
+        /// The user's name.
         user: &'c str,
     },
+    /// Sets a user's topic permission on one exchange.
     PutTopicPermission {
+        /// The user's name.
         user: &'c str,
+        /// The permission to set.
         permission: &'c TopicPermission,
     },
     /// The user's topic permissions on one exchange; the others stay.
     DeleteTopicPermission {
+        /// The user's name.
         user: &'c str,
+        /// The exchange whose permission goes.
         exchange: &'c str,
     },
 }

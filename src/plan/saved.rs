@@ -40,7 +40,10 @@ pub fn to_saved(
 /// A saved plan read back.
 #[derive(Debug)]
 pub struct Saved {
+    /// The topology the plan was made for: the spec's definitions, users and
+    /// `ignore` patterns.
     pub desired: Topology,
+    /// The options the plan was made with.
     pub options: Options,
     /// The live state the plan was made against.
     pub fingerprint: String,
@@ -138,19 +141,29 @@ pub fn from_saved(doc: &Value) -> Result<Vec<Saved>, SavedPlanError> {
 /// Why a document is not a saved plan warren can apply.
 #[derive(Debug, thiserror::Error)]
 pub enum SavedPlanError {
+    /// The document's `format` is not that of a saved plan.
     #[error("not a plan saved by `warren plan --out`")]
     NotAPlan,
+    /// The plan was saved by a warren whose plan format differs.
     #[error(
         "a plan of format version {found}, and this warren reads {}: make the plan again",
         super::json::FORMAT_VERSION
     )]
-    FormatVersion { found: Value },
+    FormatVersion {
+        /// The document's `format_version`.
+        found: Value,
+    },
     /// A part every saved plan has is missing.
     #[error("the plan has no {0}")]
     Missing(&'static str),
     /// A part does not have its shape.
     #[error("the plan's {part}: {reason}")]
-    Malformed { part: &'static str, reason: String },
+    Malformed {
+        /// Which part (`topology`, `users`, `ignore patterns`, ...).
+        part: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 fn one(doc: &Value) -> Result<Saved, SavedPlanError> {

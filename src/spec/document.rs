@@ -99,11 +99,14 @@ pub struct BrokerSpec {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum BrokerVersions {
+    /// One release line, such as "4.1".
     One(String),
+    /// Several release lines, while a cluster is upgraded: ["3.13", "4.1"].
     Many(Vec<String>),
 }
 
 impl BrokerVersions {
+    /// Each release line as written.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         let all: &[String] = match self {
             BrokerVersions::One(one) => std::slice::from_ref(one),

@@ -10,6 +10,8 @@ use crate::source::{FileId, SourceMap, Span};
 /// The files of one topology, parsed as far as they parse.
 #[derive(Debug, Default)]
 pub struct Loaded {
+    /// The text of every file read, parsed or not, for diagnostics to point
+    /// into.
     pub sources: SourceMap,
     /// Files that parsed, with the id of their text in `sources`.
     pub files: Vec<(FileId, SpecFile)>,

@@ -20,9 +20,11 @@ impl<T> Default for OneOrMany<T> {
 }
 
 impl<T> OneOrMany<T> {
+    /// Whether there is no item.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+    /// The items, in order.
     pub fn iter(&self) -> std::slice::Iter<'_, T> {
         self.0.iter()
     }

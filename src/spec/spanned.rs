@@ -14,13 +14,19 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Byte range inside one file; the file is known to whoever loaded it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Loc {
+    /// Byte offset of the node's start.
     pub start: u32,
+    /// The node's length in bytes.
     pub len: u32,
 }
 
+/// A value read from YAML, with where it was read. Compares, hashes and
+/// serialises as the value alone.
 #[derive(Clone, Debug, Default)]
 pub struct Spanned<T> {
+    /// The value.
     pub value: T,
+    /// Where in its file the value was read; zero for a value built by code.
     pub loc: Loc,
 }
 

@@ -15,7 +15,9 @@ use crate::vocabulary::QueueType;
 /// its metadata.
 #[derive(Debug, Clone, Default)]
 pub struct VhostSpec {
+    /// The vhost's name, from either form.
     pub name: Spanned<String>,
+    /// The long form's fields; only `name` is set for the short form.
     pub settings: VhostSettingsSpec,
 }
 

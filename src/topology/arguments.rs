@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+/// AMQP arguments by name (`x-message-ttl`, ...), in canonical form, sorted by
+/// name.
 pub type Arguments = BTreeMap<String, Value>;
 
 /// Integral floats become integers (`5000.0` is `5000`): the management API

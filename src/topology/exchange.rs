@@ -2,20 +2,28 @@ use serde::Serialize;
 
 use super::{Arguments, ExchangeType, Origin};
 
+/// An exchange, with the properties RabbitMQ declares it with.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Exchange {
     /// The map key in [`Topology`](super::Topology); not repeated in output.
     #[serde(skip)]
     pub name: String,
+    /// Its type: direct, fanout, topic, headers or a plugin's.
     #[serde(rename = "type")]
     pub kind: ExchangeType,
+    /// Survives a broker restart.
     pub durable: bool,
+    /// Deleted by the broker once its last binding goes.
     pub auto_delete: bool,
+    /// Takes no publishes: only other exchanges route to it.
     pub internal: bool,
+    /// Where messages no binding matches go; `None` drops them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alternate_exchange: Option<String>,
+    /// Declare arguments other than the alternate exchange, in canonical form.
     #[serde(skip_serializing_if = "Arguments::is_empty")]
     pub arguments: Arguments,
+    /// Where in the spec it was declared.
     #[serde(skip_serializing_if = "is_plain")]
     pub origin: Origin,
 }

@@ -41,15 +41,22 @@ pub use vhost::{LiveTypes, TypeFrom, VhostSettings, takes_default};
 /// The objects of one vhost, keyed by name where RabbitMQ keys them by name.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Topology {
+    /// The vhost's name.
     pub vhost: String,
     /// The vhost's description, tags and default queue type, where stated.
     #[serde(skip_serializing_if = "VhostSettings::is_empty")]
     pub settings: VhostSettings,
+    /// Exchanges by name.
     pub exchanges: BTreeMap<String, Exchange>,
+    /// Queues by name, per-instance templates included.
     pub queues: BTreeMap<String, Queue>,
+    /// Every binding.
     pub bindings: Vec<Binding>,
+    /// Policies by name.
     pub policies: BTreeMap<String, Policy>,
+    /// Users by name, with their permissions in this vhost.
     pub users: BTreeMap<String, User>,
+    /// Services by name.
     pub services: BTreeMap<String, Service>,
     /// The RabbitMQ release lines the spec says it runs on (`broker:
     /// version`); empty when it does not say.
@@ -72,7 +79,9 @@ pub struct Topology {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the spec has no service {name:?}; {}", services_text(.known))]
 pub struct UnknownService {
+    /// The name asked for.
     pub name: String,
+    /// Every service the spec has.
     pub known: Vec<String>,
 }
 

@@ -30,7 +30,9 @@ pub use crate::vocabulary::arguments::QUEUE_TYPE;
 pub struct Disagreement {
     /// `exchange` or `queue`.
     pub kind: &'static str,
+    /// The object's name.
     pub name: String,
+    /// The raw argument (`alternate-exchange`, `x-queue-type`).
     pub argument: &'static str,
 }
 

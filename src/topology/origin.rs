@@ -22,6 +22,7 @@ pub struct Origin {
 }
 
 impl Origin {
+    /// An object declared in the spec at `span`.
     pub fn at(span: Option<Span>) -> Origin {
         Origin {
             span,
@@ -29,6 +30,7 @@ impl Origin {
         }
     }
 
+    /// An object `service`'s expansion generated, from the setting at `span`.
     pub fn generated(service: &str, span: Option<Span>) -> Origin {
         Origin {
             span,
@@ -37,6 +39,8 @@ impl Origin {
         }
     }
 
+    /// Records where attribute `name` was written; a `None` span is not
+    /// recorded.
     pub fn with_attr(&mut self, name: impl Into<String>, span: Option<Span>) {
         if let Some(span) = span {
             self.attrs.push((name.into(), span));

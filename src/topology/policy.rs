@@ -8,10 +8,16 @@ pub struct Policy {
     /// The map key in [`Topology`](super::Topology); not repeated in output.
     #[serde(skip)]
     pub name: String,
+    /// The regular expression over object names it applies to.
     pub pattern: String,
+    /// Which kinds of object it applies to.
     pub apply_to: ApplyTo,
+    /// Where several policies match an object, the highest priority wins.
     pub priority: i64,
+    /// The keys it sets (`max-length`, `dead-letter-exchange`, ...), in
+    /// canonical form.
     pub definition: Arguments,
+    /// Where in the spec it was declared.
     #[serde(skip)]
     pub origin: Origin,
 }

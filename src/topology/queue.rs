@@ -14,14 +14,19 @@ pub struct Queue {
     /// The map key in [`Topology`](super::Topology); not repeated in output.
     #[serde(skip)]
     pub name: String,
+    /// Classic, quorum or stream.
     #[serde(rename = "type")]
     pub queue_type: QueueType,
     /// Where `queue_type` was decided; not part of what the broker holds.
     #[serde(skip)]
     pub type_from: TypeFrom,
+    /// Survives a broker restart.
     pub durable: bool,
+    /// Deleted by the broker once its last consumer goes.
     pub auto_delete: bool,
+    /// Used by one connection only, and deleted when it closes.
     pub exclusive: bool,
+    /// `x-` arguments: the queue's settings, in canonical form.
     #[serde(skip_serializing_if = "Arguments::is_empty")]
     pub arguments: Arguments,
     /// What consumes it: a service, something outside the spec, or the
@@ -34,28 +39,36 @@ pub struct Queue {
     /// see it; plan, apply and definitions exports leave it out.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub per_instance: bool,
+    /// Where in the spec it was declared, or which service generated it.
     #[serde(skip_serializing_if = "is_plain")]
     pub origin: Origin,
 }
 
+/// What takes messages off a queue.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Consumer {
+    /// Nothing the spec knows of.
     #[default]
     None,
+    /// The service of that name.
     Service(String),
+    /// Something outside the spec (`external: true`), or `warren dlq` for a
+    /// service's dead-letter queue.
     External,
     /// Messages leave by TTL and dead-lettering.
     Expiry,
 }
 
 impl Consumer {
+    /// Whether nothing the spec knows of consumes the queue.
     pub fn is_none(&self) -> bool {
         matches!(self, Consumer::None)
     }
 }
 
 impl Queue {
+    /// A durable queue of `queue_type` with no arguments and no consumer.
     pub fn new(name: impl Into<String>, queue_type: QueueType, origin: Origin) -> Queue {
         Queue {
             name: name.into(),
@@ -131,18 +144,25 @@ impl Queue {
         self.arguments.get(setting.arg()).and_then(Value::as_str)
     }
 
+    /// `x-message-ttl`: how long a message may wait, in milliseconds.
     pub fn message_ttl(&self) -> Option<u64> {
         self.number(&Setting::MESSAGE_TTL)
     }
+    /// `x-max-length`: the most messages the queue holds.
     pub fn max_length(&self) -> Option<u64> {
         self.number(&Setting::MAX_LENGTH)
     }
+    /// `x-max-length-bytes`: the most message body bytes the queue holds.
     pub fn max_length_bytes(&self) -> Option<u64> {
         self.number(&Setting::MAX_LENGTH_BYTES)
     }
+    /// `x-overflow`: what happens at a length limit (`drop-head`,
+    /// `reject-publish`, `reject-publish-dlx`).
     pub fn overflow(&self) -> Option<Overflow> {
         word(self.arguments.get(Setting::OVERFLOW.arg()))
     }
+    /// `x-delivery-limit`: how many times a quorum queue redelivers a message
+    /// before it dead-letters or drops it.
     pub fn delivery_limit(&self) -> Option<u64> {
         self.number(&Setting::DELIVERY_LIMIT)
     }
@@ -150,9 +170,13 @@ impl Queue {
     pub fn dead_letter_exchange(&self) -> Option<&str> {
         self.text(&Setting::DEAD_LETTER_EXCHANGE)
     }
+    /// `x-dead-letter-routing-key`: the key dead letters are republished with;
+    /// `None` keeps each message's own.
     pub fn dead_letter_routing_key(&self) -> Option<&str> {
         self.text(&Setting::DEAD_LETTER_ROUTING_KEY)
     }
+    /// `x-dead-letter-strategy`: `at-most-once` or `at-least-once` (quorum
+    /// queues).
     pub fn dead_letter_strategy(&self) -> Option<DeadLetterStrategy> {
         word(self.arguments.get(Setting::DEAD_LETTER_STRATEGY.arg()))
     }

@@ -14,20 +14,33 @@ pub struct Service {
     /// The queue it consumes from; `None` for a producer-only service.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue: Option<String>,
+    /// The routing keys it may publish, each to one exchange.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub emits: Vec<Emit>,
+    /// Its retry chain; `None`: a failed message is rejected, to its queue's
+    /// dead-lettering if it has any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry: Option<Retry>,
+    /// Messages the broker sends ahead of acknowledgements (AMQP prefetch
+    /// count).
     pub prefetch: u16,
+    /// Handler calls running at once in one worker process.
     pub concurrency: u32,
+    /// The broker user its worker connects as; `None`: the user the worker's
+    /// connection settings name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// The handler the spec gives it (a command or an HTTP endpoint); `None`
+    /// when it gives none (a handler given in code, or a producer).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handler: Option<Handler>,
     /// How long one handler call may take.
     pub timeout: Duration,
+    /// How the worker skips messages it has already handled; `None` to handle
+    /// every delivery.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idempotency: Option<Idempotency>,
+    /// Where in the spec it was declared.
     #[serde(skip)]
     pub origin: Origin,
 }
@@ -62,8 +75,11 @@ pub const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_millis(3_600_000);
 /// How a worker recognises a message it has handled before.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Idempotency {
+    /// Where each message's key comes from.
     pub key: IdempotencyKey,
+    /// Where handled keys are kept.
     pub store: IdempotencyStore,
+    /// How long a handled key is remembered.
     pub ttl: Duration,
 }
 
@@ -114,7 +130,9 @@ impl IdempotencyStore {
 /// One routing key a service may publish to one exchange.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Emit {
+    /// The exchange it publishes to (before any delay).
     pub exchange: String,
+    /// The routing key it publishes with.
     pub key: String,
     /// The events reach `exchange` this long after the service publishes
     /// them, through the exchange's delay queue for this delay.
@@ -151,12 +169,14 @@ pub fn delay_exchange(target: &str, delay: Duration) -> String {
 /// The retry chain compile generated for a service.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Retry {
+    /// The wait before each retry, in order; empty with `broker`.
     pub delays: Vec<Duration>,
     /// Direct exchange the worker republishes to, with the delay as key.
     pub exchange: String,
     /// One TTL queue per distinct delay, in the order of `delays` (equal
     /// delays share one); none when `held`.
     pub delay_queues: Vec<String>,
+    /// The queue failed messages end in once their retries run out.
     pub dead_letter_queue: String,
     /// The worker holds a failed delivery through each delay itself and
     /// calls the handler again: a per-instance queue has no name a delay
@@ -168,6 +188,7 @@ pub struct Retry {
     /// redelivery (`via: broker`); `delays` is empty then.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub broker: Option<BrokerRetry>,
+    /// Where the spec writes the retry.
     #[serde(skip)]
     pub span: Option<Span>,
 }
@@ -178,7 +199,10 @@ pub struct Retry {
 /// [`BrokerRetry::delay_after`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct BrokerRetry {
+    /// The delay before the first redelivery, which grows by as much after each
+    /// failure.
     pub min: Duration,
+    /// The longest delay before a redelivery.
     pub max: Duration,
     /// Handler calls in all, the first included.
     pub attempts: u32,

@@ -11,14 +11,17 @@ use crate::vocabulary::Version;
 /// field (RabbitMQ 3.10 keeps no default queue type) reports `None`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct VhostSettings {
+    /// What the vhost is for, shown in the management UI.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Tags of the vhost, as the management UI shows them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
     /// The type of a queue declared without `x-queue-type` by anyone (an
     /// application's plain declare included).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_queue_type: Option<QueueType>,
+    /// Where in the spec the vhost's settings are written.
     #[serde(skip)]
     pub origin: Origin,
 }
@@ -28,6 +31,7 @@ impl VhostSettings {
     /// queue type (3.10 takes it and drops it).
     pub const DEFAULT_QUEUE_TYPE_SINCE: Version = Version::new(3, 11);
 
+    /// Whether no field is stated.
     pub fn is_empty(&self) -> bool {
         self.description.is_none() && self.tags.is_none() && self.default_queue_type.is_none()
     }
@@ -38,7 +42,9 @@ impl VhostSettings {
 /// has.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LiveTypes {
+    /// The vhost's default queue type; `None` when it has none.
     pub default_queue_type: Option<QueueType>,
+    /// The type of each queue the vhost has, by name.
     pub queues: std::collections::BTreeMap<String, QueueType>,
 }
 

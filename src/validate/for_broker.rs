@@ -12,6 +12,8 @@ use crate::topology::{LiveTypes, Topology};
 
 /// The spec, valid for the broker, ready for planning.
 pub struct ForBroker {
+    /// The files loaded and checked for the broker's release (and, where
+    /// they type a queue otherwise, the live vhost's queue types).
     pub validation: Validation,
     /// One per vhost, with the vhost asked for applied.
     pub topologies: Vec<Topology>,
@@ -23,6 +25,7 @@ pub struct ForBroker {
 
 /// What checking a spec for a broker found.
 pub enum Checked {
+    /// The spec has no errors for this broker.
     Valid(Box<ForBroker>),
     /// The spec has errors: its diagnostics say which.
     Invalid(Validation),
@@ -32,10 +35,13 @@ pub enum Checked {
 /// [`Checked::Invalid`], not these).
 #[derive(Debug, thiserror::Error)]
 pub enum ForBrokerError {
+    /// The spec files could not be read.
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// The broker could not be read.
     #[error(transparent)]
     Broker(#[from] BrokerError),
+    /// A vhost was asked for, but the files name several vhosts (how many).
     #[error("a vhost to use was given, but the files name {0} vhosts: give the files of one vhost")]
     VhostForSeveral(usize),
     /// The check itself stopped (it panicked on its thread).

@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// A duration with millisecond precision, the unit RabbitMQ uses for TTLs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Duration {
+    /// The length in milliseconds.
     pub millis: u64,
 }
 
@@ -21,6 +22,7 @@ const UNITS: [(&str, u64); 5] = [
 ];
 
 impl Duration {
+    /// A duration of `millis` milliseconds.
     pub const fn from_millis(millis: u64) -> Duration {
         Duration { millis }
     }

@@ -8,11 +8,17 @@ use std::fmt;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// An exchange's type, which decides how it routes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ExchangeType {
+    /// Routes to bindings whose key equals the message's routing key.
     Direct,
+    /// Routes to every binding, ignoring keys.
     Fanout,
+    /// Routes to bindings whose pattern matches the routing key: `*` is one
+    /// dot-separated word, `#` zero or more.
     Topic,
+    /// Routes by message headers, as each binding's arguments select them.
     Headers,
     /// A plugin type such as `x-consistent-hash` or `x-delayed-message`:
     /// warren declares it but cannot predict its routing.
@@ -42,6 +48,7 @@ impl ExchangeType {
         })
     }
 
+    /// The name RabbitMQ gives the type (`topic`, `x-delayed-message`).
     pub fn as_str(&self) -> &str {
         match self {
             ExchangeType::Direct => "direct",
@@ -100,6 +107,7 @@ impl JsonSchema for ExchangeType {
     }
 }
 
+/// The type of a queue, fixed when it is declared.
 #[derive(
     Clone,
     Copy,
@@ -129,6 +137,7 @@ pub enum QueueType {
 }
 
 impl QueueType {
+    /// The name RabbitMQ gives the type (`x-queue-type`).
     pub fn as_str(self) -> &'static str {
         match self {
             QueueType::Classic => "classic",
@@ -176,6 +185,7 @@ pub enum Overflow {
 }
 
 impl Overflow {
+    /// The value of `x-overflow`.
     pub fn as_str(self) -> &'static str {
         match self {
             Overflow::DropHead => "drop-head",
@@ -197,6 +207,7 @@ pub enum DeadLetterStrategy {
 }
 
 impl DeadLetterStrategy {
+    /// The value of `x-dead-letter-strategy`.
     pub fn as_str(self) -> &'static str {
         match self {
             DeadLetterStrategy::AtMostOnce => "at-most-once",
@@ -217,6 +228,7 @@ pub enum LeaderLocator {
 }
 
 impl LeaderLocator {
+    /// The value of `x-queue-leader-locator`.
     pub fn as_str(self) -> &'static str {
         match self {
             LeaderLocator::ClientLocal => "client-local",
@@ -256,6 +268,8 @@ impl ApplyTo {
         }
     }
 
+    /// Whether a policy that applies to these objects applies to a queue of
+    /// `queue_type`.
     pub fn matches_queue(self, queue_type: QueueType) -> bool {
         match self {
             ApplyTo::Queues | ApplyTo::All => true,
@@ -282,6 +296,7 @@ pub enum HeadersMatch {
 }
 
 impl HeadersMatch {
+    /// Reads an `x-match` value; `None` for any other text.
     pub fn parse(text: &str) -> Option<HeadersMatch> {
         Some(match text {
             "all" => HeadersMatch::All,
@@ -292,6 +307,7 @@ impl HeadersMatch {
         })
     }
 
+    /// The value of `x-match`.
     pub fn as_str(self) -> &'static str {
         match self {
             HeadersMatch::All => "all",

@@ -65,10 +65,18 @@ pub enum Verdict {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ValueKind {
     /// A whole number in `min..=max`.
-    Whole { min: i64, max: i64 },
+    Whole {
+        /// The smallest value accepted.
+        min: i64,
+        /// The largest value accepted.
+        max: i64,
+    },
     /// A whole number of milliseconds, at least `min`; the spec writes a
     /// duration.
-    Millis { min: i64 },
+    Millis {
+        /// The fewest milliseconds accepted.
+        min: i64,
+    },
     /// One of these words.
     OneOf(&'static [&'static str]),
     /// true or false.
@@ -84,13 +92,16 @@ pub enum ValueKind {
 /// The objects a setting applies to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Applies {
+    /// Queues of these types.
     Queues(&'static [QueueType]),
+    /// Exchanges.
     Exchanges,
     /// Queues of these types and exchanges.
     Both(&'static [QueueType]),
 }
 
 impl Applies {
+    /// The queue types it applies to; none for exchanges only.
     pub fn queue_types(self) -> &'static [QueueType] {
         match self {
             Applies::Queues(types) | Applies::Both(types) => types,
@@ -308,6 +319,7 @@ pub static SETTINGS: &[Setting] = {
 /// setting, never spells its argument or policy key:
 /// `Setting::MESSAGE_TTL.arg()`. The table lists them with the other rows.
 impl Setting {
+    /// The queue type (`type`): classic, quorum or stream.
     pub const QUEUE_TYPE: Setting = row(
         Some("type"),
         Some(arg::QUEUE_TYPE),
@@ -316,6 +328,7 @@ impl Setting {
         Applies::Queues(ALL),
     );
 
+    /// The most messages a queue holds (`max_length`).
     pub const MAX_LENGTH: Setting = limit(row(
         Some("max_length"),
         Some(arg::MAX_LENGTH),
@@ -324,6 +337,7 @@ impl Setting {
         Applies::Queues(NOT_STREAMS),
     ));
 
+    /// The most body bytes a queue holds (`max_length_bytes`).
     pub const MAX_LENGTH_BYTES: Setting = limit(row(
         Some("max_length_bytes"),
         Some(arg::MAX_LENGTH_BYTES),
@@ -332,6 +346,7 @@ impl Setting {
         Applies::Queues(ALL),
     ));
 
+    /// What a full queue does (`overflow`): drop its oldest or refuse new messages.
     pub const OVERFLOW: Setting = row(
         Some("overflow"),
         Some(arg::OVERFLOW),
@@ -340,6 +355,7 @@ impl Setting {
         Applies::Queues(NOT_STREAMS),
     );
 
+    /// How long a message may wait in the queue, in milliseconds (`message_ttl`).
     pub const MESSAGE_TTL: Setting = limit(row(
         Some("message_ttl"),
         Some(arg::MESSAGE_TTL),
@@ -348,6 +364,7 @@ impl Setting {
         Applies::Queues(NOT_STREAMS),
     ));
 
+    /// How long an unused queue lives, in milliseconds (`expires`).
     pub const EXPIRES: Setting = limit(row(
         Some("expires"),
         Some("x-expires"),
@@ -356,6 +373,7 @@ impl Setting {
         Applies::Queues(NOT_STREAMS),
     ));
 
+    /// Where dead letters go (`dead_letter.exchange`); empty is the default exchange.
     pub const DEAD_LETTER_EXCHANGE: Setting = row(
         Some("dead_letter.exchange"),
         Some(arg::DEAD_LETTER_EXCHANGE),
@@ -364,6 +382,7 @@ impl Setting {
         Applies::Queues(NOT_STREAMS),
     );
 
+    /// The key dead letters are republished with (`dead_letter.routing_key`).
     pub const DEAD_LETTER_ROUTING_KEY: Setting = row(
         Some("dead_letter.routing_key"),
         Some(arg::DEAD_LETTER_ROUTING_KEY),
@@ -372,6 +391,7 @@ impl Setting {
         Applies::Queues(NOT_STREAMS),
     );
 
+    /// A quorum queue's dead-lettering guarantee (`dead_letter_strategy`).
     pub const DEAD_LETTER_STRATEGY: Setting = row(
         Some("dead_letter_strategy"),
         Some(arg::DEAD_LETTER_STRATEGY),
@@ -380,8 +400,9 @@ impl Setting {
         Applies::Queues(QUORUM),
     );
 
-    /// No release checks that it is a number.
-    /// -1 is no limit (RabbitMQ 4.0 and later default to 20).
+    /// How many times a quorum queue delivers a message before it
+    /// dead-letters it (`delivery_limit`); -1 is no limit, and RabbitMQ 4.0
+    /// and later default to 20. No release checks that it is a number.
     pub const DELIVERY_LIMIT: Setting = Setting {
         lower_wins: true,
         declare_checks_value: false,
@@ -394,6 +415,7 @@ impl Setting {
         )
     };
 
+    /// The highest message priority a classic queue orders by (`max_priority`).
     pub const MAX_PRIORITY: Setting = row(
         Some("max_priority"),
         Some("x-max-priority"),
@@ -402,6 +424,7 @@ impl Setting {
         Applies::Queues(CLASSIC),
     );
 
+    /// How many replicas a new quorum queue gets (`initial_group_size`).
     pub const INITIAL_GROUP_SIZE: Setting = row(
         Some("initial_group_size"),
         Some("x-quorum-initial-group-size"),
@@ -410,6 +433,7 @@ impl Setting {
         Applies::Queues(QUORUM),
     );
 
+    /// How many replicas a new stream gets.
     pub const INITIAL_CLUSTER_SIZE: Setting = row(
         None,
         Some("x-initial-cluster-size"),
@@ -418,24 +442,28 @@ impl Setting {
         Applies::Queues(STREAM),
     );
 
+    /// Which redeliveries a quorum queue delays itself (RabbitMQ 4.3).
     pub const DELAYED_RETRY_TYPE: Setting = delayed_retry(
         arg::DELAYED_RETRY_TYPE,
         "delayed-retry-type",
         ValueKind::OneOf(&["all", "failed", "returned", "disabled"]),
     );
 
+    /// The first delay of a quorum queue's own redelivery, in milliseconds.
     pub const DELAYED_RETRY_MIN: Setting = delayed_retry(
         arg::DELAYED_RETRY_MIN,
         "delayed-retry-min",
         ValueKind::Millis { min: 1 },
     );
 
+    /// The longest delay of a quorum queue's own redelivery, in milliseconds.
     pub const DELAYED_RETRY_MAX: Setting = delayed_retry(
         arg::DELAYED_RETRY_MAX,
         "delayed-retry-max",
         ValueKind::Millis { min: 1 },
     );
 
+    /// A classic queue's storage version (1 is gone from RabbitMQ 4.3).
     pub const QUEUE_VERSION: Setting = row(
         None,
         Some("x-queue-version"),
@@ -444,6 +472,7 @@ impl Setting {
         Applies::Queues(CLASSIC),
     );
 
+    /// Where an exchange sends what it cannot route (`alternate_exchange`).
     pub const ALTERNATE_EXCHANGE: Setting = row(
         Some("alternate_exchange"),
         Some("alternate-exchange"),

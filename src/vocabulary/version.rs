@@ -7,11 +7,14 @@ use std::fmt;
 /// change which settings the broker accepts, so they are not kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Version {
+    /// The major version: 4 in 4.1.
     pub major: u16,
+    /// The minor version: 1 in 4.1.
     pub minor: u16,
 }
 
 impl Version {
+    /// The release line `major.minor`.
     pub const fn new(major: u16, minor: u16) -> Version {
         Version { major, minor }
     }
@@ -89,10 +92,13 @@ impl Targets {
         }
     }
 
+    /// Whether the versions were stated by the spec or read from the broker,
+    /// rather than assumed.
     pub fn is_known(&self) -> bool {
         self.known
     }
 
+    /// The versions, oldest first, each once.
     pub fn versions(&self) -> &[Version] {
         &self.versions
     }

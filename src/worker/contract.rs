@@ -22,13 +22,17 @@ pub const TRANSIENT_EXIT: i32 = 75;
 
 /// The environment an `exec` handler's metadata arrives in.
 pub mod env {
+    /// The service the message is for.
     pub const SERVICE: &str = "WARREN_SERVICE";
+    /// The exchange the message was first published to.
     pub const EXCHANGE: &str = "WARREN_EXCHANGE";
+    /// The routing key it was first published with.
     pub const ROUTING_KEY: &str = "WARREN_ROUTING_KEY";
     /// Empty when the message has none.
     pub const MESSAGE_ID: &str = "WARREN_MESSAGE_ID";
     /// Empty when the message has none.
     pub const CORRELATION_ID: &str = "WARREN_CORRELATION_ID";
+    /// 1 for the first delivery, 2 after the first retry, and so on.
     pub const ATTEMPT: &str = "WARREN_ATTEMPT";
     /// The headers as a JSON object.
     pub const HEADERS: &str = "WARREN_HEADERS";
@@ -38,8 +42,10 @@ pub mod env {
 /// the id its reply must carry.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct Request {
+    /// The id the reply must carry (`stdio`); absent for `http`.
     #[serde(default)]
     pub id: Option<u64>,
+    /// The message itself.
     #[serde(flatten)]
     pub message: Message,
 }

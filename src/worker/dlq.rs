@@ -23,36 +23,56 @@ use crate::topology::{Retry, Topology};
 /// One dead letter, as `dlq list` shows it.
 #[derive(Clone, Debug, Serialize)]
 pub struct DeadLetter {
+    /// The message's `message_id` property, if it has one.
     pub message_id: Option<String>,
+    /// Why it was dead-lettered: warren's [`Reason`](crate::worker::Reason)
+    /// word, or the broker's own reason when the broker dead-lettered it.
     pub reason: Option<String>,
+    /// The handler's error text, if it failed with one.
     pub error: Option<String>,
+    /// The attempt that failed last (1 for the first delivery).
     pub attempt: u32,
+    /// The exchange the message was first published to.
     pub exchange: String,
+    /// The routing key it was first published with.
     pub routing_key: String,
+    /// When it was dead-lettered, in Unix milliseconds; `None` when the header
+    /// is absent.
     pub dead_lettered_at: Option<u64>,
     /// The whole body as text (invalid UTF-8 replaced): scripts read it,
     /// and the CLI clips it for people.
     pub body: String,
 }
 
+/// Why `warren dlq` could not list or replay a service's dead letters.
 #[derive(Debug, thiserror::Error)]
 pub enum DlqError {
+    /// The spec has no such service.
     #[error(transparent)]
     UnknownService(#[from] crate::topology::UnknownService),
+    /// The service does not retry, so it has no dead-letter queue; holds the
+    /// service's name.
     #[error(
         "service {0:?} has no retry chain, so no dead-letter queue: add `retry:` to the service"
     )]
     NoDeadLetterQueue(String),
+    /// Another `warren dlq` is reading the queue (named); only one may at a
+    /// time.
     #[error(
         "another `warren dlq` is still reading {0:?}; try again when it is done (its lock goes with its connection)"
     )]
     Busy(String),
+    /// The broker could not be reached, or refused a request.
     #[error(transparent)]
     Broker(#[from] BrokerError),
+    /// Moving a message failed part way; what was moved stays moved.
     #[error("{done} moved; then {doing}: {reason} (the rest stay where they are)")]
     Stopped {
+        /// How many messages were moved before.
         done: usize,
+        /// What was being done ("publish to ...", "take from ...").
         doing: String,
+        /// Why it failed.
         reason: String,
     },
 }

@@ -197,9 +197,16 @@ pub async fn publish(
 /// An event ready to publish.
 #[derive(Debug)]
 pub struct Outgoing {
+    /// The exchange to publish to: the emit's, or the delay exchange in
+    /// front of it.
     pub exchange: String,
+    /// The routing key to publish with.
     pub key: String,
+    /// The body, as JSON bytes.
     pub body: Vec<u8>,
+    /// Its properties: a new message id, the JSON content type, a timestamp,
+    /// the correlation id (the input's, or its message id) and the event's
+    /// headers.
     pub properties: BasicProperties,
 }
 

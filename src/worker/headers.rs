@@ -11,12 +11,17 @@ pub const DELIVERY_COUNT: &str = "x-delivery-count";
 /// Where a message was first published: a retry comes back through the
 /// default exchange, so the delivery itself no longer says.
 pub const EXCHANGE: &str = "x-warren-exchange";
+/// The routing key a message was first published with (see [`EXCHANGE`]).
 pub const ROUTING_KEY: &str = "x-warren-routing-key";
-/// On a dead letter: why (one of [`Reason`](crate::worker::Reason)'s
-/// words), the handler's error text, which service, and when (Unix ms).
+/// On a dead letter: why, as one of [`Reason`](crate::worker::Reason)'s
+/// words.
 pub const REASON: &str = "x-warren-reason";
+/// On a dead letter: the handler's error text, at most
+/// [`MAX_ERROR_TEXT`] bytes.
 pub const ERROR: &str = "x-warren-error";
+/// On a dead letter: the service that dead-lettered it.
 pub const SERVICE: &str = "x-warren-service";
+/// On a dead letter: when it was dead-lettered, in Unix milliseconds.
 pub const DEAD_LETTERED_AT: &str = "x-warren-dead-lettered-at";
 
 /// The most of a handler's error text a dead letter carries, in bytes.

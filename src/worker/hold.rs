@@ -46,6 +46,7 @@ impl Gate {
         Paused(self)
     }
 
+    /// Whether no message is held.
     pub fn is_open(&self) -> bool {
         *self.holders.borrow() == 0
     }
@@ -57,6 +58,7 @@ impl Gate {
     }
 }
 
+/// Keeps its [`Gate`] closed while it lives.
 pub struct Paused<'a>(&'a Gate);
 
 impl Drop for Paused<'_> {

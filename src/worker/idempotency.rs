@@ -19,9 +19,12 @@ use crate::topology::{IdempotencyKey, IdempotencyStore};
 
 /// Where handled keys live.
 pub enum Store {
+    /// Keys kept in the worker process.
     Memory(Mutex<Memory>),
+    /// Keys kept in Redis, shared by the service's workers.
     #[cfg(feature = "redis")]
     Redis {
+        /// The Redis connection, reconnected as needed.
         connection: redis::aio::ConnectionManager,
         /// Keys are `<prefix><key>`: per vhost and service.
         prefix: String,
@@ -34,6 +37,8 @@ pub struct Memory {
     expiry: HashMap<String, Instant>,
 }
 
+/// The store could not be opened or answer: an unreachable Redis, a failed
+/// command, or a Redis URL in a program built without the `redis` feature.
 #[derive(Debug, thiserror::Error)]
 #[error("idempotency store: {0}")]
 pub struct StoreError(String);

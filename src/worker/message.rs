@@ -10,16 +10,22 @@ use serde_json::{Map, Value};
 /// through a delay queue.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {
+    /// The service handling it.
     pub service: String,
+    /// The exchange it was first published to.
     pub exchange: String,
+    /// The routing key it was first published with.
     pub routing_key: String,
+    /// The `message_id` property, if the publisher set one.
     pub message_id: Option<String>,
+    /// The `correlation_id` property, if the publisher set one.
     pub correlation_id: Option<String>,
     /// 1 for the first delivery, 2 after the first retry, and so on.
     pub attempt: u32,
     /// The message's headers, warren's own (`x-warren-*`) left out.
     #[serde(default)]
     pub headers: Map<String, Value>,
+    /// The body, parsed as JSON.
     pub body: Value,
 }
 
@@ -29,16 +35,21 @@ pub struct Message {
 pub struct Event {
     /// A routing key the service declares under `emits:`.
     pub key: String,
+    /// The body to publish as JSON; `null` when absent.
     #[serde(default)]
     pub body: Value,
     /// Needed only when the service emits to more than one exchange.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange: Option<String>,
+    /// Headers to publish the event with; warren's own (`x-warren-*`) are
+    /// left out.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub headers: Map<String, Value>,
 }
 
 impl Event {
+    /// An event with `key` and `body`, no headers, and no exchange (the key
+    /// says which).
     pub fn new(key: impl Into<String>, body: Value) -> Event {
         Event {
             key: key.into(),
@@ -76,7 +87,10 @@ pub struct NotAnEvent {
 /// once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
+    /// Whether retrying cannot help: the message goes to the dead-letter queue
+    /// at once.
     pub permanent: bool,
+    /// What went wrong, carried by the dead letter.
     pub reason: String,
     /// The failure struck every message in flight at once (the handler
     /// process died): it is charged to a message only when that message
@@ -85,6 +99,8 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// A failure a later attempt may not meet: retried after the service's
+    /// next delay.
     pub fn transient(reason: impl Into<String>) -> Failure {
         Failure {
             permanent: false,
@@ -93,6 +109,7 @@ impl Failure {
         }
     }
 
+    /// A failure no retry can fix: dead-lettered at once.
     pub fn permanent(reason: impl Into<String>) -> Failure {
         Failure {
             permanent: true,
@@ -127,10 +144,13 @@ pub struct Reply {
     /// The request this answers (`stdio` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
+    /// The events to emit, when the call succeeded.
     #[serde(default)]
     pub emit: Vec<Event>,
+    /// What went wrong; `None` when the call succeeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// With `error`: retrying cannot help.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub permanent: bool,
 }

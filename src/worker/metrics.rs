@@ -22,24 +22,34 @@ const CONNECTED: &str = "warren_connected";
 const PAUSED: &str = "warren_paused";
 const HELD: &str = "warren_messages_held_total";
 
+/// Counts a delivery taken from the service's queue.
 pub fn received(service: &str) {
     counter!(RECEIVED, "service" => service.to_string()).increment(1);
 }
+/// Counts a delivery handled and acknowledged.
 pub fn acked(service: &str) {
     counter!(ACKED, "service" => service.to_string()).increment(1);
 }
+/// Counts a delivery sent to its next attempt.
 pub fn retried(service: &str) {
     counter!(RETRIED, "service" => service.to_string()).increment(1);
 }
+/// Counts a message sent to the dead-letter queue, by
+/// [`Reason`](crate::worker::Reason) word.
 pub fn dead_lettered(service: &str, reason: &'static str) {
     counter!(DEAD_LETTERED, "service" => service.to_string(), "reason" => reason).increment(1);
 }
+/// Counts a message rejected to its queue's own dead-letter route (the service
+/// has no retry chain, or the copy was refused).
 pub fn rejected(service: &str, reason: &'static str) {
     counter!(REJECTED, "service" => service.to_string(), "reason" => reason).increment(1);
 }
+/// Counts a delivery skipped because its idempotency key was handled before.
 pub fn duplicate(service: &str) {
     counter!(DUPLICATES, "service" => service.to_string()).increment(1);
 }
+/// Counts a delivery left unsettled (its channel closed first); the broker
+/// delivers it again.
 pub fn abandoned(service: &str) {
     counter!(ABANDONED, "service" => service.to_string()).increment(1);
 }
@@ -48,9 +58,11 @@ pub fn abandoned(service: &str) {
 pub fn held(service: &str) {
     counter!(HELD, "service" => service.to_string()).increment(1);
 }
+/// Counts the events a handler call emitted.
 pub fn emitted(service: &str, count: usize) {
     counter!(EMITTED, "service" => service.to_string()).increment(count as u64);
 }
+/// Records how long a handler call took.
 pub fn handled(service: &str, took: Duration) {
     histogram!(HANDLER_SECONDS, "service" => service.to_string()).record(took.as_secs_f64());
 }
@@ -59,6 +71,7 @@ pub fn handled(service: &str, took: Duration) {
 pub struct InFlight(String);
 
 impl InFlight {
+    /// Counts a handler call of `service` in flight until the value drops.
     pub fn start(service: &str) -> InFlight {
         gauge!(IN_FLIGHT, "service" => service.to_string()).increment(1.0);
         InFlight(service.to_string())
@@ -91,6 +104,7 @@ struct State {
 }
 
 impl Health {
+    /// Records whether `service` is connected to the broker.
     pub fn set(&self, service: &str, connected: bool) {
         gauge!(CONNECTED, "service" => service.to_string()).set(if connected { 1.0 } else { 0.0 });
         self.with(service, |s| s.connected = connected);

@@ -62,26 +62,42 @@ pub use settle::Reason;
 /// signal, when no one says.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Why workers could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
+    /// The spec has no such service.
     #[error(transparent)]
     UnknownService(#[from] crate::topology::UnknownService),
+    /// The service (named) consumes no queue.
     #[error("service {0:?} consumes nothing, so there is nothing to run")]
     NothingToConsume(String),
+    /// The service (named) has no handler in the spec.
     #[error("service {0:?} has no handler: give it one in the spec (exec, stdio or http)")]
     NoHandler(String),
+    /// No service was named, and none in the spec has a handler.
     #[error("no service in the spec has a handler: nothing to run")]
     NothingToRun,
+    /// The service's user has no password in the environment.
     #[error(
         "service {service:?} runs as user {user:?}, whose password is read from ${var}, which is not set"
     )]
     MissingPassword {
+        /// The service.
         service: String,
+        /// The user it runs as.
         user: String,
+        /// The environment variable the password is read from.
         var: String,
     },
+    /// Something the service needs could not be set up: its handler's HTTP
+    /// client, or its idempotency store.
     #[error("service {service:?}: {reason}")]
-    Setup { service: String, reason: String },
+    Setup {
+        /// The service.
+        service: String,
+        /// What failed.
+        reason: String,
+    },
 }
 
 /// The settings `service` connects with: its own user's (the password from
@@ -184,6 +200,8 @@ impl Runner {
         Ok(self)
     }
 
+    /// How long deliveries in flight may take to finish after cancellation;
+    /// [`DEFAULT_SHUTDOWN_TIMEOUT`] when not set.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Runner {
         self.shutdown_timeout = timeout;
         self

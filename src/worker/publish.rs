@@ -16,10 +16,15 @@ use crate::vocabulary::Duration;
 pub struct Request {
     /// Exchange; with `service`, may be left out when its key says which.
     pub exchange: Option<String>,
+    /// The routing key.
     pub key: String,
+    /// The body, published as JSON.
     pub body: Value,
+    /// Headers to publish with.
     pub headers: Headers,
+    /// The `message_id` property; `None` generates a UUID.
     pub message_id: Option<String>,
+    /// The `correlation_id` property, if any.
     pub correlation_id: Option<String>,
     /// Publish as this service: the key must be one it emits, and the
     /// message goes out as the service's user.
@@ -31,19 +36,28 @@ pub struct Request {
 /// What went out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Published {
+    /// Where it went.
     pub target: Target,
+    /// Its `message_id`, given or generated.
     pub message_id: String,
 }
 
+/// Why `warren publish` did not send a message, or the broker did not take it.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
     /// The spec says the message would be refused or lost.
     #[error("{0}")]
     Refused(String),
+    /// The service's user has no password in the environment (or the service is
+    /// unknown).
     #[error(transparent)]
     Worker(#[from] super::WorkerError),
+    /// The broker could not be reached, or the connection was lost while
+    /// publishing.
     #[error(transparent)]
     Broker(#[from] BrokerError),
+    /// The broker did not take the message: no queue took it, it nacked it,
+    /// or it closed the channel on it.
     #[error("the broker did not take the message: {0}")]
     NotTaken(String),
 }
@@ -56,6 +70,7 @@ pub struct Target {
     pub publish_to: String,
     /// The exchange that routes it to `queues`.
     pub exchange: String,
+    /// The delay before delivery, if any.
     pub delay: Option<Duration>,
     /// Where the spec says it lands (after the delay).
     pub queues: BTreeSet<String>,

@@ -12,8 +12,13 @@ pub enum Reason {
     PermanentFailure,
     /// The last retry failed too.
     AttemptsExhausted,
+    /// The body is not valid JSON.
     MalformedBody,
+    /// The content type is set and is not JSON (`application/json` or
+    /// `*+json`).
     UnsupportedContentType,
+    /// The body is larger than a handler is given
+    /// ([`MAX_BODY`](crate::worker::delivery::MAX_BODY)).
     OversizedBody,
     /// The handler emitted a routing key its service does not declare.
     UndeclaredEmit,
@@ -30,6 +35,7 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// The word the `x-warren-reason` header carries (`attempts-exhausted`).
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::PermanentFailure => "permanent-failure",
@@ -53,7 +59,10 @@ pub enum Verdict {
     Ack,
     /// Republish to the delay queue `retry.delays[delay]` with the next
     /// attempt number, then ack.
-    Retry { delay: usize },
+    Retry {
+        /// Index into the retry's delays: 0 for the first.
+        delay: usize,
+    },
     /// Reject back to the queue, which delays the redelivery itself and
     /// counts the failure (`retry: { via: broker }`, RabbitMQ 4.3).
     Requeue,

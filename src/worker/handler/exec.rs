@@ -11,11 +11,14 @@ use super::{ERROR_TAIL, Handler, HandlerFuture, MAX_OUTPUT, tail};
 use crate::worker::contract::{PERMANENT_EXIT, env};
 use crate::worker::{Event, Failure, Message, Outcome};
 
+/// A handler that runs a command once per message (see the module docs).
 pub struct Exec {
     command: Vec<String>,
 }
 
 impl Exec {
+    /// A handler running `command` (program, then arguments) once per
+    /// message.
     pub fn new(command: Vec<String>) -> Exec {
         Exec { command }
     }

@@ -6,6 +6,7 @@
 use super::{Handler, HandlerFuture, MAX_OUTPUT, Request, tail};
 use crate::worker::{Failure, Message, Reply};
 
+/// A handler that POSTs each message to a URL (see the module docs).
 pub struct Http {
     url: String,
     client: reqwest::Client,

@@ -27,6 +27,8 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = Outcome> + Send + 'static>>
 
 /// A service's code, called once per message.
 pub trait Handler: Send + Sync + 'static {
+    /// Handles one message; the future resolves to the events to emit or a
+    /// failure.
     fn call(&self, message: Message) -> HandlerFuture;
 }
 

@@ -23,6 +23,8 @@ const RESTART_PAUSE: Duration = Duration::from_millis(500);
 type Pending = Arc<SyncMutex<HashMap<u64, oneshot::Sender<Outcome>>>>;
 type Gone = Arc<std::sync::atomic::AtomicBool>;
 
+/// A handler that sends messages to one long-lived process (see the module
+/// docs).
 pub struct Stdio {
     command: Vec<String>,
     next_id: AtomicU64,
@@ -39,6 +41,8 @@ struct Process {
 }
 
 impl Stdio {
+    /// Speaks to `command` (program, then arguments), started on the first
+    /// call.
     pub fn new(command: Vec<String>) -> Stdio {
         Stdio {
             command,
