@@ -68,6 +68,11 @@ stage "test build"
 # The library's documented examples (nextest does not run doctests).
 cargo test --locked --doc
 stage "doc examples"
+# Every public item is documented (missing_docs) without a broken link,
+# and the crate packages and builds from what it ships.
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --lib
+cargo package --locked --allow-dirty
+stage "docs and package"
 
 # The three-node cluster of the cluster tests (tests/cluster), beside the
 # brokers; stopped and removed when the tests end, whatever they did.

@@ -20,7 +20,7 @@ use super::{BrokerError, Settings};
 /// The management API of one broker: one node, or a cluster's nodes in
 /// order. A request that the node in use does not answer properly
 /// (refused, closed, timed out, a 5xx, something that is not JSON) is sent
-/// to the next node, which is then used ([`Http::on_a_node`]).
+/// to the next node, which is then used (`Http::on_a_node`).
 pub struct Http {
     nodes: Vec<Node>,
     /// The node in use: the last that answered.

@@ -7,7 +7,7 @@ use clap::Args;
 use super::connection::{ConnectionArgs, runtime};
 use super::exit::Outcome;
 use super::{CliError, Output};
-use crate::apply::{self, ApplyError, DEFAULT_PARALLELISM, Event};
+use crate::apply::{self, DEFAULT_PARALLELISM, Event};
 use crate::broker::http_client;
 use crate::plan::{Options as PlanOptions, to_text};
 
@@ -56,9 +56,7 @@ pub fn run(args: &ApplyArgs, out: &mut Output) -> Result<Outcome, CliError> {
             ));
         }
         for s in saved {
-            let prepared = rt
-                .block_on(apply::prepare_saved(&settings, &http, s, options))
-                .map_err(failed)?;
+            let prepared = rt.block_on(apply::prepare_saved(&settings, &http, s, options))?;
             vhost(args, &http, &rt, prepared, out)?;
         }
         return Ok(Outcome::Success);
@@ -73,16 +71,14 @@ pub fn run(args: &ApplyArgs, out: &mut Output) -> Result<Outcome, CliError> {
     };
     for desired in &ready.topologies {
         let state = ready.prefetched.take();
-        let prepared = rt
-            .block_on(apply::prepare_with(
-                &settings,
-                &http,
-                desired,
-                state,
-                &plan_options,
-                options,
-            ))
-            .map_err(failed)?;
+        let prepared = rt.block_on(apply::prepare_with(
+            &settings,
+            &http,
+            desired,
+            state,
+            &plan_options,
+            options,
+        ))?;
         vhost(args, &http, &rt, prepared, out)?;
     }
     Ok(Outcome::Success)
@@ -137,7 +133,7 @@ fn vhost(
     }
     // Everything that can refuse does so before the broker is touched.
     if let Some(refused) = prepared.refusal() {
-        return Err(failed(refused));
+        return Err(refused.into());
     }
     if !confirmed(args, prepared.vhost(), prepared.steps(), out)? {
         return Err(CliError::Failed("nothing applied".into()));
@@ -147,7 +143,7 @@ fn vhost(
     let mut progress = Progress::new(&mut out.stderr, total);
     let applied = rt.block_on(prepared.apply(|event| progress.show(&event)));
     progress.end();
-    let applied = applied.map_err(failed)?;
+    let applied = applied?;
     if applied.migrations_finished > 0 {
         let (n, moved) = (applied.migrations_finished, applied.moved_back);
         writeln!(
@@ -217,13 +213,6 @@ impl<'o> Progress<'o> {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-    }
-}
-
-fn failed(e: ApplyError) -> CliError {
-    match e {
-        ApplyError::Broker(b) => CliError::Broker(b),
-        other => CliError::Failed(other.to_string()),
     }
 }
 

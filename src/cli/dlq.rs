@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use super::connection::{ConnectionArgs, runtime};
 use super::exit::Outcome;
 use super::{CliError, Output};
-use crate::worker::dlq::{self, DlqError};
+use crate::worker::dlq;
 
 #[derive(Debug, Args)]
 pub struct DlqArgs {
@@ -48,9 +48,7 @@ pub fn run(args: &DlqArgs, out: &mut Output) -> Result<Outcome, CliError> {
     let (service, limit) = (&target.service, target.limit as usize);
     match &args.action {
         DlqAction::List(t) => {
-            let found = rt
-                .block_on(dlq::list(&settings, &topology, service, limit))
-                .map_err(failed)?;
+            let found = rt.block_on(dlq::list(&settings, &topology, service, limit))?;
             if t.json {
                 serde_json::to_writer_pretty(&mut out.stdout, &found)
                     .map_err(|e| CliError::Serialize(e.to_string()))?;
@@ -84,9 +82,7 @@ pub fn run(args: &DlqArgs, out: &mut Output) -> Result<Outcome, CliError> {
             }
         }
         DlqAction::Replay(_) => {
-            let moved = rt
-                .block_on(dlq::replay(&settings, &topology, service, limit))
-                .map_err(failed)?;
+            let moved = rt.block_on(dlq::replay(&settings, &topology, service, limit))?;
             writeln!(
                 out.stdout,
                 "Replayed {moved} dead letter{} to service {service:?}, attempts reset.",
@@ -95,11 +91,4 @@ pub fn run(args: &DlqArgs, out: &mut Output) -> Result<Outcome, CliError> {
         }
     }
     Ok(Outcome::Success)
-}
-
-fn failed(e: DlqError) -> CliError {
-    match e {
-        DlqError::Broker(b) => CliError::Broker(b),
-        other => CliError::Failed(other.to_string()),
-    }
 }

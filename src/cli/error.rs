@@ -34,6 +34,29 @@ pub enum CliError {
     /// The spec could not be checked against the broker.
     #[error(transparent)]
     ForBroker(#[from] crate::validate::ForBrokerError),
+    /// An apply failed (`warren apply`).
+    #[error(transparent)]
+    Apply(#[from] crate::apply::ApplyError),
+    /// A publish was refused or not confirmed (`warren publish`).
+    #[error(transparent)]
+    Request(#[from] crate::worker::publish::RequestError),
+    /// A dead-letter queue could not be listed or replayed (`warren dlq`).
+    #[error(transparent)]
+    Dlq(#[from] crate::worker::dlq::DlqError),
+    /// The workers could not start or stopped on an error (`warren run`).
+    #[error(transparent)]
+    Worker(#[from] crate::worker::WorkerError),
+    /// The metrics recorder could not be installed.
+    #[error(transparent)]
+    Metrics(#[from] crate::worker::metrics::RecorderError),
+    /// The metrics endpoint could not listen on its address.
+    #[error("cannot serve metrics on {addr}: {source}")]
+    Serve {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// Why it could not be bound.
+        source: std::io::Error,
+    },
     /// The arguments do not fit the command or the topology (a missing
     /// flag, an unknown service, an exchange publishers cannot use): exit 64.
     #[error("{0}")]

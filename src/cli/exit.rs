@@ -51,6 +51,12 @@ pub fn code(result: Result<Outcome, CliError>, out: &mut Output) -> i32 {
                 | CliError::Serialize(_)
                 | CliError::Yaml(_)
                 | CliError::ForBroker(_)
+                | CliError::Apply(_)
+                | CliError::Request(_)
+                | CliError::Dlq(_)
+                | CliError::Worker(_)
+                | CliError::Metrics(_)
+                | CliError::Serve { .. }
                 | CliError::Failed(_) => 1,
             }
         }

@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::connection::{ConnectionArgs, runtime};
 use super::exit::Outcome;
 use super::{CliError, Output};
-use crate::worker::publish::{Request, RequestError, send};
+use crate::worker::publish::{Request, send};
 
 #[derive(Debug, Args)]
 pub struct PublishArgs {
@@ -58,11 +58,9 @@ pub fn run(args: &PublishArgs, out: &mut Output) -> Result<Outcome, CliError> {
         delay: args.delay,
     };
     // Refuse before connecting: no broker is needed to know it is wrong.
-    crate::worker::publish::check(&topology, &request).map_err(failed)?;
+    crate::worker::publish::check(&topology, &request)?;
     let settings = args.connection.settings()?;
-    let published = runtime()?
-        .block_on(send(&settings, &topology, &request))
-        .map_err(failed)?;
+    let published = runtime()?.block_on(send(&settings, &topology, &request))?;
     let target = &published.target;
     let queues: Vec<&str> = target.queues.iter().map(String::as_str).collect();
     writeln!(
@@ -82,13 +80,6 @@ pub fn run(args: &PublishArgs, out: &mut Output) -> Result<Outcome, CliError> {
         )?;
     }
     Ok(Outcome::Success)
-}
-
-fn failed(e: RequestError) -> CliError {
-    match e {
-        RequestError::Broker(b) => CliError::Broker(b),
-        other => CliError::Failed(other.to_string()),
-    }
 }
 
 /// The body: JSON text, or the JSON in a file (`@PATH`, `@-` for stdin).

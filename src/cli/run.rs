@@ -57,8 +57,7 @@ pub fn run(args: &RunArgs, out: &mut Output) -> Result<Outcome, CliError> {
         );
     }
     let runner = Runner::new(topology, settings)
-        .spec_handlers(&args.services)
-        .map_err(|e| CliError::Failed(e.to_string()))?
+        .spec_handlers(&args.services)?
         .shutdown_timeout(args.shutdown_timeout)
         .hold_limit(args.hold_limit);
     let rt = runtime()?;
@@ -66,11 +65,10 @@ pub fn run(args: &RunArgs, out: &mut Output) -> Result<Outcome, CliError> {
         let cancel = CancellationToken::new();
         let server = match args.metrics_addr {
             Some(addr) => {
-                let prometheus =
-                    metrics::recorder().map_err(|e| CliError::Failed(e.to_string()))?;
-                let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-                    CliError::Failed(format!("cannot serve metrics on {addr}: {e}"))
-                })?;
+                let prometheus = metrics::recorder()?;
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| CliError::Serve { addr, source })?;
                 tracing::info!(%addr, "serving /metrics and /healthz");
                 Some(tokio::spawn(metrics::serve(
                     listener,
@@ -88,7 +86,7 @@ pub fn run(args: &RunArgs, out: &mut Output) -> Result<Outcome, CliError> {
         if let Some(server) = server {
             let _ = server.await;
         }
-        result.map_err(|e| CliError::Failed(e.to_string()))
+        Ok::<_, CliError>(result?)
     })?;
     Ok(Outcome::Success)
 }

@@ -41,7 +41,7 @@ pub fn matches(stored: &str, password: &str) -> Option<bool> {
 /// holds now; a user the plan already creates or updates gets its password
 /// set anyway, and its change says so when the password differs. A user
 /// whose variable is unset here, or whose hash cannot be read (see
-/// [`matches`]), is left as it is: the plan cannot know.
+/// [`matches()`]), is left as it is: the plan cannot know.
 pub fn stale(
     plan: &mut Plan,
     desired: &Topology,
