@@ -110,6 +110,12 @@ pub enum BrokerError {
         /// The management API's host.
         host: String,
     },
+    /// The vhost a command reads does not exist on the broker.
+    #[error("the broker has no vhost {vhost:?}; `warren apply` creates it")]
+    NoVhost {
+        /// The vhost's name.
+        vhost: String,
+    },
 }
 
 impl BrokerError {

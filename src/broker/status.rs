@@ -144,6 +144,12 @@ impl VhostStatus {
             .any(|s| s.flags.contains(&Flag::ChainBroken))
     }
 
+    /// Whether the vhost wants someone to look: dead letters wait, or a
+    /// retry chain is broken (`status --fail-on-dlq`).
+    pub fn needs_attention(&self) -> bool {
+        self.dead_letters() > 0 || self.chain_broken()
+    }
+
     /// Messages in the services' dead-letter queues, together.
     pub fn dead_letters(&self) -> u64 {
         self.services
@@ -275,13 +281,37 @@ struct Stats {
     deliver_get_details: Rate,
 }
 
+/// The status of each topology's vhost, in order.
+///
+/// # Errors
+/// As [`status`], for the first vhost that fails.
+pub async fn statuses(
+    http: &Http,
+    topologies: &[Topology],
+) -> Result<Vec<VhostStatus>, BrokerError> {
+    let mut all = Vec::with_capacity(topologies.len());
+    for topology in topologies {
+        all.push(status(http, topology).await?);
+    }
+    Ok(all)
+}
+
 /// Reads every queue of the topology's vhost in one request and arranges
 /// them by service (services that consume, in name order).
 ///
 /// # Errors
-/// The management API refuses or cannot be reached; a missing vhost is
-/// reported as such.
+/// The management API refuses or cannot be reached;
+/// [`BrokerError::NoVhost`] when the vhost does not exist.
 pub async fn status(http: &Http, topology: &Topology) -> Result<VhostStatus, BrokerError> {
+    status_of(http, topology).await.map_err(|e| match e {
+        BrokerError::Status { status: 404, .. } => BrokerError::NoVhost {
+            vhost: topology.vhost.clone(),
+        },
+        other => other,
+    })
+}
+
+async fn status_of(http: &Http, topology: &Topology) -> Result<VhostStatus, BrokerError> {
     let vhost = &topology.vhost;
     let live: Vec<Listed> = http
         .get_json(

@@ -6,8 +6,8 @@ use clap::Args;
 use super::connection::{ConnectionArgs, runtime};
 use super::exit::Outcome;
 use super::{CliError, Output};
-use crate::broker::status::{VhostStatus, status};
-use crate::broker::{BrokerError, http_client};
+use crate::broker::http_client;
+use crate::broker::status::{VhostStatus, statuses};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -34,46 +34,28 @@ pub struct StatusArgs {
 
 pub fn run(args: &StatusArgs, out: &mut Output) -> Result<Outcome, CliError> {
     let settings = args.connection.settings()?;
-    let mut http = http_client(&settings)?;
+    let http = http_client(&settings)?;
     let rt = runtime()?;
-    let Some(super::ForBroker { topologies, .. }) =
-        super::topologies_for_broker(&args.paths, args.connection.vhost.as_ref(), &http, &rt, out)?
-    else {
+    let named = args.connection.vhost.as_ref();
+    let Some(ready) = super::topologies_for_broker(&args.paths, named, &http, &rt, out)? else {
         return Ok(Outcome::Findings);
     };
+    let interval = Duration::from_secs(args.interval);
     loop {
-        let statuses = rt.block_on(async {
-            let mut all = Vec::new();
-            for topology in &topologies {
-                all.push(
-                    status(&http, topology)
-                        .await
-                        .map_err(|e| missing_vhost(e, &topology.vhost))?,
-                );
-            }
-            Ok::<_, CliError>(all)
-        });
-        let statuses = match statuses {
+        let statuses = match rt.block_on(statuses(&http, &ready.topologies)) {
             Ok(statuses) => statuses,
-            // A watch outlives a node: say what failed, then ask whichever
-            // of the given nodes answers next time.
+            // A watch outlives a broker that does not answer for a while
+            // (the client moves on to the next node by itself).
             Err(e) if args.watch => {
                 writeln!(
                     out.stderr,
                     "warren: status: {e}; trying again in {}s",
                     args.interval
                 )?;
-                std::thread::sleep(Duration::from_secs(args.interval));
-                if let Ok(again) = args
-                    .connection
-                    .settings()
-                    .and_then(|s| Ok(http_client(&s)?))
-                {
-                    http = again;
-                }
+                std::thread::sleep(interval);
                 continue;
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         if args.json {
             let document = match statuses.as_slice() {
@@ -98,27 +80,17 @@ pub fn run(args: &StatusArgs, out: &mut Output) -> Result<Outcome, CliError> {
         }
         out.stdout.flush()?;
         if !args.watch {
-            let dead_letters: u64 = statuses.iter().map(VhostStatus::dead_letters).sum();
-            let broken = statuses.iter().any(VhostStatus::chain_broken);
-            return Ok(if args.fail_on_dlq && (dead_letters > 0 || broken) {
+            let attention = statuses.iter().any(VhostStatus::needs_attention);
+            return Ok(if args.fail_on_dlq && attention {
                 Outcome::Attention
             } else {
                 Outcome::Success
             });
         }
-        std::thread::sleep(Duration::from_secs(args.interval));
+        std::thread::sleep(interval);
         if !out.stdout_color && !args.json {
             writeln!(out.stdout)?;
         }
-    }
-}
-
-fn missing_vhost(error: BrokerError, vhost: &str) -> CliError {
-    match error {
-        BrokerError::Status { status: 404, .. } => CliError::Failed(format!(
-            "the broker has no vhost {vhost:?}; `warren apply` creates it"
-        )),
-        other => other.into(),
     }
 }
 
