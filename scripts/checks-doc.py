@@ -15,6 +15,12 @@ LIVE_ONLY = {
     "whose nodes count open files: the lowest `fd_total` of the running nodes against about three "
     "files per quorum queue and 500 besides. RabbitMQ 4.0 dropped that accounting, so nothing is "
     "said there. The unit tests of `src/check/cluster.rs` show it.",
+    "E507": "Reported by `warren validate --http-url URL` (and shown in `warren plan`): "
+    "an exchange or queue with `settings: policy` takes its settings from a policy warren "
+    "generates one priority above the spec's own policies, so that within the spec it always "
+    "wins (the check proves it); on the broker, a policy the spec does not name can still "
+    "outrank or tie with it, and the object would lose its settings. The broker test "
+    "`a_live_policy_that_outranks_a_settings_policy_is_an_error` shows it.",
     "W505": "Reported by `warren validate --http-url URL` (and shown in `warren plan`): "
     "a policy on the broker that the spec does not name applies to, or ties for, a queue "
     "the spec manages. The broker test `validate_against_the_broker_reports_effective_policies` "

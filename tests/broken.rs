@@ -42,7 +42,11 @@ fn every_code_has_a_broken_spec() {
     let corpus = corpus();
     // Need a live broker; covered by tests/broker/plan.rs and the unit
     // tests of check/cluster.rs.
-    let live_only = [codes::LIVE_POLICY_CONFLICT.id, codes::OPEN_FILES_LOW.id];
+    let live_only = [
+        codes::LIVE_POLICY_CONFLICT.id,
+        codes::SETTINGS_NOT_APPLIED.id,
+        codes::OPEN_FILES_LOW.id,
+    ];
     for code in codes::ALL.iter().filter(|c| !live_only.contains(&c.id)) {
         assert!(
             corpus.iter().any(|p| expected_code(p) == code.id),

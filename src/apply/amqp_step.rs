@@ -16,7 +16,7 @@ use lapin::types::ShortString;
 use lapin::{Channel, ExchangeKind};
 
 use crate::broker::field_table;
-use crate::topology::{ALTERNATE_EXCHANGE, Binding, DestinationType, Exchange, QUEUE_TYPE, Queue};
+use crate::topology::{Binding, DestinationType, Exchange, QUEUE_TYPE, Queue};
 
 /// Declares `x`, deleting the live exchange first when `replace`.
 pub async fn declare_exchange(
@@ -27,10 +27,7 @@ pub async fn declare_exchange(
     if replace {
         delete_exchange(channel, x).await?;
     }
-    let mut arguments = x.arguments.clone();
-    if let Some(ae) = &x.alternate_exchange {
-        arguments.insert(ALTERNATE_EXCHANGE.into(), serde_json::json!(ae));
-    }
+    let arguments = x.declared_arguments();
     let options = ExchangeDeclareOptions {
         durable: x.durable,
         auto_delete: x.auto_delete,
@@ -65,7 +62,7 @@ pub async fn declare_queue(
     if replace {
         delete_queue(channel, q).await?;
     }
-    let mut arguments = q.arguments.clone();
+    let mut arguments = q.declared_arguments();
     arguments.insert(QUEUE_TYPE.into(), serde_json::json!(q.queue_type.as_str()));
     let options = QueueDeclareOptions {
         durable: q.durable,

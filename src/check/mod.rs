@@ -17,6 +17,7 @@ mod queue_types;
 mod reachability;
 mod references;
 mod service_loop;
+pub(crate) mod settings_policies;
 mod silent_loss;
 mod topic_keys;
 mod unroutable_emit;
@@ -73,6 +74,7 @@ pub fn check_for(topology: &Topology, targets: Targets) -> Vec<Diagnostic> {
         dead_letter_strategy::check,
         delivery_limit::check,
         policies::check,
+        settings_policies::check,
         versions::check,
         plugins::check,
         cluster::check,

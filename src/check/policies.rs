@@ -47,6 +47,11 @@ impl<'t> PolicyIndex<'t> {
             .unwrap_or_default()
     }
 
+    /// The policy the broker applies to the exchange `name`.
+    pub fn effective_for_exchange(&self, name: &str) -> Option<&'t Policy> {
+        self.set.applicable_to_exchange(name).first().copied()
+    }
+
     /// The policy the broker applies: the highest priority match.
     pub fn effective(&self, queue: &Queue) -> Option<&'t Policy> {
         self.matching(queue).first().copied()
@@ -91,6 +96,11 @@ fn overlaps(cx: &Context, out: &mut Vec<Diagnostic>) {
     let mut groups: BTreeMap<Vec<&str>, Vec<&str>> = BTreeMap::new();
     for q in cx.topology.queues.values() {
         let matching = cx.policies.matching(q);
+        // A settings policy wins over the spec's own on purpose, and holds
+        // their keys (compile merged them).
+        if matching.first().is_some_and(|p| p.is_settings_policy()) {
+            continue;
+        }
         if matching.len() > 1 {
             groups
                 .entry(matching.iter().map(|p| p.name.as_str()).collect())

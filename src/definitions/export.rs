@@ -14,10 +14,7 @@ pub fn to_definitions(topology: &Topology) -> Value {
         .exchanges
         .values()
         .map(|x| {
-            let mut arguments = x.arguments.clone();
-            if let Some(ae) = &x.alternate_exchange {
-                arguments.insert("alternate-exchange".into(), Value::from(ae.as_str()));
-            }
+            let arguments = x.declared_arguments();
             json!({
                 "name": x.name,
                 "vhost": vhost,
@@ -33,7 +30,7 @@ pub fn to_definitions(topology: &Topology) -> Value {
         .queues
         .values()
         .map(|q| {
-            let mut arguments = q.arguments.clone();
+            let mut arguments = q.declared_arguments();
             arguments.insert(
                 crate::vocabulary::arguments::QUEUE_TYPE.into(),
                 Value::from(q.queue_type.as_str()),

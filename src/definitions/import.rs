@@ -142,6 +142,7 @@ pub fn from_definitions(doc: &Value, default_vhost: &str) -> Result<Imported, De
                     auto_delete: x.auto_delete,
                     internal: x.internal,
                     alternate_exchange: None,
+                    settings_via: crate::vocabulary::SettingsVia::Arguments,
                     arguments,
                     origin: Origin::default(),
                 },

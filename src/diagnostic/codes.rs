@@ -27,7 +27,7 @@ codes! {
     UNKNOWN_EXCHANGE = "E101" "unknown-exchange" Error "a reference to an exchange the topology does not declare";
     UNKNOWN_QUEUE = "E102" "unknown-queue" Error "a reference to a queue the topology does not declare";
     DUPLICATE_NAME = "E103" "duplicate-name" Error "two objects of one kind share a name";
-    RESERVED_NAME = "E104" "reserved-name" Error "a name starts with amq., which RabbitMQ reserves";
+    RESERVED_NAME = "E104" "reserved-name" Error "a name starts with amq., which RabbitMQ reserves, or a policy's with warren.settings., which warren gives its own";
     INVALID_NAME = "E105" "invalid-name" Error "a name is empty or longer than 255 bytes";
     DEFAULT_EXCHANGE_BINDING = "E106" "default-exchange-binding" Error "a binding to or from the default exchange";
     EMIT_TO_INTERNAL = "E108" "emit-to-internal-exchange" Error "a service emits to an internal exchange, to which the broker refuses publishes";
@@ -63,6 +63,7 @@ codes! {
     POLICY_KEY_NOT_APPLICABLE = "W503" "policy-key-not-applicable" Warning "a policy the broker passes over for a queue, because the queue's type does not support one of its keys";
     UNKNOWN_POLICY_KEY = "W504" "unknown-policy-key" Warning "a policy key RabbitMQ does not know";
     LIVE_POLICY_CONFLICT = "W505" "live-policy-conflict" Warning "on the broker, a policy the spec does not name ties with or overrides the spec's policy for a queue";
+    SETTINGS_NOT_APPLIED = "E507" "settings-not-applied" Error "an exchange or queue with `settings: policy` does not get its settings: another policy applies to it instead of the one warren generated";
     ARGUMENT_OVERRIDES_POLICY = "W506" "argument-overrides-policy" Warning "a queue argument and its policy set the same key; the argument takes part over the policy";
     // Broker versions.
     QUORUM_DEFAULT_DELIVERY_LIMIT = "W701" "quorum-default-delivery-limit" Warning "from RabbitMQ 4.0, a consumed quorum queue without a dead-letter target or delivery limit drops a message after 20 failed deliveries";

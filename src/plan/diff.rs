@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::{Action, Attr, Change, Key, Object, ObjectKind, Plan};
 use crate::definitions::binding_key;
 use crate::topology::{Binding, DestinationType, Exchange, Policy, Queue, Topology, User};
+use crate::vocabulary::SettingsVia;
 
 /// How [`diff`] compares.
 #[derive(Clone, Copy, Debug, Default)]
@@ -340,7 +341,9 @@ fn exchange_attrs(x: &Exchange) -> Attrs {
     a.insert("durable".into(), json!(x.durable));
     a.insert("auto_delete".into(), json!(x.auto_delete));
     a.insert("internal".into(), json!(x.internal));
-    if let Some(ae) = &x.alternate_exchange {
+    // Only what the declaration carries: a policy that carries the rest is
+    // a policy of its own in the plan.
+    if let (Some(ae), SettingsVia::Arguments) = (&x.alternate_exchange, x.settings_via) {
         a.insert("alternate_exchange".into(), json!(ae));
     }
     with_arguments(a, "arguments.", &x.arguments)
@@ -351,7 +354,7 @@ fn queue_attrs(q: &Queue) -> Attrs {
     a.insert("type".into(), json!(q.queue_type.as_str()));
     a.insert("durable".into(), json!(q.durable));
     a.insert("auto_delete".into(), json!(q.auto_delete));
-    with_arguments(a, "arguments.", &q.arguments)
+    with_arguments(a, "arguments.", &q.declared_arguments())
 }
 
 fn policy_attrs(p: &Policy) -> Attrs {

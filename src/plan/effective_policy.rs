@@ -84,7 +84,8 @@ pub fn effective_policies(
 }
 
 /// W505 for queues where a broker policy the spec does not name wins or
-/// ties: the spec's own policy would not be what RabbitMQ applies.
+/// ties: the spec's own policy would not be what RabbitMQ applies. For a
+/// queue with `settings: policy` that is E507: it loses its settings.
 pub fn live_conflicts(
     desired: &Topology,
     effective: &[EffectivePolicy],
@@ -103,6 +104,23 @@ pub fn live_conflicts(
         let Some(q) = desired.queues.get(&e.queue) else {
             continue;
         };
+        let own = q.policy_settings();
+        if !own.is_empty() {
+            let winner = e.policy.as_deref().unwrap_or_default();
+            let by = if live_wins {
+                format!("on the broker policy {winner:?}, which the spec does not name, applies")
+            } else {
+                format!(
+                    "on the broker policy {winner:?} ties with {}",
+                    e.tied_with.join(", ")
+                )
+            };
+            let missing: Vec<String> = own.into_keys().collect();
+            out.push(crate::check::settings_policies::not_applied(
+                "queue", &q.name, &q.origin, &missing, &by,
+            ));
+            continue;
+        }
         let message = if live_wins {
             format!(
                 "on the broker, policy {:?} (not in the spec) applies to queue {:?}",

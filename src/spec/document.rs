@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{BindingSpec, ExchangeSpec, PolicySpec, QueueSpec, ServiceSpec, Spanned, UserSpec};
-use crate::vocabulary::QueueType;
+use crate::vocabulary::{QueueType, SettingsVia};
 
 /// Objects are keyed by name; a name is unique per kind across all files of a
 /// topology.
@@ -70,6 +70,14 @@ impl SpecFile {
         self.vhost.as_ref().map_or("/", |v| v.name.value.as_str())
     }
 
+    /// The file's `defaults.settings`, if set.
+    pub fn default_settings(&self) -> Option<SettingsVia> {
+        self.defaults
+            .as_ref()
+            .and_then(|d| d.settings.as_ref())
+            .map(|s| s.value)
+    }
+
     /// The file's `defaults.queue_type`, if set.
     pub fn default_queue_type(&self) -> Option<QueueType> {
         self.defaults
@@ -123,4 +131,11 @@ pub struct Defaults {
     /// Queue type for queues without `type:` (default classic, as in RabbitMQ).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_type: Option<Spanned<QueueType>>,
+    /// How the exchanges and queues of this file (and those its services
+    /// generate) get their optional settings: `arguments` (default) or
+    /// `policy`, through policies warren manages, so that applications
+    /// that declare the objects themselves with plain declarations keep
+    /// working. An object's own `settings:` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Spanned<SettingsVia>>,
 }

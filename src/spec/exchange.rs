@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Spanned;
-use crate::vocabulary::ExchangeType;
+use crate::vocabulary::{ExchangeType, SettingsVia};
 
 /// An exchange.
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
@@ -27,6 +27,12 @@ pub struct ExchangeSpec {
     /// Where messages this exchange cannot route go, instead of being dropped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alternate_exchange: Option<Spanned<String>>,
+    /// `policy` gives the exchange its alternate exchange through a policy
+    /// warren manages instead of an argument, so that an application's
+    /// plain declaration of it is accepted (default: the file's
+    /// `defaults.settings`, else `arguments`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Spanned<SettingsVia>>,
     /// Raw exchange arguments, for plugin types (e.g. x-delayed-type).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub arguments: BTreeMap<Spanned<String>, serde_json::Value>,

@@ -42,6 +42,7 @@ pub fn from_topology(t: &Topology) -> SpecFile {
                 auto_delete: x.auto_delete.then_some(true),
                 internal: x.internal.then_some(true),
                 alternate_exchange: x.alternate_exchange.clone().map(b::<_>),
+                settings: None,
                 arguments: raw(&x.arguments),
             },
         );

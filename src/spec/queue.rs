@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{BindingSpec, Duration, Spanned};
-use crate::vocabulary::{DeadLetterStrategy, LeaderLocator, Overflow, QueueType};
+use crate::vocabulary::{DeadLetterStrategy, LeaderLocator, Overflow, QueueType, SettingsVia};
 
 /// A queue: its settings as named fields, and the bindings that feed it.
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
@@ -69,6 +69,12 @@ pub struct QueueSpec {
     /// the same argument here is an error.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub arguments: BTreeMap<Spanned<String>, serde_json::Value>,
+    /// `policy` gives the queue its optional settings through a policy warren
+    /// manages instead of arguments, so that an application's plain
+    /// declaration of it is accepted (default: the file's
+    /// `defaults.settings`, else `arguments`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Spanned<SettingsVia>>,
     /// Consumed by something outside this spec: no "nobody consumes" warning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external: Option<bool>,

@@ -1,6 +1,7 @@
 use serde::Serialize;
 
 use super::{Arguments, ExchangeType, Origin};
+use crate::vocabulary::SettingsVia;
 
 /// An exchange, with the properties RabbitMQ declares it with.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -20,6 +21,10 @@ pub struct Exchange {
     /// Where messages no binding matches go; `None` drops them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alternate_exchange: Option<String>,
+    /// How the broker gets its alternate exchange: the declaration's
+    /// argument, or a policy warren generates.
+    #[serde(skip_serializing_if = "super::queue::is_arguments")]
+    pub settings_via: SettingsVia,
     /// Declare arguments other than the alternate exchange, in canonical form.
     #[serde(skip_serializing_if = "Arguments::is_empty")]
     pub arguments: Arguments,
@@ -39,8 +44,33 @@ impl Exchange {
             auto_delete: false,
             internal: false,
             alternate_exchange: None,
+            settings_via: SettingsVia::Arguments,
             arguments: Arguments::new(),
             origin,
+        }
+    }
+
+    /// The arguments its declaration carries: its arguments, and its
+    /// alternate exchange unless a policy gives it that.
+    pub fn declared_arguments(&self) -> Arguments {
+        let mut arguments = self.arguments.clone();
+        if let (Some(ae), SettingsVia::Arguments) = (&self.alternate_exchange, self.settings_via) {
+            arguments.insert(super::ALTERNATE_EXCHANGE.into(), serde_json::json!(ae));
+        }
+        arguments
+    }
+
+    /// The settings a policy carries for it, by policy key (empty when its
+    /// settings are arguments).
+    pub fn policy_settings(&self) -> Arguments {
+        match (&self.alternate_exchange, self.settings_via) {
+            (Some(ae), SettingsVia::Policy) => Arguments::from([(
+                crate::vocabulary::Setting::ALTERNATE_EXCHANGE
+                    .key()
+                    .to_string(),
+                serde_json::json!(ae),
+            )]),
+            _ => Arguments::new(),
         }
     }
 }

@@ -29,7 +29,7 @@ pub use binding::{Binding, DestinationType};
 pub use exchange::{Exchange, PREDECLARED};
 pub use normal::{ALTERNATE_EXCHANGE, Disagreement, QUEUE_TYPE, normalize, queue_type};
 pub use origin::Origin;
-pub use policy::Policy;
+pub use policy::{Policy, SETTINGS_POLICY_PREFIX};
 pub use queue::{Consumer, Queue, word};
 pub use service::{
     BROKER_CONSUMER_TIMEOUT, BrokerRetry, DEFAULT_HANDLER_TIMEOUT, DEFAULT_IDEMPOTENCY_TTL, Emit,

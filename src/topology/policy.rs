@@ -21,3 +21,15 @@ pub struct Policy {
     #[serde(skip)]
     pub origin: Origin,
 }
+
+/// The names of the policies warren generates for objects whose settings
+/// go through policies (`settings: policy`); a spec's own policy may not
+/// take such a name.
+pub const SETTINGS_POLICY_PREFIX: &str = "warren.settings.";
+
+impl Policy {
+    /// Whether warren generated it to carry objects' settings.
+    pub fn is_settings_policy(&self) -> bool {
+        self.name.starts_with(SETTINGS_POLICY_PREFIX)
+    }
+}

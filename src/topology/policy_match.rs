@@ -12,7 +12,7 @@
 //! - Of the policies that apply, the highest priority wins; several at that
 //!   priority are a tie the broker breaks arbitrarily.
 
-use super::{Policy, Queue, QueueType};
+use super::{ApplyTo, Policy, Queue, QueueType};
 use crate::vocabulary::{Applies, Setting};
 
 /// Whether RabbitMQ knows `key` as a policy key.
@@ -138,6 +138,21 @@ impl<'p> PolicySet<'p> {
         found
     }
 
+    /// The policies that apply to the exchange `name`, highest priority
+    /// first (exchanges have no type that passes a policy over).
+    pub fn applicable_to_exchange(&self, name: &str) -> Vec<&'p Policy> {
+        let mut found: Vec<&Policy> = self
+            .policies
+            .iter()
+            .filter(|(p, pattern)| {
+                matches!(p.apply_to, ApplyTo::Exchanges | ApplyTo::All) && pattern.is_match(name)
+            })
+            .map(|(p, _)| *p)
+            .collect();
+        found.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.name.cmp(&b.name)));
+        found
+    }
+
     /// The policies the broker considers for `queue`, highest priority
     /// first: the first wins, and those of its priority after it tie.
     pub fn applicable(&self, queue: &Queue) -> Vec<&'p Policy> {
@@ -147,6 +162,26 @@ impl<'p> PolicySet<'p> {
             .map(|(p, _)| p)
             .collect()
     }
+}
+
+/// The settings (policy keys) of `own` that the policy the broker applies
+/// (`effective`) does not give the object as it wants them: a key it lacks,
+/// another value, or for a limit a higher one. Empty when the object gets
+/// every setting.
+pub fn missing_settings(own: &super::Arguments, effective: Option<&Policy>) -> Vec<String> {
+    own.iter()
+        .filter(|(key, want)| {
+            let got = effective.and_then(|p| p.definition.get(*key));
+            match got {
+                None => true,
+                Some(got) if Setting::by_policy_key(key).is_some_and(|s| s.lower_wins) => {
+                    crate::vocabulary::lower_limit(got, want) != got
+                }
+                Some(got) => got != *want,
+            }
+        })
+        .map(|(key, _)| key.clone())
+        .collect()
 }
 
 fn fit(policy: &Policy, pattern: &Pattern, queue: &Queue) -> Fit {

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::exchange::is_plain;
 use super::{Arguments, Origin, Policy, QueueType, TypeFrom};
-use crate::vocabulary::{DeadLetterStrategy, Overflow, Setting};
+use crate::vocabulary::{DeadLetterStrategy, Overflow, Setting, SettingsVia, lower_limit};
 
 /// A queue. Settings live in `arguments` under their RabbitMQ names
 /// (`x-message-ttl`, ...), the form the broker and definitions exports use;
@@ -39,6 +39,11 @@ pub struct Queue {
     /// see it; plan, apply and definitions exports leave it out.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub per_instance: bool,
+    /// How the broker gets its optional settings: the declaration's
+    /// arguments, or a policy warren generates ([`Queue::declared_arguments`]
+    /// is what the declaration then carries).
+    #[serde(skip_serializing_if = "is_arguments")]
+    pub settings_via: SettingsVia,
     /// Where in the spec it was declared, or which service generated it.
     #[serde(skip_serializing_if = "is_plain")]
     pub origin: Origin,
@@ -80,8 +85,40 @@ impl Queue {
             arguments: Arguments::new(),
             consumer: Consumer::None,
             per_instance: false,
+            settings_via: SettingsVia::Arguments,
             origin,
         }
+    }
+
+    /// The arguments its declaration carries: all of them, or with its
+    /// settings through a policy only those no policy can set (the queue
+    /// type, a priority, single active consumer, an initial group size,
+    /// raw arguments warren does not know).
+    pub fn declared_arguments(&self) -> Arguments {
+        match self.settings_via {
+            SettingsVia::Arguments => self.arguments.clone(),
+            SettingsVia::Policy => self
+                .arguments
+                .iter()
+                .filter(|(argument, _)| !by_policy(argument))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+
+    /// The settings a policy carries for it, by policy key: those its
+    /// declaration leaves out (empty when its settings are arguments).
+    pub fn policy_settings(&self) -> Arguments {
+        if self.settings_via == SettingsVia::Arguments {
+            return Arguments::new();
+        }
+        self.arguments
+            .iter()
+            .filter_map(|(argument, value)| {
+                let key = Setting::by_argument(argument)?.policy_key?;
+                Some((key.to_string(), value.clone()))
+            })
+            .collect()
     }
 
     /// The model's queue for a per-instance consumer `service`: classic,
@@ -111,10 +148,7 @@ impl Queue {
             .policy_key
             .and_then(|k| policy.and_then(|p| p.definition.get(k)));
         match (argument, policed) {
-            (Some(a), Some(p)) if setting.lower_wins => {
-                let limit = |v: &Value| v.as_f64().filter(|n| *n >= 0.0).unwrap_or(f64::INFINITY);
-                Some(if limit(p) < limit(a) { p } else { a })
-            }
+            (Some(a), Some(p)) if setting.lower_wins => Some(lower_limit(a, p)),
             (a, p) => a.or(p),
         }
     }
@@ -126,9 +160,10 @@ impl Queue {
         &'p self,
         policy: &'p Policy,
     ) -> impl Iterator<Item = (&'p str, &'static str)> + 'p {
-        policy.definition.keys().filter_map(|key| {
+        let declared = self.declared_arguments();
+        policy.definition.keys().filter_map(move |key| {
             let argument = Setting::by_policy_key(key)?.argument?;
-            self.arguments
+            declared
                 .contains_key(argument)
                 .then_some((key.as_str(), argument))
         })
@@ -180,6 +215,17 @@ impl Queue {
     pub fn dead_letter_strategy(&self) -> Option<DeadLetterStrategy> {
         word(self.arguments.get(Setting::DEAD_LETTER_STRATEGY.arg()))
     }
+}
+
+/// Whether a policy can set `argument` (the settings table has a policy key
+/// for it), so that a declaration through policies leaves it out.
+fn by_policy(argument: &str) -> bool {
+    Setting::by_argument(argument).is_some_and(|s| s.policy_key.is_some())
+}
+
+/// For `skip_serializing_if`: the default way, not worth showing.
+pub(super) fn is_arguments(via: &SettingsVia) -> bool {
+    *via == SettingsVia::Arguments
 }
 
 /// A setting's value as the vocabulary's word for it; `None` when unset or

@@ -158,6 +158,22 @@ impl fmt::Display for QueueType {
     }
 }
 
+/// How warren gives an exchange or a queue its optional settings (TTL,
+/// length limits, dead-lettering, alternate exchange, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SettingsVia {
+    /// As `x-` arguments of the declaration (the default): an application
+    /// that declares the object must send the same arguments, or RabbitMQ
+    /// refuses it with PRECONDITION_FAILED.
+    #[default]
+    Arguments,
+    /// Through policies warren generates and manages (`warren.settings.*`):
+    /// the object is declared with only what a plain declaration sends, so
+    /// applications that declare it themselves keep working.
+    Policy,
+}
+
 /// How a service's retries wait out their delays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]

@@ -14,7 +14,7 @@ pub use duration::Duration;
 pub use handler::Handler;
 pub use kinds::{
     ApplyTo, DeadLetterStrategy, ExchangeType, HeadersMatch, LeaderLocator, Overflow, QueueType,
-    RetryVia,
+    RetryVia, SettingsVia,
 };
-pub use settings::{Applies, SETTINGS, Setting, ValueKind, Verdict};
+pub use settings::{Applies, SETTINGS, Setting, ValueKind, Verdict, lower_limit};
 pub use version::{Concerned, SUPPORTED, Targets, Version};

@@ -108,6 +108,23 @@ impl Applies {
             Applies::Exchanges => &[],
         }
     }
+
+    /// Whether it applies to queues of some type.
+    pub fn to_queues(self) -> bool {
+        !self.queue_types().is_empty()
+    }
+
+    /// Whether it applies to exchanges.
+    pub fn to_exchanges(self) -> bool {
+        matches!(self, Applies::Exchanges | Applies::Both(_))
+    }
+}
+
+/// Of two values of a limit (`Setting::lower_wins`), the one that applies:
+/// the lower, where a negative limit is none.
+pub fn lower_limit<'v>(a: &'v Value, b: &'v Value) -> &'v Value {
+    let limit = |v: &Value| v.as_f64().filter(|n| *n >= 0.0).unwrap_or(f64::INFINITY);
+    if limit(b) < limit(a) { b } else { a }
 }
 
 const ALL: &[QueueType] = &[QueueType::Classic, QueueType::Quorum, QueueType::Stream];

@@ -83,6 +83,7 @@ fn random_topology(rng: &mut Rng, vhost: &str) -> Topology {
                 auto_delete: false,
                 internal: rng.chance(15),
                 alternate_exchange,
+                settings_via: warren::vocabulary::SettingsVia::Arguments,
                 arguments: Arguments::new(),
                 origin: Origin::default(),
             },

@@ -14,6 +14,7 @@ mod queue;
 
 mod retry;
 mod service;
+mod settings_policies;
 mod values;
 
 use crate::diagnostic::{Diagnostic, codes};
@@ -22,9 +23,10 @@ use crate::spec::{Loaded, Loc, Spanned, SpecFile};
 use std::collections::BTreeMap;
 
 use crate::topology::{
-    Exchange, LiveTypes, Origin, Policy, Queue, QueueType, Topology, TypeFrom, User, canonical,
-    takes_default,
+    Consumer, Exchange, LiveTypes, Origin, Policy, Queue, QueueType, Topology, TypeFrom, User,
+    canonical, takes_default,
 };
+use crate::vocabulary::SettingsVia;
 
 use names::{Kind, Seen};
 
@@ -80,6 +82,10 @@ fn compile_vhost(
         delay_types: Vec::new(),
         vhost_default: None,
         live_queues: live.map(|l| l.queues.clone()).unwrap_or_default(),
+        file_settings: files
+            .iter()
+            .filter_map(|(file, spec)| Some((*file, spec.default_settings()?)))
+            .collect(),
     };
     for (file, spec) in files {
         cx.header(*file, spec);
@@ -109,6 +115,8 @@ fn compile_vhost(
         cx.services(*file, spec);
     }
     cx.all_delay_chains();
+    cx.generated_settings();
+    settings_policies::generate(&mut cx.topology);
     permissions::derive(&mut cx.topology);
     (cx.topology, cx.diagnostics)
 }
@@ -126,6 +134,8 @@ struct Compiler {
     vhost_default: Option<(QueueType, TypeFrom)>,
     /// The types of the queues the live vhost has.
     live_queues: BTreeMap<String, QueueType>,
+    /// Each file's `defaults.settings`, where it states one.
+    file_settings: BTreeMap<FileId, SettingsVia>,
 }
 
 /// The span of a spanned value in `file`.
@@ -292,10 +302,63 @@ impl Compiler {
                     auto_delete: x.auto_delete.unwrap_or(false),
                     internal: x.internal.unwrap_or(false),
                     alternate_exchange,
+                    settings_via: self.settings_via(file, x.settings.as_ref()),
                     arguments,
                     origin,
                 },
             );
+        }
+    }
+
+    /// How an object of `file` gets its settings: its own `settings:`,
+    /// else the file's default, else arguments.
+    fn settings_via(&self, file: FileId, own: Option<&Spanned<SettingsVia>>) -> SettingsVia {
+        own.map(|s| s.value)
+            .or_else(|| self.file_settings.get(&file).copied())
+            .unwrap_or_default()
+    }
+
+    /// What a service generated (retry and delay queues and exchanges)
+    /// follows the service's queue, or the service's file when it has
+    /// none; per-instance queues are declared by each worker, with their
+    /// arguments.
+    fn generated_settings(&mut self) {
+        let follow =
+            |t: &Topology, origin: &Origin, file_settings: &BTreeMap<FileId, SettingsVia>| {
+                let service = origin.generated_by.as_deref()?;
+                let own = t.services.get(service).and_then(|s| s.queue.as_ref());
+                match own.and_then(|q| t.queues.get(q)) {
+                    Some(q) => Some(q.settings_via),
+                    None => origin
+                        .span
+                        .and_then(|s| file_settings.get(&s.file).copied()),
+                }
+            };
+        let t = &self.topology;
+        let queues: Vec<(String, SettingsVia)> = t
+            .queues
+            .values()
+            .filter(|q| {
+                !q.per_instance
+                    && q.consumer
+                        != Consumer::Service(q.origin.generated_by.clone().unwrap_or_default())
+            })
+            .filter_map(|q| Some((q.name.clone(), follow(t, &q.origin, &self.file_settings)?)))
+            .collect();
+        let exchanges: Vec<(String, SettingsVia)> = t
+            .exchanges
+            .values()
+            .filter_map(|x| Some((x.name.clone(), follow(t, &x.origin, &self.file_settings)?)))
+            .collect();
+        for (name, via) in queues {
+            if let Some(q) = self.topology.queues.get_mut(&name) {
+                q.settings_via = via;
+            }
+        }
+        for (name, via) in exchanges {
+            if let Some(x) = self.topology.exchanges.get_mut(&name) {
+                x.settings_via = via;
+            }
         }
     }
 
@@ -311,6 +374,7 @@ impl Compiler {
             let origin = Origin::at(at(file, name));
             self.queue_values(file, &name.value, q);
             let mut queue = queue::build(self, file, &name.value, q, default_type, origin);
+            queue.settings_via = self.settings_via(file, q.settings.as_ref());
             if q.external == Some(true) {
                 queue.consumer = crate::topology::Consumer::External;
             }
@@ -333,6 +397,20 @@ impl Compiler {
                 .seen
                 .declared(Kind::Policy, name, file, &mut self.diagnostics)
             {
+                continue;
+            }
+            if name.value.starts_with(crate::topology::SETTINGS_POLICY_PREFIX) {
+                self.report(
+                    Diagnostic::new(
+                        &codes::RESERVED_NAME,
+                        format!("policy {:?} takes a name warren gives its own policies", name.value),
+                    )
+                    .label(at(file, name), "reserved")
+                    .help(format!(
+                        "names starting {:?} are the policies that carry `settings: policy`: rename the policy",
+                        crate::topology::SETTINGS_POLICY_PREFIX
+                    )),
+                );
                 continue;
             }
             self.policy_values(file, &name.value, p);

@@ -209,6 +209,7 @@ impl Compiler {
             default_type,
             Origin::generated(service, span),
         );
+        queue.settings_via = self.settings_via(file, settings.and_then(|s| s.settings.as_ref()));
         queue.consumer = Consumer::Service(service.to_string());
         self.consume_bindings(file, service, &queue_name, &from_exchange);
         for b in settings.map(|s| s.bindings.as_slice()).unwrap_or_default() {
