@@ -267,3 +267,56 @@ pub fn render_text(e: &Explanation) -> String {
     }
     out
 }
+
+/// The declarations equivalent to the objects an application may declare
+/// itself: for `service`, its queue and the exchanges it consumes from and
+/// emits to; without one, every exchange and queue. A queue is of type
+/// `plain` when declared without one (`VhostSettings::plain_queue_type`).
+///
+/// # Errors
+/// `service` is not in the topology.
+pub fn declarations(
+    t: &Topology,
+    service: Option<&str>,
+    plain: crate::topology::QueueType,
+) -> Result<Vec<crate::topology::Declaration>, crate::topology::UnknownService> {
+    use crate::topology::{Declaration, PREDECLARED};
+    let (exchanges, queues): (BTreeSet<&str>, BTreeSet<&str>) = match service {
+        Some(name) => {
+            let s = t.service(name)?;
+            let queue = s
+                .queue
+                .as_deref()
+                .filter(|q| t.queues.get(*q).is_some_and(|q| !q.per_instance));
+            let consumed = s
+                .queue
+                .iter()
+                .flat_map(|q| t.bindings_into(q))
+                .map(|b| b.source.as_str());
+            let emitted = s.emits.iter().map(|e| e.exchange.as_str());
+            (
+                consumed.chain(emitted).collect(),
+                queue.into_iter().collect(),
+            )
+        }
+        None => (
+            t.exchanges.keys().map(String::as_str).collect(),
+            t.queues
+                .values()
+                .filter(|q| !q.per_instance)
+                .map(|q| q.name.as_str())
+                .collect(),
+        ),
+    };
+    let predeclared = |name: &str| name.is_empty() || PREDECLARED.iter().any(|(p, _)| *p == name);
+    let exchanges = exchanges
+        .into_iter()
+        .filter(|x| !predeclared(x))
+        .filter_map(|x| t.exchanges.get(x))
+        .map(Declaration::of_exchange);
+    let queues = queues
+        .into_iter()
+        .filter_map(|q| t.queues.get(q))
+        .map(|q| Declaration::of_queue(q, plain));
+    Ok(exchanges.chain(queues).collect())
+}

@@ -16,6 +16,7 @@ pub mod broker;
 pub mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod client_code;
 pub mod definitions;
 pub mod diagnostic;
 pub mod explain;

@@ -4,6 +4,7 @@
 //! `diagnostic::codes`. Checks read the model only (no I/O, no YAML) and find
 //! the YAML through each object's `Origin`. docs/checks.md documents them.
 
+mod app_declarations;
 mod cluster;
 mod cycles;
 mod dead_letter_cycle;
@@ -62,6 +63,7 @@ pub fn check_for(topology: &Topology, targets: Targets) -> Vec<Diagnostic> {
     };
     let checks: &[fn(&Context, &mut Vec<Diagnostic>)] = &[
         references::check,
+        app_declarations::check,
         names::check,
         queue_types::check,
         headers_binding::check,

@@ -84,6 +84,7 @@ codes! {
     BROKER_RETRY_NEEDS_QUORUM = "E608" "broker-retry-needs-quorum" Error "retry via the broker on a queue that is not a quorum queue (classic, stream or per-instance)";
     DELAY_INTO_GENERATED = "E607" "delay-into-generated" Error "a delayed emit into an exchange warren generates (a retry or delay exchange)";
     EMIT_INTO_GENERATED = "E609" "emit-into-generated" Error "an emit into an exchange warren generates for a service (its retry exchange or a delay exchange): the event would enter that service's retry chain or skip its delay";
+    APP_DECLARATION_REFUSED = "E610" "app-declaration-refused" Error "an exchange or queue a service's own code declares (`asserts:`) differs from the one warren manages: RabbitMQ refuses the declaration with PRECONDITION_FAILED";
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ pub use one_or_many::OneOrMany;
 pub use peek::peek_vhost;
 pub use policy::PolicySpec;
 pub use queue::{DeadLetterSpec, QueueSpec};
-pub use service::{ConsumeSpec, EmitSpec, IdempotencySpec, RetrySpec, ServiceSpec};
+pub use service::{AssertSpec, ConsumeSpec, EmitSpec, IdempotencySpec, RetrySpec, ServiceSpec};
 pub use spanned::{Loc, Spanned};
 pub use user::UserSpec;
 pub use vhost::{VhostSettingsSpec, VhostSpec};

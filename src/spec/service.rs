@@ -2,7 +2,39 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Duration, OneOrMany, QueueSpec, Spanned};
-use crate::vocabulary::{Handler, RetryVia};
+use crate::vocabulary::{ExchangeType, Handler, RetryVia};
+
+/// One declaration an application makes itself: `exchange:` or `queue:`
+/// with what it sends. Fields left out take AMQP client defaults: durable,
+/// not auto-delete, not exclusive, not internal, no arguments.
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssertSpec {
+    /// The exchange it declares (with its `type`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<Spanned<String>>,
+    /// The queue it declares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<Spanned<String>>,
+    /// The exchange's type, as the declaration gives it.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Spanned<ExchangeType>>,
+    /// Whether it declares the object durable (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durable: Option<bool>,
+    /// Whether it declares the object auto-delete (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_delete: Option<bool>,
+    /// Whether it declares the queue exclusive (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclusive: Option<bool>,
+    /// Whether it declares the exchange internal (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub internal: Option<bool>,
+    /// The arguments it sends (`x-queue-type`, `x-message-ttl`, ...).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub arguments: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// A service: what it consumes and emits, how it retries, who it runs as and
 /// how `warren run` hands it messages.
@@ -48,6 +80,12 @@ pub struct ServiceSpec {
     /// the handler.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency: Option<Spanned<IdempotencySpec>>,
+    /// The exchanges and queues the service's own code declares on start-up
+    /// (`assertQueue`, `queue_declare`), as it declares them: `validate`
+    /// says which of them RabbitMQ would refuse with PRECONDITION_FAILED
+    /// against the objects warren manages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asserts: Vec<Spanned<AssertSpec>>,
 }
 
 /// How a worker recognises a message it has already handled.

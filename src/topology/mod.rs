@@ -7,6 +7,7 @@
 mod arguments;
 mod binding;
 pub mod compile;
+mod declaration;
 mod exchange;
 mod normal;
 mod origin;
@@ -26,6 +27,7 @@ pub use crate::vocabulary::{
 };
 pub use arguments::{Arguments, canonical};
 pub use binding::{Binding, DestinationType};
+pub use declaration::{Declaration, Declared};
 pub use exchange::{Exchange, PREDECLARED};
 pub use normal::{ALTERNATE_EXCHANGE, Disagreement, QUEUE_TYPE, normalize, queue_type};
 pub use origin::Origin;

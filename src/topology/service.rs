@@ -40,6 +40,10 @@ pub struct Service {
     /// every delivery.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idempotency: Option<Idempotency>,
+    /// The exchanges and queues its own code declares, as it declares
+    /// them (`asserts:`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub asserts: Vec<super::Declaration>,
     /// Where in the spec it was declared.
     #[serde(skip)]
     pub origin: Origin,
@@ -306,6 +310,7 @@ mod tests {
             handler: None,
             timeout: DEFAULT_HANDLER_TIMEOUT,
             idempotency: None,
+            asserts: Vec::new(),
             origin: Default::default(),
         };
         let cache = service("cache");

@@ -31,6 +31,16 @@ impl VhostSettings {
     /// queue type (3.10 takes it and drops it).
     pub const DEFAULT_QUEUE_TYPE_SINCE: Version = Version::new(3, 11);
 
+    /// The type of a queue declared without `x-queue-type` on every release
+    /// of `targets`: the vhost's default where each of them keeps one, else
+    /// classic.
+    pub fn plain_queue_type(&self, targets: &crate::vocabulary::Targets) -> QueueType {
+        match self.default_queue_type {
+            Some(t) if targets.before(Self::DEFAULT_QUEUE_TYPE_SINCE).is_none() => t,
+            _ => QueueType::Classic,
+        }
+    }
+
     /// Whether no field is stated.
     pub fn is_empty(&self) -> bool {
         self.description.is_none() && self.tags.is_none() && self.default_queue_type.is_none()

@@ -398,6 +398,7 @@ mod tests {
             handler: None,
             timeout: crate::topology::DEFAULT_HANDLER_TIMEOUT,
             idempotency: None,
+            asserts: Vec::new(),
             origin: Default::default(),
         }
     }

@@ -399,7 +399,10 @@ impl Compiler {
             {
                 continue;
             }
-            if name.value.starts_with(crate::topology::SETTINGS_POLICY_PREFIX) {
+            if name
+                .value
+                .starts_with(crate::topology::SETTINGS_POLICY_PREFIX)
+            {
                 self.report(
                     Diagnostic::new(
                         &codes::RESERVED_NAME,

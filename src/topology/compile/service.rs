@@ -116,8 +116,65 @@ impl Compiler {
                 .as_ref()
                 .map_or(DEFAULT_HANDLER_TIMEOUT, |t| t.value),
             idempotency: s.idempotency.as_ref().and_then(|i| idempotency(&i.value)),
+            asserts: s
+                .asserts
+                .iter()
+                .filter_map(|a| self.assertion(file, a))
+                .collect(),
             origin,
         }
+    }
+
+    /// One of a service's `asserts:`, or `None` (reported) when it names
+    /// no object, two, or an exchange without its type.
+    fn assertion(
+        &mut self,
+        file: FileId,
+        a: &Spanned<crate::spec::AssertSpec>,
+    ) -> Option<crate::topology::Declaration> {
+        use crate::topology::{Declaration, Declared};
+        let spec = &a.value;
+        let refuse = |why: &str| {
+            Diagnostic::new(&codes::SPEC_INVALID, format!("an assert {why}"))
+                .label(at(file, a), "this assert")
+                .help("write `exchange: NAME` with its `type:`, or `queue: NAME`, and the flags and arguments the application declares it with")
+        };
+        let (name, object) = match (&spec.exchange, &spec.queue) {
+            (Some(x), None) => {
+                let Some(kind) = &spec.kind else {
+                    self.report(refuse("of an exchange gives no `type`"));
+                    return None;
+                };
+                let internal = spec.internal.unwrap_or(false);
+                (
+                    x,
+                    Declared::Exchange {
+                        kind: kind.value.clone(),
+                        internal,
+                    },
+                )
+            }
+            (None, Some(q)) => {
+                let exclusive = spec.exclusive.unwrap_or(false);
+                (q, Declared::Queue { exclusive })
+            }
+            _ => {
+                self.report(refuse("names neither or both of `exchange` and `queue`"));
+                return None;
+            }
+        };
+        Some(Declaration {
+            name: name.value.clone(),
+            object,
+            durable: spec.durable.unwrap_or(true),
+            auto_delete: spec.auto_delete.unwrap_or(false),
+            arguments: spec
+                .arguments
+                .iter()
+                .map(|(k, v)| (k.clone(), crate::topology::canonical(v.clone())))
+                .collect(),
+            span: at(file, name),
+        })
     }
 
     /// Creates (or claims) the queue the service consumes; returns its name.
