@@ -39,6 +39,8 @@ command -v dot >/dev/null 2>&1 || apt_install graphviz
 # Node.js: the editor check drives yaml-language-server, installed from npm.
 command -v npm >/dev/null 2>&1 || apt_install nodejs npm
 command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked cargo-nextest
+# The client libraries the coexistence tests run applications with.
+bash scripts/clients.sh
 stage "brokers and services"
 
 # Left-over debugging and placeholders fail the build.

@@ -22,9 +22,10 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                     None => continue,
                 },
             };
-            let Some(refusal) = app.refusal(&held, plain) else {
+            let refusal = app.refusal(&held, plain);
+            if refusal.is_empty() {
                 continue;
-            };
+            }
             let help = if via == SettingsVia::Arguments && !held.arguments.is_empty() {
                 format!(
                     "give the {} `settings: policy` (or `defaults: {{ settings: policy }}`) so that its settings stay out of its declaration, or declare it as `warren explain {} --client amqplib` shows",
@@ -41,10 +42,11 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 Diagnostic::new(
                     &codes::APP_DECLARATION_REFUSED,
                     format!(
-                        "service {:?} declares {} {:?} in a way RabbitMQ refuses (PRECONDITION_FAILED - {refusal})",
+                        "service {:?} declares {} {:?} in a way RabbitMQ refuses with PRECONDITION_FAILED: {}",
                         s.name,
                         app.kind(),
-                        app.name
+                        app.name,
+                        refusal.join("; ")
                     ),
                 )
                 .label(app.span, "declared by the application")

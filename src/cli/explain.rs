@@ -42,7 +42,11 @@ pub fn run(args: &ExplainArgs, out: &mut Output) -> Result<Outcome, CliError> {
             "Declarations RabbitMQ accepts against what warren manages (a queue declared without x-queue-type is {}",
             plain.as_str()
         ));
-        if topology.settings.default_queue_type.is_some_and(|d| d != plain) {
+        if topology
+            .settings
+            .default_queue_type
+            .is_some_and(|d| d != plain)
+        {
             text.push_str(", not the vhost's default, on RabbitMQ 3.10; `broker: { version: \"4.0\" }` says which releases the topology runs on");
         }
         text.push_str("):\n");

@@ -100,14 +100,15 @@ impl Declaration {
 
     /// Why RabbitMQ refuses this declaration against `held` (the object
     /// the broker holds, as [`Declaration::of_exchange`] or
-    /// [`Declaration::of_queue`] gives it), in the broker's own words;
-    /// `None` when it accepts it. A queue declared without a type is of
-    /// type `plain`.
-    pub fn refusal(&self, held: &Declaration, plain: QueueType) -> Option<String> {
-        let differs = |what: &str, received: String, current: String| {
-            Some(format!(
+    /// [`Declaration::of_queue`] gives it): every difference, in the
+    /// broker's own words (it names the first it meets); empty when it
+    /// accepts it. A queue declared without a type is of type `plain`.
+    pub fn refusal(&self, held: &Declaration, plain: QueueType) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut differs = |what: &str, received: String, current: String| {
+            found.push(format!(
                 "inequivalent arg '{what}': received {received} but current is {current}"
-            ))
+            ));
         };
         match (&self.object, &held.object) {
             (
@@ -118,36 +119,36 @@ impl Declaration {
                 },
             ) => {
                 if kind != held_kind {
-                    return differs("type", quoted(kind.as_str()), quoted(held_kind.as_str()));
+                    differs("type", quoted(kind.as_str()), quoted(held_kind.as_str()));
                 }
                 if internal != held_internal {
-                    return differs("internal", flag(*internal), flag(*held_internal));
+                    differs("internal", flag(*internal), flag(*held_internal));
                 }
             }
             (Declared::Queue { exclusive }, Declared::Queue { exclusive: held_ex }) => {
                 if exclusive != held_ex {
-                    return differs("exclusive", flag(*exclusive), flag(*held_ex));
+                    differs("exclusive", flag(*exclusive), flag(*held_ex));
                 }
                 let sent = queue_type(&self.arguments, plain);
                 let holds = queue_type(&held.arguments, plain);
                 if sent != holds {
-                    return differs(QUEUE_TYPE, quoted(sent), quoted(holds));
+                    differs(QUEUE_TYPE, quoted(sent), quoted(holds));
                 }
             }
             _ => {
-                return Some(format!(
+                return vec![format!(
                     "{} is a {}, not a {}",
                     self.name,
                     held.kind(),
                     self.kind()
-                ));
+                )];
             }
         }
         if self.durable != held.durable {
-            return differs("durable", flag(self.durable), flag(held.durable));
+            differs("durable", flag(self.durable), flag(held.durable));
         }
         if self.auto_delete != held.auto_delete {
-            return differs(
+            differs(
                 "auto_delete",
                 flag(self.auto_delete),
                 flag(held.auto_delete),
@@ -156,10 +157,10 @@ impl Declaration {
         for argument in compared(&self.object) {
             let (sent, holds) = (self.arguments.get(argument), held.arguments.get(argument));
             if sent != holds {
-                return differs(argument, value(sent), value(holds));
+                differs(argument, value(sent), value(holds));
             }
         }
-        None
+        found
     }
 }
 
@@ -225,43 +226,39 @@ mod tests {
         let mut q = Queue::new("inventory", QueueType::Classic, Origin::default());
         q.arguments.insert("x-message-ttl".into(), json!(5000));
         let app = plain_queue("inventory", true);
+        let held = Declaration::of_queue(&q, QueueType::Classic);
         assert_eq!(
-            app.refusal(
-                &Declaration::of_queue(&q, QueueType::Classic),
-                QueueType::Classic
-            )
-            .as_deref(),
-            Some("inequivalent arg 'x-message-ttl': received none but current is '5000'")
+            app.refusal(&held, QueueType::Classic),
+            ["inequivalent arg 'x-message-ttl': received none but current is '5000'"]
         );
         q.settings_via = SettingsVia::Policy;
         let held = Declaration::of_queue(&q, QueueType::Classic);
-        assert_eq!(app.refusal(&held, QueueType::Classic), None);
+        assert!(app.refusal(&held, QueueType::Classic).is_empty());
         // Durability is the declaration's own, whatever the settings.
         let transient = plain_queue("inventory", false);
-        assert!(
-            transient
-                .refusal(&held, QueueType::Classic)
-                .unwrap()
-                .contains("'durable'")
-        );
+        assert!(transient.refusal(&held, QueueType::Classic)[0].contains("'durable'"));
     }
 
     #[test]
-    fn a_queue_declared_without_a_type_gets_the_plain_type() {
-        let q = Queue::new("orders", QueueType::Quorum, Origin::default());
+    fn a_queue_declared_without_a_type_gets_the_plain_type_and_every_difference_is_named() {
+        let mut q = Queue::new("orders", QueueType::Quorum, Origin::default());
         let app = plain_queue("orders", true);
         // The vhost's default is classic: the plain declaration asks for a
         // classic queue, as RabbitMQ says.
         let held = Declaration::of_queue(&q, QueueType::Classic);
         assert_eq!(held.arguments.get(QUEUE_TYPE), Some(&json!("quorum")));
         assert_eq!(
-            app.refusal(&held, QueueType::Classic).as_deref(),
-            Some("inequivalent arg 'x-queue-type': received 'classic' but current is 'quorum'")
+            app.refusal(&held, QueueType::Classic),
+            ["inequivalent arg 'x-queue-type': received 'classic' but current is 'quorum'"]
         );
         // With a quorum default the plain declaration is the same queue.
         let held = Declaration::of_queue(&q, QueueType::Quorum);
         assert!(held.arguments.is_empty());
-        assert_eq!(app.refusal(&held, QueueType::Quorum), None);
+        assert!(app.refusal(&held, QueueType::Quorum).is_empty());
+        q.arguments
+            .insert("x-overflow".into(), json!("reject-publish"));
+        let held = Declaration::of_queue(&q, QueueType::Classic);
+        assert_eq!(app.refusal(&held, QueueType::Classic).len(), 2);
     }
 
     #[test]
@@ -281,22 +278,19 @@ mod tests {
         };
         let held = Declaration::of_exchange(&x);
         assert_eq!(
-            app.refusal(&held, QueueType::Classic).as_deref(),
-            Some("inequivalent arg 'alternate-exchange': received none but current is 'unrouted'")
+            app.refusal(&held, QueueType::Classic),
+            ["inequivalent arg 'alternate-exchange': received none but current is 'unrouted'"]
         );
         x.settings_via = SettingsVia::Policy;
-        assert_eq!(
-            app.refusal(&Declaration::of_exchange(&x), QueueType::Classic),
-            None
-        );
+        let held = Declaration::of_exchange(&x);
+        assert!(app.refusal(&held, QueueType::Classic).is_empty());
         app.object = Declared::Exchange {
             kind: ExchangeType::Fanout,
             internal: false,
         };
-        assert!(
-            app.refusal(&Declaration::of_exchange(&x), QueueType::Classic)
-                .unwrap()
-                .contains("'type'")
-        );
+        assert!(app.refusal(&held, QueueType::Classic)[0].contains("'type'"));
+        // A queue of the exchange's name is another object.
+        let queue = plain_queue("order_events", true);
+        assert!(queue.refusal(&held, QueueType::Classic)[0].contains("not a queue"));
     }
 }

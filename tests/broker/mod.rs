@@ -1,6 +1,7 @@
 //! Tests against the real broker, each in a vhost of its own.
 
 mod apply;
+mod coexist;
 mod differential;
 mod library;
 mod plan;
