@@ -301,3 +301,124 @@ async fn with_settings_as_arguments_validate_predicts_each_refusal_the_apps_meet
         assert!(met.starts_with("406"), "{app}: {met}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_settings_from_arguments_to_policies_replaces_what_must_be_and_keeps_the_messages() {
+    needs_broker!();
+    let vhost = TestVhost::new("coexist-move").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.yaml");
+    let write = |via: &str| {
+        std::fs::write(
+            &path,
+            format!(
+                "version: 1\nvhost: {:?}\ndefaults: {{ settings: {via} }}\nexchanges:\n  events: {{ type: topic, alternate_exchange: unrouted }}\n  unrouted: {{ type: fanout }}\nqueues:\n  orders:\n    external: true\n    message_ttl: 1h\n    overflow: reject-publish\n    bindings: [{{ exchange: events, key: \"order.#\" }}]\n  lost:\n    external: true\n    bindings: [{{ exchange: unrouted }}]\n",
+                vhost.name
+            ),
+        )
+        .unwrap();
+    };
+    write("arguments");
+    Warren::new()
+        .args(["apply", "--yes"])
+        .arg_path(&path)
+        .success();
+    crate::support::broker::publish_confirmed(
+        &vhost,
+        "events",
+        "order.created",
+        (0..5)
+            .map(|i| (format!("m{i}").into_bytes(), Default::default()))
+            .collect(),
+    )
+    .await;
+    crate::support::broker::await_messages(&vhost, "orders", 5).await;
+
+    // The plan: the exchange and the queue are declared again without
+    // their arguments, and policies carry them.
+    write("policy");
+    let plan = Warren::new()
+        .args(["plan", "--detailed-exitcode"])
+        .arg_path(&path)
+        .status(2);
+    plan.stdout_has("-/+ exchange events")
+        .stdout_has("-/+ queue orders")
+        .stdout_has("+ policy warren.settings.exchange.events")
+        .stdout_has("+ policy warren.settings.queue.orders");
+    // Replacing the queue would drop its messages: refused, then migrated.
+    Warren::new()
+        .args(["apply", "--yes"])
+        .arg_path(&path)
+        .status(1)
+        .stderr_has("5 message(s)");
+    Warren::new()
+        .args(["apply", "--yes", "--migrate"])
+        .arg_path(&path)
+        .success();
+    crate::support::broker::await_messages(&vhost, "orders", 5).await;
+    Warren::new()
+        .args(["plan", "--detailed-exitcode"])
+        .arg_path(&path)
+        .status(0);
+    // The settings hold: an unroutable message reaches the alternate
+    // exchange through the policy.
+    crate::support::broker::publish_confirmed(
+        &vhost,
+        "events",
+        "nobody.listens",
+        vec![(b"lost".to_vec(), Default::default())],
+    )
+    .await;
+    crate::support::broker::await_messages(&vhost, "lost", 1).await;
+    let queue = vhost.queue("orders").await;
+    assert_eq!(queue["policy"], "warren.settings.queue.orders", "{queue}");
+    assert_eq!(queue["arguments"].get("x-message-ttl"), None, "{queue}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_policy_that_outranks_a_settings_policy_is_an_error() {
+    use rabbitmq_http_client::commons::PolicyTarget;
+    use rabbitmq_http_client::requests::PolicyParams;
+    needs_broker!();
+    let vhost = TestVhost::new("coexist-outranked").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "version: 1\nvhost: {:?}\nqueues:\n  orders:\n    external: true\n    settings: policy\n    max_length: 100\n    overflow: reject-publish\n    bindings: [{{ exchange: amq.topic, key: \"order.#\" }}]\n",
+            vhost.name
+        ),
+    )
+    .unwrap();
+    Warren::new()
+        .args(["apply", "--yes"])
+        .arg_path(&path)
+        .success();
+    let mut definition = serde_json::Map::new();
+    definition.insert("max-length".into(), serde_json::json!(1));
+    vhost
+        .http
+        .api()
+        .declare_policy(&PolicyParams {
+            vhost: &vhost.name,
+            name: "ops-everything",
+            pattern: ".*",
+            apply_to: PolicyTarget::Queues,
+            priority: 10,
+            definition,
+        })
+        .await
+        .unwrap();
+    let ran = Warren::new()
+        .args([
+            "validate",
+            "--http-url",
+            &crate::support::broker::http_url(None),
+        ])
+        .arg_path(&path)
+        .status(1);
+    ran.stderr_has("E507")
+        .stderr_has("\"ops-everything\"")
+        .stderr_has("max-length");
+}
