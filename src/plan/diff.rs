@@ -55,6 +55,7 @@ pub fn diff(desired: &Topology, live: &Topology, options: &Options) -> Plan {
         |x| x.origin.span,
         &ignored,
         replace("an exchange's", "", exchange_attrs),
+        |_| false,
     );
     compare(
         &mut out,
@@ -70,6 +71,7 @@ pub fn diff(desired: &Topology, live: &Topology, options: &Options) -> Plan {
             " (redeclaring fails with PRECONDITION_FAILED)",
             queue_attrs,
         ),
+        |_| false,
     );
     queue_types(&mut out, desired);
     bindings(&mut out, desired, live, &ignored);
@@ -84,6 +86,7 @@ pub fn diff(desired: &Topology, live: &Topology, options: &Options) -> Plan {
         |p| p.origin.span,
         &ignored,
         |_, _| (Action::Update, None),
+        |name| name.starts_with(crate::topology::SETTINGS_POLICY_PREFIX),
     );
     users(&mut out, desired, live);
     permit_replaced(&mut out, desired);
@@ -216,8 +219,19 @@ impl Out<'_> {
         self.push(change);
     }
 
-    fn absent(&mut self, kind: ObjectKind, name: &str, key: Key, live: Object, before: Attrs) {
-        if self.prune {
+    /// A live object the spec does not have: deleted with `--prune`, or
+    /// always when warren `owns` it (a settings policy nothing needs any
+    /// more), else reported as unmanaged.
+    fn absent(
+        &mut self,
+        kind: ObjectKind,
+        name: &str,
+        key: Key,
+        owns: bool,
+        live: Object,
+        before: Attrs,
+    ) {
+        if self.prune || owns {
             let mut change = Change::new(Action::Delete, kind, name, key);
             change.attributes = before
                 .into_iter()
@@ -249,6 +263,7 @@ fn compare<T>(
     span: fn(&T) -> Option<crate::source::Span>,
     ignored: &dyn Fn(&str) -> bool,
     on_change: impl Fn(&T, &T) -> (Action, Option<String>),
+    owns: fn(&str) -> bool,
 ) {
     let key = |name: &str| Key::Named(kind, name.to_string());
     for (name, d) in desired {
@@ -287,7 +302,7 @@ fn compare<T>(
     }
     for (name, l) in live {
         if !desired.contains_key(name) && !ignored(name) {
-            out.absent(kind, name, key(name), object(l), attrs(l));
+            out.absent(kind, name, key(name), owns(name), object(l), attrs(l));
         }
     }
 }
@@ -405,6 +420,7 @@ fn bindings(out: &mut Out, desired: &Topology, live: &Topology, ignored: &dyn Fn
                 ObjectKind::Binding,
                 &binding_name(b),
                 Key::of_binding(b),
+                false,
                 Object::Binding(b.clone()),
                 Attrs::new(),
             );

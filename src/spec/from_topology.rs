@@ -16,6 +16,7 @@ pub const SCHEMA_HEADER: &str = "# yaml-language-server: $schema=../schemas/warr
 /// The spec for `t`. Queues are marked `external`: a broker does not say who
 /// consumes them.
 pub fn from_topology(t: &Topology) -> SpecFile {
+    let t = &crate::topology::settings_policies::fold(t);
     let mut spec = SpecFile {
         version: b(1),
         vhost: Some(super::VhostSpec {
@@ -42,7 +43,7 @@ pub fn from_topology(t: &Topology) -> SpecFile {
                 auto_delete: x.auto_delete.then_some(true),
                 internal: x.internal.then_some(true),
                 alternate_exchange: x.alternate_exchange.clone().map(b::<_>),
-                settings: None,
+                settings: via(x.settings_via),
                 arguments: raw(&x.arguments),
             },
         );
@@ -52,6 +53,7 @@ pub fn from_topology(t: &Topology) -> SpecFile {
         spec_q.durable = (!q.durable).then(|| b(false));
         spec_q.auto_delete = q.auto_delete.then(|| b(true));
         spec_q.external = Some(true);
+        spec_q.settings = via(q.settings_via);
         spec.queues.insert(b(q.name.clone()), spec_q);
     }
     for binding in &t.bindings {
@@ -131,6 +133,13 @@ fn queue_settings(queue_type: QueueType, arguments: &Arguments) -> QueueSpec {
     }
     q.arguments = raw(&rest);
     q
+}
+
+/// `settings: policy` where the object says so; nothing for the default.
+fn via(
+    settings: crate::vocabulary::SettingsVia,
+) -> Option<Spanned<crate::vocabulary::SettingsVia>> {
+    (settings == crate::vocabulary::SettingsVia::Policy).then(|| b(settings))
 }
 
 /// The spec as YAML with the schema header.

@@ -15,6 +15,7 @@ mod policy;
 pub mod policy_match;
 mod queue;
 mod service;
+pub mod settings_policies;
 mod user;
 mod vhost;
 

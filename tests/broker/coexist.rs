@@ -373,6 +373,37 @@ async fn moving_settings_from_arguments_to_policies_replaces_what_must_be_and_ke
     let queue = vhost.queue("orders").await;
     assert_eq!(queue["policy"], "warren.settings.queue.orders", "{queue}");
     assert_eq!(queue["arguments"].get("x-message-ttl"), None, "{queue}");
+
+    // Back to arguments: the policies are warren's, so they go without
+    // --prune; the export of the vhost before that says `settings: policy`.
+    let exported = Warren::new()
+        .args([
+            "export",
+            "--vhost",
+            &vhost.name,
+            "--http-url",
+            &crate::support::broker::http_url(None),
+        ])
+        .success();
+    exported
+        .stdout_has("settings: policy")
+        .stdout_lacks("warren.settings.");
+    write("arguments");
+    let plan = Warren::new()
+        .args(["plan", "--detailed-exitcode"])
+        .arg_path(&path)
+        .status(2);
+    plan.stdout_has("- policy warren.settings.queue.orders")
+        .stdout_has("- policy warren.settings.exchange.events");
+    Warren::new()
+        .args(["apply", "--yes", "--migrate"])
+        .arg_path(&path)
+        .success();
+    crate::support::broker::await_messages(&vhost, "orders", 5).await;
+    Warren::new()
+        .args(["plan", "--detailed-exitcode"])
+        .arg_path(&path)
+        .status(0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,7 +14,6 @@ mod queue;
 
 mod retry;
 mod service;
-mod settings_policies;
 mod values;
 
 use crate::diagnostic::{Diagnostic, codes};
@@ -116,7 +115,7 @@ fn compile_vhost(
     }
     cx.all_delay_chains();
     cx.generated_settings();
-    settings_policies::generate(&mut cx.topology);
+    crate::topology::settings_policies::generate(&mut cx.topology);
     permissions::derive(&mut cx.topology);
     (cx.topology, cx.diagnostics)
 }
