@@ -203,28 +203,14 @@ mod tests {
 
     fn queue() -> Declaration {
         Declaration {
-            name: "inventory".into(),
-            object: Declared::Queue { exclusive: false },
-            durable: true,
-            auto_delete: false,
             arguments: Arguments::from([("x-queue-type".into(), json!("quorum"))]),
-            span: None,
+            ..Declaration::queue("inventory")
         }
     }
 
     #[test]
     fn each_client_writes_the_declaration_in_its_own_syntax() {
-        let exchange = Declaration {
-            name: "order_events".into(),
-            object: Declared::Exchange {
-                kind: ExchangeType::Topic,
-                internal: false,
-            },
-            durable: true,
-            auto_delete: false,
-            arguments: Arguments::new(),
-            span: None,
-        };
+        let exchange = Declaration::exchange("order_events", ExchangeType::Topic);
         let both = [exchange, queue()];
         assert_eq!(
             render(&both, Client::Amqplib),

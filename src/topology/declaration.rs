@@ -55,6 +55,35 @@ pub enum Declared {
 }
 
 impl Declaration {
+    /// An exchange as a client declares one by default: durable, not
+    /// auto-delete, not internal, no arguments.
+    pub fn exchange(name: impl Into<String>, kind: ExchangeType) -> Declaration {
+        Declaration {
+            name: name.into(),
+            object: Declared::Exchange {
+                kind,
+                internal: false,
+            },
+            durable: true,
+            auto_delete: false,
+            arguments: Arguments::new(),
+            span: None,
+        }
+    }
+
+    /// A queue as a client declares one by default: durable, not
+    /// auto-delete, not exclusive, no arguments.
+    pub fn queue(name: impl Into<String>) -> Declaration {
+        Declaration {
+            name: name.into(),
+            object: Declared::Queue { exclusive: false },
+            durable: true,
+            auto_delete: false,
+            arguments: Arguments::new(),
+            span: None,
+        }
+    }
+
     /// The declaration that is equivalent to `x` as warren declares it.
     pub fn of_exchange(x: &Exchange) -> Declaration {
         Declaration {
@@ -212,12 +241,8 @@ mod tests {
 
     fn plain_queue(name: &str, durable: bool) -> Declaration {
         Declaration {
-            name: name.into(),
-            object: Declared::Queue { exclusive: false },
             durable,
-            auto_delete: false,
-            arguments: Arguments::new(),
-            span: None,
+            ..Declaration::queue(name)
         }
     }
 
@@ -266,15 +291,8 @@ mod tests {
         let mut x = Exchange::new("order_events", ExchangeType::Topic, Origin::default());
         x.alternate_exchange = Some("unrouted".into());
         let mut app = Declaration {
-            name: "order_events".into(),
-            object: Declared::Exchange {
-                kind: ExchangeType::Topic,
-                internal: false,
-            },
-            durable: true,
-            auto_delete: false,
             arguments: Arguments::from([("x-unknown".into(), json!(1))]),
-            span: None,
+            ..Declaration::exchange("order_events", ExchangeType::Topic)
         };
         let held = Declaration::of_exchange(&x);
         assert_eq!(

@@ -302,6 +302,20 @@ async fn with_settings_as_arguments_validate_predicts_each_refusal_the_apps_meet
     }
 }
 
+/// Applies `path` with `--migrate`: the queue `orders` keeps its five
+/// messages, and nothing is left to change.
+async fn migrated(vhost: &TestVhost, path: &Path) {
+    Warren::new()
+        .args(["apply", "--yes", "--migrate"])
+        .arg_path(path)
+        .success();
+    crate::support::broker::await_messages(vhost, "orders", 5).await;
+    Warren::new()
+        .args(["plan", "--detailed-exitcode"])
+        .arg_path(path)
+        .status(0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moving_settings_from_arguments_to_policies_replaces_what_must_be_and_keeps_the_messages() {
     needs_broker!();
@@ -351,15 +365,7 @@ async fn moving_settings_from_arguments_to_policies_replaces_what_must_be_and_ke
         .arg_path(&path)
         .status(1)
         .stderr_has("5 message(s)");
-    Warren::new()
-        .args(["apply", "--yes", "--migrate"])
-        .arg_path(&path)
-        .success();
-    crate::support::broker::await_messages(&vhost, "orders", 5).await;
-    Warren::new()
-        .args(["plan", "--detailed-exitcode"])
-        .arg_path(&path)
-        .status(0);
+    migrated(&vhost, &path).await;
     // The settings hold: an unroutable message reaches the alternate
     // exchange through the policy.
     crate::support::broker::publish_confirmed(
@@ -395,15 +401,7 @@ async fn moving_settings_from_arguments_to_policies_replaces_what_must_be_and_ke
         .status(2);
     plan.stdout_has("- policy warren.settings.queue.orders")
         .stdout_has("- policy warren.settings.exchange.events");
-    Warren::new()
-        .args(["apply", "--yes", "--migrate"])
-        .arg_path(&path)
-        .success();
-    crate::support::broker::await_messages(&vhost, "orders", 5).await;
-    Warren::new()
-        .args(["plan", "--detailed-exitcode"])
-        .arg_path(&path)
-        .status(0);
+    migrated(&vhost, &path).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
