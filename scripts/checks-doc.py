@@ -15,7 +15,7 @@ LIVE_ONLY = {
     "whose nodes count open files: the lowest `fd_total` of the running nodes against about three "
     "files per quorum queue and 500 besides. RabbitMQ 4.0 dropped that accounting, so nothing is "
     "said there. The unit tests of `src/check/cluster.rs` show it.",
-    "E507": "Reported by `warren validate --http-url URL` (and shown in `warren plan`): "
+    "E507": "Reported by `warren validate --http-url URL` and `warren plan`, and refused by `warren apply`: "
     "an exchange or queue with `settings: policy` takes its settings from a policy warren "
     "generates one priority above the spec's own policies, so that within the spec it always "
     "wins (the check proves it); on the broker, a policy the spec does not name can still "

@@ -103,7 +103,21 @@ fn pika(d: &Declaration) -> String {
         Declared::Exchange { .. } => "exchange_declare",
         Declared::Queue { .. } => "queue_declare",
     };
-    format!("channel.{call}({})", args.join(", "))
+    let floats: Vec<&str> = d
+        .arguments
+        .iter()
+        .filter(|(_, v)| has_float(v))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    let mut line = format!("channel.{call}({})", args.join(", "));
+    if !floats.is_empty() {
+        // pika's table encoder has no float type.
+        line.push_str(&format!(
+            "  # pika cannot send the decimal value of {}: declare this one with another client",
+            floats.join(", ")
+        ));
+    }
+    line
 }
 
 fn lapin(d: &Declaration) -> String {
@@ -182,15 +196,35 @@ fn py_value(v: &Value) -> String {
     }
 }
 
+/// Whether `v` holds a number that is not whole.
+fn has_float(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n.is_f64(),
+        Value::Array(items) => items.iter().any(has_float),
+        Value::Object(map) => map.values().any(has_float),
+        _ => false,
+    }
+}
+
+/// A JSON value as the lapin `AMQPValue` expression that sends it: lists
+/// as field arrays, maps as field tables, null as void.
 fn amqp_value(v: &Value) -> String {
     match v {
+        Value::Null => "AMQPValue::Void".into(),
         Value::Bool(b) => format!("AMQPValue::Boolean({b})"),
-        Value::Number(n) if n.is_i64() => format!("AMQPValue::LongLongInt({n})"),
+        Value::Number(n) if n.is_i64() || n.is_u64() => format!("AMQPValue::LongLongInt({n})"),
         Value::Number(n) => format!("AMQPValue::Double({n})"),
         Value::String(s) => format!("AMQPValue::LongString({}.into())", rust_string(s)),
-        other => format!(
-            "AMQPValue::LongString({}.into())",
-            rust_string(&other.to_string())
+        Value::Array(items) => format!(
+            "AMQPValue::FieldArray(vec![{}].into())",
+            items.iter().map(amqp_value).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) => format!(
+            "AMQPValue::FieldTable(FieldTable::from(std::collections::BTreeMap::from([{}])))",
+            map.iter()
+                .map(|(k, v)| format!("({}.into(), {})", rust_string(k), amqp_value(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -227,6 +261,34 @@ mod tests {
         assert!(
             lapin.contains("(\"x-queue-type\".into(), AMQPValue::LongString(\"quorum\".into()))"),
             "{lapin}"
+        );
+    }
+
+    #[test]
+    fn lists_maps_null_and_decimals_keep_their_shape() {
+        let d = Declaration {
+            arguments: Arguments::from([
+                ("x-list".into(), json!([1, "two"])),
+                ("x-map".into(), json!({ "k": "v" })),
+                ("x-null".into(), json!(null)),
+                ("x-float".into(), json!(1.5)),
+            ]),
+            ..Declaration::queue("q")
+        };
+        let rust = render(std::slice::from_ref(&d), Client::Lapin);
+        assert!(
+            rust.contains("AMQPValue::FieldArray(vec![AMQPValue::LongLongInt(1), AMQPValue::LongString(\"two\".into())].into())"),
+            "{rust}"
+        );
+        assert!(
+            rust.contains("AMQPValue::FieldTable(FieldTable::from("),
+            "{rust}"
+        );
+        assert!(rust.contains("AMQPValue::Void"), "{rust}");
+        let python = render(&[d], Client::Pika);
+        assert!(
+            python.contains("# pika cannot send the decimal value of x-float"),
+            "{python}"
         );
     }
 

@@ -66,6 +66,11 @@ pub enum ApplyError {
     /// data loss was not allowed.
     #[error("{}", at_stake_text(.0))]
     DataAtStake(Vec<AtStake>),
+    /// On the broker, a policy the spec does not name outranks the policy
+    /// that carries objects' settings (`settings: policy`): applied, they
+    /// would not get them. One line per object (E507's text).
+    #[error("{}: nothing was applied; lower or narrow that policy, or give the objects `settings: arguments`", .0.join("; "))]
+    SettingsNotApplied(Vec<String>),
     /// The vhost's apply lock could not be taken.
     #[error(transparent)]
     Lock(#[from] LockError),

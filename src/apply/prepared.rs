@@ -232,6 +232,15 @@ impl Prepared {
         if let Err(missing) = &self.passwords {
             return Some(ApplyError::MissingPasswords(missing.clone()));
         }
+        let lost: Vec<String> =
+            crate::plan::live_conflicts(&self.desired, &self.plan.effective_policies)
+                .into_iter()
+                .filter(|d| d.code.id == crate::diagnostic::codes::SETTINGS_NOT_APPLIED.id)
+                .map(|d| d.message)
+                .collect();
+        if !lost.is_empty() {
+            return Some(ApplyError::SettingsNotApplied(lost));
+        }
         (!self.at_stake.is_empty() && !self.options.allow_data_loss)
             .then(|| ApplyError::DataAtStake(self.at_stake.clone()))
     }

@@ -26,6 +26,18 @@ impl<'t> PolicyIndex<'t> {
                     .help("the pattern is a regular expression (PCRE, as RabbitMQ reads it) over queue or exchange names, e.g. \"^orders\\.\""),
             );
         }
+        let limit = crate::topology::settings_policies::MAX_PATTERN_BYTES;
+        for p in topology
+            .policies
+            .values()
+            .filter(|p| p.pattern.len() > limit)
+        {
+            out.push(
+                Diagnostic::new(&codes::INVALID_PATTERN, format!("policy {:?} has a pattern of {} bytes, which RabbitMQ refuses (at most {limit})", p.name, p.pattern.len()))
+                    .label(p.origin.attr("pattern"), "too long")
+                    .help("shorten the pattern: a common prefix (\"^orders\\.\") instead of a list of names"),
+            );
+        }
         let mut by_queue: HashMap<&str, Vec<&Policy>> = HashMap::new();
         if !topology.policies.is_empty() {
             for q in topology.queues.values() {

@@ -128,12 +128,14 @@ fn vhost(
             crate::printable::for_people(&apply::migrate::holding(queue))
         )?;
     }
-    if prepared.is_empty() {
-        return Ok(());
-    }
-    // Everything that can refuse does so before the broker is touched.
+    // Everything that can refuse does so before the broker is touched, as
+    // the library's apply does (a plan with no changes included: objects
+    // that do not get their settings are not "the broker matches").
     if let Some(refused) = prepared.refusal() {
         return Err(refused.into());
+    }
+    if prepared.is_empty() {
+        return Ok(());
     }
     if !confirmed(args, prepared.vhost(), prepared.steps(), out)? {
         return Err(CliError::Failed("nothing applied".into()));

@@ -20,9 +20,18 @@ pub struct ExplainArgs {
 }
 
 pub fn run(args: &ExplainArgs, out: &mut Output) -> Result<Outcome, CliError> {
-    let Some(validation) = super::valid_spec(std::slice::from_ref(&args.path), out)? else {
+    let mut validation = crate::validate::validate(std::slice::from_ref(&args.path))?;
+    // What an application declares wrongly (E610) is what --client is for:
+    // it shows the declarations to use instead, so those do not stop it.
+    let refused = crate::diagnostic::codes::APP_DECLARATION_REFUSED.id;
+    let (declared, other): (Vec<_>, Vec<_>) = std::mem::take(&mut validation.diagnostics)
+        .into_iter()
+        .partition(|d| args.client.is_some() && d.code.id == refused);
+    validation.diagnostics = other;
+    let Some(validation) = super::shown_if_invalid(validation, out)? else {
         return Ok(Outcome::Findings);
     };
+    super::report::human(&declared, &validation.sources, out)?;
     let topology = super::single_topology(&validation.topologies)?;
     let mut text = String::new();
     if let Some(service) = &args.service {

@@ -98,6 +98,17 @@ pub fn run(args: &PlanArgs, out: &mut Output) -> Result<Outcome, CliError> {
             )?;
         }
     }
+    // What the broker's own policies do to the spec's (W505, E507).
+    let mut found: Vec<crate::diagnostic::Diagnostic> = plans
+        .iter()
+        .zip(&topologies)
+        .flat_map(|(p, t)| crate::plan::live_conflicts(t, &p.effective_policies))
+        .collect();
+    crate::diagnostic::sort(&mut found);
+    super::report::human(&found, &validation.sources, out)?;
+    if crate::diagnostic::count(&found).0 > 0 {
+        return Ok(Outcome::Findings);
+    }
     let changed = plans.iter().any(|p| !p.is_empty());
     Ok(if args.detailed_exitcode && changed {
         Outcome::Changes

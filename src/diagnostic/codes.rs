@@ -85,6 +85,7 @@ codes! {
     DELAY_INTO_GENERATED = "E607" "delay-into-generated" Error "a delayed emit into an exchange warren generates (a retry or delay exchange)";
     EMIT_INTO_GENERATED = "E609" "emit-into-generated" Error "an emit into an exchange warren generates for a service (its retry exchange or a delay exchange): the event would enter that service's retry chain or skip its delay";
     APP_DECLARATION_REFUSED = "E610" "app-declaration-refused" Error "an exchange or queue a service's own code declares (`asserts:`) differs from the one warren manages: RabbitMQ refuses the declaration with PRECONDITION_FAILED";
+    APP_DECLARES_UNMANAGED = "W611" "app-declares-unmanaged" Warning "a service's `asserts:` declares an exchange or queue the spec does not: the application creates it, unmanaged";
 }
 
 #[cfg(test)]

@@ -54,7 +54,11 @@ pub fn diff(desired: &Topology, live: &Topology, options: &Options) -> Plan {
         |x| Object::Exchange(x.clone()),
         |x| x.origin.span,
         &ignored,
-        replace("an exchange's", "", exchange_attrs),
+        replace(
+            "an exchange's",
+            "; publishes to it fail (NOT_FOUND) or go to no queue while it is deleted and declared again",
+            exchange_attrs,
+        ),
         |_| false,
     );
     compare(

@@ -136,7 +136,7 @@ impl Declaration {
         let mut found = Vec::new();
         let mut differs = |what: &str, received: String, current: String| {
             found.push(format!(
-                "inequivalent arg '{what}': received {received} but current is {current}"
+                "PRECONDITION_FAILED - inequivalent arg '{what}': received {received} but current is {current}"
             ));
         };
         match (&self.object, &held.object) {
@@ -156,7 +156,11 @@ impl Declaration {
             }
             (Declared::Queue { exclusive }, Declared::Queue { exclusive: held_ex }) => {
                 if exclusive != held_ex {
-                    differs("exclusive", flag(*exclusive), flag(*held_ex));
+                    // The broker checks ownership before equivalence.
+                    return vec![format!(
+                        "RESOURCE_LOCKED - cannot obtain exclusive access to queue '{}'",
+                        self.name
+                    )];
                 }
                 let sent = queue_type(&self.arguments, plain);
                 let holds = queue_type(&held.arguments, plain);
@@ -254,7 +258,9 @@ mod tests {
         let held = Declaration::of_queue(&q, QueueType::Classic);
         assert_eq!(
             app.refusal(&held, QueueType::Classic),
-            ["inequivalent arg 'x-message-ttl': received none but current is '5000'"]
+            [
+                "PRECONDITION_FAILED - inequivalent arg 'x-message-ttl': received none but current is '5000'"
+            ]
         );
         q.settings_via = SettingsVia::Policy;
         let held = Declaration::of_queue(&q, QueueType::Classic);
@@ -274,7 +280,9 @@ mod tests {
         assert_eq!(held.arguments.get(QUEUE_TYPE), Some(&json!("quorum")));
         assert_eq!(
             app.refusal(&held, QueueType::Classic),
-            ["inequivalent arg 'x-queue-type': received 'classic' but current is 'quorum'"]
+            [
+                "PRECONDITION_FAILED - inequivalent arg 'x-queue-type': received 'classic' but current is 'quorum'"
+            ]
         );
         // With a quorum default the plain declaration is the same queue.
         let held = Declaration::of_queue(&q, QueueType::Quorum);
@@ -297,7 +305,9 @@ mod tests {
         let held = Declaration::of_exchange(&x);
         assert_eq!(
             app.refusal(&held, QueueType::Classic),
-            ["inequivalent arg 'alternate-exchange': received none but current is 'unrouted'"]
+            [
+                "PRECONDITION_FAILED - inequivalent arg 'alternate-exchange': received none but current is 'unrouted'"
+            ]
         );
         x.settings_via = SettingsVia::Policy;
         let held = Declaration::of_exchange(&x);

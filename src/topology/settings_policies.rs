@@ -66,12 +66,12 @@ pub fn generate(topology: &mut Topology) {
         let wanted = merged("exchange", winner, own, Applies::to_exchanges);
         add(&x.name, &x.origin, wanted);
     }
-    let policies: Vec<Policy> = groups
-        .into_iter()
-        .map(|((kind, priority, _), (definition, members))| {
-            let names: Vec<String> = members.iter().map(|(n, _)| regex::escape(n)).collect();
-            Policy {
-                name: format!("{SETTINGS_POLICY_PREFIX}{kind}.{}", members[0].0),
+    let mut policies = Vec::new();
+    for ((kind, priority, _), (definition, members)) in groups {
+        for chunk in chunks(&members) {
+            let names: Vec<String> = chunk.iter().map(|(n, _)| escape(n)).collect();
+            policies.push(Policy {
+                name: format!("{SETTINGS_POLICY_PREFIX}{kind}.{}", chunk[0].0),
                 pattern: format!("^(?:{})$", names.join("|")),
                 apply_to: if kind == "queue" {
                     ApplyTo::Queues
@@ -79,14 +79,50 @@ pub fn generate(topology: &mut Topology) {
                     ApplyTo::Exchanges
                 },
                 priority,
-                definition,
-                origin: Origin::at(members[0].1.span),
-            }
-        })
-        .collect();
+                definition: definition.clone(),
+                origin: Origin::at(chunk[0].1.span),
+            });
+        }
+    }
     for p in policies {
         topology.policies.insert(p.name.clone(), p);
     }
+}
+
+/// RabbitMQ refuses a policy pattern longer than this many bytes.
+pub const MAX_PATTERN_BYTES: usize = 1024;
+
+/// `members` cut into runs whose pattern fits [`MAX_PATTERN_BYTES`]: one
+/// policy each (a 255-byte name, escaped, fits alone).
+fn chunks<T>(members: &[(String, T)]) -> Vec<&[(String, T)]> {
+    let mut out = Vec::new();
+    let (mut start, mut len) = (0, "^(?:)$".len());
+    for (i, (name, _)) in members.iter().enumerate() {
+        let more = escape(name).len() + usize::from(i > start);
+        if i > start && len + more > MAX_PATTERN_BYTES {
+            out.push(&members[start..i]);
+            (start, len) = (i, "^(?:)$".len() + escape(name).len());
+        } else {
+            len += more;
+        }
+    }
+    if start < members.len() {
+        out.push(&members[start..]);
+    }
+    out
+}
+
+/// `name` as a PCRE pattern that matches it alone: its metacharacters
+/// escaped, nothing else (a shorter pattern than the regex crate's escape).
+fn escape(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if "\\^$.|?*+()[]{}".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The definition and priority of the policy an object needs: the keys of
@@ -237,6 +273,32 @@ policies:
         // And every object gets its settings (E507 finds nothing).
         let found = crate::check::check(&t);
         assert!(!found.iter().any(|d| d.code.id == "E507"), "{found:?}");
+    }
+
+    #[test]
+    fn many_objects_of_one_definition_share_policies_whose_patterns_fit_the_broker() {
+        let queues: String = (0..2000)
+            .map(|i| format!("  hq-{i:04}: {{ external: true, max_length: 100, bindings: [{{ exchange: events, key: k{i} }}] }}\n"))
+            .collect();
+        let t = compiled(&format!(
+            "version: 1\ndefaults: {{ settings: policy }}\nexchanges:\n  events: {{ type: direct }}\nqueues:\n{queues}"
+        ));
+        let settings: Vec<&Policy> = t
+            .policies
+            .values()
+            .filter(|p| p.is_settings_policy())
+            .collect();
+        assert!(settings.len() > 1);
+        assert!(
+            settings
+                .iter()
+                .all(|p| p.pattern.len() <= MAX_PATTERN_BYTES)
+        );
+        // Every queue is matched by exactly one of them, and has no E507.
+        let found = crate::check::check(&t);
+        assert!(!found.iter().any(|d| d.code.id == "E507"), "{found:?}");
+        let long = "q".repeat(250);
+        assert_eq!(escape(&format!("{long}.-")), format!("{long}\\.-"));
     }
 
     #[test]

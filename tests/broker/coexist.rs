@@ -450,4 +450,15 @@ async fn a_live_policy_that_outranks_a_settings_policy_is_an_error() {
     ran.stderr_has("E507")
         .stderr_has("\"ops-everything\"")
         .stderr_has("max-length");
+    // plan says so too, and apply refuses before touching anything.
+    Warren::new()
+        .args(["plan", "--detailed-exitcode"])
+        .arg_path(&path)
+        .status(1)
+        .stderr_has("E507");
+    Warren::new()
+        .args(["apply", "--yes"])
+        .arg_path(&path)
+        .status(1)
+        .stderr_has("nothing was applied");
 }

@@ -29,7 +29,7 @@ impl Compiler {
         origin.with_attr("destination", dest_span);
         let mut arguments = Arguments::new();
         for (name, value) in &spec.headers {
-            self.ambiguous_boolean(file, name, value);
+            self.raw_value(file, name, value);
             arguments.insert(name.value.clone(), canonical(value.clone()));
             origin.with_attr(name.value.clone(), at(file, name));
         }
@@ -40,7 +40,7 @@ impl Compiler {
             arguments.insert("x-match".into(), Value::from("all"));
         }
         for (name, value) in &spec.arguments {
-            self.ambiguous_boolean(file, name, value);
+            self.raw_value(file, name, value);
             if arguments.contains_key(&name.value) {
                 self.report(
                     Diagnostic::new(

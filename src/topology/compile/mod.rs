@@ -285,6 +285,7 @@ impl Compiler {
             });
             let mut arguments = crate::topology::Arguments::new();
             for (k, v) in &x.arguments {
+                self.raw_value(file, k, v);
                 if k.value == crate::topology::ALTERNATE_EXCHANGE && alternate_exchange.is_some() {
                     self.report(queue::conflict(file, k, "alternate_exchange"));
                     continue;
@@ -427,7 +428,7 @@ impl Compiler {
                 .iter()
                 .map(|(k, v)| {
                     origin.with_attr(k.value.clone(), at(file, k));
-                    self.ambiguous_boolean(file, k, v);
+                    self.raw_value(file, k, v);
                     (k.value.clone(), canonical(v.clone()))
                 })
                 .collect();
@@ -500,12 +501,31 @@ impl Compiler {
 
     /// Raw values `yes`, `no`, `on`, `off` are strings to warren (YAML 1.2)
     /// but booleans to YAML 1.1 tools: flag them rather than guess.
-    fn ambiguous_boolean(
-        &mut self,
-        file: FileId,
-        key: &Spanned<String>,
-        value: &serde_json::Value,
-    ) {
+    /// A raw value of an argument, binding argument or policy key: null
+    /// is refused (the broker keeps it as `undefined`, which never equals
+    /// the spec again), and a YAML 1.1 boolean word is pointed out.
+    fn raw_value(&mut self, file: FileId, key: &Spanned<String>, value: &serde_json::Value) {
+        fn has_null(v: &serde_json::Value) -> bool {
+            match v {
+                serde_json::Value::Null => true,
+                serde_json::Value::Array(items) => items.iter().any(has_null),
+                serde_json::Value::Object(map) => map.values().any(has_null),
+                _ => false,
+            }
+        }
+        if has_null(value) {
+            self.report(
+                Diagnostic::new(
+                    &codes::INVALID_VALUE,
+                    format!(
+                        "{:?} is set to null, which RabbitMQ keeps as `undefined`",
+                        key.value
+                    ),
+                )
+                .label(at(file, key), "null")
+                .help("give it a value, or leave the key out"),
+            );
+        }
         let Some(text) = value.as_str() else { return };
         if matches!(
             text.to_ascii_lowercase().as_str(),

@@ -65,7 +65,7 @@ pub(super) fn build(
             .with_attr(argument, Some(super::span(file, n.loc)));
     }
     for (key, value) in &spec.arguments {
-        cx.ambiguous_boolean(file, key, value);
+        cx.raw_value(file, key, value);
         let setting = Setting::by_argument(&key.value);
         if let Some(field) = setting.and_then(Setting::top_field) {
             let named_too = match field {

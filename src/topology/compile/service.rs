@@ -141,6 +141,12 @@ impl Compiler {
         };
         let (name, object) = match (&spec.exchange, &spec.queue) {
             (Some(x), None) => {
+                if spec.exclusive.is_some() {
+                    self.report(refuse(
+                        "of an exchange says `exclusive`, which only queues have",
+                    ));
+                    return None;
+                }
                 let Some(kind) = &spec.kind else {
                     self.report(refuse("of an exchange gives no `type`"));
                     return None;
@@ -155,6 +161,10 @@ impl Compiler {
                 )
             }
             (None, Some(q)) => {
+                if spec.kind.is_some() || spec.internal.is_some() {
+                    self.report(refuse("of a queue gives `type` or `internal`, which only exchanges have (a queue's type is its `arguments: { x-queue-type: ... }`)"));
+                    return None;
+                }
                 let exclusive = spec.exclusive.unwrap_or(false);
                 (q, Declared::Queue { exclusive })
             }
