@@ -57,6 +57,8 @@ NOT_EXPRESSIBLE = {
     "E010-delay-of-zero.yaml": "a bound on a duration is a comparison, which a pattern cannot make",
     "E607-delay-into-generated.yaml": "an exchange that another service's retry generates",
     "E609-emit-into-a-retry-exchange.yaml": "an exchange that another service's retry generates",
+    "E610-app-declaration-refused.yaml": "an application's declaration against the object the spec makes of it elsewhere",
+    "E104-reserved-settings-policy-name.yaml": "a policy name warren keeps for the policies it generates",
     "E010-max-length-past-i64.yaml": "a bound at 2^63 - 1, which an editor's numbers (doubles) cannot tell from 2^63",
     "E608-broker-retry-on-classic.yaml": "a queue's type, which the file's defaults or the live vhost may decide",
     "E708-broker-retry-on-4-0.yaml": "which releases a spec targets, against the release a setting needs",
