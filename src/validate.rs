@@ -74,7 +74,7 @@ pub fn validate_loaded_with(
             topology.open_files = live.open_files;
             let targets = match live.version {
                 Some(v) => Targets::of([v]),
-                None => Targets::of(topology.broker_versions.iter().copied()),
+                None => topology.targets(),
             };
             diagnostics.extend(crate::check::check_for(topology, targets));
         }

@@ -46,10 +46,7 @@ pub struct Context<'t> {
 /// Runs every check, for the versions the spec states (all when it states
 /// none).
 pub fn check(topology: &Topology) -> Vec<Diagnostic> {
-    check_for(
-        topology,
-        Targets::of(topology.broker_versions.iter().copied()),
-    )
+    check_for(topology, topology.targets())
 }
 
 /// Runs every check for `targets`: the live broker's version, when known.

@@ -40,8 +40,7 @@ pub fn run(args: &ExplainArgs, out: &mut Output) -> Result<Outcome, CliError> {
         text.push_str(&crate::explain::render_text(&explanation));
     }
     if let Some(client) = args.client {
-        let targets = crate::vocabulary::Targets::of(topology.broker_versions.iter().copied());
-        let plain = topology.settings.plain_queue_type(&targets);
+        let plain = topology.plain_queue_type();
         let declarations = crate::explain::declarations(topology, args.service.as_deref(), plain)
             .map_err(|e| CliError::Usage(e.to_string()))?;
         if args.service.is_some() {

@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 use super::{Action, Attr, Change, Key, Object, ObjectKind, Plan};
 use crate::definitions::binding_key;
 use crate::topology::{Binding, DestinationType, Exchange, Policy, Queue, Topology, User};
-use crate::vocabulary::SettingsVia;
 
 /// How [`diff`] compares.
 #[derive(Clone, Copy, Debug, Default)]
@@ -362,7 +361,7 @@ fn exchange_attrs(x: &Exchange) -> Attrs {
     a.insert("internal".into(), json!(x.internal));
     // Only what the declaration carries: a policy that carries the rest is
     // a policy of its own in the plan.
-    if let (Some(ae), SettingsVia::Arguments) = (&x.alternate_exchange, x.settings_via) {
+    if let Some(ae) = x.declared_alternate() {
         a.insert("alternate_exchange".into(), json!(ae));
     }
     with_arguments(a, "arguments.", &x.arguments)

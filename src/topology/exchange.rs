@@ -54,10 +54,19 @@ impl Exchange {
     /// alternate exchange unless a policy gives it that.
     pub fn declared_arguments(&self) -> Arguments {
         let mut arguments = self.arguments.clone();
-        if let (Some(ae), SettingsVia::Arguments) = (&self.alternate_exchange, self.settings_via) {
+        if let Some(ae) = self.declared_alternate() {
             arguments.insert(super::ALTERNATE_EXCHANGE.into(), serde_json::json!(ae));
         }
         arguments
+    }
+
+    /// The alternate exchange its declaration names: none when a policy
+    /// gives it.
+    pub fn declared_alternate(&self) -> Option<&str> {
+        match self.settings_via {
+            SettingsVia::Arguments => self.alternate_exchange.as_deref(),
+            SettingsVia::Policy => None,
+        }
     }
 
     /// The settings a policy carries for it, by policy key (empty when its

@@ -120,6 +120,17 @@ impl Topology {
         })
     }
 
+    /// The releases it states (`broker.version`), or every supported one.
+    pub fn targets(&self) -> crate::vocabulary::Targets {
+        crate::vocabulary::Targets::of(self.broker_versions.iter().copied())
+    }
+
+    /// The type of a queue declared without `x-queue-type`, on every
+    /// release it states (`VhostSettings::plain_queue_type`).
+    pub fn plain_queue_type(&self) -> QueueType {
+        self.settings.plain_queue_type(&self.targets())
+    }
+
     /// An exchange of this vhost: one the topology declares, or one RabbitMQ
     /// predeclares in every vhost (`amq.topic`, ...). Routing and checks
     /// look exchanges up here; `exchanges` holds only what the topology

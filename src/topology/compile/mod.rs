@@ -22,8 +22,8 @@ use crate::spec::{Loaded, Loc, Spanned, SpecFile};
 use std::collections::BTreeMap;
 
 use crate::topology::{
-    Consumer, Exchange, LiveTypes, Origin, Policy, Queue, QueueType, Topology, TypeFrom, User,
-    canonical, takes_default,
+    Exchange, LiveTypes, Origin, Policy, Queue, QueueType, Topology, TypeFrom, User, canonical,
+    takes_default,
 };
 use crate::vocabulary::SettingsVia;
 
@@ -323,40 +323,35 @@ impl Compiler {
     /// none; per-instance queues are declared by each worker, with their
     /// arguments.
     fn generated_settings(&mut self) {
-        let follow =
-            |t: &Topology, origin: &Origin, file_settings: &BTreeMap<FileId, SettingsVia>| {
-                let service = origin.generated_by.as_deref()?;
-                let own = t.services.get(service).and_then(|s| s.queue.as_ref());
-                match own.and_then(|q| t.queues.get(q)) {
-                    Some(q) => Some(q.settings_via),
-                    None => origin
-                        .span
-                        .and_then(|s| file_settings.get(&s.file).copied()),
-                }
-            };
         let t = &self.topology;
-        let queues: Vec<(String, SettingsVia)> = t
-            .queues
+        // Each service's way: its queue's, else its file's default.
+        let by_service: BTreeMap<String, SettingsVia> = t
+            .services
             .values()
-            .filter(|q| {
-                !q.per_instance
-                    && q.consumer
-                        != Consumer::Service(q.origin.generated_by.clone().unwrap_or_default())
+            .filter_map(|s| {
+                let via = match s.queue.as_ref().and_then(|q| t.queues.get(q)) {
+                    Some(q) => q.settings_via,
+                    None => *self.file_settings.get(&s.origin.span?.file)?,
+                };
+                Some((s.name.clone(), via))
             })
-            .filter_map(|q| Some((q.name.clone(), follow(t, &q.origin, &self.file_settings)?)))
             .collect();
-        let exchanges: Vec<(String, SettingsVia)> = t
-            .exchanges
+        let own_queues: std::collections::BTreeSet<String> = t
+            .services
             .values()
-            .filter_map(|x| Some((x.name.clone(), follow(t, &x.origin, &self.file_settings)?)))
+            .filter_map(|s| s.queue.clone())
             .collect();
-        for (name, via) in queues {
-            if let Some(q) = self.topology.queues.get_mut(&name) {
+        let follows = |origin: &Origin| by_service.get(origin.generated_by.as_deref()?).copied();
+        for q in self.topology.queues.values_mut() {
+            if q.per_instance || own_queues.contains(&q.name) {
+                continue;
+            }
+            if let Some(via) = follows(&q.origin) {
                 q.settings_via = via;
             }
         }
-        for (name, via) in exchanges {
-            if let Some(x) = self.topology.exchanges.get_mut(&name) {
+        for x in self.topology.exchanges.values_mut() {
+            if let Some(via) = follows(&x.origin) {
                 x.settings_via = via;
             }
         }
