@@ -110,15 +110,26 @@ async fn a_worker_whose_node_stops_reconnects_to_another_and_loses_nothing() {
     // Every order shipped at least once, read back through node 2.
     let on_two = settings(&[2, 3]);
     let connection = warren::broker::connect(&on_two, &vhost.name).await.unwrap();
-    let channel = connection.create_channel().await.unwrap();
+    let mut channel = connection.create_channel().await.unwrap();
     let mut shipped = BTreeSet::new();
     let deadline = Instant::now() + Duration::from_secs(120);
     while shipped.len() < 800 {
-        match channel
+        let got = channel
             .basic_get("shipped".into(), BasicGetOptions { no_ack: true })
-            .await
-            .unwrap()
-        {
+            .await;
+        // While the queue's leader moves off the stopped node the broker
+        // answers a get with "nodedown", closing the channel: read on
+        // through a new one.
+        let got = match got {
+            Ok(got) => got,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "reading shipped: {e}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                channel = connection.create_channel().await.unwrap();
+                continue;
+            }
+        };
+        match got {
             Some(m) => {
                 let body: serde_json::Value = serde_json::from_slice(&m.delivery.data).unwrap();
                 shipped.insert(body["order"].as_u64().unwrap());
